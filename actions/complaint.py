@@ -1,0 +1,258 @@
+"""Complaint intake form (受理与记录)."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.services import blocking, channel_of, latest_intent, latest_text, services
+from bot import replies, validators
+from bot.emotion import is_distressed
+from bot.intake import record_complaint
+from bot.nlu import vocabulary
+from bot.tickets import CATEGORY_LABELS, ComplaintDraft
+
+FORM = "complaint_form"
+FIELDS = list(replies.FIELD_LABELS)
+OPTIONAL_FIELDS = {"policy_number"}
+MAX_FAILURES = 2
+# A first message this long already tells what happened.
+DESCRIPTION_FROM_FIRST_MESSAGE_MIN_CHARS = 15
+
+
+def category_buttons() -> List[Dict[str, str]]:
+    return [
+        {"title": label, "payload": f'/inform{{"complaint_category":"{key}"}}'}
+        for key, label in CATEGORY_LABELS.items()
+    ]
+
+
+def submission_key(tracker: Tracker) -> str:
+    """Stable across retries of the same submission: the form's activation time."""
+    started = next(
+        (
+            event.get("timestamp")
+            for event in reversed(tracker.events)
+            if event.get("event") == "active_loop" and event.get("name") == FORM
+        ),
+        None,
+    )
+    return f"{tracker.sender_id}:{started}"
+
+
+class ValidateComplaintForm(FormValidationAction):
+    def name(self) -> Text:
+        return "validate_complaint_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        text = latest_text(tracker)
+        if is_distressed(text):
+            dispatcher.utter_message(response="utter_empathize")
+        events = await super().run(dispatcher, tracker, domain)
+        activating = tracker.get_slot("requested_slot") is None
+        if activating and tracker.get_slot("complaint_description") is None and (
+            latest_intent(tracker) == "complain"
+            and validators.free_text(text, "", DESCRIPTION_FROM_FIRST_MESSAGE_MIN_CHARS).ok
+        ):
+            # Never ask twice for what the first message already said.
+            events.append(SlotSet("complaint_description", text))
+        return events
+
+    # -- failure bookkeeping -------------------------------------------------
+
+    def _failed(
+        self, slot: str, error: str, dispatcher: CollectingDispatcher, tracker: Tracker,
+        buttons: Optional[List[Dict[str, str]]] = None,
+    ) -> Dict[str, Any]:
+        failures = dict(tracker.get_slot("validation_failures") or {})
+        failures[slot] = failures.get(slot, 0) + 1
+        if failures[slot] >= MAX_FAILURES:
+            choices = [{"title": "继续填写", "payload": "/affirm"}]
+            if slot in OPTIONAL_FIELDS:
+                choices.append({"title": "跳过此项", "payload": "/skip"})
+            choices.append({"title": "转人工客服", "payload": "/request_human"})
+            dispatcher.utter_message(
+                text=f"{error}\n{replies.FIELD_EXPLANATIONS[slot]}\n您可以继续填写"
+                + ("、跳过此项" if slot in OPTIONAL_FIELDS else "")
+                + "，或转人工客服协助您。",
+                buttons=choices,
+            )
+        else:
+            dispatcher.utter_message(text=error, buttons=buttons or [])
+        return {slot: None, "validation_failures": failures}
+
+    @staticmethod
+    def _passed(slot: str, value: Any, tracker: Tracker) -> Dict[str, Any]:
+        failures = dict(tracker.get_slot("validation_failures") or {})
+        result: Dict[str, Any] = {slot: value}
+        if failures.pop(slot, None) is not None:
+            result["validation_failures"] = failures
+        return result
+
+    # -- one validator per slot ----------------------------------------------
+
+    def validate_complaint_category(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        category = vocabulary.complaint_category(str(value or ""))
+        if category is None:
+            return self._failed(
+                "complaint_category",
+                "抱歉，没能确定投诉类别，请点选最接近的一项：",
+                dispatcher, tracker, buttons=category_buttons(),
+            )
+        return self._passed("complaint_category", category, tracker)
+
+    def validate_policy_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if value == replies.SKIPPED:
+            return self._passed("policy_number", value, tracker)
+        check = validators.policy_number(str(value), services().settings.policy_number_pattern)
+        if not check.ok:
+            return self._failed("policy_number", check.error or "", dispatcher, tracker)
+        return self._passed("policy_number", check.value, tracker)
+
+    def validate_complainant_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        check = validators.complainant_name(str(value))
+        if not check.ok:
+            return self._failed("complainant_name", check.error or "", dispatcher, tracker)
+        return self._passed("complainant_name", check.value, tracker)
+
+    def validate_phone_number(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        check = validators.phone_number(str(value))
+        if not check.ok:
+            return self._failed("phone_number", check.error or "", dispatcher, tracker)
+        return self._passed("phone_number", check.value, tracker)
+
+    def validate_complaint_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        check = validators.free_text(value, "投诉事项")
+        if not check.ok:
+            return self._failed("complaint_description", check.error or "", dispatcher, tracker)
+        return self._passed("complaint_description", check.value, tracker)
+
+    def validate_customer_request(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        check = validators.free_text(value, "诉求", minimum=2)
+        if not check.ok:
+            return self._failed("customer_request", check.error or "", dispatcher, tracker)
+        return self._passed("customer_request", check.value, tracker)
+
+    def validate_complaint_confirmed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if value is True:
+            return {"complaint_confirmed": True, "awaiting_correction": None}
+        if value is False:
+            return {"complaint_confirmed": None, "awaiting_correction": True}
+        field = value if value in FIELDS else _field_named_in(str(value or ""))
+        if field is None:
+            return {"complaint_confirmed": None, "awaiting_correction": True}
+        if field in _fields_set_this_turn(tracker):
+            # "手机号改成139…": the new value is already in; show the summary again.
+            return {"complaint_confirmed": None, "awaiting_correction": None}
+        return {field: None, "complaint_confirmed": None, "awaiting_correction": None}
+
+
+def _field_named_in(text: str) -> Optional[str]:
+    for field, words in replies.FIELD_WORDS.items():
+        if any(word in text for word in words):
+            return field
+    return None
+
+
+def _fields_set_this_turn(tracker: Tracker) -> List[str]:
+    names = []
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            break
+        if event.get("event") == "slot" and event.get("name") in FIELDS:
+            names.append(event["name"])
+    return names
+
+
+class ActionAskComplaintConfirmed(Action):
+    """Reads the summary back (phone masked) or asks which field to correct."""
+
+    def name(self) -> Text:
+        return "action_ask_complaint_confirmed"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if tracker.get_slot("awaiting_correction"):
+            dispatcher.utter_message(
+                text="请问需要修改哪一项？",
+                buttons=[
+                    {"title": label, "payload": f'/inform{{"complaint_field":"{field}"}}'}
+                    for field, label in replies.FIELD_LABELS.items()
+                ],
+            )
+            return []
+        dispatcher.utter_message(
+            text=replies.summary({field: tracker.get_slot(field) for field in FIELDS}),
+            buttons=[
+                {"title": "确认提交", "payload": "/affirm"},
+                {"title": "修改", "payload": "/deny"},
+                {"title": "取消投诉", "payload": "/cancel"},
+            ],
+        )
+        return []
+
+
+def _reset_form_slots() -> List[EventType]:
+    return [SlotSet(slot, None) for slot in FIELDS + [
+        "complaint_confirmed", "awaiting_correction", "validation_failures"]]
+
+
+class ActionSubmitComplaint(Action):
+    def name(self) -> Text:
+        return "action_submit_complaint"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        svc = services()
+        policy = tracker.get_slot("policy_number")
+        draft = ComplaintDraft(
+            conversation_id=tracker.sender_id,
+            channel=channel_of(tracker),
+            category=tracker.get_slot("complaint_category") or "other",
+            complainant_name=tracker.get_slot("complainant_name"),
+            phone_number=tracker.get_slot("phone_number"),
+            description=tracker.get_slot("complaint_description"),
+            customer_request=tracker.get_slot("customer_request"),
+            policy_number=None if policy == replies.SKIPPED else policy,
+        )
+        outcome = await blocking(record_complaint, svc.tickets, svc.spool, draft, submission_key(tracker))
+        if outcome.recorded:
+            dispatcher.utter_message(
+                text=replies.ticket_created(outcome.ticket_no, outcome.deadline,
+                                            svc.settings.handling_days, svc.settings.contact_promise)
+            )
+            return _reset_form_slots() + [SlotSet("last_ticket_no", outcome.ticket_no)]
+        dispatcher.utter_message(text=replies.ticket_spooled(outcome.spool_reference or ""))
+        return _reset_form_slots()
+
+
+class ActionCancelComplaint(Action):
+    def name(self) -> Text:
+        return "action_cancel_complaint"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        dispatcher.utter_message(response="utter_complaint_cancelled")
+        return _reset_form_slots()

@@ -1,0 +1,1 @@
+"""Complaint self-service assistant: domain and infrastructure, usable without Rasa."""

@@ -1,0 +1,132 @@
+"""The uniform claim-material script (统一话术).
+
+Every answer about claim documents is rendered from the one reviewed file
+`knowledge/claim_materials.yml`, so a claim type always yields the same bytes,
+whichever channel, form or phrasing led to the question.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Tuple
+
+import yaml
+
+from bot.nlu.vocabulary import CLAIM_TYPES
+
+
+
+class MaterialsFileError(ValueError):
+    """The knowledge file is missing a field or references an unknown document."""
+
+
+@dataclass(frozen=True)
+class Document:
+    id: str
+    name: str
+    aliases: Tuple[str, ...]
+    reason: str
+
+
+@dataclass(frozen=True)
+class ClaimType:
+    id: str
+    name: str
+    documents: Tuple[Document, ...]
+    notes: Tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MaterialsScript:
+    version: str
+    reviewed_by: str
+    reviewed_on: str
+    documents: Mapping[str, Document]
+    claim_types: Mapping[str, ClaimType]
+    general_notes: Tuple[str, ...]
+
+    def render(self, claim_type: str) -> str:
+        """The full checklist for one claim type, with the reason for each document."""
+        kind = self.claim_types[claim_type]
+        lines = [f"【{kind.name}】理赔通常需要以下材料："]
+        for number, doc in enumerate(kind.documents, start=1):
+            lines.append(f"{number}. {doc.name}：{doc.reason}")
+        lines.append("温馨提示：")
+        lines.extend(f"· {note}" for note in kind.notes + self.general_notes)
+        lines.append(f"(理赔材料话术版本 {self.version}，审核：{self.reviewed_by}，{self.reviewed_on})")
+        return "\n".join(lines)
+
+    def explain(self, document_id: str) -> str:
+        """Why one document is needed, from the same file."""
+        doc = self.documents[document_id]
+        return f"为什么需要【{doc.name}】：{doc.reason}\n· {self.general_notes[-1]}"
+
+    def documents_mentioned(self, text: str) -> List[str]:
+        """Documents named in the text, longest alias first (身份证 sits inside 受益人身份证)."""
+        aliases = sorted(
+            ((alias, doc.id) for doc in self.documents.values() for alias in doc.aliases),
+            key=lambda pair: len(pair[0]),
+            reverse=True,
+        )
+        found: List[str] = []
+        remaining = text
+        for alias, doc_id in aliases:
+            if alias in remaining:
+                remaining = remaining.replace(alias, " ")
+                if doc_id not in found:
+                    found.append(doc_id)
+        return found
+
+    def claim_type_name(self, claim_type: str) -> str:
+        return self.claim_types[claim_type].name
+
+
+def _require(mapping: Mapping, key: str, where: str) -> object:
+    if key not in mapping or mapping[key] in (None, ""):
+        raise MaterialsFileError(f"{where}: missing '{key}'")
+    return mapping[key]
+
+
+def parse(raw: Mapping) -> MaterialsScript:
+    documents: Dict[str, Document] = {}
+    for doc_id, item in _require(raw, "documents", "file").items():  # type: ignore[union-attr]
+        documents[doc_id] = Document(
+            id=doc_id,
+            name=str(_require(item, "name", doc_id)),
+            aliases=tuple(_require(item, "aliases", doc_id)),  # type: ignore[arg-type]
+            reason=str(_require(item, "reason", doc_id)),
+        )
+    claim_types: Dict[str, ClaimType] = {}
+    raw_types = _require(raw, "claim_types", "file")
+    if tuple(raw_types) != CLAIM_TYPES:  # type: ignore[arg-type]
+        raise MaterialsFileError(f"claim_types must be exactly {CLAIM_TYPES}")
+    for type_id, item in raw_types.items():  # type: ignore[union-attr]
+        refs = _require(item, "documents", type_id)
+        unknown = [ref for ref in refs if ref not in documents]  # type: ignore[union-attr]
+        if unknown:
+            raise MaterialsFileError(f"{type_id}: unknown documents {unknown}")
+        claim_types[type_id] = ClaimType(
+            id=type_id,
+            name=str(_require(item, "name", type_id)),
+            documents=tuple(documents[ref] for ref in refs),  # type: ignore[union-attr]
+            notes=tuple(item.get("notes") or ()),
+        )
+    return MaterialsScript(
+        version=str(_require(raw, "version", "file")),
+        reviewed_by=str(_require(raw, "reviewed_by", "file")),
+        reviewed_on=str(_require(raw, "reviewed_on", "file")),
+        documents=documents,
+        claim_types=claim_types,
+        general_notes=tuple(_require(raw, "general_notes", "file")),  # type: ignore[arg-type]
+    )
+
+
+@lru_cache(maxsize=4)
+def load(path: Path) -> MaterialsScript:
+    with open(path, encoding="utf-8") as handle:
+        return parse(yaml.safe_load(handle))
+
+
+def claim_type_or_none(value: Optional[str]) -> Optional[str]:
+    return value if value in CLAIM_TYPES else None

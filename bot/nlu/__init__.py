@@ -1,0 +1,1 @@
+"""Chinese NLU: the project's spaCy pipeline and Rasa components."""

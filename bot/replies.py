@@ -1,0 +1,94 @@
+"""Dynamic Chinese replies built from domain data (static ones live in domain/responses.yml)."""
+from __future__ import annotations
+
+from datetime import date
+from typing import Mapping, Optional
+
+from bot.privacy import mask_phone
+from bot.tickets import CATEGORY_LABELS, StatusAnswer
+
+FIELD_LABELS = {
+    "complaint_category": "投诉类别",
+    "policy_number": "保单号",
+    "complainant_name": "投诉人姓名",
+    "phone_number": "联系电话",
+    "complaint_description": "投诉事项",
+    "customer_request": "您的诉求",
+}
+SKIPPED = "skipped"
+
+# Words users type to name a field they want to correct.
+FIELD_WORDS = {
+    "complaint_category": ("类别", "类型", "分类"),
+    "policy_number": ("保单",),
+    "complainant_name": ("姓名", "名字", "称呼"),
+    "phone_number": ("电话", "手机", "号码", "联系方式"),
+    "complaint_description": ("事项", "经过", "描述", "情况", "内容"),
+    "customer_request": ("诉求", "要求", "请求", "希望"),
+}
+
+FIELD_EXPLANATIONS = {
+    "complaint_category": "投诉类别帮助我们把问题交给对应的处理部门，例如销售、退保、理赔、核保、保全、柜面服务或其他。",
+    "policy_number": "保单号可以在纸质保单首页、电子保单或缴费通知中找到，通常是字母加数字。没有也没关系，可以跳过，我们可通过您的身份信息查询。",
+    "complainant_name": "姓名用于登记投诉人身份，请填写投诉人本人的中文姓名（外籍人士可填写英文姓名）。",
+    "phone_number": "手机号用于受理后联系您、告知处理结果，需要是以1开头的11位中国大陆手机号。",
+    "complaint_description": "投诉事项请简单说明发生了什么，例如时间、涉及的业务和遇到的问题，几句话即可。",
+    "customer_request": "诉求是您希望我们怎么处理，例如尽快赔付、退保、解释说明、道歉或书面答复。",
+}
+
+
+def field_value_for_display(field: str, value: Optional[str]) -> str:
+    if value is None or value == SKIPPED:
+        return "未提供"
+    if field == "phone_number":
+        return mask_phone(value)
+    if field == "complaint_category":
+        return CATEGORY_LABELS.get(value, value)
+    return value
+
+
+def summary(slots: Mapping[str, Optional[str]]) -> str:
+    lines = ["请核对您的投诉信息："]
+    for field, label in FIELD_LABELS.items():
+        lines.append(f"· {label}：{field_value_for_display(field, slots.get(field))}")
+    lines.append("信息无误请回复“确认”，需要修改请回复“修改”，放弃投诉请回复“取消”。")
+    return "\n".join(lines)
+
+
+def ticket_created(ticket_no: str, deadline: date, handling_days: int, contact_promise: str) -> str:
+    return (
+        f"您的投诉已受理，投诉编号：{ticket_no}。\n"
+        f"我们将在{deadline.year}年{deadline.month}月{deadline.day}日前"
+        f"（{handling_days}个自然日内）给出处理结果；"
+        f"情况复杂的，可能依规延长，届时会提前告知您。\n"
+        f"{contact_promise}。您也可以随时发送投诉编号查询处理进度。"
+    )
+
+
+def ticket_spooled(reference: str) -> str:
+    return (
+        "非常抱歉，系统暂时无法生成投诉编号，但您的投诉内容已完整保存，不会丢失"
+        f"（暂存号：{reference}）。\n系统恢复后将自动登记，并通过您留下的手机号告知投诉编号，"
+        "无需重复提交。"
+    )
+
+
+def status_reply(answer: StatusAnswer, max_attempts: int) -> str:
+    if answer.found:
+        deadline = answer.deadline
+        return (
+            f"投诉编号 {answer.ticket_no} 当前状态：{answer.status_label}。"
+            f"处理期限：{deadline.year}年{deadline.month}月{deadline.day}日。"
+        )
+    if answer.locked:
+        return "查询次数已达上限，为保护您的信息安全，本次对话暂不能继续查询。如需帮助，请回复“转人工”。"
+    return (
+        "没有查询到与该投诉编号和手机号相符的记录，请核对后重试。"
+        f"本次对话还可查询{answer.attempts_left}次。"
+    )
+
+
+def queued(position: int) -> str:
+    if position <= 1:
+        return "已为您转接人工客服，您是下一位，请稍候，客服接入后会直接在这里回复您。"
+    return f"已为您转接人工客服，您前面还有{position - 1}位，请稍候，客服接入后会直接在这里回复您。"

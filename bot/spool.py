@@ -1,0 +1,71 @@
+"""Durable local spool for complaints that could not reach the database.
+
+When the database is down, the complaint is written here (one file per
+submission key, fsynced, atomically renamed) and replayed into the database
+later with the same key, so it is neither lost nor duplicated.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import List
+
+from bot.tickets import ComplaintDraft, Receipt, TicketService
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class SpooledComplaint:
+    reference: str
+    submission_key: str
+    draft: ComplaintDraft
+
+
+def reference_for(submission_key: str) -> str:
+    """A short code the user can quote; stable for the same submission."""
+    return "RF" + hashlib.sha256(submission_key.encode("utf-8")).hexdigest()[:10].upper()
+
+
+class ComplaintSpool:
+    def __init__(self, directory: Path) -> None:
+        self.directory = directory
+
+    def put(self, submission_key: str, draft: ComplaintDraft) -> str:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        reference = reference_for(submission_key)
+        target = self.directory / f"{reference}.json"
+        temporary = target.with_suffix(".tmp")
+        payload = {"submission_key": submission_key, "draft": draft.to_json()}
+        with open(temporary, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle, ensure_ascii=False)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, target)
+        log.warning("database unavailable: complaint spooled as %s", reference)
+        return reference
+
+    def pending(self) -> List[SpooledComplaint]:
+        if not self.directory.is_dir():
+            return []
+        items = []
+        for path in sorted(self.directory.glob("RF*.json")):
+            payload = json.loads(path.read_text(encoding="utf-8"))
+            items.append(
+                SpooledComplaint(path.stem, payload["submission_key"], ComplaintDraft(**payload["draft"]))
+            )
+        return items
+
+    def drain(self, service: TicketService) -> List[Receipt]:
+        """Replays spooled complaints; a file is removed only after its ticket exists."""
+        receipts = []
+        for item in self.pending():
+            receipt = service.submit(item.draft, item.submission_key)
+            (self.directory / f"{item.reference}.json").unlink()
+            log.info("spooled complaint %s recorded as %s", item.reference, receipt.ticket_no)
+            receipts.append(receipt)
+        return receipts

@@ -1,0 +1,294 @@
+"""Complaint tickets: numbering, deadlines, idempotent submission, lifecycle, status lookup."""
+from __future__ import annotations
+
+import enum
+import logging
+from dataclasses import asdict, dataclass
+from datetime import date, datetime, timedelta, timezone
+from typing import Callable, Dict, List, Optional
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from bot.db import Database
+from bot.models import StatusLookup, Ticket, TicketEvent, TicketSequence
+from bot.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class TicketStatus(str, enum.Enum):
+    """The lifecycle 受理→调查→处理→反馈→跟进→结案."""
+
+    ACCEPTED = "accepted"
+    INVESTIGATING = "investigating"
+    PROCESSING = "processing"
+    FEEDBACK = "feedback"
+    FOLLOW_UP = "follow_up"
+    CLOSED = "closed"
+
+    @property
+    def label(self) -> str:
+        return _STATUS_LABELS[self]
+
+    def can_move_to(self, target: "TicketStatus") -> bool:
+        order = list(TicketStatus)
+        # Forward along the lifecycle, or straight to 结案 (e.g. withdrawal, Art. 15).
+        return order.index(target) > order.index(self) or (
+            target is TicketStatus.CLOSED and self is not TicketStatus.CLOSED
+        )
+
+
+_STATUS_LABELS = {
+    TicketStatus.ACCEPTED: "受理",
+    TicketStatus.INVESTIGATING: "调查",
+    TicketStatus.PROCESSING: "处理",
+    TicketStatus.FEEDBACK: "反馈",
+    TicketStatus.FOLLOW_UP: "跟进",
+    TicketStatus.CLOSED: "结案",
+}
+
+CATEGORY_LABELS: Dict[str, str] = {
+    "sales": "销售纠纷",
+    "surrender": "退保纠纷",
+    "claims": "理赔纠纷",
+    "underwriting": "承保/核保",
+    "policy_service": "保全服务",
+    "counter_service": "柜面及客服服务",
+    "other": "其他",
+}
+
+
+class LifecycleError(ValueError):
+    pass
+
+
+class TicketNotFound(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class ComplaintDraft:
+    """What the intake form collected; free text is kept exactly as typed."""
+
+    conversation_id: str
+    channel: str
+    category: str
+    complainant_name: str
+    phone_number: str
+    description: str
+    customer_request: str
+    policy_number: Optional[str] = None
+    kind: str = "complaint"
+
+    def to_json(self) -> Dict[str, Optional[str]]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    ticket_no: str
+    deadline: date
+    created: bool  # False when the submission key already had a ticket
+
+
+@dataclass(frozen=True)
+class StatusAnswer:
+    found: bool
+    ticket_no: Optional[str] = None
+    status_label: Optional[str] = None
+    deadline: Optional[date] = None
+    attempts_left: int = 0
+    locked: bool = False
+
+
+class TicketService:
+    def __init__(self, db: Database, settings: Settings, clock: Clock = utc_now) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.zone = ZoneInfo(settings.timezone)
+
+    # -- intake ---------------------------------------------------------------
+
+    def submit(self, draft: ComplaintDraft, submission_key: str) -> Receipt:
+        """Writes exactly one ticket per submission key, however often it is called."""
+        existing = self._find_by_key(submission_key)
+        if existing:
+            return existing
+        try:
+            with self.db.transaction() as session:
+                ticket = self._insert(session, draft, submission_key)
+                return Receipt(ticket.ticket_no, ticket.deadline, created=True)
+        except IntegrityError:
+            # A concurrent retry of the same submission won the race.
+            existing = self._find_by_key(submission_key)
+            if existing:
+                return existing
+            raise
+
+    def _find_by_key(self, submission_key: str) -> Optional[Receipt]:
+        with self.db.transaction() as session:
+            ticket = session.execute(
+                select(Ticket).where(Ticket.submission_key == submission_key)
+            ).scalar_one_or_none()
+            return Receipt(ticket.ticket_no, ticket.deadline, created=False) if ticket else None
+
+    def _insert(self, session: Session, draft: ComplaintDraft, submission_key: str) -> Ticket:
+        now = self.clock()
+        local_day = now.astimezone(self.zone).date()
+        ticket = Ticket(
+            ticket_no=self._next_number(session, local_day),
+            submission_key=submission_key,
+            kind=draft.kind,
+            conversation_id=draft.conversation_id,
+            channel=draft.channel,
+            status=TicketStatus.ACCEPTED.value,
+            category=draft.category,
+            policy_number=draft.policy_number,
+            complainant_name=draft.complainant_name,
+            phone_number=draft.phone_number,
+            description=draft.description,
+            customer_request=draft.customer_request,
+            received_at=now,
+            deadline=local_day + timedelta(days=self.settings.handling_days),
+            updated_at=now,
+        )
+        session.add(ticket)
+        session.flush()
+        session.add(
+            TicketEvent(ticket_id=ticket.id, at=now, actor="bot", field="status",
+                        old_value=None, new_value=TicketStatus.ACCEPTED.value)
+        )
+        log.info("ticket %s created for conversation %s", ticket.ticket_no, draft.conversation_id)
+        return ticket
+
+    def _next_number(self, session: Session, day: date) -> str:
+        key = day.strftime("%Y%m%d")
+        dialect = session.get_bind().dialect.name
+        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        session.execute(
+            insert(TicketSequence).values(day=key, last_value=0).on_conflict_do_nothing()
+        )
+        # The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite),
+        # so concurrent transactions get distinct values.
+        session.execute(
+            update(TicketSequence)
+            .where(TicketSequence.day == key)
+            .values(last_value=TicketSequence.last_value + 1)
+        )
+        value = session.execute(
+            select(TicketSequence.last_value).where(TicketSequence.day == key)
+        ).scalar_one()
+        if value > 999_999:
+            raise OverflowError(f"more than 999999 tickets on {key}")
+        return f"TS{key}{value:06d}"
+
+    # -- lifecycle ------------------------------------------------------------
+
+    def change(self, ticket_no: str, actor: str, **changes: Optional[str]) -> Ticket:
+        """Edits status, category or sub-reason, with one audit event per field."""
+        allowed = {"status", "category", "sub_reason"}
+        if not set(changes) <= allowed:
+            raise ValueError(f"only {sorted(allowed)} can be changed")
+        with self.db.transaction() as session:
+            ticket = self._get(session, ticket_no)
+            now = self.clock()
+            for field, new in changes.items():
+                old = getattr(ticket, field)
+                if old == new:
+                    continue
+                if field == "status":
+                    self._check_transition(old, new)
+                    if new == TicketStatus.CLOSED.value:
+                        ticket.closed_at = now
+                if field == "category" and new not in CATEGORY_LABELS:
+                    raise ValueError(f"unknown category {new!r}")
+                setattr(ticket, field, new)
+                session.add(TicketEvent(ticket_id=ticket.id, at=now, actor=actor,
+                                        field=field, old_value=old, new_value=new))
+            ticket.updated_at = now
+            return ticket
+
+    @staticmethod
+    def _check_transition(old: str, new: Optional[str]) -> None:
+        try:
+            source, target = TicketStatus(old), TicketStatus(new)
+        except ValueError as exc:
+            raise LifecycleError(f"unknown status {new!r}") from exc
+        if not source.can_move_to(target):
+            raise LifecycleError(f"cannot move from {source.label} to {target.label}")
+
+    def withdraw(self, ticket_no: str, actor: str = "bot") -> Ticket:
+        """Art. 15: the procedure ends on the day the withdrawal is received."""
+        with self.db.transaction() as session:
+            ticket = self._get(session, ticket_no)
+            if ticket.status == TicketStatus.CLOSED.value:
+                return ticket
+            now = self.clock()
+            session.add(TicketEvent(ticket_id=ticket.id, at=now, actor=actor, field="status",
+                                    old_value=ticket.status, new_value=TicketStatus.CLOSED.value))
+            ticket.status = TicketStatus.CLOSED.value
+            ticket.withdrawn_at = ticket.closed_at = ticket.updated_at = now
+            return ticket
+
+    # -- reading --------------------------------------------------------------
+
+    @staticmethod
+    def _get(session: Session, ticket_no: str) -> Ticket:
+        ticket = session.execute(
+            select(Ticket).where(Ticket.ticket_no == ticket_no)
+        ).scalar_one_or_none()
+        if ticket is None:
+            raise TicketNotFound(ticket_no)
+        return ticket
+
+    def get(self, ticket_no: str) -> Dict:
+        with self.db.transaction() as session:
+            ticket = self._get(session, ticket_no)
+            data = ticket.as_dict()
+            data["events"] = [event.as_dict() for event in ticket.events]
+            return data
+
+    def list(self, limit: int = 100) -> List[Dict]:
+        with self.db.transaction() as session:
+            rows = session.execute(select(Ticket).order_by(Ticket.id.desc()).limit(limit)).scalars()
+            return [ticket.as_dict() for ticket in rows]
+
+    def lookup_status(self, conversation_id: str, ticket_no: str, phone: str) -> StatusAnswer:
+        """Answers only when the phone matches; unknown and mismatched look the same."""
+        limit = self.settings.status_max_attempts
+        with self.db.transaction() as session:
+            failures = session.execute(
+                select(func.count()).select_from(StatusLookup).where(
+                    StatusLookup.conversation_id == conversation_id,
+                    StatusLookup.succeeded == 0,
+                )
+            ).scalar_one()
+            if failures >= limit:
+                return StatusAnswer(found=False, locked=True)
+            ticket = session.execute(
+                select(Ticket).where(Ticket.ticket_no == ticket_no.upper())
+            ).scalar_one_or_none()
+            matched = ticket is not None and ticket.phone_number == phone
+            session.add(StatusLookup(conversation_id=conversation_id, at=self.clock(),
+                                     succeeded=int(matched)))
+            if not matched:
+                left = limit - failures - 1
+                return StatusAnswer(found=False, attempts_left=left, locked=left <= 0)
+            return StatusAnswer(
+                found=True,
+                ticket_no=ticket.ticket_no,
+                status_label=TicketStatus(ticket.status).label,
+                deadline=ticket.deadline,
+                attempts_left=limit - failures,
+            )
