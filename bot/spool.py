@@ -39,6 +39,8 @@ class ComplaintSpool:
         self.directory.mkdir(parents=True, exist_ok=True)
         reference = reference_for(submission_key)
         target = self.directory / f"{reference}.json"
+        if target.exists():
+            return reference  # a retry of a spooled submission: the first copy wins, like the database
         temporary = target.with_suffix(".tmp")
         payload = {"submission_key": submission_key, "draft": draft.to_json()}
         with open(temporary, "w", encoding="utf-8") as handle:

@@ -68,7 +68,8 @@ def id_number(raw: str, today: Optional[date] = None) -> Check:
     text = re.sub(r"\s", "", _half_width(raw or "")).upper()
     if not re.fullmatch(r"\d{17}[\dX]", text):
         return Check(error="身份证号应为18位,前17位是数字,最后一位是数字或X,请核对。")
-    if ric.calc_check_digit(text[:17]) != text[17]:
+    # stdnum computes the check digit from the first 17 of the 18 characters.
+    if ric.calc_check_digit(text) != text[17]:
         return Check(error="身份证号校验位不正确,可能有一位输错了,请逐位核对后重新输入。")
     try:
         birth = date(int(text[6:10]), int(text[10:12]), int(text[12:14]))

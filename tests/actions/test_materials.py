@@ -1,0 +1,33 @@
+from actions.materials import ActionExplainClaimMaterials
+from tests.actions.conftest import slot_events, texts, tracker
+
+
+async def run(dispatcher, domain, text, **kwargs):
+    return await ActionExplainClaimMaterials().run(dispatcher, tracker(text, "ask_claim_materials", **kwargs), domain)
+
+
+async def test_same_bytes_for_a_claim_type_whichever_way_it_is_asked(svc, dispatcher, domain):
+    entity = [{"entity": "claim_type", "value": "critical_illness"}]
+    await run(dispatcher, domain, "重疾理赔要啥材料", entities=entity)
+    await run(dispatcher, domain, "得了癌症怎么报，要准备什么", entities=entity, active_loop="complaint_form")
+    await run(dispatcher, domain, "刚才说的那个要什么", slots={"claim_type": "critical_illness"})
+    answers = texts(dispatcher)
+    assert answers[0] == answers[1] == answers[2] == svc.materials.render("critical_illness")
+
+
+async def test_unknown_claim_type_is_asked_with_buttons(svc, dispatcher, domain):
+    events = await run(dispatcher, domain, "理赔要什么材料")
+    message = dispatcher.messages[0]
+    assert message["response"] == "utter_ask_claim_type"
+    assert len(message["buttons"]) == 6 and "critical_illness" in message["buttons"][1]["payload"]
+    assert events == []
+
+
+async def test_why_a_document_is_needed_answers_from_the_same_file(svc, dispatcher, domain):
+    await run(dispatcher, domain, "为什么还要户籍注销证明啊")
+    assert texts(dispatcher) == [svc.materials.explain("household_cancellation")]
+
+
+async def test_claim_type_is_remembered(svc, dispatcher, domain):
+    events = await run(dispatcher, domain, "身故", entities=[{"entity": "claim_type", "value": "death"}])
+    assert slot_events(events) == {"claim_type": "death"}

@@ -1,0 +1,59 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot import materials
+from bot.nlu.vocabulary import CLAIM_TYPES
+
+KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge" / "claim_materials.yml"
+
+
+@pytest.fixture
+def script():
+    return materials.load(KNOWLEDGE)
+
+
+def test_knowledge_file_is_reviewed_and_versioned(script):
+    assert script.version and script.reviewed_by and script.reviewed_on
+    assert script.general_notes[-1] == "以上为通用清单，具体以您保单条款列明为准。"
+
+
+@pytest.mark.parametrize("claim_type", CLAIM_TYPES)
+def test_every_claim_type_lists_each_document_with_its_reason(script, claim_type):
+    text = script.render(claim_type)
+    kind = script.claim_types[claim_type]
+    for doc in kind.documents:
+        assert f"{doc.name}：{doc.reason}" in text
+    assert "以您保单条款列明为准" in text
+
+
+def test_rendering_is_deterministic_and_differs_per_type(script):
+    assert script.render("death") == materials.parse(yaml.safe_load(KNOWLEDGE.read_text("utf-8"))).render("death")
+    assert len({script.render(kind) for kind in CLAIM_TYPES}) == len(CLAIM_TYPES)
+
+
+def test_death_mentions_apostille_and_small_claims_note(script):
+    death = script.render("death")
+    assert "Apostille" in death or "附加证明书" in death
+    assert "3000" in script.render("medical")
+
+
+def test_why_question_finds_the_longest_alias(script):
+    assert script.documents_mentioned("为什么要受益人身份证") == ["beneficiary_id"]
+    assert script.documents_mentioned("户籍注销证明有什么用") == ["household_cancellation"]
+    assert "户籍注销证明" in script.explain("household_cancellation")
+
+
+def test_unknown_document_reference_is_rejected():
+    raw = yaml.safe_load(KNOWLEDGE.read_text("utf-8"))
+    raw["claim_types"]["medical"]["documents"].append("no_such_document")
+    with pytest.raises(materials.MaterialsFileError, match="no_such_document"):
+        materials.parse(raw)
+
+
+def test_missing_review_field_is_rejected():
+    raw = yaml.safe_load(KNOWLEDGE.read_text("utf-8"))
+    del raw["reviewed_by"]
+    with pytest.raises(materials.MaterialsFileError, match="reviewed_by"):
+        materials.parse(raw)

@@ -1,0 +1,80 @@
+"""Fixtures that build real objects: settings in a temp dir, migrated databases."""
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+
+from bot.cli import migrate
+from bot.db import Database
+from bot.models import Base
+from bot.settings import Settings
+
+IN_CI = os.environ.get("CI") == "true"
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+
+
+def make_settings(tmp_path: Path, **env: str) -> Settings:
+    return Settings.from_env({"COMPLAINTS_VAR_DIR": str(tmp_path), **env})
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+def _migrated(settings: Settings) -> Database:
+    migrate(settings)
+    return Database(settings.database_url)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, dropped afterwards."""
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
+    name = f"complaints_test_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except OperationalError as exc:
+        if IN_CI:
+            pytest.fail(f"PostgreSQL must be reachable under CI: {exc}")
+        pytest.skip(f"PostgreSQL is not running at {POSTGRES_ADMIN_URL}; skipping PostgreSQL tests")
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    yield url
+    with admin.connect() as connection:
+        connection.execute(text(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
+        ), {"name": name})
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated database on each supported backend."""
+    if request.param == "sqlite":
+        settings = make_settings(tmp_path)
+    else:
+        settings = make_settings(tmp_path, DATABASE_URL=request.getfixturevalue("postgres_url"))
+    database = _migrated(settings)
+    yield database
+    if request.param == "postgresql":
+        with database.transaction() as session:
+            for table in reversed(Base.metadata.sorted_tables):
+                session.execute(table.delete())
+    database.dispose()
+
+
+@pytest.fixture
+def sqlite_db(settings: Settings) -> Iterator[Database]:
+    database = _migrated(settings)
+    yield database
+    database.dispose()
