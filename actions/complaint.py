@@ -21,6 +21,7 @@ OPTIONAL_FIELDS = {"policy_number"}
 MAX_FAILURES = 2
 # A first message this long already tells what happened.
 DESCRIPTION_FROM_FIRST_MESSAGE_MIN_CHARS = 15
+SHORT_ANSWER_CHARS = 10
 
 
 def category_buttons() -> List[Dict[str, str]]:
@@ -53,15 +54,35 @@ class ValidateComplaintForm(FormValidationAction):
         text = latest_text(tracker)
         if is_distressed(text):
             dispatcher.utter_message(response="utter_empathize")
-        events = await super().run(dispatcher, tracker, domain)
-        activating = tracker.get_slot("requested_slot") is None
-        if activating and tracker.get_slot("complaint_description") is None and (
-            latest_intent(tracker) == "complain"
+        return await super().run(dispatcher, tracker, domain)
+
+    # -- custom extraction: never ask for what the user already said ----------
+
+    async def extract_complaint_category(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if tracker.get_slot("complaint_category") is not None:
+            return {}
+        text, requested = latest_text(tracker), tracker.get_slot("requested_slot")
+        # The complaint itself ("理赔拖了两个月…"), or a short answer to the question
+        # ("理赔的") that NLU may take for a materials question.
+        activating = requested is None and latest_intent(tracker) == "complain"
+        answering = requested == "complaint_category" and len(text) <= SHORT_ANSWER_CHARS
+        category = vocabulary.complaint_category(text) if activating or answering else None
+        return {"complaint_category": category} if category else {}
+
+    async def extract_complaint_description(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        text = latest_text(tracker)
+        if (
+            tracker.get_slot("requested_slot") is None
+            and tracker.get_slot("complaint_description") is None
+            and latest_intent(tracker) == "complain"
             and validators.free_text(text, "", DESCRIPTION_FROM_FIRST_MESSAGE_MIN_CHARS).ok
         ):
-            # Never ask twice for what the first message already said.
-            events.append(SlotSet("complaint_description", text))
-        return events
+            return {"complaint_description": text}
+        return {}
 
     # -- failure bookkeeping -------------------------------------------------
 

@@ -1,0 +1,114 @@
+"""Starts the real action server and Rasa server (trained model, REST channel,
+HTTP API with a token) on free ports, sharing a fresh SQLite database."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterator, List
+
+import pytest
+import requests
+
+from bot.cli import migrate
+from bot.db import Database
+from bot.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+RASA = str(Path(sys.executable).parent / "rasa")
+TOKEN = "e2e-test-token"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class Assistant:
+    url: str
+    settings: Settings
+    db: Database
+
+    def say(self, sender: str, text: str) -> List[Dict]:
+        response = requests.post(f"{self.url}/webhooks/rest/webhook",
+                                 json={"sender": sender, "message": text}, timeout=60)
+        response.raise_for_status()
+        return response.json()
+
+    def texts(self, sender: str, text: str) -> List[str]:
+        return [m.get("text", "") for m in self.say(sender, text)]
+
+    def tracker(self, sender: str) -> Dict:
+        return requests.get(f"{self.url}/conversations/{sender}/tracker",
+                            params={"token": TOKEN}, timeout=30).json()
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        return requests.request(method, f"{self.url}{path}", params={"token": TOKEN}, timeout=60, **kwargs)
+
+
+def _wait(url: str, processes: List[subprocess.Popen], logs: List[Path], seconds: int = 240) -> None:
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        for process, log in zip(processes, logs):
+            if process.poll() is not None:
+                pytest.fail(f"server exited early:\n{log.read_text()[-3000:]}")
+        try:
+            if requests.get(url, timeout=2).ok:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(1)
+    pytest.fail(f"{url} not ready after {seconds}s")
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory) -> Iterator[Assistant]:
+    model = ROOT / "models" / "complaints.tar.gz"
+    if not model.exists():
+        pytest.fail("models/complaints.tar.gz is missing: run `make train` (make test does it)")
+    var = tmp_path_factory.mktemp("e2e-var")
+    env = {**os.environ, "COMPLAINTS_VAR_DIR": str(var), "RASA_TELEMETRY_ENABLED": "false",
+           "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env.pop("DATABASE_URL", None)
+    settings = Settings.from_env(env)
+    migrate(settings)
+    rasa_port, actions_port = free_port(), free_port()
+    endpoints = var / "endpoints.yml"
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{var / "tracker.db"}"\n'
+    )
+    logs = [var / "actions.log", var / "rasa.log"]
+    commands = [
+        [RASA, "run", "actions", "--port", str(actions_port), "--actions", "actions"],
+        [RASA, "run", "--model", str(model), "--endpoints", str(endpoints),
+         "--credentials", str(ROOT / "credentials.yml"), "--port", str(rasa_port),
+         "--enable-api", "--auth-token", TOKEN],
+    ]
+    processes = [
+        subprocess.Popen(command, cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                         start_new_session=True)
+        for command, log in zip(commands, logs)
+    ]
+    try:
+        _wait(f"http://127.0.0.1:{actions_port}/health", processes, logs)
+        _wait(f"http://127.0.0.1:{rasa_port}/status?token={TOKEN}", processes, logs)
+        yield Assistant(f"http://127.0.0.1:{rasa_port}", settings, Database(settings.database_url))
+    finally:
+        for process in processes:
+            os.killpg(process.pid, signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        for log in logs:
+            # Logs must never carry a full phone or ID number.
+            assert "13812345678" not in log.read_text(), f"unmasked phone in {log.name}"

@@ -1,0 +1,150 @@
+"""Whole conversations through the REST channel against the real servers."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+
+from bot import materials
+from bot.handoff import HandoffService
+from bot.tickets import TicketService
+
+
+def new_sender() -> str:
+    return f"e2e-{uuid.uuid4().hex[:10]}"
+
+
+def joined(texts) -> str:
+    return "\n".join(texts)
+
+
+def file_complaint(assistant, sender: str) -> str:
+    """Complains, answers every question and confirms; returns the bot's last reply."""
+    replies = assistant.texts(sender, "我要投诉，理赔申请交上去两个月了一直没有结果，太过分了！！")
+    assert "理解您" in replies[0]  # empathy before any question
+    answers = {
+        "类": "理赔",
+        "保单号": "PL202300123456",
+        "姓名": "张三",
+        "手机号": "138-1234-5678",
+        "发生了什么": "理赔申请交了两个月没有结果",
+        "怎么处理": "希望尽快赔付",
+    }
+    for _ in range(8):
+        question = replies[-1]
+        if "请核对" in question:
+            break
+        answer = next(value for key, value in answers.items() if key in question)
+        replies = assistant.texts(sender, answer)
+    summary = replies[-1]
+    assert "138****5678" in summary and "13812345678" not in summary
+    return joined(assistant.texts(sender, "确认"))
+
+
+def test_complaint_from_greeting_to_ticket(assistant):
+    sender = new_sender()
+    assert "投诉" in joined(assistant.texts(sender, "你好"))
+    done = file_complaint(assistant, sender)
+    [ticket] = [t for t in TicketService(assistant.db, assistant.settings).list() if t["conversation_id"] == sender]
+    assert ticket["ticket_no"] in done and "自然日" in done
+    assert ticket["phone_number"] == "13812345678" and ticket["category"] == "claims"
+    assert ticket["description"] == "我要投诉，理赔申请交上去两个月了一直没有结果，太过分了！！"
+    assert ticket["policy_number"] == "PL202300123456" and ticket["complainant_name"] == "张三"
+
+    # Resending the confirmation never files a second ticket.
+    assistant.texts(sender, "确认")
+    assert len([t for t in TicketService(assistant.db, assistant.settings).list()
+                if t["conversation_id"] == sender]) == 1
+
+
+def test_side_questions_mid_form_are_answered_and_the_form_resumes(assistant):
+    sender = new_sender()
+    assistant.texts(sender, "我要投诉")
+    assistant.texts(sender, "销售误导")
+    question = assistant.texts(sender, "跳过")[-1]
+    assert "姓名" in question
+    script = materials.load(assistant.settings.materials_file)
+    replies = assistant.texts(sender, "重疾险理赔需要准备什么材料")
+    assert replies[0] == script.render("critical_illness")
+    assert "姓名" in replies[-1]
+    replies = assistant.texts(sender, "你是机器人吗")
+    assert "智能助手" in replies[0] and "姓名" in replies[-1]
+    assert "手机号" in assistant.texts(sender, "李秀英")[-1]
+
+
+def test_cancel_stops_the_form_and_writes_nothing(assistant):
+    sender = new_sender()
+    assistant.texts(sender, "我要投诉")
+    assistant.texts(sender, "退保的问题")
+    assert "已取消" in joined(assistant.texts(sender, "算了，不投诉了"))
+    assert [t for t in TicketService(assistant.db, assistant.settings).list() if t["conversation_id"] == sender] == []
+
+
+def test_status_lookup_verifies_the_phone(assistant):
+    owner = new_sender()
+    file_complaint(assistant, owner)
+    [ticket] = [t for t in TicketService(assistant.db, assistant.settings).list() if t["conversation_id"] == owner]
+    visitor = new_sender()
+    assert "手机号" in joined(assistant.texts(visitor, f"帮我查一下投诉进度 {ticket['ticket_no']}"))
+    wrong = joined(assistant.texts(visitor, "13900001111"))
+    assert "没有查询到" in wrong and "受理" not in wrong
+    assistant.texts(visitor, f"查询投诉进度 {ticket['ticket_no']}")
+    right = joined(assistant.texts(visitor, "13812345678"))
+    assert ticket["ticket_no"] in right and "受理" in right
+
+
+def test_handoff_pauses_the_bot_until_an_agent_hands_back(assistant):
+    sender = new_sender()
+    assert "人工客服" in joined(assistant.texts(sender, "转人工"))
+    [request] = [r for r in HandoffService(assistant.db).list() if r["conversation_id"] == sender]
+    assert request["status"] == "waiting" and request["channel"] == "rest"
+
+    assert assistant.texts(sender, "有人吗") == []  # the bot stays silent
+    assert assistant.tracker(sender)["paused"]
+    # Neither /restart nor a new session lifts the pause.
+    assistant.texts(sender, "/restart")
+    assert assistant.tracker(sender)["paused"]
+    assistant.api("POST", f"/conversations/{sender}/execute", json={"name": "action_session_start"})
+    assert assistant.tracker(sender)["paused"]
+    assert assistant.texts(sender, "还在吗") == []
+    messages = [e.get("text") for e in assistant.tracker(sender)["events"] if e["event"] == "user"]
+    assert "有人吗" in messages and "还在吗" in messages  # logged for the agent
+
+    # An agent hands the conversation back (what the desk will do).
+    HandoffService(assistant.db).release(sender, "agent:test")
+    assistant.api("POST", f"/conversations/{sender}/tracker/events", json=[{"event": "resume"}])
+    assert "投诉" in joined(assistant.texts(sender, "你好"))
+
+
+def test_threat_is_queued_first(assistant):
+    calm, angry = new_sender(), new_sender()
+    assistant.texts(calm, "我要人工客服")
+    assistant.texts(angry, "再不处理我就去12378投诉你们，还要找媒体曝光！")
+    queue = [r["conversation_id"] for r in HandoffService(assistant.db).list(active_only=True)]
+    assert queue.index(angry) < queue.index(calm)
+
+
+@pytest.mark.parametrize("text", ["", "   ", "😡😡😡", "投诉" * 2500, "<script>alert(1)</script>",
+                                  "'; DROP TABLE tickets; --", "Hello 你好 123 ☎️"])
+def test_bad_input_gets_an_answer_and_nothing_crashes(assistant, text):
+    response = requests.post(f"{assistant.url}/webhooks/rest/webhook",
+                             json={"sender": new_sender(), "message": text}, timeout=60)
+    assert response.status_code == 200
+    assert isinstance(response.json(), list)
+
+
+def test_long_description_is_stored_exactly(assistant):
+    sender = new_sender()
+    long_text = "我在柜台办理退保时，" + "工作人员态度很差，" * 600 + "<b>请处理</b>"
+    assert len(long_text) <= 5000
+    assistant.texts(sender, "我要投诉柜面服务")
+    replies = assistant.texts(sender, "跳过")
+    replies = assistant.texts(sender, "王建国")
+    replies = assistant.texts(sender, "13812345678")
+    assert "发生了什么" in replies[-1]
+    assistant.texts(sender, long_text)
+    assistant.texts(sender, "要求道歉")
+    assistant.texts(sender, "确认")
+    [ticket] = [t for t in TicketService(assistant.db, assistant.settings).list() if t["conversation_id"] == sender]
+    assert ticket["description"] == long_text and ticket["category"] == "counter_service"
