@@ -1,0 +1,28 @@
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.tickets import TicketService
+from tests.bot.test_tickets import draft
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def cli(tmp_path, *args):
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, capture_output=True, text=True,
+                          env={"COMPLAINTS_VAR_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=120)
+
+
+def test_operators_list_and_show_tickets_and_handoffs_as_json(tmp_path, sqlite_db, settings):
+    ticket_no = TicketService(sqlite_db, settings).submit(draft(), "k").ticket_no
+    listed = json.loads(cli(tmp_path, "tickets", "list", "--json").stdout)
+    assert [t["ticket_no"] for t in listed] == [ticket_no] and listed[0]["phone_number"] == "13812345678"
+    shown = json.loads(cli(tmp_path, "tickets", "show", ticket_no.lower(), "--json").stdout)
+    assert shown["events"][0]["new_value"] == "accepted"
+    assert json.loads(cli(tmp_path, "handoffs", "list", "--json").stdout) == []
+
+
+def test_unknown_ticket_is_a_clear_error(tmp_path, sqlite_db):
+    result = cli(tmp_path, "tickets", "show", "TS20990101000001")
+    assert result.returncode == 1 and "not found" in result.stderr
