@@ -115,6 +115,13 @@ class ValidateComplaintForm(FormValidationAction):
             result["validation_failures"] = failures
         return result
 
+    def _checked(
+        self, slot: str, check: validators.Check, dispatcher: CollectingDispatcher, tracker: Tracker
+    ) -> Dict[str, Any]:
+        if not check.ok:
+            return self._failed(slot, check.error or "", dispatcher, tracker)
+        return self._passed(slot, check.value, tracker)
+
     # -- one validator per slot ----------------------------------------------
 
     def validate_complaint_category(
@@ -135,41 +142,27 @@ class ValidateComplaintForm(FormValidationAction):
         if value == replies.SKIPPED:
             return self._passed("policy_number", value, tracker)
         check = validators.policy_number(str(value), services().settings.policy_number_pattern)
-        if not check.ok:
-            return self._failed("policy_number", check.error or "", dispatcher, tracker)
-        return self._passed("policy_number", check.value, tracker)
+        return self._checked("policy_number", check, dispatcher, tracker)
 
     def validate_complainant_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        check = validators.complainant_name(str(value))
-        if not check.ok:
-            return self._failed("complainant_name", check.error or "", dispatcher, tracker)
-        return self._passed("complainant_name", check.value, tracker)
+        return self._checked("complainant_name", validators.complainant_name(str(value)), dispatcher, tracker)
 
     def validate_phone_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        check = validators.phone_number(str(value))
-        if not check.ok:
-            return self._failed("phone_number", check.error or "", dispatcher, tracker)
-        return self._passed("phone_number", check.value, tracker)
+        return self._checked("phone_number", validators.phone_number(str(value)), dispatcher, tracker)
 
     def validate_complaint_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        check = validators.free_text(value, "投诉事项")
-        if not check.ok:
-            return self._failed("complaint_description", check.error or "", dispatcher, tracker)
-        return self._passed("complaint_description", check.value, tracker)
+        return self._checked("complaint_description", validators.free_text(value, "投诉事项"), dispatcher, tracker)
 
     def validate_customer_request(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        check = validators.free_text(value, "诉求", minimum=2)
-        if not check.ok:
-            return self._failed("customer_request", check.error or "", dispatcher, tracker)
-        return self._passed("customer_request", check.value, tracker)
+        return self._checked("customer_request", validators.free_text(value, "诉求", minimum=2), dispatcher, tracker)
 
     def validate_complaint_confirmed(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -28,8 +28,6 @@ FALLBACKS_BEFORE_HANDOFF = 2
 def _reason(tracker: Tracker) -> HandoffReason:
     if latest_intent(tracker) == "escalation_threat":
         return HandoffReason.THREAT
-    if latest_intent(tracker) == "nlu_fallback":
-        return HandoffReason.FALLBACK
     failures = tracker.get_slot("validation_failures") or {}
     if any(count >= MAX_FAILURES for count in failures.values()):
         return HandoffReason.VALIDATION_FAILURE

@@ -11,6 +11,8 @@ from rasa_sdk.types import DomainDict
 from actions.services import latest_text, services
 from bot.materials import claim_type_or_none
 
+WHY_WORDS = ("为什么", "为啥", "干嘛", "什么用", "有啥用", "凭什么")
+
 
 class ActionExplainClaimMaterials(Action):
     """Same bytes for a claim type on every path: in or out of a form, any channel."""
@@ -22,9 +24,9 @@ class ActionExplainClaimMaterials(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         script = services().materials
-        asked_about = script.documents_mentioned(latest_text(tracker))
-        if asked_about and ("为什么" in latest_text(tracker) or "为啥" in latest_text(tracker)
-                            or "干嘛" in latest_text(tracker) or "什么用" in latest_text(tracker)):
+        text = latest_text(tracker)
+        asked_about = script.documents_mentioned(text)
+        if asked_about and any(word in text for word in WHY_WORDS):
             for document_id in asked_about:
                 dispatcher.utter_message(text=script.explain(document_id))
             return []

@@ -41,43 +41,43 @@ def _meaningful_chars(text: str) -> int:
 def phone_number(raw: str) -> Check:
     text = re.sub(r"[\s\-()（）]", "", _half_width(raw or ""))
     if not text:
-        return Check(error="请提供您的手机号码,例如 138 1234 5678。")
+        return Check(error="请提供您的手机号码，例如 138 1234 5678。")
     if text.startswith("0086"):
         text = "+86" + text[4:]
     elif text.startswith("86") and len(text) == 13:
         text = "+" + text
     if not re.fullmatch(r"\+?\d+", text):
-        return Check(error="手机号只能包含数字,请输入11位中国大陆手机号,例如 138 1234 5678。")
+        return Check(error="手机号只能包含数字，请输入11位中国大陆手机号，例如 138 1234 5678。")
     try:
         parsed = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException:
-        return Check(error="没能识别这个号码,请输入11位中国大陆手机号,例如 138 1234 5678。")
+        return Check(error="没能识别这个号码，请输入11位中国大陆手机号，例如 138 1234 5678。")
     national = str(parsed.national_number)
     if parsed.country_code != 86 or len(national) != 11 or not national.startswith("1"):
-        return Check(error="手机号应为以1开头的11位数字(中国大陆手机号),请重新输入。")
+        return Check(error="手机号应为以1开头的11位数字（中国大陆手机号），请重新输入。")
     number_type = phonenumbers.number_type(parsed)
     if not phonenumbers.is_valid_number(parsed) or number_type not in (
         phonenumbers.PhoneNumberType.MOBILE,
         phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
     ):
-        return Check(error="这个号码不是有效的中国大陆手机号段,请核对后重新输入。")
+        return Check(error="这个号码不是有效的中国大陆手机号段，请核对后重新输入。")
     return Check(value=national)
 
 
 def id_number(raw: str, today: Optional[date] = None) -> Check:
     text = re.sub(r"\s", "", _half_width(raw or "")).upper()
     if not re.fullmatch(r"\d{17}[\dX]", text):
-        return Check(error="身份证号应为18位,前17位是数字,最后一位是数字或X,请核对。")
+        return Check(error="身份证号应为18位，前17位是数字，最后一位是数字或X，请核对。")
     # stdnum computes the check digit from the first 17 of the 18 characters.
     if ric.calc_check_digit(text) != text[17]:
-        return Check(error="身份证号校验位不正确,可能有一位输错了,请逐位核对后重新输入。")
+        return Check(error="身份证号校验位不正确，可能有一位输错了，请逐位核对后重新输入。")
     try:
         birth = date(int(text[6:10]), int(text[10:12]), int(text[12:14]))
     except ValueError:
-        return Check(error="身份证号中的出生日期无效,请核对。")
+        return Check(error="身份证号中的出生日期无效，请核对。")
     today = today or date.today()
     if birth > today or birth.year < 1880:
-        return Check(error="身份证号中的出生日期无效,请核对。")
+        return Check(error="身份证号中的出生日期无效，请核对。")
     return Check(value=text)
 
 
@@ -86,10 +86,10 @@ def policy_number(raw: str, pattern: str) -> Check:
     if re.fullmatch(pattern, text):
         return Check(value=text)
     if not text:
-        return Check(error="请提供保单号;如果手边没有,可以回复“跳过”。")
+        return Check(error="请提供保单号;如果手边没有，可以回复“跳过”。")
     return Check(
-        error="保单号格式不正确:通常是1到4位大写字母加8到20位数字(如 PL202300123456),"
-        "请核对保单或电子保单上的号码;如果手边没有,可以回复“跳过”。"
+        error="保单号格式不正确：通常是1到4位大写字母加8到20位数字（如 PL202300123456），"
+        "请核对保单或电子保单上的号码;如果手边没有，可以回复“跳过”。"
     )
 
 
@@ -104,11 +104,11 @@ def complainant_name(raw: str) -> Check:
             text = text[len(prefix):].strip(":: ")
             break
     if not text:
-        return Check(error="请告诉我投诉人的姓名,例如“张三”。")
+        return Check(error="请告诉我投诉人的姓名，例如“张三”。")
     if re.search(r"\d", text):
-        return Check(error="姓名里不应包含数字,请只输入投诉人的姓名,例如“张三”。")
+        return Check(error="姓名里不应包含数字，请只输入投诉人的姓名，例如“张三”。")
     if not _NAME.fullmatch(text):
-        return Check(error="没能识别姓名,请输入2到20个汉字的姓名(外籍人士可用英文),例如“张三”。")
+        return Check(error="没能识别姓名，请输入2到20个汉字的姓名（外籍人士可用英文），例如“张三”。")
     return Check(value=text)
 
 
@@ -116,9 +116,9 @@ def free_text(raw: Optional[str], what: str, minimum: int = MIN_DESCRIPTION_CHAR
     """Free text is stored exactly as typed; only its size and substance are checked."""
     text = raw or ""
     if not text.strip():
-        return Check(error=f"{what}不能为空,请用文字描述一下。")
+        return Check(error=f"{what}不能为空，请用文字描述一下。")
     if len(text) > MAX_TEXT_LENGTH:
-        return Check(error=f"{what}太长了(超过{MAX_TEXT_LENGTH}字),请精简后重新发送。")
+        return Check(error=f"{what}太长了（超过{MAX_TEXT_LENGTH}字），请精简后重新发送。")
     if _meaningful_chars(text) < minimum:
-        return Check(error=f"{what}内容太少,请用至少{minimum}个字说明一下,方便我们准确处理。")
+        return Check(error=f"{what}内容太少，请用至少{minimum}个字说明一下，方便我们准确处理。")
     return Check(value=text)
