@@ -60,5 +60,5 @@ class ActionCheckTicketStatus(Action):
                 "如果之后还有问题，欢迎随时再来反映。"
             )
             return reset
-        dispatcher.utter_message(text=replies.status_reply(answer, svc.settings.status_max_attempts))
+        dispatcher.utter_message(text=replies.status_reply(answer))
         return reset

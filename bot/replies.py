@@ -73,7 +73,7 @@ def ticket_spooled(reference: str) -> str:
     )
 
 
-def status_reply(answer: StatusAnswer, max_attempts: int) -> str:
+def status_reply(answer: StatusAnswer) -> str:
     if answer.found:
         deadline = answer.deadline
         return (
