@@ -45,6 +45,8 @@ class MaterialsScript:
     documents: Mapping[str, Document]
     claim_types: Mapping[str, ClaimType]
     general_notes: Tuple[str, ...]
+    # (alias, document id), longest first: 身份证 sits inside 受益人身份证.
+    aliases: Tuple[Tuple[str, str], ...] = ()
 
     def render(self, claim_type: str) -> str:
         """The full checklist for one claim type, with the reason for each document."""
@@ -63,15 +65,10 @@ class MaterialsScript:
         return f"为什么需要【{doc.name}】：{doc.reason}\n· {self.general_notes[-1]}"
 
     def documents_mentioned(self, text: str) -> List[str]:
-        """Documents named in the text, longest alias first (身份证 sits inside 受益人身份证)."""
-        aliases = sorted(
-            ((alias, doc.id) for doc in self.documents.values() for alias in doc.aliases),
-            key=lambda pair: len(pair[0]),
-            reverse=True,
-        )
+        """Documents named in the text; a matched alias is consumed so shorter ones can't re-match."""
         found: List[str] = []
         remaining = text
-        for alias, doc_id in aliases:
+        for alias, doc_id in self.aliases:
             if alias in remaining:
                 remaining = remaining.replace(alias, " ")
                 if doc_id not in found:
@@ -119,6 +116,10 @@ def parse(raw: Mapping) -> MaterialsScript:
         documents=documents,
         claim_types=claim_types,
         general_notes=tuple(_require(raw, "general_notes", "file")),  # type: ignore[arg-type]
+        aliases=tuple(sorted(
+            ((alias, doc.id) for doc in documents.values() for alias in doc.aliases),
+            key=lambda pair: len(pair[0]), reverse=True,
+        )),
     )
 
 
