@@ -1,10 +1,8 @@
 """NLU quality on the held-out split (tests/nlu/heldout_*.yml), which is never trained on.
 
 Reports intent macro-F1 and entity F1 (entity type and normalised value must
-both match) to results/nlu_quality.md. The issue's bar is 0.95 for both; entity
-F1 is held to it. Intent macro-F1 currently measures 0.94-0.95 between
-trainings, so the test holds it to a regression floor and the report says
-whether the bar is met (see README "NLU quality").
+both match) to results/nlu_quality.md, and holds both to the 0.95 bar.
+Training is seeded, so the figures are reproducible on a clean clone.
 """
 from __future__ import annotations
 
@@ -21,7 +19,6 @@ from tests.nlu.conftest import ROOT
 
 HELDOUT = sorted((ROOT / "tests" / "nlu").glob("heldout_*.yml"))
 BAR = 0.95
-INTENT_FLOOR = 0.93
 CONTRACT_ENTITIES = {"policy_number", "phone_number", "id_number", "ticket_id", "claim_type", "complaint_category"}
 
 
@@ -78,8 +75,8 @@ def evaluation(parse):
     return intent_f1, entity_f1, counts
 
 
-def test_intent_macro_f1_does_not_regress(evaluation):
-    assert evaluation[0] >= INTENT_FLOOR
+def test_intent_macro_f1_meets_the_bar(evaluation):
+    assert evaluation[0] >= BAR
 
 
 def test_entity_f1_meets_the_bar(evaluation):
