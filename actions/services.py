@@ -9,7 +9,7 @@ from typing import Any, Callable, Dict, List, Optional, TypeVar
 from rasa_sdk import Tracker
 
 from bot import materials
-from bot.db import database
+from bot.db import Database
 from bot.handoff import HandoffService
 from bot.materials import MaterialsScript
 from bot.settings import Settings
@@ -31,7 +31,7 @@ class Services:
 @lru_cache(maxsize=1)
 def services() -> Services:
     settings = Settings.from_env()
-    db = database(settings)
+    db = Database(settings.database_url)
     return Services(
         settings=settings,
         tickets=TicketService(db, settings),

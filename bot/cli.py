@@ -10,7 +10,7 @@ from typing import Any, List, Optional
 from alembic import command
 from alembic.config import Config
 
-from bot.db import database
+from bot.db import Database
 from bot.handoff import HandoffService
 from bot.settings import PROJECT_ROOT, Settings
 from bot.spool import ComplaintSpool
@@ -75,7 +75,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         build_pipeline(settings).to_disk(output)
         print(f"spaCy pipeline written to {args.output}")
         return 0
-    db = database(settings)
+    db = Database(settings.database_url)
     if args.group == "tickets":
         service = TicketService(db, settings)
         if args.command == "list":

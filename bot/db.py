@@ -6,7 +6,6 @@ shared between requests or kept at module level.
 from __future__ import annotations
 
 from contextlib import contextmanager
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterator
 
@@ -14,7 +13,6 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.settings import Settings
 
 
 def make_engine(url: str) -> Engine:
@@ -55,12 +53,3 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
-
-@lru_cache(maxsize=8)
-def database_for(url: str) -> Database:
-    """One engine (connection pool) per URL and process."""
-    return Database(url)
-
-
-def database(settings: Settings) -> Database:
-    return database_for(settings.database_url)

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from typing import Optional, Sequence, Tuple
 
+from bot.tickets import CATEGORY_LABELS
+
 CLAIM_TYPES = ("medical", "critical_illness", "death", "disability", "accident_medical", "premium_waiver")
-COMPLAINT_CATEGORIES = (
-    "sales", "surrender", "claims", "underwriting", "policy_service", "counter_service", "other",
-)
+COMPLAINT_CATEGORIES = tuple(CATEGORY_LABELS)
 
 # Ordered: more specific words first (意外医疗 before 医疗).
 CLAIM_TYPE_WORDS: Sequence[Tuple[str, str]] = (
