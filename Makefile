@@ -11,12 +11,16 @@ MODEL_INPUTS := config.yml $(wildcard domain/*.yml) $(wildcard data/*/*.yml) \
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: run test venv nlu train migrate validate lock clean
+.PHONY: run run-production test venv web browser nginx nlu train migrate validate lock clean
 
-run: venv nlu train migrate
+run: venv web nlu train migrate
 	scripts/run
 
-test: venv nlu train migrate
+# The production topology on one machine (docs/production.md); it migrates its own database.
+run-production: venv web nlu train nginx
+	scripts/run-production
+
+test: venv web browser nginx nlu train migrate
 	$(PY) -m pytest
 
 venv: $(VENV)/.installed
@@ -27,6 +31,20 @@ $(VENV)/.installed: requirements.lock
 	$(PY) -m pip install --quiet --upgrade pip==24.2
 	$(PY) -m pip install --quiet --progress-bar off -r requirements.lock
 	touch $@
+
+# The chat page's one npm dependency (socket.io-client), from package-lock.json.
+web: web/node_modules/.package-lock.json
+
+web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+
+# Debian's Chromium for the browser tests (Playwright drives it; it downloads nothing).
+browser:
+	scripts/install-chromium
+
+# Debian's nginx, the load balancer of the production topology and its fault tests.
+nginx:
+	scripts/install-nginx
 
 nlu: $(SPACY_PIPELINE)/meta.json
 
@@ -54,4 +72,4 @@ lock:
 	$(PY) -m pip freeze --exclude-editable > requirements.lock
 
 clean:
-	rm -rf models var results .pytest_cache
+	rm -rf models var results .pytest_cache web/node_modules

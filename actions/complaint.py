@@ -31,13 +31,13 @@ def category_buttons() -> List[Dict[str, str]]:
     ]
 
 
-def submission_key(tracker: Tracker) -> str:
+def submission_key(tracker: Tracker, form: str = FORM) -> str:
     """Stable across retries of the same submission: the form's activation time."""
     started = next(
         (
             event.get("timestamp")
             for event in reversed(tracker.events)
-            if event.get("event") == "active_loop" and event.get("name") == FORM
+            if event.get("event") == "active_loop" and event.get("name") == form
         ),
         None,
     )

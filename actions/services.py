@@ -35,7 +35,7 @@ def services() -> Services:
     return Services(
         settings=settings,
         tickets=TicketService(db, settings),
-        handoffs=HandoffService(db),
+        handoffs=HandoffService(db, settings),
         spool=ComplaintSpool(settings.spool_dir),
         materials=materials.load(settings.materials_file),
     )

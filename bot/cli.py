@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import sys
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any, List, Optional
 from alembic import command
 from alembic.config import Config
 
+from bot.agents import AccountError, AgentService, Role
 from bot.db import Database
 from bot.handoff import HandoffService
 from bot.settings import PROJECT_ROOT, Settings
@@ -55,6 +57,29 @@ def build_parser() -> argparse.ArgumentParser:
     hlist.add_argument("--active", action="store_true", help="only waiting or assigned")
     hlist.add_argument("--json", action="store_true")
 
+    agents = groups.add_parser("agents", help="desk accounts").add_subparsers(dest="command", required=True)
+    add = agents.add_parser("add", help="create an agent or supervisor (asks for the password)")
+    add.add_argument("username")
+    add.add_argument("--name", required=True, help="display name shown to policyholders, e.g. 王小明")
+    add.add_argument("--role", choices=[role.value for role in Role], default=Role.AGENT.value)
+    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    agents.add_parser("list", help="active accounts")
+    deactivate = agents.add_parser("deactivate", help="disable an account and end its sessions")
+    deactivate.add_argument("username")
+
+    desk = groups.add_parser("desk", help="the agent desk").add_subparsers(dest="command", required=True)
+    serve = desk.add_parser("serve", help="run the agent desk web application")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=5006)
+
+    analytics = groups.add_parser("analytics", help="the analytics feed (production topology)") \
+        .add_subparsers(dest="command", required=True)
+    analytics.add_parser("consume", help="read Rasa's events from RabbitMQ into the feed (runs until stopped)")
+    feed = analytics.add_parser("show", help="per-conversation summaries, most recently active first")
+    feed.add_argument("--conversation", help="one conversation id")
+    feed.add_argument("--limit", type=int, default=100)
+    feed.add_argument("--json", action="store_true")
+
     nlu = groups.add_parser("nlu", help="NLU assets").add_subparsers(dest="command", required=True)
     build = nlu.add_parser("build-spacy", help="build the Chinese spaCy pipeline from source")
     build.add_argument("output")
@@ -75,7 +100,16 @@ def main(argv: Optional[List[str]] = None) -> int:
         build_pipeline(settings).to_disk(output)
         print(f"spaCy pipeline written to {args.output}")
         return 0
+    if args.group == "desk":
+        from bot.desk.app import create_app
+
+        create_app(settings).run(host=args.host, port=args.port, access_log=False, workers=1)
+        return 0
     db = Database(settings.database_url)
+    if args.group == "analytics":
+        return _analytics(args, settings, db)
+    if args.group == "agents":
+        return _agents(args, AgentService(db))
     if args.group == "tickets":
         service = TicketService(db, settings)
         if args.command == "list":
@@ -90,5 +124,68 @@ def main(argv: Optional[List[str]] = None) -> int:
             receipts = ComplaintSpool(settings.spool_dir).drain(service)
             print(f"replayed {len(receipts)} spooled complaint(s)")
         return 0
-    _print(HandoffService(db).list(active_only=args.active), args.json)
+    _print(HandoffService(db, settings).list(active_only=args.active), args.json)
+    return 0
+
+
+def _analytics(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    from bot.analytics import AnalyticsConsumer, AnalyticsFeed, summaries_as_rows
+
+    feed = AnalyticsFeed(db)
+    if args.command == "show":
+        if args.conversation:
+            found = feed.conversation(args.conversation)
+            if found is None:
+                print(f"no analytics for conversation {args.conversation!r}", file=sys.stderr)
+                return 1
+            _print(found if args.json else summaries_as_rows([found]), args.json)
+            return 0
+        summaries = feed.recent(args.limit)
+        _print(summaries if args.json else summaries_as_rows(summaries), args.json)
+        return 0
+
+    import asyncio
+    import logging
+    import signal
+
+    from bot.privacy import install_log_masking
+
+    install_log_masking()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    async def consume() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        await AnalyticsConsumer(settings, feed).run(stop)
+
+    asyncio.run(consume())
+    return 0
+
+
+def _agents(args: argparse.Namespace, service: AgentService) -> int:
+    if args.command == "list":
+        for account in service.list():
+            print(f"{account.username}  {account.display_name}  {account.role.value}")
+        return 0
+    if args.command == "deactivate":
+        if not service.deactivate(args.username):
+            print(f"no account {args.username!r}", file=sys.stderr)
+            return 1
+        print(f"{args.username} deactivated")
+        return 0
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Repeat: ") != password:
+            print("passwords differ", file=sys.stderr)
+            return 1
+    try:
+        account = service.add(args.username, args.name, password, Role(args.role))
+    except AccountError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    print(f"{account.role.value} {account.username} created")
     return 0

@@ -9,11 +9,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from sqlalchemy import create_engine, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
-
-
+from sqlalchemy.pool import NullPool
 
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
@@ -53,3 +52,38 @@ class Database:
     def dispose(self) -> None:
         self.engine.dispose()
 
+
+
+def _maintenance_engine(url: URL) -> Engine:
+    # No pool: a connection kept across a PostgreSQL restart would be dead at the next use.
+    return create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT",
+                         poolclass=NullPool, future=True)
+
+
+def create_postgres_database(url: str) -> bool:
+    """Creates the database named in `url` unless it exists; True when it was created."""
+    parsed = make_url(url)
+    engine = _maintenance_engine(parsed)
+    try:
+        with engine.connect() as connection:
+            if connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
+                                  {"name": parsed.database}).first():
+                return False
+            connection.execute(text('CREATE DATABASE "{}"'.format(parsed.database.replace('"', '""'))))
+            return True
+    finally:
+        engine.dispose()
+
+
+def drop_postgres_database(url: str) -> None:
+    """Drops the database named in `url`, disconnecting its clients first (tests and benchmarks)."""
+    parsed = make_url(url)
+    engine = _maintenance_engine(parsed)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                    "WHERE datname = :name AND pid <> pg_backend_pid()"),
+                               {"name": parsed.database})
+            connection.execute(text('DROP DATABASE IF EXISTS "{}"'.format(parsed.database.replace('"', '""'))))
+    finally:
+        engine.dispose()

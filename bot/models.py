@@ -5,6 +5,7 @@ from typing import Any, Dict
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -117,6 +118,12 @@ class HandoffRequest(Base):
     updated_at = Column(DateTime(timezone=True), nullable=False)
     ended_at = Column(DateTime(timezone=True))
 
+    claimed_at = Column(DateTime(timezone=True))
+    # Last message or action of the agent; idle conversations go back to the queue.
+    last_activity_at = Column(DateTime(timezone=True))
+    # Queue position last told to the policyholder (updates only when it moves).
+    notified_position = Column(Integer)
+
     ticket = relationship("Ticket")
 
     __table_args__ = (Index("ix_handoff_conversation_status", "conversation_id", "status"),)
@@ -132,6 +139,7 @@ class HandoffRequest(Base):
             "slots": self.slots,
             "ticket_no": self.ticket.ticket_no if self.ticket else None,
             "assigned_to": self.assigned_to,
+            "claimed_at": self.claimed_at.isoformat() if self.claimed_at else None,
             "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
@@ -148,3 +156,108 @@ class StatusLookup(Base):
     at = Column(DateTime(timezone=True), nullable=False)
     succeeded = Column(Integer, nullable=False)
 
+
+
+class TicketNote(Base):
+    """Internal note on a ticket, written by an agent; never shown to the policyholder."""
+
+    __tablename__ = "ticket_notes"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    at = Column(DateTime(timezone=True), nullable=False)
+    author = Column(String(100), nullable=False)
+    body = Column(Text, nullable=False)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"at": self.at.isoformat(), "author": self.author, "body": self.body}
+
+
+class Agent(Base):
+    """A human agent or supervisor of the desk, created with `python -m bot agents add`."""
+
+    __tablename__ = "agents"
+
+    id = Column(Integer, primary_key=True)
+    username = Column(String(64), unique=True, nullable=False)
+    display_name = Column(String(64), nullable=False)
+    role = Column(String(16), nullable=False)  # agent | supervisor
+    password_hash = Column(String(255), nullable=False)
+    active = Column(Boolean, nullable=False, default=True)
+    # Refreshed while the desk is open in a browser: "is any agent online?"
+    last_seen_at = Column(DateTime(timezone=True))
+    created_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class DeskSession(Base):
+    """A logged-in browser. Only a hash of the cookie value is stored."""
+
+    __tablename__ = "desk_sessions"
+
+    id = Column(Integer, primary_key=True)
+    token_hash = Column(String(64), unique=True, nullable=False)
+    agent_id = Column(Integer, ForeignKey("agents.id", ondelete="CASCADE"), nullable=False, index=True)
+    csrf_token = Column(String(64), nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    expires_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class WeChatInboxMessage(Base):
+    """A WeChat message or event already taken in, so that WeChat's retries never
+    run a turn twice; shared by every Rasa replica."""
+
+    __tablename__ = "wechat_inbox"
+
+    id = Column(Integer, primary_key=True)
+    # sha256 of the dedupe key (MsgId, or sender + CreateTime + event for events).
+    dedupe_key = Column(String(64), unique=True, nullable=False)
+    openid = Column(String(64), nullable=False)
+    # The callback's query signature: one signed URL carries one message only.
+    request_signature = Column(String(40), nullable=False, index=True)
+    status = Column(String(16), nullable=False)  # processing | replied | pushed | ignored
+    # The passive reply, sent again if WeChat retries because it never got it.
+    reply = Column(Text)
+    received_at = Column(DateTime(timezone=True), nullable=False, index=True)
+    updated_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class DeliveryFailure(Base):
+    """A bot or agent message a channel could not deliver (quota, 48-hour window…), shown on the desk."""
+
+    __tablename__ = "delivery_failures"
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    channel = Column(String(64), nullable=False)
+    code = Column(String(32), nullable=False)
+    message = Column(Text, nullable=False)
+    at = Column(DateTime(timezone=True), nullable=False, index=True)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "id": self.id,
+            "conversation_id": self.conversation_id,
+            "channel": self.channel,
+            "code": self.code,
+            "message": self.message,
+            "at": self.at.isoformat(),
+        }
+
+
+class AnalyticsEvent(Base):
+    """One fact of the analytics feed (an intent, fallback, handoff or ticket),
+    taken from Rasa's event broker by `python -m bot analytics consume`.
+    Never message text or slot values: only names and ticket numbers."""
+
+    __tablename__ = "analytics_events"
+
+    id = Column(Integer, primary_key=True)
+    # sha256 of the broker message: a redelivered event is recorded once.
+    event_key = Column(String(64), unique=True, nullable=False)
+    conversation_id = Column(String(255), nullable=False)
+    channel = Column(String(64))
+    kind = Column(String(16), nullable=False)  # intent | fallback | handoff | ticket
+    name = Column(String(100), nullable=False)
+    at = Column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (Index("ix_analytics_events_conversation_at", "conversation_id", "at"),)

@@ -92,3 +92,44 @@ def queued(position: int) -> str:
     if position <= 1:
         return "已为您转接人工客服，您是下一位，请稍候，客服接入后会直接在这里回复您。"
     return f"已为您转接人工客服，您前面还有{position - 1}位，请稍候，客服接入后会直接在这里回复您。"
+
+
+# -- no human available: leave a message (留言) for a callback ----------------
+
+CALLBACK_FIELD_EXPLANATIONS = {
+    "phone_number": "手机号用于工作人员回电联系您，需要是以1开头的11位中国大陆手机号。",
+    "callback_message": "留言请简单说明您想咨询或反映的问题，几句话即可，方便工作人员回电时直接为您处理。",
+    "callback_name": "称呼用于回电时确认是您本人，请填写您的姓名，例如“张三”。",
+}
+CALLBACK_REQUEST = "请回电"
+
+
+def handoff_unavailable(outside_hours: bool, hours: str) -> str:
+    if outside_hours:
+        return f"您好，我们的人工服务时间为{hours}，现在不在服务时间内，暂时无法为您转接人工客服。"
+    return "非常抱歉，目前人工客服坐席全忙或暂时离线，暂时无法为您转接。"
+
+
+def callback_created(ticket_no: str, phone: str, contact_promise: str) -> str:
+    return (
+        f"您的留言已受理，受理编号：{ticket_no}。\n"
+        f"{contact_promise}（{mask_phone(phone)}），请留意来电。"
+        "您也可以随时发送受理编号查询处理进度。"
+    )
+
+
+def callback_spooled(reference: str) -> str:
+    return (
+        "非常抱歉，系统暂时无法生成受理编号，但您的留言已完整保存，不会丢失"
+        f"（暂存号：{reference}）。\n系统恢复后将自动登记，工作人员会按您留下的手机号回电，"
+        "无需重复留言。"
+    )
+
+
+def callback_declined(hours: str, cancelled: bool = False) -> str:
+    # No hotline number is invented here: the policy documents carry the insurer's own.
+    return (
+        ("好的，已取消留言，您填写的信息不会被保存。" if cancelled else "好的，不留言了。")
+        + f"您可以在人工服务时间（{hours}）再联系人工客服，也可以拨打保单上的客服电话。"
+        "还有什么可以帮您的吗？"
+    )

@@ -9,6 +9,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, Optional
+from urllib.parse import quote
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -41,6 +42,18 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     contact_promise: str = "工作人员将在1个工作日内通过您留下的手机号与您联系"
     materials_file: Path = field(default=PROJECT_ROOT / "knowledge" / "claim_materials.yml")
+    # Agent desk: when humans answer, when an agent counts as online, when an
+    # untouched conversation goes back to the queue.
+    service_hours: str = "09:00-21:00"
+    service_days: str = "1-7"  # ISO weekdays, e.g. "1-5" or "1,2,3,4,5,6"
+    agent_presence_seconds: int = 90
+    agent_idle_minutes: int = 15
+    desk_secure_cookies: bool = False
+    # Production topology (docs/production.md): Rasa publishes tracker events to
+    # this RabbitMQ exchange and queue; `python -m bot analytics consume` reads them.
+    rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    events_exchange: str = "complaints_events"
+    analytics_queue: str = "complaints_analytics"
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -58,4 +71,18 @@ class Settings:
             timezone=env.get("COMPLAINTS_TIMEZONE", "Asia/Shanghai"),
             contact_promise=env.get("COMPLAINT_CONTACT_PROMISE")
             or "工作人员将在1个工作日内通过您留下的手机号与您联系",
+            service_hours=env.get("SERVICE_HOURS") or "09:00-21:00",
+            service_days=env.get("SERVICE_DAYS") or "1-7",
+            agent_presence_seconds=_int(env, "AGENT_PRESENCE_SECONDS", 90),
+            agent_idle_minutes=_int(env, "AGENT_IDLE_MINUTES", 15),
+            desk_secure_cookies=env.get("DESK_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+            # The same variables as endpoints.production.yml's event_broker.
+            rabbitmq_url="amqp://{}:{}@{}:{}/".format(
+                quote(env.get("RABBITMQ_USERNAME") or "guest", safe=""),
+                quote(env.get("RABBITMQ_PASSWORD") or "guest", safe=""),
+                env.get("RABBITMQ_HOST") or "127.0.0.1",
+                _int(env, "RABBITMQ_PORT", 5672),
+            ),
+            events_exchange=env.get("EVENTS_EXCHANGE") or "complaints_events",
+            analytics_queue=env.get("ANALYTICS_QUEUE") or "complaints_analytics",
         )

@@ -14,7 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.db import Database
-from bot.models import StatusLookup, Ticket, TicketEvent, TicketSequence
+from bot.models import StatusLookup, Ticket, TicketEvent, TicketNote, TicketSequence
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -240,6 +240,32 @@ class TicketService:
             ticket.status = TicketStatus.CLOSED.value
             ticket.withdrawn_at = ticket.closed_at = ticket.updated_at = now
             return ticket
+
+    def add_note(self, ticket_no: str, author: str, body: str) -> None:
+        """An internal note: audited, never shown to the policyholder."""
+        with self.db.transaction() as session:
+            ticket = self._get(session, ticket_no)
+            now = self.clock()
+            session.add(TicketNote(ticket_id=ticket.id, at=now, author=author, body=body))
+            session.add(TicketEvent(ticket_id=ticket.id, at=now, actor=author, field="note",
+                                    old_value=None, new_value=body[:200]))
+            ticket.updated_at = now
+
+    def notes(self, ticket_no: str) -> List[Dict]:
+        with self.db.transaction() as session:
+            ticket = self._get(session, ticket_no)
+            rows = session.execute(
+                select(TicketNote).where(TicketNote.ticket_id == ticket.id).order_by(TicketNote.id)
+            ).scalars()
+            return [row.as_dict() for row in rows]
+
+    def reveal_phone(self, ticket_no: str, actor: str) -> str:
+        """The full phone number for a call back; each look is audited."""
+        with self.db.transaction() as session:
+            ticket = self._get(session, ticket_no)
+            session.add(TicketEvent(ticket_id=ticket.id, at=self.clock(), actor=actor,
+                                    field="phone_viewed", old_value=None, new_value=None))
+            return ticket.phone_number
 
     # -- reading --------------------------------------------------------------
 

@@ -7,11 +7,10 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
-from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from bot.cli import migrate
-from bot.db import Database
+from bot.db import Database, create_postgres_database, drop_postgres_database
 from bot.models import Base
 from bot.settings import Settings
 
@@ -38,23 +37,15 @@ def _migrated(settings: Settings) -> Database:
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test session, dropped afterwards."""
-    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
-    name = f"complaints_test_{uuid.uuid4().hex[:8]}"
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/complaints_test_{uuid.uuid4().hex[:8]}"
     try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
+        create_postgres_database(url)
     except OperationalError as exc:
         if IN_CI:
             pytest.fail(f"PostgreSQL must be reachable under CI: {exc}")
         pytest.skip(f"PostgreSQL is not running at {POSTGRES_ADMIN_URL}; skipping PostgreSQL tests")
-    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     yield url
-    with admin.connect() as connection:
-        connection.execute(text(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :name"
-        ), {"name": name})
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
-    admin.dispose()
+    drop_postgres_database(url)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List
@@ -68,14 +69,19 @@ def _wait(url: str, processes: List[subprocess.Popen], logs: List[Path], seconds
     pytest.fail(f"{url} not ready after {seconds}s")
 
 
-@pytest.fixture(scope="session")
-def assistant(tmp_path_factory) -> Iterator[Assistant]:
+@contextmanager
+def running_assistant(var: Path, credentials: Path = ROOT / "credentials.yml") -> Iterator[Assistant]:
+    """Starts both servers with their database and logs in `var`; stops them on exit.
+
+    `credentials` selects the channels (tests of other channels pass their own file).
+    """
     model = ROOT / "models" / "complaints.tar.gz"
     if not model.exists():
         pytest.fail("models/complaints.tar.gz is missing: run `make train` (make test does it)")
-    var = tmp_path_factory.mktemp("e2e-var")
+    # Human service around the clock, so that handoff tests don't depend on the
+    # time of day; whether an agent is online is up to each test.
     env = {**os.environ, "COMPLAINTS_VAR_DIR": str(var), "RASA_TELEMETRY_ENABLED": "false",
-           "TF_CPP_MIN_LOG_LEVEL": "2"}
+           "TF_CPP_MIN_LOG_LEVEL": "2", "SERVICE_HOURS": "00:00-24:00", "SERVICE_DAYS": "1-7"}
     env.pop("DATABASE_URL", None)
     settings = Settings.from_env(env)
     migrate(settings)
@@ -89,7 +95,7 @@ def assistant(tmp_path_factory) -> Iterator[Assistant]:
     commands = [
         [RASA, "run", "actions", "--port", str(actions_port), "--actions", "actions"],
         [RASA, "run", "--model", str(model), "--endpoints", str(endpoints),
-         "--credentials", str(ROOT / "credentials.yml"), "--port", str(rasa_port),
+         "--credentials", str(credentials), "--port", str(rasa_port),
          "--enable-api", "--auth-token", TOKEN],
     ]
     processes = [
@@ -112,3 +118,9 @@ def assistant(tmp_path_factory) -> Iterator[Assistant]:
         for log in logs:
             # Logs must never carry a full phone or ID number.
             assert "13812345678" not in log.read_text(), f"unmasked phone in {log.name}"
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory) -> Iterator[Assistant]:
+    with running_assistant(tmp_path_factory.mktemp("e2e-var")) as running:
+        yield running

@@ -5,9 +5,12 @@ import uuid
 
 import pytest
 import requests
+from sqlalchemy import update
 
 from bot import materials
+from bot.agents import AgentService, Role
 from bot.handoff import HandoffService
+from bot.models import Agent
 from bot.tickets import TicketService
 
 
@@ -17,6 +20,23 @@ def new_sender() -> str:
 
 def joined(texts) -> str:
     return "\n".join(texts)
+
+
+@pytest.fixture
+def agent_online(assistant):
+    """An agent at the desk, as the desk marks one while it is open (service hours
+    are around the clock on the e2e servers)."""
+    agents = AgentService(assistant.db)
+    account = agents.add(f"e2e-{uuid.uuid4().hex[:8]}", "王小明", "a-long-password", Role.AGENT)
+    agents.seen(account.id)
+    yield account
+    agents.deactivate(account.username)
+
+
+@pytest.fixture
+def nobody_online(assistant):
+    with assistant.db.transaction() as session:
+        session.execute(update(Agent).values(last_seen_at=None))
 
 
 def file_complaint(assistant, sender: str) -> str:
@@ -94,10 +114,10 @@ def test_status_lookup_verifies_the_phone(assistant):
     assert ticket["ticket_no"] in right and "受理" in right
 
 
-def test_handoff_pauses_the_bot_until_an_agent_hands_back(assistant):
+def test_handoff_pauses_the_bot_until_an_agent_hands_back(assistant, agent_online):
     sender = new_sender()
     assert "人工客服" in joined(assistant.texts(sender, "转人工"))
-    [request] = [r for r in HandoffService(assistant.db).list() if r["conversation_id"] == sender]
+    [request] = [r for r in HandoffService(assistant.db, assistant.settings).list() if r["conversation_id"] == sender]
     assert request["status"] == "waiting" and request["channel"] == "rest"
 
     assert assistant.texts(sender, "有人吗") == []  # the bot stays silent
@@ -112,17 +132,71 @@ def test_handoff_pauses_the_bot_until_an_agent_hands_back(assistant):
     assert "有人吗" in messages and "还在吗" in messages  # logged for the agent
 
     # An agent hands the conversation back (what the desk will do).
-    HandoffService(assistant.db).release(sender, "agent:test")
+    HandoffService(assistant.db, assistant.settings).release(sender, "agent:test")
     assistant.api("POST", f"/conversations/{sender}/tracker/events", json=[{"event": "resume"}])
     assert "投诉" in joined(assistant.texts(sender, "你好"))
 
 
-def test_threat_is_queued_first(assistant):
+def test_threat_is_queued_first(assistant, agent_online):
     calm, angry = new_sender(), new_sender()
     assistant.texts(calm, "我要人工客服")
     assistant.texts(angry, "再不处理我就去12378投诉你们，还要找媒体曝光！")
-    queue = [r["conversation_id"] for r in HandoffService(assistant.db).list(active_only=True)]
+    queue = [r["conversation_id"] for r in HandoffService(assistant.db, assistant.settings).list(active_only=True)]
     assert queue.index(angry) < queue.index(calm)
+
+
+CALLBACK_MESSAGE = "理赔款一直没到账，想请工作人员回电说明一下"
+
+
+def callback_tickets(assistant, sender: str):
+    return [t for t in TicketService(assistant.db, assistant.settings).list()
+            if t["conversation_id"] == sender and t["kind"] == "callback"]
+
+
+def test_no_agent_online_takes_a_message_that_becomes_a_callback_ticket(assistant, nobody_online):
+    sender = new_sender()
+    offer = joined(assistant.texts(sender, "转人工"))
+    assert "全忙或暂时离线" in offer and "留言" in offer
+    assert not assistant.tracker(sender)["paused"]
+    assert [r for r in HandoffService(assistant.db, assistant.settings).list() if r["conversation_id"] == sender] == []
+
+    assert "手机号" in assistant.texts(sender, "好的")[-1]
+    assert "问题" in assistant.texts(sender, "138 1234 5678")[-1]
+    assert "称呼" in assistant.texts(sender, CALLBACK_MESSAGE)[-1]
+    done = joined(assistant.texts(sender, "张三"))
+    [ticket] = callback_tickets(assistant, sender)
+    assert f"受理编号：{ticket['ticket_no']}" in done
+    assert assistant.settings.contact_promise in done and "138****5678" in done
+    assert ticket["phone_number"] == "13812345678" and ticket["description"] == CALLBACK_MESSAGE
+    assert ticket["complainant_name"] == "张三" and ticket["customer_request"] == "请回电"
+    assert ticket["category"] == "other" and ticket["status"] == "accepted"
+    # The bot carries on; nothing is queued for a human.
+    assert "投诉" in joined(assistant.texts(sender, "你好"))
+    assert not assistant.tracker(sender)["paused"]
+    assert [r for r in HandoffService(assistant.db, assistant.settings).list() if r["conversation_id"] == sender] == []
+
+
+def test_a_complaint_interrupted_for_a_human_becomes_the_message(assistant, nobody_online):
+    sender = new_sender()
+    assistant.texts(sender, "我要投诉，理赔申请交上去两个月了一直没有结果")
+    assistant.texts(sender, "跳过")
+    assert "手机号" in assistant.texts(sender, "张三")[-1]
+    assert "留言" in joined(assistant.texts(sender, "转人工"))
+    assert "手机号" in assistant.texts(sender, "好的")[-1]
+    # The description and the name are carried over: nothing more to ask.
+    done = joined(assistant.texts(sender, "13812345678"))
+    [ticket] = callback_tickets(assistant, sender)
+    assert ticket["ticket_no"] in done and ticket["category"] == "claims"
+    assert ticket["description"] == "我要投诉，理赔申请交上去两个月了一直没有结果"
+    assert ticket["complainant_name"] == "张三"
+
+
+def test_declining_the_message_says_where_else_to_turn(assistant, nobody_online):
+    sender = new_sender()
+    assistant.texts(sender, "我要人工客服")
+    declined = joined(assistant.texts(sender, "不用了"))
+    assert "保单上的客服电话" in declined and "00:00-24:00" in declined
+    assert callback_tickets(assistant, sender) == [] and not assistant.tracker(sender)["paused"]
 
 
 @pytest.mark.parametrize("text", ["", "   ", "😡😡😡", "投诉" * 2500, "<script>alert(1)</script>",

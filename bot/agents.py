@@ -1,0 +1,163 @@
+"""Human agents and supervisors of the desk: accounts, passwords, presence, login sessions."""
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import List, Optional
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from bot.db import Database
+from bot.models import Agent, DeskSession
+from bot.tickets import Clock, utc_now
+
+USERNAME = re.compile(r"[a-z0-9_.-]{2,64}")
+MIN_PASSWORD_LENGTH = 10
+SESSION_LIFETIME = timedelta(hours=12)
+
+_hasher = PasswordHasher()  # argon2id with the library's current parameters
+# Verified against when the username is unknown, so both paths cost the same.
+_DUMMY_HASH = _hasher.hash("not-a-password-of-anyone")
+
+
+class Role(str, enum.Enum):
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+
+
+class AccountError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class AgentAccount:
+    id: int
+    username: str
+    display_name: str
+    role: Role
+
+    @property
+    def is_supervisor(self) -> bool:
+        return self.role is Role.SUPERVISOR
+
+    @classmethod
+    def of(cls, row: Agent) -> "AgentAccount":
+        return cls(row.id, row.username, row.display_name, Role(row.role))
+
+
+@dataclass(frozen=True)
+class LoginSession:
+    token: str  # the cookie value; only its hash is stored
+    csrf_token: str
+    agent: AgentAccount
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AgentService:
+    def __init__(self, db: Database, clock: Clock = utc_now) -> None:
+        self.db = db
+        self.clock = clock
+
+    def add(self, username: str, display_name: str, password: str, role: Role) -> AgentAccount:
+        if not USERNAME.fullmatch(username):
+            raise AccountError("username: 2-64 lowercase letters, digits, '_', '.', '-'")
+        display_name = display_name.strip()
+        if not 1 <= len(display_name) <= 64:
+            raise AccountError("display name: 1-64 characters")
+        if len(password) < MIN_PASSWORD_LENGTH:
+            raise AccountError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
+        try:
+            with self.db.transaction() as session:
+                row = Agent(username=username, display_name=display_name, role=role.value,
+                            password_hash=_hasher.hash(password), active=True,
+                            created_at=self.clock())
+                session.add(row)
+                session.flush()
+                return AgentAccount.of(row)
+        except IntegrityError as exc:
+            raise AccountError(f"username {username!r} already exists") from exc
+
+    def list(self) -> List[AgentAccount]:
+        with self.db.transaction() as session:
+            rows = session.execute(select(Agent).where(Agent.active).order_by(Agent.id)).scalars()
+            return [AgentAccount.of(row) for row in rows]
+
+    def deactivate(self, username: str) -> bool:
+        with self.db.transaction() as session:
+            row = session.execute(select(Agent).where(Agent.username == username)).scalar_one_or_none()
+            if row is None:
+                return False
+            row.active = False
+            session.execute(delete(DeskSession).where(DeskSession.agent_id == row.id))
+            return True
+
+    # -- login sessions ---------------------------------------------------------
+
+    def login(self, username: str, password: str) -> Optional[LoginSession]:
+        with self.db.transaction() as session:
+            row = session.execute(
+                select(Agent).where(Agent.username == username, Agent.active)
+            ).scalar_one_or_none()
+            try:
+                _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+            except (VerificationError, InvalidHashError):
+                return None
+            if row is None:
+                return None
+            if _hasher.check_needs_rehash(row.password_hash):
+                row.password_hash = _hasher.hash(password)
+            now = self.clock()
+            token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+            session.add(DeskSession(token_hash=_token_hash(token), agent_id=row.id, csrf_token=csrf,
+                                    created_at=now, expires_at=now + SESSION_LIFETIME))
+            row.last_seen_at = now
+            return LoginSession(token, csrf, AgentAccount.of(row))
+
+    def resolve(self, token: str) -> Optional[LoginSession]:
+        """The live session behind a cookie value, or None; marks the agent as seen."""
+        if not token or len(token) > 128:
+            return None
+        with self.db.transaction() as session:
+            found = session.execute(
+                select(DeskSession, Agent)
+                .join(Agent, Agent.id == DeskSession.agent_id)
+                .where(DeskSession.token_hash == _token_hash(token), Agent.active)
+            ).first()
+            now = self.clock()
+            if found is None or _aware(found.DeskSession.expires_at) <= now:
+                return None
+            found.Agent.last_seen_at = now
+            return LoginSession(token, found.DeskSession.csrf_token, AgentAccount.of(found.Agent))
+
+    def logout(self, token: str) -> None:
+        with self.db.transaction() as session:
+            session.execute(delete(DeskSession).where(DeskSession.token_hash == _token_hash(token)))
+
+    def seen(self, agent_id: int) -> None:
+        with self.db.transaction() as session:
+            row = session.get(Agent, agent_id)
+            if row is not None:
+                row.last_seen_at = self.clock()
+
+    def online_count(self, within: timedelta) -> int:
+        """Agents whose desk has been open within the presence window."""
+        with self.db.transaction() as session:
+            return session.execute(
+                select(func.count()).select_from(Agent)
+                .where(Agent.active, Agent.last_seen_at >= self.clock() - within)
+            ).scalar_one()
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite returns naive datetimes; everything is stored in UTC.
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

@@ -1,0 +1,1 @@
+"""Input and output channels: how policyholders reach the assistant."""
