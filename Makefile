@@ -11,7 +11,7 @@ MODEL_INPUTS := config.yml $(wildcard domain/*.yml) $(wildcard data/*/*.yml) \
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: run run-production test venv web browser nginx nlu train migrate validate lock clean
+.PHONY: run run-production test bench venv web browser nginx nlu train migrate validate lock clean
 
 run: venv web nlu train migrate
 	scripts/run
@@ -22,6 +22,12 @@ run-production: venv web nlu train nginx
 
 test: venv web browser nginx nlu train migrate
 	$(PY) -m pytest
+
+# The performance benchmark (docs/benchmark.md), half an hour on 2 cores: trains
+# this bot and Rasa's starter bot afresh and writes bench/results/<date>.{md,png,json}.
+# BENCH_ARGS passes options, e.g. BENCH_ARGS="--configs a,d --levels 1,8".
+bench: venv web nlu train nginx
+	$(PY) -m bench --train $(BENCH_ARGS)
 
 venv: $(VENV)/.installed
 

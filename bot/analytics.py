@@ -222,6 +222,17 @@ class AnalyticsFeed:
         return summaries
 
 
+async def delete_feed(settings: Settings) -> None:
+    """Deletes the feed's queue and the events exchange (throwaway ones of tests and benchmarks)."""
+    import aio_pika
+
+    connection = await aio_pika.connect_robust(settings.rabbitmq_url)
+    async with connection:
+        channel = await connection.channel()
+        await channel.queue_delete(settings.analytics_queue)
+        await channel.exchange_delete(settings.events_exchange)
+
+
 def _broker_address(url: str) -> str:
     """host:port of the broker, for log lines (never the credentials)."""
     parts = urlsplit(url)

@@ -27,6 +27,7 @@ import requests
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from bot.analytics import delete_feed
 from bot.db import Database, create_postgres_database, drop_postgres_database
 from bot.settings import Settings
 from tests.conftest import IN_CI, POSTGRES_ADMIN_URL
@@ -233,16 +234,6 @@ def _stop_launcher(topology: Topology) -> None:
                 os.killpg(process["pid"], signal.SIGKILL)
 
 
-async def _delete_rabbitmq(settings: Settings) -> None:
-    import aio_pika
-
-    connection = await aio_pika.connect_robust(settings.rabbitmq_url)
-    async with connection:
-        channel = await connection.channel()
-        await channel.queue_delete(settings.analytics_queue)
-        await channel.exchange_delete(settings.events_exchange)
-
-
 @pytest.fixture(scope="package")
 def topology(tmp_path_factory) -> Iterator[Topology]:
     nginx = os.environ.get("NGINX") or shutil.which("nginx") or "/usr/sbin/nginx"
@@ -291,7 +282,7 @@ def topology(tmp_path_factory) -> Iterator[Topology]:
         redis.stop()
         running.db.dispose()
         with suppress(Exception):
-            asyncio.run(_delete_rabbitmq(settings))
+            asyncio.run(delete_feed(settings))
         drop_postgres_database(database_url)
     # Logs never carry a full phone number (bot/privacy.py masks every record).
     for log in sorted((var / "log").glob("*.log")):

@@ -1,0 +1,1 @@
+"""Performance benchmark of the assistant (docs/benchmark.md): `python -m bench`."""
