@@ -33,6 +33,19 @@ def test_a_complaint_through_the_load_balancer_is_stored_in_postgresql_and_fed_t
     assert summary["messages"] == len(user.acknowledged) and summary["handoffs"] == 0
 
 
+def test_a_long_conversation_still_reaches_the_action_servers(healthy):
+    # Rasa posts the whole tracker with every action call; past 30 turns it
+    # outgrew nginx's default body limit and custom actions silently failed.
+    user = User(healthy)
+    for _ in range(16):
+        assert any("理赔申请书" in text for text in user.say("重疾险理赔需要什么材料"))
+        assert any("防止冒领" in text for text in user.say("为什么要身份证"))
+        user.say("谢谢")
+    tracker = requests.get(f"{healthy.api_url}/conversations/{user.sender}/tracker",
+                           params={"token": TOKEN}, timeout=30)
+    assert len(tracker.content) > 128 * 1024  # the tracker alone is past the old limit
+
+
 def test_only_the_channels_are_public(healthy):
     assert requests.get(f"{healthy.lb_url}/webhooks/rest/", timeout=10).json() == {"status": "ok"}
     page = requests.get(f"{healthy.lb_url}/", timeout=10)
