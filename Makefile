@@ -23,7 +23,7 @@ run-production: venv web nlu train nginx
 test: venv web browser nginx nlu train migrate
 	$(PY) -m pytest
 
-# The performance benchmark (docs/benchmark.md), half an hour on 2 cores: trains
+# The performance benchmark (docs/benchmark.md), about 20 minutes on 2 cores: trains
 # this bot and Rasa's starter bot afresh and writes bench/results/<date>.{md,png,json}.
 # BENCH_ARGS passes options, e.g. BENCH_ARGS="--configs a,d --levels 1,8".
 bench: venv web nlu train nginx
