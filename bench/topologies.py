@@ -31,9 +31,9 @@ from typing import Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import psutil
 
+from bot.embedded import MODEL, RASA, embedded_servers
+
 ROOT = Path(__file__).resolve().parents[1]
-RASA = str(Path(sys.executable).parent / "rasa")
-MODEL = ROOT / "models" / "complaints.tar.gz"
 # Starts deploy/local/topology.py, the supervisor that writes run/state.json.
 PRODUCTION_SUPERVISOR = ROOT / "scripts" / "run-production"
 TOKEN = "bench-" + uuid.uuid4().hex[:12]
@@ -212,24 +212,13 @@ def embedded(workdir: Path, model: Path) -> Iterator[Running]:
     env.pop("DATABASE_URL", None)
     settings = Settings.from_env(env)
     migrate(settings)
-    rasa_port, actions_port = free_port(), free_port()
-    endpoints = var / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{var / "tracker.db"}"\n'
-    )
+    servers = embedded_servers(var, free_port(), free_port(), TOKEN, model)
     logs = {"actions": var / "actions.log", "rasa": var / "rasa.log"}
-    processes = {
-        "actions": start_process([RASA, "run", "actions", "--port", str(actions_port), "--actions", "actions"],
-                                 logs["actions"], env),
-        "rasa": start_process([RASA, "run", "--model", str(model), "--endpoints", str(endpoints),
-                               "--credentials", str(ROOT / "credentials.yml"), "--port", str(rasa_port),
-                               "--enable-api", "--auth-token", TOKEN], logs["rasa"], env),
-    }
+    processes = {role: start_process(command, logs[role], env) for role, command in servers.commands.items()}
     try:
-        url = f"http://127.0.0.1:{rasa_port}"
+        url = servers.rasa_url
         boot = wait_until_ready(
-            [f"http://127.0.0.1:{actions_port}/health", f"{url}/status?token={TOKEN}"],
+            [servers.actions_health_url, f"{url}/status?token={TOKEN}"],
             [(processes[role], logs[role]) for role in processes], START_SECONDS)
         pids = {role: process.pid for role, process in processes.items()}
         yield Running("embedded", url, url, TOKEN, lambda: pids, "complaints", settings.database_url,

@@ -6,7 +6,6 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,10 +17,9 @@ import requests
 
 from bot.cli import migrate
 from bot.db import Database
+from bot.embedded import MODEL, ROOT, embedded_servers
 from bot.settings import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
-RASA = str(Path(sys.executable).parent / "rasa")
 TOKEN = "e2e-test-token"
 
 
@@ -75,7 +73,7 @@ def running_assistant(var: Path, credentials: Path = ROOT / "credentials.yml") -
 
     `credentials` selects the channels (tests of other channels pass their own file).
     """
-    model = ROOT / "models" / "complaints.tar.gz"
+    model = MODEL
     if not model.exists():
         pytest.fail("models/complaints.tar.gz is missing: run `make train` (make test does it)")
     # Human service around the clock, so that handoff tests don't depend on the
@@ -85,28 +83,17 @@ def running_assistant(var: Path, credentials: Path = ROOT / "credentials.yml") -
     env.pop("DATABASE_URL", None)
     settings = Settings.from_env(env)
     migrate(settings)
-    rasa_port, actions_port = free_port(), free_port()
-    endpoints = var / "endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
-        f'tracker_store:\n  type: SQL\n  dialect: "sqlite"\n  db: "{var / "tracker.db"}"\n'
-    )
+    servers = embedded_servers(var, free_port(), free_port(), TOKEN, model, credentials)
     logs = [var / "actions.log", var / "rasa.log"]
-    commands = [
-        [RASA, "run", "actions", "--port", str(actions_port), "--actions", "actions"],
-        [RASA, "run", "--model", str(model), "--endpoints", str(endpoints),
-         "--credentials", str(credentials), "--port", str(rasa_port),
-         "--enable-api", "--auth-token", TOKEN],
-    ]
     processes = [
-        subprocess.Popen(command, cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                         start_new_session=True)
-        for command, log in zip(commands, logs)
+        subprocess.Popen(servers.commands[role], cwd=ROOT, env=env, stdout=open(log, "w"),
+                         stderr=subprocess.STDOUT, start_new_session=True)
+        for role, log in zip(("actions", "rasa"), logs)
     ]
     try:
-        _wait(f"http://127.0.0.1:{actions_port}/health", processes, logs)
-        _wait(f"http://127.0.0.1:{rasa_port}/status?token={TOKEN}", processes, logs)
-        yield Assistant(f"http://127.0.0.1:{rasa_port}", settings, Database(settings.database_url))
+        _wait(servers.actions_health_url, processes, logs)
+        _wait(f"{servers.rasa_url}/status?token={TOKEN}", processes, logs)
+        yield Assistant(servers.rasa_url, settings, Database(settings.database_url))
     finally:
         for process in processes:
             os.killpg(process.pid, signal.SIGTERM)

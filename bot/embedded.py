@@ -1,0 +1,53 @@
+"""The embedded default's two servers, as the tests and the benchmark start them.
+
+`scripts/run` starts the same servers on fixed ports with the repository's
+endpoints.yml; this is the same configuration on any ports and any var
+directory, so that several copies can run side by side.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List
+
+ROOT = Path(__file__).resolve().parents[1]
+RASA = str(Path(sys.executable).parent / "rasa")
+MODEL = ROOT / "models" / "complaints.tar.gz"
+
+
+def endpoints_yaml(var: Path, actions_port: int) -> str:
+    """endpoints.yml with the action server's port and the tracker database in `var`."""
+    return (
+        f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+        "tracker_store:\n  type: bot.tracker_store.ResilientSQLTrackerStore\n"
+        f'  dialect: "sqlite"\n  db: "{var / "tracker.db"}"\n'
+    )
+
+
+@dataclass(frozen=True)
+class EmbeddedServers:
+    actions_port: int
+    rasa_port: int
+    commands: Dict[str, List[str]]  # role ("actions", "rasa") -> command, run from ROOT
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.rasa_port}"
+
+    @property
+    def actions_health_url(self) -> str:
+        return f"http://127.0.0.1:{self.actions_port}/health"
+
+
+def embedded_servers(var: Path, rasa_port: int, actions_port: int, token: str,
+                     model: Path = MODEL, credentials: Path = ROOT / "credentials.yml") -> EmbeddedServers:
+    """Writes `var`/endpoints.yml and returns the commands that start both servers."""
+    endpoints = var / "endpoints.yml"
+    endpoints.write_text(endpoints_yaml(var, actions_port))
+    return EmbeddedServers(actions_port, rasa_port, {
+        "actions": [RASA, "run", "actions", "--port", str(actions_port), "--actions", "actions"],
+        "rasa": [RASA, "run", "--model", str(model), "--endpoints", str(endpoints),
+                 "--credentials", str(credentials), "--port", str(rasa_port),
+                 "--enable-api", "--auth-token", token],
+    })
