@@ -47,7 +47,8 @@ def embedded_servers(var: Path, rasa_port: int, actions_port: int, token: str,
     endpoints.write_text(endpoints_yaml(var, actions_port))
     return EmbeddedServers(actions_port, rasa_port, {
         "actions": [RASA, "run", "actions", "--port", str(actions_port), "--actions", "actions"],
-        "rasa": [RASA, "run", "--model", str(model), "--endpoints", str(endpoints),
+        "rasa": [sys.executable, "-m", "bot.rasa_server", "run", "--model", str(model),
+                 "--endpoints", str(endpoints),
                  "--credentials", str(credentials), "--port", str(rasa_port),
                  "--enable-api", "--auth-token", token],
     })

@@ -348,7 +348,7 @@ def services(config: Config, nginx_conf: Path) -> List[Service]:
         for i, port in enumerate(config.action_ports, 1)
     ]
     found += [
-        Service(f"rasa-{i}", [rasa, "run", "--model", str(config.model),
+        Service(f"rasa-{i}", [python, "-m", "bot.rasa_server", "run", "--model", str(config.model),
                               "--endpoints", "endpoints.production.yml",
                               "--credentials", "credentials.production.yml",
                               "--interface", "127.0.0.1", "--port", str(port),
