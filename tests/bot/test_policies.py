@@ -1,7 +1,6 @@
 """The memoised TED answers exactly as TED itself, for every step of every test story."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import List, Tuple
 
 import pytest
@@ -9,10 +8,8 @@ from rasa.core.agent import Agent
 from rasa.core.training import load_data
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.embedded import MODEL, ROOT
 from bot.policies import MemoizedTEDPolicy
-
-ROOT = Path(__file__).resolve().parents[2]
-MODEL = ROOT / "models" / "complaints.tar.gz"
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from tests.e2e.conftest import ROOT
+from bot.embedded import ROOT
 
 
 def run_python(code: str) -> str:

@@ -73,8 +73,7 @@ def running_assistant(var: Path, credentials: Path = ROOT / "credentials.yml") -
 
     `credentials` selects the channels (tests of other channels pass their own file).
     """
-    model = MODEL
-    if not model.exists():
+    if not MODEL.exists():
         pytest.fail("models/complaints.tar.gz is missing: run `make train` (make test does it)")
     # Human service around the clock, so that handoff tests don't depend on the
     # time of day; whether an agent is online is up to each test.
@@ -83,7 +82,7 @@ def running_assistant(var: Path, credentials: Path = ROOT / "credentials.yml") -
     env.pop("DATABASE_URL", None)
     settings = Settings.from_env(env)
     migrate(settings)
-    servers = embedded_servers(var, free_port(), free_port(), TOKEN, model, credentials)
+    servers = embedded_servers(var, free_port(), free_port(), TOKEN, MODEL, credentials)
     logs = [var / "actions.log", var / "rasa.log"]
     processes = [
         subprocess.Popen(servers.commands[role], cwd=ROOT, env=env, stdout=open(log, "w"),
