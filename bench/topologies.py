@@ -31,9 +31,8 @@ from typing import Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import psutil
 
-from bot.embedded import MODEL, RASA, embedded_servers
+from bot.embedded import MODEL, RASA, ROOT, embedded_servers
 
-ROOT = Path(__file__).resolve().parents[1]
 # Starts deploy/local/topology.py, the supervisor that writes run/state.json.
 PRODUCTION_SUPERVISOR = ROOT / "scripts" / "run-production"
 TOKEN = "bench-" + uuid.uuid4().hex[:12]

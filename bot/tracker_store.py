@@ -119,8 +119,7 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
                 return None
             tracker = DialogueStateTracker.from_dict(
                 sender_id, [json.loads(row) for row in rows], self.domain.slots)
-            if len(tracker.events) == len(rows):  # not cut short by max_event_history
-                setattr(tracker, _STORED, len(rows))
+            setattr(tracker, _STORED, len(rows))
             return tracker
 
         return await self._retrying("read", load)
