@@ -6,7 +6,7 @@ RASA := $(VENV)/bin/rasa
 SPACY_PIPELINE := var/spacy/zh_complaints
 MODEL := models/complaints.tar.gz
 MODEL_INPUTS := config.yml $(wildcard domain/*.yml) $(wildcard data/*/*.yml) \
-	$(wildcard data/jieba/*) bot/nlu/components.py bot/nlu/vocabulary.py bot/policies.py
+	$(wildcard data/jieba/*) bot/nlu/components.py bot/nlu/vocabulary.py bot/policies.py bot/serving.py
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2

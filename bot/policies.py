@@ -23,6 +23,8 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.constants import TEXT
 
+from bot.serving import ServingTED
+
 # Entries are an action-sized list of floats and TED's small attention
 # diagnostics: a few MB when full.
 DEFAULT_CACHE_SIZE = 2048
@@ -39,6 +41,10 @@ class MemoizedTEDPolicy(TEDPolicy):
     model trained with end-to-end (text) features depends on the user's words
     as well, so it is never memoised.
     """
+
+    @staticmethod
+    def model_class() -> type:
+        return ServingTED  # loaded without its training graph (bot/serving.py)
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:

@@ -1,4 +1,4 @@
-"""Fixtures that build real objects: settings in a temp dir, migrated databases."""
+"""Fixtures that build real objects: settings in a temp dir, migrated databases, the trained model."""
 from __future__ import annotations
 
 import os
@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.cli import migrate
 from bot.db import Database, create_postgres_database, drop_postgres_database
+from bot.embedded import MODEL
 from bot.models import Base
 from bot.settings import Settings
 
@@ -69,3 +70,13 @@ def sqlite_db(settings: Settings) -> Iterator[Database]:
     database = _migrated(settings)
     yield database
     database.dispose()
+
+
+@pytest.fixture(scope="session")
+def agent():
+    """The trained model (built by `make train`, which `make test` runs first)."""
+    if not MODEL.exists():
+        pytest.fail(f"{MODEL} is missing: run `make train` (make test does it)")
+    from rasa.core.agent import Agent
+
+    return Agent.load(str(MODEL))

@@ -7,6 +7,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.diet_classifier import DIETClassifier
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.constants import ENTITIES
@@ -16,6 +17,7 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 from bot import action_responses, validators
 from bot.nlu import vocabulary
 from bot.privacy import install_log_masking
+from bot.serving import ServingDIET
 from bot.settings import Settings
 
 # The Rasa server offers no startup hook; loading our components is the
@@ -31,6 +33,18 @@ class ChineseTokenizer(JiebaTokenizer):
 
     def tokenize(self, message: Message, attribute: Text) -> List[Token]:
         return [token for token in super().tokenize(message, attribute) if token.text.strip()]
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR],
+    is_trainable=True,
+)
+class ServingDIETClassifier(DIETClassifier):
+    """DIETClassifier, trained as Rasa trains it, loaded without its training graph (bot/serving.py)."""
+
+    @staticmethod
+    def model_class() -> type:
+        return ServingDIET
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)

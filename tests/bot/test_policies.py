@@ -4,19 +4,9 @@ from __future__ import annotations
 from typing import List, Tuple
 
 import pytest
-from rasa.core.agent import Agent
-from rasa.core.training import load_data
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.embedded import MODEL, ROOT
 from bot.policies import MemoizedTEDPolicy
-
-
-@pytest.fixture(scope="module")
-def agent() -> Agent:
-    if not MODEL.exists():
-        pytest.fail(f"{MODEL} is missing: run `make train` (make test does it)")
-    return Agent.load(str(MODEL))
 
 
 @pytest.fixture(scope="module")
@@ -26,18 +16,6 @@ def ted(agent) -> Tuple[str, MemoizedTEDPolicy]:
              if isinstance(node._component, MemoizedTEDPolicy)]
     assert len(found) == 1, "config.yml must use bot.policies.MemoizedTEDPolicy once"
     return found[0]
-
-
-@pytest.fixture(scope="module")
-def story_steps(agent) -> List[DialogueStateTracker]:
-    """The tracker before each bot action of each test story (and of the training stories)."""
-    domain = agent.domain
-    stories = load_data(str(ROOT / "tests" / "stories"), domain, augmentation_factor=0) + \
-        load_data(str(ROOT / "data" / "stories"), domain, augmentation_factor=0)
-    steps = [DialogueStateTracker.from_events(prior.sender_id, list(prior.events), slots=domain.slots)
-             for story in stories for prior, _ in story.generate_all_prior_trackers()]
-    assert len(steps) > 50
-    return steps
 
 
 def predict(agent, node: str, tracker: DialogueStateTracker) -> List[float]:

@@ -15,7 +15,7 @@ import pytest
 from rasa.shared.nlu.training_data.loading import load_data
 from sklearn.metrics import f1_score
 
-from tests.nlu.conftest import ROOT
+from bot.embedded import ROOT
 
 HELDOUT = sorted((ROOT / "tests" / "nlu").glob("heldout_*.yml"))
 BAR = 0.95

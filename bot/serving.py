@@ -1,0 +1,64 @@
+"""Rasa's TensorFlow models (DIET, TED) loaded to serve, not to train.
+
+Rasa's `RasaModel.load` builds a model's weights by running one training step
+(`fit` on one example) before it restores the trained values. That step
+traces TensorFlow's whole training graph, gradients and optimizer included,
+and the process keeps it: about 500 MiB of each Rasa server's resident memory
+went to a graph that serving never runs (docs/benchmark.md, "Memory"). Here
+the weights are built by one eager pass of the model's loss, which creates the
+same variables and traces nothing; the trained values are then restored, and
+every variable of the model must be matched by the checkpoint.
+
+Fine-tuning (`rasa train --finetune`) continues from the optimizer's state,
+so it keeps Rasa's own load.
+"""
+from __future__ import annotations
+
+from typing import Any, Optional, Text
+
+from rasa.core.policies.ted_policy import TED
+from rasa.nlu.classifiers.diet_classifier import DIET
+from rasa.utils.tensorflow.data_generator import RasaBatchDataGenerator
+from rasa.utils.tensorflow.model_data import RasaModelData
+from rasa.utils.tensorflow.models import RasaModel
+
+
+class ServingLoad:
+    """Mixin for a `RasaModel` subclass (list it first among the bases)."""
+
+    @classmethod
+    def load(
+        cls,
+        model_file_name: Text,
+        model_data_example: RasaModelData,
+        predict_data_example: Optional[RasaModelData] = None,
+        finetune_mode: bool = False,
+        *args: Any,
+        **kwargs: Any,
+    ) -> RasaModel:
+        if finetune_mode:
+            return super().load(  # type: ignore[misc]
+                model_file_name, model_data_example, predict_data_example, finetune_mode,
+                *args, **kwargs,
+            )
+        model = cls(*args, **kwargs)
+        batch, _ = RasaBatchDataGenerator(model_data_example, batch_size=1)[0]
+        # The loss path reaches every layer, as the training step would.
+        model._training = True
+        model.batch_loss(batch)
+        model._training = False
+        status = model.load_weights(model_file_name)
+        # The checkpoint also holds the optimizer's state, which is not wanted.
+        status.assert_existing_objects_matched().expect_partial()
+        if predict_data_example:
+            # Trace prediction now rather than on the first user's turn.
+            model.run_inference(predict_data_example)
+        return model
+
+
+class ServingDIET(ServingLoad, DIET):
+    pass
+
+
+class ServingTED(ServingLoad, TED):
+    pass
