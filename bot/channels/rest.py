@@ -5,21 +5,52 @@ a queue update or the hand-back greeting arrive later; a REST client fetches the
 with `POST /webhooks/rest/messages {"sender": "...", "after": <timestamp>}`.
 The sender id is the conversation's only secret on this channel: clients must
 use long random ids (e.g. a UUID), as they must for the webhook itself.
+
+The webhook is Rasa's (`POST /webhooks/rest/webhook {"sender", "message"}`,
+answered with a list of bot messages) with its inputs bounded and its failures
+told: a request without a sender would otherwise join the shared "default"
+conversation, a client could name another channel as its own, and a turn that
+fails inside Rasa (its lock store unreachable, say) was answered `200 []`. It
+is now answered 503 with an apology the app can show, and the message counts
+as not received.
 """
 from __future__ import annotations
 
 import json
+import logging
 import math
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Text
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Text
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels import FAILED_TURN_TEXT, TOO_LONG_TEXT
+from bot.validators import MAX_TEXT_LENGTH
+
+logger = logging.getLogger(__name__)
+
 MAX_SENDER_LENGTH = 255
 MAX_MESSAGES = 100
+MAX_REQUEST_BYTES = 64 * 1024  # a message of MAX_TEXT_LENGTH characters is at most 15 KB of UTF-8
+RETRY_AFTER_SECONDS = "5"
+
+
+def _body(request: Request) -> Optional[Dict[str, Any]]:
+    """The request's JSON object; None when it is not one or is too large."""
+    if len(request.body or b"") > MAX_REQUEST_BYTES:
+        return None
+    try:
+        body = json.loads(request.body or b"{}")
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _valid_sender(sender: Any) -> bool:
+    return isinstance(sender, str) and 0 < len(sender) <= MAX_SENDER_LENGTH
 
 
 def bot_messages_after(events: List[Mapping[str, Any]], after: float) -> List[Dict[str, Any]]:
@@ -43,16 +74,38 @@ class RestChannel(RestInput):
         return "rest"  # same URL and tracker channel name as Rasa's own REST channel
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
-        blueprint = super().blueprint(on_new_message)
+        blueprint = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+
+        @blueprint.route("/", methods=["GET"])
+        async def health(request: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @blueprint.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            body = _body(request)
+            sender, text = (body.get("sender"), body.get("message")) if body else (None, None)
+            if not _valid_sender(sender) or not isinstance(text, str):
+                return response.json({"error": "expected a JSON object of at most 64 KB: "
+                                               "{\"sender\": str (1-255 chars), \"message\": str}"}, status=400)
+            if len(text) > MAX_TEXT_LENGTH:
+                return response.json([{"recipient_id": sender, "text": TOO_LONG_TEXT}])
+            collector = CollectingOutputChannel()
+            try:
+                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name()))
+            except Exception:
+                logger.exception("Rasa turn for a REST message failed")
+                return response.json([{"recipient_id": sender, "text": FAILED_TURN_TEXT}], status=503,
+                                     headers={"Retry-After": RETRY_AFTER_SECONDS})
+            return response.json(collector.messages)
 
         @blueprint.route("/messages", methods=["POST"])
         async def messages(request: Request) -> HTTPResponse:
+            body = _body(request)
             try:
-                body = json.loads(request.body or b"{}")
-                sender, after = body["sender"], float(body.get("after", 0))
-            except (ValueError, KeyError, TypeError):
+                sender, after = body["sender"], float(body.get("after", 0))  # type: ignore[index,union-attr]
+            except (KeyError, TypeError, ValueError):
                 return response.json({"error": "expected {\"sender\": str, \"after\": number}"}, status=400)
-            if not isinstance(sender, str) or not 0 < len(sender) <= MAX_SENDER_LENGTH or not math.isfinite(after):
+            if not _valid_sender(sender) or not math.isfinite(after):
                 return response.json({"error": "invalid sender or after"}, status=400)
             tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
             events = [event.as_dict() for event in tracker.events] if tracker else []

@@ -47,6 +47,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.async_manager import AsyncManager
 
+from bot.channels import FAILED_TURN_TEXT, TOO_LONG_TEXT
 from bot.settings import PROJECT_ROOT
 from bot.validators import MAX_TEXT_LENGTH
 
@@ -63,8 +64,6 @@ MAX_AGENT_NAME = 32
 # A 5,000-character message is ~15 kB of UTF-8; engine.io's default is 1 MB.
 MAX_PACKET_BYTES = 64 * 1024
 MAX_HISTORY_REQUEST_BYTES = 1024
-
-TOO_LONG = f"消息太长了（超过{MAX_TEXT_LENGTH}字），请精简或分几次发送。"
 
 _UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
 _MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
@@ -365,6 +364,11 @@ class WebChatInput(SocketIOInput):
             return response.json({"session_id": session_id, "messages": history(events)},
                                  headers=no_store)
 
+        async def notice(sid: Text, text: str) -> None:
+            """A bot message to this socket only, not part of the conversation."""
+            await sio.emit(self.bot_message_evt, {"id": "n" + uuid.uuid4().hex, "sender": "bot",
+                                                  "text": text, "timestamp": None}, to=sid)
+
         @sio.on("connect")
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
             return self._authorised(auth)
@@ -395,8 +399,7 @@ class WebChatInput(SocketIOInput):
             if not isinstance(text, str) or not text.strip():
                 return
             if len(text) > MAX_TEXT_LENGTH:
-                await sio.emit(self.bot_message_evt, {"id": "n" + uuid.uuid4().hex, "sender": "bot",
-                                                      "text": TOO_LONG, "timestamp": None}, to=sid)
+                await notice(sid, TOO_LONG_TEXT)
                 await sio.emit("bot_done", {"message_id": message_id}, to=sid)
                 return
             metadata: Dict[str, Any] = {}
@@ -409,6 +412,9 @@ class WebChatInput(SocketIOInput):
                     text, WebChatOutput(sio, self.bot_message_evt), sender_id_for(bound),
                     input_channel=self.name(), message_id=message_id, metadata=metadata,
                 ))
+            except Exception:
+                logger.exception("Rasa turn for a web chat message failed")
+                await notice(sid, FAILED_TURN_TEXT)
             finally:
                 await sio.emit("bot_done", {"message_id": message_id}, to=sid)
 

@@ -1,4 +1,13 @@
+import uuid
+from typing import Iterator
+
+import pytest
+import requests
+
+from bot.channels import TOO_LONG_TEXT
 from bot.channels.rest import MAX_MESSAGES, bot_messages_after
+from bot.validators import MAX_TEXT_LENGTH
+from tests.e2e.conftest import Assistant, running_assistant
 
 
 def test_the_mailbox_returns_bot_and_agent_messages_newer_than_asked():
@@ -18,3 +27,57 @@ def test_the_mailbox_is_bounded():
     events = [{"event": "bot", "text": str(i), "timestamp": float(i)} for i in range(1, 300)]
     messages = bot_messages_after(events, 0)
     assert len(messages) == MAX_MESSAGES and messages[-1]["text"] == "299"
+
+
+# --- the webhook on the real Rasa server ------------------------------------------------
+# (A turn failing inside Rasa is answered 503 with an apology: tests/production/test_faults.py
+# stops the lock store's Redis to cause one.)
+
+@pytest.fixture(scope="module")
+def assistant(tmp_path_factory) -> Iterator[Assistant]:
+    with running_assistant(tmp_path_factory.mktemp("rest-var")) as running:
+        yield running
+
+
+def post(assistant: Assistant, **kwargs) -> requests.Response:
+    return requests.post(f"{assistant.url}/webhooks/rest/webhook", timeout=60, **kwargs)
+
+
+def user_events(assistant: Assistant, sender: str) -> list:
+    return [event for event in assistant.tracker(sender)["events"] if event["event"] == "user"]
+
+
+@pytest.mark.parametrize("body", [
+    {"message": "你好"},  # Rasa would put it in the conversation everyone without a sender shares
+    {"sender": "", "message": "你好"},
+    {"sender": "s" * 256, "message": "你好"},
+    {"sender": 42, "message": "你好"},
+    {"sender": "someone", "message": {"text": "你好"}},
+    {"sender": "someone"},
+    ["someone", "你好"],
+])
+def test_a_message_without_a_proper_sender_and_text_is_refused(assistant, body):
+    response = post(assistant, json=body)
+    assert response.status_code == 400 and "sender" in response.json()["error"]
+    assert not user_events(assistant, "default")
+
+
+def test_a_request_that_is_not_json_or_too_large_is_refused(assistant):
+    assert post(assistant, data=b"{sender").status_code == 400
+    huge = {"sender": "someone", "message": "a" * (70 * 1024)}
+    assert post(assistant, json=huge).status_code == 400
+
+
+def test_a_too_long_message_is_answered_in_chinese_and_not_processed(assistant):
+    sender = f"rest-{uuid.uuid4().hex}"
+    response = post(assistant, json={"sender": sender, "message": "投" * (MAX_TEXT_LENGTH + 1)})
+    assert response.status_code == 200
+    assert [m["text"] for m in response.json()] == [TOO_LONG_TEXT]
+    assert not user_events(assistant, sender)
+
+
+def test_a_client_cannot_name_another_channel_as_its_own(assistant):
+    sender = f"rest-{uuid.uuid4().hex}"
+    response = post(assistant, json={"sender": sender, "message": "你好", "input_channel": "wechat"})
+    assert response.status_code == 200 and response.json()
+    assert assistant.tracker(sender)["latest_input_channel"] == "rest"

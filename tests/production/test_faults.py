@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import create_engine
 
 from bot.analytics import AnalyticsFeed
+from bot.channels import FAILED_TURN_TEXT
 from bot.tickets import TicketService
 from tests.conftest import IN_CI, POSTGRES_ADMIN_URL
 from tests.production.conftest import ANSWERS, OPENING, PHONE, User, assert_every_replica_reaches
@@ -86,9 +87,13 @@ async def test_redis_outage_is_reported_and_the_service_recovers_when_it_returns
         # The operator is told what is down and what that means…
         healthy.wait_until(lambda: f"ERROR: Redis at 127.0.0.1:{port} is unreachable" in
                            healthy.launcher_output(), 30, "the Redis outage reported")
-        # …and the message is refused rather than answered without a lock; Rasa
-        # logs why, naming the lock store's Redis.
-        assert user.send(ANSWERS[asked], timeout=60) is None
+        # …the message is refused rather than answered without a lock, and the
+        # user is told so (503: it counts as not received); Rasa logs why,
+        # naming the lock store's Redis.
+        refused = user.http.post(f"{healthy.lb_url}/webhooks/rest/webhook",
+                                 json={"sender": user.sender, "message": ANSWERS[asked]}, timeout=60)
+        assert refused.status_code == 503 and refused.headers["Retry-After"]
+        assert [m["text"] for m in refused.json()] == [FAILED_TURN_TEXT]
         logs = healthy.log("rasa-1") + healthy.log("rasa-2")
         assert "Error while acquiring lock" in logs and f"127.0.0.1:{port}" in logs
     finally:

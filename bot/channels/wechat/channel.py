@@ -26,6 +26,7 @@ from sanic.exceptions import PayloadTooLarge
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.channels import FAILED_TURN_TEXT
 from bot.channels.wechat import inbox as inbox_states
 from bot.channels.wechat.api import customer_service_api
 from bot.channels.wechat.credentials import WeChatCredentials
@@ -33,7 +34,7 @@ from bot.channels.wechat.delivery import Delivery, TurnReplies
 from bot.channels.wechat.failures import record_delivery_failure
 from bot.channels.wechat.inbox import Claim, Inbox
 from bot.channels.wechat.messages import InboundMessage, merge_texts, text_with_buttons
-from bot.channels.wechat.webhook import FAILED_TURN_TEXT, NO_REPLY, OpenedRequest, Rejected, Webhook
+from bot.channels.wechat.webhook import NO_REPLY, OpenedRequest, Rejected, Webhook
 from bot.db import Database
 from bot.settings import Settings
 

@@ -34,7 +34,6 @@ UNSUPPORTED_TEXT = (
     "请直接用文字告诉我您的问题，例如“我要投诉”“理赔需要什么材料”“查询投诉进度”或“转人工”。"
 )
 UNKNOWN_MENU_TEXT = "抱歉，这个菜单功能暂未开放。请直接用文字告诉我您的问题，例如“我要投诉”或“转人工”。"
-FAILED_TURN_TEXT = "抱歉，系统暂时繁忙，请稍后再试；如需帮助也可以回复“转人工”。"
 
 # Pinning the formats closes the sorted-concatenation ambiguity: with free
 # formats, digits can move between timestamp and nonce without changing the
