@@ -7,12 +7,18 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import datetime
 
 import pytest
 from rasa.core.brokers.sql import SQLEventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, BotUttered, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.events import (
+    ActionExecuted, ActionExecutionRejected, ActionReverted, ActiveLoop, AgentUttered, AllSlotsReset,
+    BotUttered, ConversationPaused, ConversationResumed, DefinePrevUserUtteredFeaturization,
+    EntitiesAdded, FollowupAction, LoopInterrupted, ReminderCancelled, ReminderScheduled, Restarted,
+    SessionStarted, SlotSet, StoryExported, UserUttered, UserUtteranceReverted,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -55,6 +61,29 @@ async def test_turns_are_stored_once_each_and_read_back_by_rasas_own_store(tmp_p
     assert dicts(rasas_view) == dicts(reloaded)
     assert [e["text"] for e in dicts(rasas_view) if e["event"] == "user"] == ["你好", "在吗", "谢谢"]
     assert rasas_view.get_slot("phase") == "three"
+
+
+async def test_every_kind_of_event_is_read_back_as_rasa_reads_it(tmp_path):
+    events = [
+        SessionStarted(), ActionExecuted("action_listen"),
+        UserUttered("我要投诉", {"name": "complain", "confidence": 0.98},
+                    [{"entity": "complaint_category", "value": "claims", "start": 0, "end": 2}]),
+        DefinePrevUserUtteredFeaturization(False), EntitiesAdded([{"entity": "phone_number", "value": "1"}]),
+        ActiveLoop("complaint_form"), SlotSet("phase", "asked"), LoopInterrupted(True),
+        ActionExecutionRejected("complaint_form"), BotUttered("请问您的姓名？", {"buttons": []}),
+        AgentUttered("人工消息"), ConversationPaused(), ConversationResumed(), FollowupAction("utter_greet"),
+        ReminderScheduled("remind", datetime(2026, 11, 23, 9, 0), name="r1"),
+        ReminderCancelled(name="r1"), UserUtteranceReverted(), ActionReverted(), StoryExported("x.yml"),
+        AllSlotsReset(), Restarted(), ActiveLoop(None),
+    ]
+    store = sqlite_store(tmp_path)
+    await store.save(DialogueStateTracker.from_events("user-k", events, slots=DOMAIN.slots))
+
+    ours = await store.retrieve_full_tracker("user-k")
+    rasas = await SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db")
+                                  ).retrieve_full_tracker("user-k")
+    assert [type(e) for e in ours.events] == [type(e) for e in events]
+    assert dicts(ours) == dicts(rasas)
 
 
 async def test_a_tracker_it_did_not_load_is_appended_after_what_is_stored(tmp_path):
