@@ -73,7 +73,8 @@ async def test_every_kind_of_event_is_read_back_as_rasa_reads_it(tmp_path):
         ActionExecutionRejected("complaint_form"), BotUttered("请问您的姓名？", {"buttons": []}),
         AgentUttered("人工消息"), ConversationPaused(), ConversationResumed(), FollowupAction("utter_greet"),
         ReminderScheduled("remind", datetime(2026, 11, 23, 9, 0), name="r1"),
-        ReminderCancelled(name="r1"), UserUtteranceReverted(), ActionReverted(), StoryExported("x.yml"),
+        ReminderCancelled(name="r1"), UserUtteranceReverted(), ActionReverted(),
+        StoryExported(str(tmp_path / "exported.yml")),  # applying it writes the file
         AllSlotsReset(), Restarted(), ActiveLoop(None),
     ]
     store = sqlite_store(tmp_path)
