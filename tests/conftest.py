@@ -14,6 +14,7 @@ from bot.db import Database, create_postgres_database, drop_postgres_database
 from bot.embedded import MODEL
 from bot.models import Base
 from bot.settings import Settings
+from tests.assistant import Assistant, running_assistant
 
 IN_CI = os.environ.get("CI") == "true"
 POSTGRES_ADMIN_URL = os.environ.get(
@@ -80,3 +81,10 @@ def agent():
     from rasa.core.agent import Agent
 
     return Agent.load(str(MODEL))
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory) -> Iterator[Assistant]:
+    """The assistant's real servers, shared by the session's end-to-end tests."""
+    with running_assistant(tmp_path_factory.mktemp("e2e-var")) as running:
+        yield running

@@ -1,5 +1,4 @@
 import uuid
-from typing import Iterator
 
 import pytest
 import requests
@@ -7,7 +6,7 @@ import requests
 from bot.channels import TOO_LONG_TEXT
 from bot.channels.rest import MAX_MESSAGES, bot_messages_after
 from bot.validators import MAX_TEXT_LENGTH
-from tests.e2e.conftest import Assistant, running_assistant
+from tests.assistant import Assistant
 
 
 def test_the_mailbox_returns_bot_and_agent_messages_newer_than_asked():
@@ -32,12 +31,6 @@ def test_the_mailbox_is_bounded():
 # --- the webhook on the real Rasa server ------------------------------------------------
 # (A turn failing inside Rasa is answered 503 with an apology: tests/production/test_faults.py
 # stops the lock store's Redis to cause one.)
-
-@pytest.fixture(scope="module")
-def assistant(tmp_path_factory) -> Iterator[Assistant]:
-    with running_assistant(tmp_path_factory.mktemp("rest-var")) as running:
-        yield running
-
 
 def post(assistant: Assistant, **kwargs) -> requests.Response:
     return requests.post(f"{assistant.url}/webhooks/rest/webhook", timeout=60, **kwargs)

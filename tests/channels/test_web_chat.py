@@ -33,7 +33,7 @@ from bot.channels.web import (
 from bot.handoff import HandoffService
 from bot.tickets import TicketService
 from tests.browser_support import DESKTOP, PHONE, chromium, save_screenshot  # noqa: F401
-from tests.e2e.conftest import ROOT, TOKEN, Assistant, free_port, running_assistant
+from tests.assistant import ROOT, TOKEN, Assistant, free_port, running_assistant
 
 CHANNEL_KEY = "bot.channels.web.WebChatInput"
 STORAGE_KEY = "complaints-web-chat.session"

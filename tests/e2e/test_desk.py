@@ -15,7 +15,7 @@ from bot.agents import AgentService, Role
 from bot.handoff import Availability, HandoffService
 from tests.bot.desk.conftest import PASSWORD, DeskServer, start_desk, stop_desk
 from tests.browser_support import DESKTOP, chromium, save_screenshot  # noqa: F401
-from tests.e2e.conftest import TOKEN, Assistant
+from tests.assistant import TOKEN, Assistant
 
 XSS = '<img src=x onerror="document.title=\'pwned\'">'
 

@@ -31,7 +31,7 @@ from bot.analytics import delete_feed
 from bot.db import Database, create_postgres_database, drop_postgres_database
 from bot.settings import Settings
 from tests.conftest import IN_CI, POSTGRES_ADMIN_URL
-from tests.e2e.conftest import ROOT, free_port
+from tests.assistant import ROOT, free_port
 
 TOKEN = "production-test-token"
 RABBITMQ = (os.environ.get("RABBITMQ_HOST", "127.0.0.1"), int(os.environ.get("RABBITMQ_PORT", "5672")))

@@ -19,7 +19,7 @@ from bot.cli import migrate
 from bot.db import Database
 from bot.handoff import HandoffReason, HandoffService
 from bot.settings import Settings
-from tests.e2e.conftest import ROOT, free_port
+from tests.assistant import ROOT, free_port
 
 PASSWORD = "a-long-password"
 

@@ -18,7 +18,7 @@ from tests.channels.wechat.callbacks import (
     AES_KEY, APP_ID, APP_SECRET, TOKEN, Callbacks, event_xml, media_xml, new_msg_id, new_openid, text_xml,
 )
 from tests.channels.wechat.fake_api import FakeWeChatApi
-from tests.e2e.conftest import TOKEN as RASA_TOKEN, Assistant, running_assistant
+from tests.assistant import TOKEN as RASA_TOKEN, Assistant, running_assistant
 
 CHANNEL = "bot.channels.wechat.channel.WeChatInput"
 SLOW_CHANNEL = "tests.channels.wechat.slow_channel.SlowWeChatInput"

@@ -1,5 +1,7 @@
-"""Starts the real action server and Rasa server (trained model, REST channel,
-HTTP API with a token) on free ports, sharing a fresh SQLite database."""
+"""The real assistant for tests: the action server and the Rasa server (trained
+model, REST channel, HTTP API with a token) on free ports, sharing a fresh
+SQLite database. tests/conftest.py starts one for the session (`assistant`);
+tests of other channels start their own with their credentials."""
 from __future__ import annotations
 
 import os
@@ -104,9 +106,3 @@ def running_assistant(var: Path, credentials: Path = ROOT / "credentials.yml") -
         for log in logs:
             # Logs must never carry a full phone or ID number.
             assert "13812345678" not in log.read_text(), f"unmasked phone in {log.name}"
-
-
-@pytest.fixture(scope="session")
-def assistant(tmp_path_factory) -> Iterator[Assistant]:
-    with running_assistant(tmp_path_factory.mktemp("e2e-var")) as running:
-        yield running
