@@ -1,12 +1,21 @@
 from __future__ import annotations
 
+import asyncio
+import os
+import socket
 from typing import List
 
 import pytest
+from rasa.core.brokers.pika import PikaEventBroker
 from rasa.core.training import load_data
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.embedded import ROOT
+from bot.event_broker import RabbitMQEventBroker
+from bot.settings import Settings
+from tests.conftest import IN_CI
+
+RABBITMQ = (os.environ.get("RABBITMQ_HOST", "127.0.0.1"), int(os.environ.get("RABBITMQ_PORT", "5672")))
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +28,26 @@ def story_steps(agent) -> List[DialogueStateTracker]:
              for story in stories for prior, _ in story.generate_all_prior_trackers()]
     assert len(steps) > 50
     return steps
+
+
+@pytest.fixture
+def rabbitmq() -> None:
+    try:
+        socket.create_connection(RABBITMQ, timeout=2).close()
+    except OSError as exc:
+        if IN_CI:
+            pytest.fail(f"RabbitMQ must be reachable under CI at {RABBITMQ}: {exc}")
+        pytest.skip(f"RabbitMQ is not running at {RABBITMQ[0]}:{RABBITMQ[1]}; skipping RabbitMQ tests")
+
+
+def production_broker(settings: Settings) -> RabbitMQEventBroker:
+    """The event broker as endpoints.production.yml configures it, on the settings' exchange and queue."""
+    return RabbitMQEventBroker(RABBITMQ[0], "guest", "guest", port=RABBITMQ[1],
+                               queues=[settings.analytics_queue], exchange_name=settings.events_exchange,
+                               connection_attempts=1, retry_delay_in_seconds=1)
+
+
+async def published(broker: PikaEventBroker) -> None:
+    """Until every publish the broker started has finished."""
+    while broker._background_tasks:
+        await asyncio.sleep(0.05)

@@ -1,9 +1,19 @@
-"""The cached check of action-server responses behaves as Rasa's own check."""
+"""The check of action-server responses gives Rasa's own verdicts and errors."""
 from __future__ import annotations
+
+import copy
+from datetime import datetime
+from typing import Any, Iterator, List
 
 import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
+from rasa.shared.core.events import (
+    ActionExecuted, ActionExecutionRejected, ActionReverted, ActiveLoop, AgentUttered, AllSlotsReset,
+    BotUttered, ConversationPaused, ConversationResumed, DefinePrevUserUtteredFeaturization,
+    EntitiesAdded, FollowupAction, LoopInterrupted, ReminderCancelled, ReminderScheduled, Restarted,
+    SessionStarted, SlotSet, StoryExported, UserUttered, UserUtteranceReverted,
+)
 
 from bot import action_responses
 
@@ -60,8 +70,68 @@ def test_loading_the_nlu_components_installs_it_for_every_remote_action():
         remote_action()._validate_action_result({"events": [{"event": "no_such_event"}]})
 
 
-def test_the_schema_is_checked_once():
+def test_the_schema_is_checked_and_split_by_event_kind_once():
     action_responses._validator.cache_clear()
+    action_responses._by_event_kind.cache_clear()
     for result in VALID * 3:
         action_responses.validate_action_result(remote_action(), result)
     assert action_responses._validator.cache_info().misses == 1
+    assert action_responses._by_event_kind.cache_info().misses == 1
+
+
+# --- checking each event against its own kind only ---------------------------------
+
+def events_of_every_kind() -> List[dict]:
+    """Every event Rasa can serialise, as it serialises them, and the schema's
+    kinds that have no event class any more."""
+    parse_data = {"text": "我要投诉", "intent": {"name": "complain", "confidence": 0.98},
+                  "intent_ranking": [{"name": "complain", "confidence": 0.98}],
+                  "entities": [{"entity": "phone_number", "value": "13812345678", "start": 0, "end": 11}]}
+    events = [
+        SessionStarted(), ActionExecuted("action_listen"), UserUttered("我要投诉", parse_data["intent"],
+                                                                       parse_data["entities"], parse_data),
+        DefinePrevUserUtteredFeaturization(False), EntitiesAdded([{"entity": "phone_number", "value": "1"}]),
+        ActiveLoop("complaint_form"), SlotSet("phone_number", "13812345678"), LoopInterrupted(True),
+        ActionExecutionRejected("complaint_form"), BotUttered("请问您的姓名？", {"buttons": []}),
+        AgentUttered("人工消息"), ConversationPaused(), ConversationResumed(), FollowupAction("utter_greet"),
+        ReminderScheduled("remind", datetime(2026, 11, 23, 9, 0), name="r1"), ReminderCancelled(name="r1"),
+        UserUtteranceReverted(), ActionReverted(), StoryExported("story.yml"), AllSlotsReset(), Restarted(),
+    ]
+    return [event.as_dict() for event in events] + [{"event": "form", "name": "complaint_form"},
+                                                    {"event": "form_validation", "validate": True}]
+
+
+ODD_VALUES: List[Any] = [None, True, 0, 1.5, "", "x", [], {}, [{}], {"name": 1}]
+
+
+def mutations(value: Any) -> Iterator[Any]:
+    """`value` with one thing changed: each key dropped, each value (at any depth)
+    replaced by each odd value."""
+    if isinstance(value, dict):
+        for key in value:
+            yield {k: v for k, v in value.items() if k != key}
+            for changed in mutations(value[key]):
+                yield {**value, key: changed}
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            for changed in mutations(item):
+                yield value[:index] + [changed] + value[index + 1:]
+    for odd in ODD_VALUES:
+        if odd != value or type(odd) is not type(value):
+            yield copy.deepcopy(odd)
+
+
+def test_checking_each_event_by_its_kind_agrees_with_the_whole_schema():
+    whole = action_responses._validator()
+    assert action_responses.is_valid({"events": events_of_every_kind(), "responses": []})
+    responses = [{"events": [event], "responses": [{"text": "好的"}]} for event in events_of_every_kind()]
+    checked = valid = 0
+    for response in responses:
+        assert whole.is_valid(response)  # the corpus itself is valid
+        for changed in [response, *mutations(response)]:
+            verdict = whole.is_valid(changed)
+            assert action_responses.is_valid(changed) == verdict, changed
+            checked += 1
+            valid += verdict
+    # Both verdicts are well represented (the mutations are not all harmless or all fatal).
+    assert checked > 1000 and 0.2 < valid / checked < 0.8

@@ -1,11 +1,9 @@
 """The analytics feed: classifying Rasa's broker messages, idempotent recording,
-and the consumer against the real RabbitMQ, fed by Rasa's own pika broker."""
+and the consumer against the real RabbitMQ, fed by the production broker."""
 from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
 import uuid
 from pathlib import Path
 from typing import List
@@ -20,11 +18,12 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 
-from bot.analytics import AnalyticsConsumer, AnalyticsFeed, EventClassifier, Kind
+from bot.analytics import AnalyticsConsumer, AnalyticsFeed, EventClassifier, Kind, delete_feed
 from bot.cli import migrate
 from bot.db import Database
+from tests.bot.conftest import production_broker, published
 from tests.bot.test_cli import cli
-from tests.conftest import IN_CI, make_settings
+from tests.conftest import make_settings
 
 
 def body(sender: str, event: Event) -> bytes:
@@ -111,42 +110,14 @@ def test_cli_shows_the_feed(tmp_path, sqlite_db):
 
 # --- the consumer on the real RabbitMQ ----------------------------------------
 
-RABBITMQ = (os.environ.get("RABBITMQ_HOST", "127.0.0.1"), int(os.environ.get("RABBITMQ_PORT", "5672")))
-
-
-@pytest.fixture
-def rabbitmq() -> None:
-    try:
-        socket.create_connection(RABBITMQ, timeout=2).close()
-    except OSError as exc:
-        if IN_CI:
-            pytest.fail(f"RabbitMQ must be reachable under CI at {RABBITMQ}: {exc}")
-        pytest.skip(f"RabbitMQ is not running at {RABBITMQ[0]}:{RABBITMQ[1]}; skipping consumer tests")
-
-
 async def _publish(settings, messages: List[dict]) -> None:
-    """Publishes through Rasa's own pika broker, configured like endpoints.production.yml."""
-    from rasa.core.brokers.pika import PikaEventBroker
-
-    broker = PikaEventBroker(RABBITMQ[0], "guest", "guest", port=RABBITMQ[1],
-                             queues=[settings.analytics_queue], exchange_name=settings.events_exchange,
-                             connection_attempts=1, retry_delay_in_seconds=1)
+    """Publishes through the production broker, configured like endpoints.production.yml."""
+    broker = production_broker(settings)
     await broker.connect()
     for message in messages:
         broker.publish(message)
-    while broker._background_tasks:
-        await asyncio.sleep(0.05)
+    await published(broker)
     await broker.close()
-
-
-async def _delete(settings) -> None:
-    import aio_pika
-
-    connection = await aio_pika.connect_robust(settings.rabbitmq_url)
-    async with connection:
-        channel = await connection.channel()
-        await channel.queue_delete(settings.analytics_queue)
-        await channel.exchange_delete(settings.events_exchange)
 
 
 async def _until(predicate, seconds: float = 30) -> None:
@@ -185,5 +156,5 @@ async def test_consumer_feeds_the_table_and_survives_redelivery_and_a_database_o
     finally:
         stop.set()
         await asyncio.wait_for(running, 30)
-        await _delete(settings)
+        await delete_feed(settings)
         db.dispose()

@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from tests.conftest import IN_CI
-from tests.e2e.conftest import ROOT, free_port
+from tests.assistant import ROOT, free_port
 
 DEPLOY = ROOT / "deploy"
 PRODUCTION_FILES = [ROOT / "endpoints.production.yml", ROOT / "credentials.production.yml"]
@@ -65,10 +65,12 @@ def test_the_production_endpoints_need_these_variables():
 def test_rasa_builds_the_production_stores_from_the_endpoints(monkeypatch):
     """Rasa reads the files with the launcher's environment; the custom tracker
     store resolves (a misspelt type would silently mean in-memory storage)."""
-    from rasa.core.lock_store import LockStore, RedisLockStore
+    from rasa.core.lock_store import LockStore
     from rasa.shared.utils.common import class_from_module_path
     from rasa.utils.endpoints import read_endpoint_config
 
+    from bot.event_broker import RabbitMQEventBroker
+    from bot.lock_store import AtomicRedisLockStore
     from bot.tracker_store import ResilientSQLTrackerStore
 
     topology = _topology_module()
@@ -81,9 +83,10 @@ def test_rasa_builds_the_production_stores_from_the_endpoints(monkeypatch):
     assert class_from_module_path(tracker.type) is ResilientSQLTrackerStore
     assert tracker.url.startswith("postgresql://")
     lock_store = LockStore.create(read_endpoint_config(endpoints, "lock_store"))
-    assert isinstance(lock_store, RedisLockStore) and lock_store.key_prefix == "complaints:lock:"
+    assert isinstance(lock_store, AtomicRedisLockStore) and lock_store.key_prefix == "complaints:lock:"
     broker = read_endpoint_config(endpoints, "event_broker")
-    assert broker.type == "pika" and broker.kwargs["queues"] == [env["ANALYTICS_QUEUE"]]
+    assert class_from_module_path(broker.type) is RabbitMQEventBroker
+    assert broker.kwargs["queues"] == [env["ANALYTICS_QUEUE"]]
     assert read_endpoint_config(endpoints, "action_endpoint").url == env["ACTION_ENDPOINT_URL"]
 
 
