@@ -66,6 +66,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--levels", type=_users, default=_users("1,4,12"),
                    help="concurrent users without pauses, e.g. 1,2,4,8,16 (default 1,4,12)")
     p.add_argument("--seconds", type=_seconds, default=15.0, help="seconds per level (default 15)")
+    p.add_argument("--blocks", type=int, default=3, choices=range(1, 11), metavar="1-10",
+                   help="blocks per closed-loop level, alternating with the starter bot's (default 3)")
     p.add_argument("--paced-levels", type=_users, default=_users("80,160,240"),
                    help="concurrent conversations with pauses (default 80,160,240; stops at the first "
                         "level past p95 500 ms)")
@@ -110,6 +112,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         paced_on=[] if args.no_paced else [key for key in args.paced_on if key in args.configs],
         pause=args.pause, parse_rounds=args.parse_rounds, long_turns=args.long_turns, train=args.train,
         starter_project=args.starter_project.resolve() if args.starter_project else None, keep=args.keep,
+        blocks=args.blocks,
     )
     started = time.strftime("%Y-%m-%d %H:%M %Z")
     command = "python -m bench " + " ".join(shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:]))

@@ -15,7 +15,7 @@ from typing import Callable, ContextManager, Dict, List, Optional, Tuple
 from bench import topologies
 from bench.conversations import PARSE_TEXTS
 from bench.load import Load, LevelResult, Walker, alternate, new_session
-from bench.machine import CpuWindow
+from bench.machine import CpuShare, CpuWindow
 from bench.memory import MemorySampler
 from bench.stats import LatencySummary, Reconciliation, Turn, reconcile, summarize
 from bench.topologies import Running, StartFailed, Training
@@ -27,6 +27,7 @@ LABELS = {
     "d": ("starter", "(d) starter bot (`rasa init`)"),
 }
 PAUSE_BETWEEN_LEVELS_SECONDS = 3
+PAUSE_BETWEEN_BLOCKS_SECONDS = 1
 
 
 @dataclass
@@ -43,6 +44,7 @@ class Options:
     train: bool
     starter_project: Optional[Path]
     keep: bool
+    blocks: int = 3  # a closed-loop level alternates with the starter bot's in this many blocks each
     p95_limit_ms: float = 500.0
 
 
@@ -64,6 +66,11 @@ class ConfigResult:
     closed: Dict[int, LevelResult] = field(default_factory=dict)
     paced: Dict[int, LevelResult] = field(default_factory=dict)
     other_load: Dict[str, Optional[float]] = field(default_factory=dict)  # level tag -> share of all cores
+    cpu_per_turn: Dict[str, Dict[str, float]] = field(default_factory=dict)  # level tag -> group -> CPU ms
+    # The starter bot at each closed-loop level, in blocks alternating with this
+    # configuration's (same minutes, same machine state), and its CPU per turn: the ratios' baseline.
+    starter_closed: Dict[int, LevelResult] = field(default_factory=dict)
+    starter_cpu_per_turn: Dict[str, Dict[str, float]] = field(default_factory=dict)
     tickets: Optional[Reconciliation] = None
 
     @property
@@ -101,6 +108,7 @@ async def measure(running: Running, result: ConfigResult, options: Options, run_
     biggest = max(options.levels + (options.paced_levels if result.key in options.paced_on else []))
     async with new_session(biggest + 8) as session:
         load = Load(running, session, prefix)
+        starter_load = Load(baseline, session, f"{prefix}-starter") if baseline is not None else None
         with MemorySampler(running.processes) as memory:
             result.idle_memory = memory.sample()
             say(f"{result.label}: warm-up (every script once)")
@@ -109,7 +117,8 @@ async def measure(running: Running, result: ConfigResult, options: Options, run_
             say(f"{result.label}: NLU floor p50 {result.floor.p50_ms} ms")
             if baseline is not None:
                 ours = Walker(load, "pair")
-                theirs = Walker(Load(baseline, session, f"{prefix}-starter"), "pair")
+                assert starter_load is not None
+                theirs = Walker(starter_load, "pair")
                 await alternate(ours, theirs, options.seconds)
                 result.paired = (ours.turns, theirs.turns)
                 a, b = summarize(ours.turns, 1).p50_ms, summarize(theirs.turns, 1).p50_ms
@@ -123,17 +132,35 @@ async def measure(running: Running, result: ConfigResult, options: Options, run_
                     + (f", stopped at {stopped}" if stopped else ""))
             for users in options.levels:
                 await asyncio.sleep(PAUSE_BETWEEN_LEVELS_SECONDS)
-                with CpuWindow() as window:
-                    level = await load.level(users, options.seconds)
+                if starter_load is None or baseline is None:
+                    level, cpu = await closed_level(load, users, options.seconds)
+                else:
+                    # The machine's speed drifts by 10-20 % over minutes: the level runs in
+                    # blocks that alternate with the starter bot's, which keeps the ratio fair.
+                    block = options.seconds / options.blocks
+                    our_blocks: List[Tuple[LevelResult, CpuShare]] = []
+                    their_blocks: List[Tuple[LevelResult, CpuShare]] = []
+                    for number in range(options.blocks):
+                        our_blocks.append(await closed_level(load, users, block, number))
+                        await asyncio.sleep(PAUSE_BETWEEN_BLOCKS_SECONDS)
+                        their_blocks.append(await closed_level(starter_load, users, block, number))
+                        await asyncio.sleep(PAUSE_BETWEEN_BLOCKS_SECONDS)
+                    level, cpu = combined(our_blocks)
+                    theirs_level, theirs_cpu = combined(their_blocks)
+                    result.starter_closed[users] = theirs_level
+                    result.starter_cpu_per_turn[f"n{users}"] = theirs_cpu.per_turn_ms(theirs_level.summary.turns)
+                    say(f"{result.label}: the starter bot in alternate blocks, {users} users: "
+                        f"{theirs_level.summary.throughput} turns/s, {theirs_level.summary.errors} errors")
                 result.closed[users] = level
-                result.other_load[f"n{users}"] = window.share.other_share
+                result.other_load[f"n{users}"] = cpu.other_share
+                result.cpu_per_turn[f"n{users}"] = cpu.per_turn_ms(level.summary.turns)
                 s = level.summary
                 say(f"{result.label}: {users} users back to back: p50 {s.p50_ms} ms, p95 {s.p95_ms} ms, "
                     f"{s.throughput} turns/s, {s.errors} errors")
             if result.key in options.paced_on:
                 for users in options.paced_levels:
                     await asyncio.sleep(PAUSE_BETWEEN_LEVELS_SECONDS)
-                    with CpuWindow() as window:
+                    with CpuWindow(running.processes) as window:
                         level = await load.level(users, options.paced_seconds, pause=options.pause)
                     result.paced[users] = level
                     result.other_load[f"p{users}"] = window.share.other_share
@@ -147,6 +174,17 @@ async def measure(running: Running, result: ConfigResult, options: Options, run_
         result.tickets = reconcile(load.claims(), written_tickets(running.database_url, prefix))
         say(f"{result.label}: tickets expected {result.tickets.expected}, written {result.tickets.written}, "
             f"{'OK' if result.tickets.ok else 'MISMATCH'}")
+
+
+async def closed_level(load: Load, users: int, seconds: float, block: int = 0) -> Tuple[LevelResult, CpuShare]:
+    with CpuWindow(load.running.processes) as window:
+        level = await load.level(users, seconds, tag=f"n{users}b{block}")  # each block its own conversations
+    return level, window.share
+
+
+def combined(blocks: List[Tuple[LevelResult, CpuShare]]) -> Tuple[LevelResult, CpuShare]:
+    return (LevelResult.combined([level for level, _ in blocks]),
+            sum((cpu for _, cpu in blocks), CpuShare()))
 
 
 def production_unavailable() -> Optional[str]:

@@ -40,6 +40,18 @@ class LevelResult:
     def summary(self) -> LatencySummary:
         return summarize(self.turns, self.seconds)
 
+    @classmethod
+    def combined(cls, parts: List["LevelResult"]) -> "LevelResult":
+        """One level measured in several blocks (interleaved with another server's):
+        the blocks' turns over the blocks' summed time."""
+        conversations: Dict[str, Counter] = defaultdict(Counter)
+        for part in parts:
+            for script, counts in part.conversations.items():
+                conversations[script].update(counts)
+        return cls(parts[0].mode, parts[0].users, sum(part.seconds for part in parts),
+                   [turn for part in parts for turn in part.turns], dict(conversations),
+                   [sample for part in parts for sample in part.samples])
+
     def as_dict(self) -> Dict[str, object]:
         return {
             "mode": self.mode, "users": self.users, "seconds": round(self.seconds, 1),
