@@ -9,10 +9,9 @@ after a PostgreSQL restart, the first message on each replica (whose pooled
 connections the restart closed) was answered as if the conversation had just
 begun, and then dropped. This store avoids both halves of that:
 
-- connections are checked before use (`pool_pre_ping`), so connections that
-  PostgreSQL closed are replaced instead of failing a turn;
 - a short outage (a restart, a failover) is waited out: reads and writes are
-  retried for up to `outage_wait_seconds` before the error reaches Rasa.
+  retried for up to `outage_wait_seconds` before the error reaches Rasa; a
+  pooled connection that PostgreSQL closed fails one attempt and is replaced.
 
 Cost. Loading and saving the tracker was about a fifth of the Rasa server's CPU
 per turn in the benchmark (docs/benchmark.md). Rasa's store builds ORM queries
@@ -21,7 +20,10 @@ broker, loads the whole conversation a second time to find what to publish.
 Here the same SQL runs as fixed statements; a tracker remembers how many of
 its events are stored, so a save writes (and publishes) the rest without
 asking the database; events are published once they are stored; and SQLite
-runs in WAL mode with pooled connections. The rows are exactly Rasa's. Rasa
+runs in WAL mode with pooled connections. On PostgreSQL each statement
+commits by itself (a save is one multi-row INSERT): the synchronous driver
+blocks the server's event loop for every round trip, and a turn now makes two
+instead of about eight. The rows are exactly Rasa's. Rasa
 finds the class of each event it reads by walking the whole tree of Event's
 subclasses (`Event.resolve_by_type`), about 5 % of a turn's CPU, more in a
 long conversation; this store looks the class up in a table made once.
@@ -98,7 +100,11 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
                                            connect_args={"check_same_thread": False})
             sa.event.listen(self.engine, "connect", _enable_wal)
         else:
-            self.engine = sa.create_engine(url, future=True, pool_pre_ping=True,
+            # Each statement commits by itself: a load is one round trip and a save one
+            # multi-row INSERT (atomic by itself), instead of BEGIN, statement, COMMIT or
+            # ROLLBACK and a pre-ping each, all of which block the event loop. A connection
+            # that PostgreSQL closed fails once and is replaced (see _retrying).
+            self.engine = sa.create_engine(url, future=True, isolation_level="AUTOCOMMIT",
                                            **create_engine_kwargs(url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self.outage_wait_seconds = max(0.0, float(outage_wait_seconds))

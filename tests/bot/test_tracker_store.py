@@ -20,6 +20,7 @@ from rasa.shared.core.events import (
     SessionStarted, SlotSet, StoryExported, UserUttered, UserUtteranceReverted,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
+import sqlalchemy as sa
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -147,7 +148,7 @@ def drop_connections(url: str) -> None:
 
 
 @pytest.mark.postgres
-async def test_connections_closed_by_the_server_are_replaced_before_use(postgres_url):
+async def test_connections_closed_by_the_server_are_replaced_and_the_turn_goes_on(postgres_url):
     store = ResilientSQLTrackerStore(domain=DOMAIN, host=postgres_url, outage_wait_seconds=5)
     tracker = DialogueStateTracker.from_events("user-1", [UserUttered("你好"), SlotSet("phase", "asked")],
                                                slots=DOMAIN.slots)
@@ -155,6 +156,26 @@ async def test_connections_closed_by_the_server_are_replaced_before_use(postgres
     drop_connections(postgres_url)
     retrieved = await store.retrieve("user-1")
     assert retrieved is not None and retrieved.get_slot("phase") == "asked"
+    store.engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_on_postgresql_a_load_and_a_save_are_one_statement_each_without_transactions(postgres_url):
+    # The synchronous driver blocks the event loop for each round trip.
+    store = ResilientSQLTrackerStore(domain=DOMAIN, host=postgres_url)
+    statements: list = []
+    sa.event.listen(store.engine, "before_cursor_execute",
+                    lambda connection, cursor, statement, *args: statements.append(statement.split()[0]))
+    tracker = DialogueStateTracker.from_events("user-statements", turn("你好", "one"), slots=DOMAIN.slots)
+    await store.save(tracker)  # a tracker it did not load: Rasa's count first
+    loaded = await store.retrieve("user-statements")
+    loaded.update_with_events(turn("在吗", "two"), DOMAIN)
+    statements.clear()
+    await store.save(loaded)
+    await store.retrieve("user-statements")
+    assert statements == ["INSERT", "SELECT"]
+    with store.engine.connect() as connection:
+        assert connection.connection.dbapi_connection.autocommit  # no BEGIN, COMMIT or ROLLBACK
     store.engine.dispose()
 
 
