@@ -60,7 +60,7 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m bench",
         description="Simulated policyholders over HTTP against (a) the embedded default, (b)/(c) the "
                     "production topology with 1/2 replicas and (d) Rasa's starter bot; writes "
-                    "bench/results/<date>.md, .png and .json. Defaults take about 15 minutes on 2 cores.")
+                    "bench/results/<date>.md, .png and .json. Defaults take about 16 minutes on 2 cores, without training.")
     p.add_argument("--configs", type=_configs, default=_configs("a,b,c,d"),
                    help="which configurations, e.g. a,d (default a,b,c,d)")
     p.add_argument("--levels", type=_users, default=_users("1,4,12"),
