@@ -115,9 +115,8 @@ async def measure(running: Running, result: ConfigResult, options: Options, run_
             result.warm_up = await load.warm_up()
             result.floor = await load.parse_floor(PARSE_TEXTS[running.mix], options.parse_rounds)
             say(f"{result.label}: NLU floor p50 {result.floor.p50_ms} ms")
-            if baseline is not None:
+            if starter_load is not None:
                 ours = Walker(load, "pair")
-                assert starter_load is not None
                 theirs = Walker(starter_load, "pair")
                 await alternate(ours, theirs, options.seconds)
                 result.paired = (ours.turns, theirs.turns)
@@ -132,10 +131,10 @@ async def measure(running: Running, result: ConfigResult, options: Options, run_
                     + (f", stopped at {stopped}" if stopped else ""))
             for users in options.levels:
                 await asyncio.sleep(PAUSE_BETWEEN_LEVELS_SECONDS)
-                if starter_load is None or baseline is None:
+                if starter_load is None:
                     level, cpu = await closed_level(load, users, options.seconds)
                 else:
-                    # The machine's speed drifts by 10-20 % over minutes: the level runs in
+                    # The machine's speed drifts by 10-30 % over minutes: the level runs in
                     # blocks that alternate with the starter bot's, which keeps the ratio fair.
                     block = options.seconds / options.blocks
                     our_blocks: List[Tuple[LevelResult, CpuShare]] = []

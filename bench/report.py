@@ -166,7 +166,7 @@ def markdown(results: List[ConfigResult], options: Options, machine: Dict[str, s
     lines += ["## Latency and throughput (closed loop)", "",
               f"Where this bot's configurations ran with the starter bot up, each level ran in "
               f"{options.blocks} blocks alternating with the starter bot's at the same level; the × starter "
-              "columns compare with those blocks (the machine's speed drifts by 10–20 % over minutes). "
+              "columns compare with those blocks (the machine's speed drifts by 10–30 % over minutes). "
               "The starter bot's own rows are its run on its own.", "",
               "| configuration | users | turns | errors | p50 ms | p95 ms | p99 ms | turns/s | p50 × starter "
               "| p95 × starter | turns/s × starter |",

@@ -3,7 +3,7 @@
 Rasa 3.6's `PikaEventBroker` deep-copies every event it publishes, parse data
 and all, only to drop the parse data for a debug log line, whatever the log
 level. This broker publishes the same messages to the same exchange and queues,
-and logs the event's kind and conversation instead. Failures are handled as
+and logs only the kind of an event it could not publish. Failures are handled as
 Rasa's broker handles them: the event is kept for publishing when RabbitMQ is
 back (unless configured otherwise) and an error is logged, without the event's
 content (it carries what the user wrote).

@@ -7,11 +7,10 @@ Resilience. Rasa wraps every tracker store in `FailSafeTrackerStore`, which
 answers a database error by continuing with a blank in-memory conversation:
 after a PostgreSQL restart, the first message on each replica (whose pooled
 connections the restart closed) was answered as if the conversation had just
-begun, and then dropped. This store avoids both halves of that:
-
-- a short outage (a restart, a failover) is waited out: reads and writes are
-  retried for up to `outage_wait_seconds` before the error reaches Rasa; a
-  pooled connection that PostgreSQL closed fails one attempt and is replaced.
+begun, and then dropped. This store waits out a short outage (a restart, a
+failover) instead: reads and writes are retried for up to `outage_wait_seconds`
+before the error reaches Rasa, and a pooled connection that PostgreSQL closed
+fails one attempt and is replaced.
 
 Cost. Loading and saving the tracker was about a fifth of the Rasa server's CPU
 per turn in the benchmark (docs/benchmark.md). Rasa's store builds ORM queries
