@@ -114,7 +114,8 @@ class AtomicRedisLockStore(LockStore):
         return LockError(f"Error while acquiring lock. Error:\n{exc} (the lock store's Redis at {self.address})")
 
     def _keys(self, conversation_id: Text) -> list:
-        return [f"{self.key_prefix}{conversation_id}", f"{self.key_prefix}{conversation_id}:last"]
+        # Distinct namespaces: no conversation id (chosen by clients) can name another's key.
+        return [f"{self.key_prefix}tickets:{conversation_id}", f"{self.key_prefix}sequence:{conversation_id}"]
 
     @asynccontextmanager
     async def lock(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME,

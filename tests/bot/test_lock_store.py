@@ -148,3 +148,14 @@ async def test_a_ticket_issued_again_after_a_lost_answer_is_queued_once(replicas
     assert await store._poll(keys=keys, args=["ticket-b"]) == 1
     await store._release(keys=keys, args=["ticket-b"])
     assert keys_left(prefix) == []
+
+
+async def test_a_conversation_id_cannot_name_another_conversations_keys(replicas, prefix):
+    first, second = replicas
+    async with first.lock("user-1"):
+        started = time.monotonic()
+        for sneaky in ("user-1:last", "sequence:user-1", "tickets:user-1"):
+            async with second.lock(sneaky, wait_time_in_seconds=POLL):
+                pass
+        assert time.monotonic() - started < 0.5  # neither blocked nor broken by user-1's lock
+    assert keys_left(prefix) == []
