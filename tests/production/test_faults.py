@@ -14,6 +14,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
+from typing import List
 
 import pytest
 from sqlalchemy import create_engine
@@ -165,9 +166,34 @@ def _served_by(topology, port: int) -> int:
     return len(re.findall(rf"POST /webhooks/rest/webhook -> 127\.0\.0\.1:{port}\b", log))
 
 
+def _routed_to(topology, user: User) -> str:
+    """The replica (host:port) the load balancer's cookie sends this user to; sets the cookie."""
+    def routes() -> List[str]:
+        return re.findall(r"GET /webhooks/rest/ -> (\S+)", (topology.var / "run" / "nginx-access.log").read_text())
+
+    before = len(routes())
+    user.http.get(f"{topology.lb_url}/webhooks/rest/", timeout=30).raise_for_status()
+    topology.wait_until(lambda: len(routes()) > before, 10, "nginx logging the request")  # logged after answering
+    return routes()[-1]
+
+
+def _users_on_both_replicas(topology, victim_port: int, each: int = 3) -> List[User]:
+    """Users until `each` of them are routed to the victim and `each` to the other
+    replica (the cookie's hash decides; 6 users at random all missed one replica
+    now and then)."""
+    on_victim: List[User] = []
+    elsewhere: List[User] = []
+    while len(on_victim) < each or len(elsewhere) < each:
+        user = User(topology)
+        side = on_victim if _routed_to(topology, user).endswith(f":{victim_port}") else elsewhere
+        if len(side) < each:
+            side.append(user)
+    return on_victim + elsewhere
+
+
 def test_killing_a_rasa_replica_under_load_loses_nothing_acknowledged(healthy):
-    users = [User(healthy) for _ in range(6)]
     victim = healthy.process("rasa-1")
+    users = _users_on_both_replicas(healthy, victim["port"])
     served_before = _served_by(healthy, victim["port"])
     turns = Counter()
     killed = threading.Event()
