@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 from bench.benchmark import ConfigResult, Options
 from bench.load import LevelResult
@@ -47,8 +47,8 @@ def rasa_peaks(result: ConfigResult) -> Dict[str, int]:
 
 
 def starter_levels(result: ConfigResult, starter: Optional[ConfigResult]) -> Dict[int, LevelResult]:
-    """The starter bot's closed-loop levels to compare `result` with: those run right
-    after each of its levels when there are some, else the starter's own run."""
+    """The starter bot's closed-loop levels to compare `result` with: those run in
+    blocks alternating with its levels when there are some, else the starter's own run."""
     if result.starter_closed:
         return result.starter_closed
     return starter.closed if starter else {}
@@ -174,9 +174,9 @@ def markdown(results: List[ConfigResult], options: Options, machine: Dict[str, s
     for result in results:
         if not result.measured:
             continue
+        paired = starter_levels(result, starter)
         for users, level in sorted(result.closed.items()):
             s = level.summary
-            paired = starter_levels(result, starter)
             base = paired[users].summary if users in paired else None
             lines.append(
                 f"| {result.label} | {users} | {s.turns} | {s.errors} | {_ms(s.p50_ms)} | {_ms(s.p95_ms)} | "
