@@ -3,7 +3,9 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-from typing import List
+import uuid
+from pathlib import Path
+from typing import List, Type
 
 import pytest
 from rasa.core.brokers.pika import PikaEventBroker
@@ -13,7 +15,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.embedded import ROOT
 from bot.event_broker import RabbitMQEventBroker
 from bot.settings import Settings
-from tests.conftest import IN_CI
+from tests.conftest import IN_CI, make_settings
 
 RABBITMQ = (os.environ.get("RABBITMQ_HOST", "127.0.0.1"), int(os.environ.get("RABBITMQ_PORT", "5672")))
 
@@ -40,11 +42,17 @@ def rabbitmq() -> None:
         pytest.skip(f"RabbitMQ is not running at {RABBITMQ[0]}:{RABBITMQ[1]}; skipping RabbitMQ tests")
 
 
-def production_broker(settings: Settings) -> RabbitMQEventBroker:
-    """The event broker as endpoints.production.yml configures it, on the settings' exchange and queue."""
-    return RabbitMQEventBroker(RABBITMQ[0], "guest", "guest", port=RABBITMQ[1],
-                               queues=[settings.analytics_queue], exchange_name=settings.events_exchange,
-                               connection_attempts=1, retry_delay_in_seconds=1)
+def feed_settings(tmp_path: Path) -> Settings:
+    """Settings with an exchange and analytics queue of the test's own."""
+    name = uuid.uuid4().hex[:8]
+    return make_settings(tmp_path, EVENTS_EXCHANGE=f"test_events_{name}", ANALYTICS_QUEUE=f"test_analytics_{name}")
+
+
+def production_broker(settings: Settings, kind: Type[PikaEventBroker] = RabbitMQEventBroker) -> PikaEventBroker:
+    """The event broker as endpoints.production.yml configures it (or Rasa's own, `kind`),
+    on the settings' exchange and queue."""
+    return kind(RABBITMQ[0], "guest", "guest", port=RABBITMQ[1], queues=[settings.analytics_queue],
+                exchange_name=settings.events_exchange, connection_attempts=1, retry_delay_in_seconds=1)
 
 
 async def published(broker: PikaEventBroker) -> None:

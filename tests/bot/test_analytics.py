@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from pathlib import Path
 from typing import List
 
@@ -21,9 +20,8 @@ from rasa.shared.core.events import (
 from bot.analytics import AnalyticsConsumer, AnalyticsFeed, EventClassifier, Kind, delete_feed
 from bot.cli import migrate
 from bot.db import Database
-from tests.bot.conftest import production_broker, published
+from tests.bot.conftest import feed_settings, production_broker, published
 from tests.bot.test_cli import cli
-from tests.conftest import make_settings
 
 
 def body(sender: str, event: Event) -> bytes:
@@ -131,9 +129,7 @@ async def _until(predicate, seconds: float = 30) -> None:
 async def test_consumer_feeds_the_table_and_survives_redelivery_and_a_database_outage(
     rabbitmq, tmp_path: Path
 ):
-    name = uuid.uuid4().hex[:8]
-    settings = make_settings(tmp_path, EVENTS_EXCHANGE=f"test_events_{name}",
-                             ANALYTICS_QUEUE=f"test_analytics_{name}")
+    settings = feed_settings(tmp_path)
     # The database is not migrated yet: writes fail as while PostgreSQL is down.
     db = Database(settings.database_url)
     feed = AnalyticsFeed(db)

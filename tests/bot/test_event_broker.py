@@ -5,23 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
-from pathlib import Path
 
 import aio_pika
 from rasa.core.brokers.pika import PikaEventBroker
 from rasa.shared.core.events import UserUttered
 
 from bot.analytics import delete_feed
-from tests.bot.conftest import production_broker, published
-from tests.conftest import make_settings
+from tests.bot.conftest import feed_settings, production_broker, published
 
 PHONE = "13812345678"
-
-
-def settings_for(tmp_path: Path):
-    name = uuid.uuid4().hex[:8]
-    return make_settings(tmp_path, EVENTS_EXCHANGE=f"test_events_{name}", ANALYTICS_QUEUE=f"test_analytics_{name}")
 
 
 def an_event(sender: str) -> dict:
@@ -32,7 +24,7 @@ def an_event(sender: str) -> dict:
 
 
 async def test_it_publishes_what_rasas_pika_broker_publishes(rabbitmq, tmp_path):
-    settings = settings_for(tmp_path)
+    settings = feed_settings(tmp_path)
     ours = production_broker(settings)
     await ours.connect()
     try:
@@ -40,8 +32,7 @@ async def test_it_publishes_what_rasas_pika_broker_publishes(rabbitmq, tmp_path)
         ours.publish(event)
         await published(ours)
         # Rasa's own broker, declared the same way, publishes the same event after it.
-        theirs = PikaEventBroker(ours.host, "guest", "guest", port=ours.port, queues=[settings.analytics_queue],
-                                 exchange_name=settings.events_exchange, connection_attempts=1)
+        theirs = production_broker(settings, PikaEventBroker)
         await theirs.connect()
         theirs.publish(event)
         await published(theirs)
@@ -61,7 +52,7 @@ async def test_it_publishes_what_rasas_pika_broker_publishes(rabbitmq, tmp_path)
 
 
 async def test_an_event_it_cannot_publish_is_kept_and_logged_without_its_text(rabbitmq, tmp_path, caplog):
-    settings = settings_for(tmp_path)
+    settings = feed_settings(tmp_path)
     broker = production_broker(settings)
     await broker.connect()
     try:

@@ -3,9 +3,11 @@ two Rasa replicas sharing it. Each test uses its own key prefix."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 import uuid
-from typing import AsyncIterator, List, Tuple
+from contextlib import contextmanager
+from typing import AsyncIterator, Iterator, List, Tuple
 
 import pytest
 import redis
@@ -111,18 +113,12 @@ async def test_unreachable_redis_is_a_lock_error_that_names_it(prefix):
                 pytest.fail("served without a lock")
 
 
-def socket_without_server():
+@contextmanager
+def socket_without_server() -> Iterator[int]:
     """A port nothing listens on, held bound (not listening) so nothing takes it."""
-    import contextlib
-    import socket
-
-    @contextlib.contextmanager
-    def bound():
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            yield sock.getsockname()[1]
-
-    return bound()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        yield sock.getsockname()[1]
 
 
 
