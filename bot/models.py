@@ -43,6 +43,8 @@ class Ticket(Base):
     withdrawn_at = Column(DateTime(timezone=True))
     closed_at = Column(DateTime(timezone=True))
     updated_at = Column(DateTime(timezone=True), nullable=False)
+    privacy_notice_version = Column(String(32))  # the notice shown before collection
+    health_consent = Column(String(16))  # granted | refused | None (no health details asked)
 
     events = relationship("TicketEvent", back_populates="ticket", order_by="TicketEvent.id")
 
@@ -147,14 +149,22 @@ class HandoffRequest(Base):
 
 
 class StatusLookup(Base):
-    """Ticket-status attempts, counted per conversation to stop enumeration."""
+    """Ticket-status attempts, counted per conversation, ticket, phone and client."""
 
     __tablename__ = "status_lookups"
+    __table_args__ = (
+        Index("ix_status_lookups_ticket_no_at", "ticket_no", "at"),
+        Index("ix_status_lookups_phone_key_at", "phone_key", "at"),
+        Index("ix_status_lookups_client_at", "client", "at"),
+    )
 
     id = Column(Integer, primary_key=True)
     conversation_id = Column(String(255), nullable=False, index=True)
     at = Column(DateTime(timezone=True), nullable=False)
     succeeded = Column(Integer, nullable=False)
+    ticket_no = Column(String(32))
+    phone_key = Column(String(64))  # keyed hash of the phone number tried, never the number
+    client = Column(String(64))  # the channel's client address, where it has one
 
 
 
