@@ -47,12 +47,13 @@ def _key_file(var_dir: Path) -> Mapping[str, str]:
             "FIELD_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
             "FIELD_HASH_KEY": base64.urlsafe_b64encode(os.urandom(32)).decode(),
         }
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            with os.fdopen(fd, "w") as handle:
-                json.dump(keys, handle)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:  # another process created it first
             pass
+        else:
+            with os.fdopen(fd, "w") as handle:
+                json.dump(keys, handle)
     return json.loads(path.read_text())
 
 
