@@ -8,6 +8,7 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.consent import CONSENT_SLOT, NOTICE_SLOT, ConsentingForm
 from actions.services import blocking, channel_of, latest_intent, latest_text, services
 from bot import replies, validators
 from bot.emotion import is_distressed
@@ -44,7 +45,7 @@ def submission_key(tracker: Tracker, form: str = FORM) -> str:
     return f"{tracker.sender_id}:{started}"
 
 
-class ValidateComplaintForm(FormValidationAction):
+class ValidateComplaintForm(ConsentingForm):
     def name(self) -> Text:
         return "validate_complaint_form"
 
@@ -228,7 +229,7 @@ class ActionAskComplaintConfirmed(Action):
 
 def _reset_form_slots() -> List[EventType]:
     return [SlotSet(slot, None) for slot in FIELDS + [
-        "complaint_confirmed", "awaiting_correction", "validation_failures"]]
+        "complaint_confirmed", "awaiting_correction", "validation_failures", CONSENT_SLOT]]
 
 
 class ActionSubmitComplaint(Action):
@@ -249,6 +250,8 @@ class ActionSubmitComplaint(Action):
             description=tracker.get_slot("complaint_description"),
             customer_request=tracker.get_slot("customer_request"),
             policy_number=None if policy == replies.SKIPPED else policy,
+            privacy_notice_version=tracker.get_slot(NOTICE_SLOT),
+            health_consent=tracker.get_slot(CONSENT_SLOT),
         )
         outcome = await blocking(record_complaint, svc.tickets, svc.spool, draft, submission_key(tracker))
         if outcome.recorded:

@@ -22,6 +22,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.complaint import FIELDS, MAX_FAILURES, ValidateComplaintForm, submission_key
+from actions.consent import CONSENT_SLOT, NOTICE_SLOT
 from actions.services import blocking, channel_of, latest_intent, latest_text, services, user_events
 from bot import replies, validators
 from bot.emotion import is_distressed
@@ -176,7 +177,7 @@ class ValidateCallbackForm(ValidateComplaintForm):
     ) -> List[Text]:
         if tracker.slots.get("callback_wanted") is False:
             return ["callback_wanted"]  # declined: nothing more to ask
-        return domain_slots
+        return await super().required_slots(domain_slots, dispatcher, tracker, domain)
 
     # -- extraction: typed answers to the offer, and what the complaint form already has
 
@@ -276,6 +277,8 @@ class ActionSubmitCallback(Action):
             customer_request=replies.CALLBACK_REQUEST + (f"；{request}" if request else ""),
             policy_number=None if policy in (None, replies.SKIPPED) else policy,
             kind="callback",
+            privacy_notice_version=tracker.get_slot(NOTICE_SLOT),
+            health_consent=tracker.get_slot(CONSENT_SLOT),
         )
         # The regulatory clock runs from acceptance: the same durable path as a complaint.
         outcome = await blocking(

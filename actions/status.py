@@ -9,13 +9,14 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
+from actions.consent import ConsentingForm
 from actions.services import blocking, services
 from bot import replies, validators
 
 _TICKET = re.compile(r"TS\d{14}")
 
 
-class ValidateStatusForm(FormValidationAction):
+class ValidateStatusForm(ConsentingForm):
     def name(self) -> Text:
         return "validate_status_form"
 

@@ -60,6 +60,8 @@ class Ticket(Base):
             "phone_number": self.phone_number,
             "description": self.description,
             "customer_request": self.customer_request,
+            "privacy_notice_version": self.privacy_notice_version,
+            "health_consent": self.health_consent,
             "conversation_id": self.conversation_id,
             "channel": self.channel,
             "received_at": self.received_at.isoformat(),

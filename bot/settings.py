@@ -37,11 +37,19 @@ class Settings:
     # Insurer-specific; no national format exists (domain-facts §4.3).
     policy_number_pattern: str = r"[A-Z]{1,4}\d{8,20}"
     status_max_attempts: int = 3
+    # Failed status look-ups (or withdrawals) allowed per ticket number, per phone
+    # number and per client address, counted across all conversations within the window.
+    status_lock_window_minutes: int = 1440
+    status_max_failures_per_ticket: int = 5
+    status_max_failures_per_phone: int = 5
+    status_max_failures_per_client: int = 20
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str = DEV_RASA_TOKEN
     timezone: str = "Asia/Shanghai"
     contact_promise: str = "工作人员将在1个工作日内通过您留下的手机号与您联系"
     materials_file: Path = field(default=PROJECT_ROOT / "knowledge" / "claim_materials.yml")
+    # The reviewed personal-information notice shown before the first personal question.
+    privacy_notice_file: Path = field(default=PROJECT_ROOT / "knowledge" / "privacy_notice.yml")
     # Agent desk: when humans answer, when an agent counts as online, when an
     # untouched conversation goes back to the queue.
     service_hours: str = "09:00-21:00"
@@ -49,6 +57,13 @@ class Settings:
     agent_presence_seconds: int = 90
     agent_idle_minutes: int = 15
     desk_secure_cookies: bool = False
+    # Servers: the address `make run`'s servers listen on (loopback unless set),
+    # the action server's shared secret (generated under var/keys/ when unset;
+    # bot/action_server.py) and logging (bot/logs.py).
+    bind_host: str = "127.0.0.1"
+    action_server_token: str = field(default="", repr=False)
+    log_level: str = "INFO"
+    log_dir: Optional[Path] = None
     # Production topology (docs/production.md): Rasa publishes tracker events to
     # this RabbitMQ exchange and queue; `python -m bot analytics consume` reads them.
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
@@ -66,9 +81,16 @@ class Settings:
             handling_days=_int(env, "COMPLAINT_HANDLING_DAYS", 15),
             policy_number_pattern=env.get("POLICY_NUMBER_PATTERN") or r"[A-Z]{1,4}\d{8,20}",
             status_max_attempts=_int(env, "STATUS_MAX_ATTEMPTS", 3),
+            status_lock_window_minutes=_int(env, "STATUS_LOCK_WINDOW_MINUTES", 1440),
+            status_max_failures_per_ticket=_int(env, "STATUS_MAX_FAILURES_PER_TICKET", 5),
+            status_max_failures_per_phone=_int(env, "STATUS_MAX_FAILURES_PER_PHONE", 5),
+            status_max_failures_per_client=_int(env, "STATUS_MAX_FAILURES_PER_CLIENT", 20),
             rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
             rasa_token=env.get("RASA_TOKEN") or DEV_RASA_TOKEN,
             timezone=env.get("COMPLAINTS_TIMEZONE", "Asia/Shanghai"),
+            privacy_notice_file=Path(
+                env.get("PRIVACY_NOTICE_FILE") or PROJECT_ROOT / "knowledge" / "privacy_notice.yml"
+            ),
             contact_promise=env.get("COMPLAINT_CONTACT_PROMISE")
             or "工作人员将在1个工作日内通过您留下的手机号与您联系",
             service_hours=env.get("SERVICE_HOURS") or "09:00-21:00",
@@ -76,6 +98,10 @@ class Settings:
             agent_presence_seconds=_int(env, "AGENT_PRESENCE_SECONDS", 90),
             agent_idle_minutes=_int(env, "AGENT_IDLE_MINUTES", 15),
             desk_secure_cookies=env.get("DESK_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
+            bind_host=(env.get("BIND_HOST") or "127.0.0.1").strip(),
+            action_server_token=(env.get("ACTION_SERVER_TOKEN") or "").strip(),
+            log_level=(env.get("LOG_LEVEL") or "INFO").strip().upper(),
+            log_dir=Path(env["LOG_DIR"]) if (env.get("LOG_DIR") or "").strip() else None,
             # The same variables as endpoints.production.yml's event_broker.
             rabbitmq_url="amqp://{}:{}@{}:{}/".format(
                 quote(env.get("RABBITMQ_USERNAME") or "guest", safe=""),

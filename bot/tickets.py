@@ -89,6 +89,8 @@ class ComplaintDraft:
     customer_request: str
     policy_number: Optional[str] = None
     kind: str = "complaint"
+    privacy_notice_version: Optional[str] = None
+    health_consent: Optional[str] = None  # bot.consent.GRANTED / REFUSED; None: no health details
 
     def to_json(self) -> Dict[str, Optional[str]]:
         return asdict(self)
@@ -159,6 +161,8 @@ class TicketService:
             phone_number=draft.phone_number,
             description=draft.description,
             customer_request=draft.customer_request,
+            privacy_notice_version=draft.privacy_notice_version,
+            health_consent=draft.health_consent,
             received_at=now,
             deadline=local_day + timedelta(days=self.settings.handling_days),
             updated_at=now,

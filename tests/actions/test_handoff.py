@@ -180,7 +180,9 @@ async def test_asking_again_mid_message_keeps_the_answers(nobody_online, dispatc
 
 async def validate(dispatcher, domain, text, new, intent="inform", known=None):
     """Runs the validation action as Rasa does after extracting `new` slot values this turn."""
-    t = tracker(text, intent, slots={**(known or {}), **new}, active_loop="callback_form")
+    # These turns come after the privacy notice (tests/actions/test_consent.py).
+    t = tracker(text, intent, slots={"privacy_notice_version": "1.0.0", **(known or {}), **new},
+                active_loop="callback_form")
     t.events.extend({"event": "slot", "name": k, "value": v, "timestamp": 2.0}
                     for k, v in new.items() if k not in ("requested_slot", "validation_failures"))
     return slot_events(await ValidateCallbackForm().run(dispatcher, t, domain))

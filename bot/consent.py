@@ -1,0 +1,57 @@
+"""The personal-information notice and the separate consent for health details (PIPL Arts. 17, 28, 29)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Tuple
+
+import yaml
+
+GRANTED = "granted"
+REFUSED = "refused"
+
+
+class NoticeFileError(ValueError):
+    """The reviewed notice file is missing a field or malformed."""
+
+
+@dataclass(frozen=True)
+class PrivacyNotice:
+    version: str
+    reviewed_by: str
+    reviewed_on: str
+    full_text_url: str
+    summary: str
+    health_consent_question: str
+    health_consent_refused: str
+    health_details_still_present: str
+    health_terms: Tuple[str, ...]
+    full_text: str
+
+    def short_text(self) -> str:
+        """What the bot shows before the first personal question."""
+        return self.summary.replace("{full_text_url}", self.full_text_url)
+
+    def mentions_health(self, text: str) -> bool:
+        """True when the text carries health details that need separate consent."""
+        return any(term in text for term in self.health_terms)
+
+
+def parse(raw: Mapping) -> PrivacyNotice:
+    fields = {}
+    for name in PrivacyNotice.__dataclass_fields__:
+        value = raw.get(name) if isinstance(raw, Mapping) else None
+        if value in (None, "", []):
+            raise NoticeFileError(f"privacy notice: '{name}' is missing")
+        fields[name] = value
+    if not isinstance(fields["health_terms"], list) or not all(
+        isinstance(term, str) and term for term in fields["health_terms"]
+    ):
+        raise NoticeFileError("privacy notice: 'health_terms' must be a list of words")
+    fields["health_terms"] = tuple(fields["health_terms"])
+    return PrivacyNotice(**{k: v if k == "health_terms" else str(v) for k, v in fields.items()})
+
+
+def load(path: Path) -> PrivacyNotice:
+    with path.open(encoding="utf-8") as handle:
+        return parse(yaml.safe_load(handle))
