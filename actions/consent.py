@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
-from actions.services import latest_text, services
+from actions.services import latest_intent, latest_text, services
 from bot import consent
 from bot.consent import PrivacyNotice
 
@@ -22,6 +22,7 @@ IMPERSONAL_SLOTS = {"complaint_category", "callback_wanted", "complaint_confirme
 # Free-text answers in which a policyholder may give health details.
 HEALTH_TEXT_SLOTS = ("complaint_description", "customer_request", "callback_message")
 _YES = ("同意", "可以", "好的", "行")
+_INTENT_ANSWERS = {"affirm": consent.GRANTED, "deny": consent.REFUSED}
 _NO = ("不同意", "不可以", "拒绝", "不行", "不要")
 
 
@@ -101,10 +102,11 @@ class ConsentingForm(FormValidationAction):
     async def extract_health_consent(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        """Typed answers ("同意"/"不同意") where NLU may not see affirm or deny."""
+        """Affirm/deny, or typed "同意"/"不同意", while the consent question is asked."""
         if tracker.get_slot("requested_slot") != CONSENT_SLOT or tracker.get_slot(CONSENT_SLOT):
             return {}
-        answer = _typed_answer(latest_text(tracker))
+        intent = latest_intent(tracker)
+        answer = _typed_answer(latest_text(tracker)) or _INTENT_ANSWERS.get(intent or "")
         return {CONSENT_SLOT: answer} if answer else {}
 
     def validate_health_consent(

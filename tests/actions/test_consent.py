@@ -83,7 +83,7 @@ async def test_refusing_drops_health_details_and_keeps_the_complaint_going(svc, 
     known = {"privacy_notice_version": "1.0.0", "complaint_category": "claims", "policy_number": "skipped",
              "complainant_name": "张三", "phone_number": "13812345678", "complaint_description": HEALTHY}
     refused = await run_form(ValidateComplaintForm(), dispatcher, domain, "不同意",
-                             {"requested_slot": "health_consent", "health_consent": "refused"},
+                             {"requested_slot": "health_consent"},
                              intent="deny", known=known)
     assert refused["health_consent"] == "refused"
     assert refused["complaint_description"] is None
