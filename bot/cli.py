@@ -80,6 +80,10 @@ def build_parser() -> argparse.ArgumentParser:
     feed.add_argument("--limit", type=int, default=100)
     feed.add_argument("--json", action="store_true")
 
+    privacy = groups.add_parser("privacy", help="personal data: keys, data subject requests") \
+        .add_subparsers(dest="command", required=True)
+    privacy.add_parser("rotate-keys", help="re-encrypt phone numbers with the first FIELD_ENCRYPTION_KEYS key")
+
     nlu = groups.add_parser("nlu", help="NLU assets").add_subparsers(dest="command", required=True)
     build = nlu.add_parser("build-spacy", help="build the Chinese spaCy pipeline from source")
     build.add_argument("output")
@@ -106,6 +110,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         create_app(settings).run(host=args.host, port=args.port, access_log=False, workers=1)
         return 0
     db = Database(settings.database_url)
+    if args.group == "privacy":
+        return _privacy(args, settings, db)
     if args.group == "analytics":
         return _analytics(args, settings, db)
     if args.group == "agents":
@@ -161,6 +167,14 @@ def _analytics(args: argparse.Namespace, settings: Settings, db: Database) -> in
         await AnalyticsConsumer(settings, feed).run(stop)
 
     asyncio.run(consume())
+    return 0
+
+
+def _privacy(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    from bot.key_rotation import rotate_keys
+
+    report = rotate_keys(db)
+    print(json.dumps({"re_encrypted": report.as_dict()}))
     return 0
 
 

@@ -7,12 +7,16 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Optional
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool
+
+from bot import crypto as field_keys
+from bot.crypto import FieldCrypto
+
 
 def make_engine(url: str) -> Engine:
     parsed = make_url(url)
@@ -37,10 +41,18 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, future=True, pool_pre_ping=True, pool_size=5, max_overflow=5)
 
 
+def engine_crypto(bind: Engine, crypto: FieldCrypto) -> None:
+    """The keys the encrypted columns of this engine's statements use (bot/models.py)."""
+    bind.dialect.field_crypto = crypto  # type: ignore[attr-defined]
+
+
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, crypto: Optional[FieldCrypto] = None) -> None:
+        """`crypto` defaults to this process's configured keys (bot/crypto.py)."""
         self.url = url
         self.engine = make_engine(url)
+        self.crypto = crypto or field_keys.for_process()
+        engine_crypto(self.engine, self.crypto)
         self._sessions = sessionmaker(self.engine, future=True, expire_on_commit=False)
 
     @contextmanager

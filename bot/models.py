@@ -1,7 +1,7 @@
 """SQLAlchemy models. Schema changes go through Alembic (bot/migrations)."""
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Optional
 
 from sqlalchemy import (
     JSON,
@@ -14,10 +14,73 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    event,
 )
-from sqlalchemy.orm import declarative_base, relationship
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import Mapper, declarative_base, relationship
+from sqlalchemy.types import TypeDecorator
+
+from bot import crypto as field_keys
+from bot.crypto import FieldCrypto
 
 Base = declarative_base()
+
+# Slots of a handoff request that hold personal numbers: encrypted like the ticket's.
+PERSONAL_SLOTS = ("phone_number", "id_number")
+
+
+def field_crypto(dialect: Dialect) -> FieldCrypto:
+    """The keys bound to this engine by bot.db.Database, else this process's keys."""
+    crypto = getattr(dialect, "field_crypto", None)
+    if crypto is None:
+        crypto = dialect.field_crypto = field_keys.for_process()  # type: ignore[attr-defined]
+    return crypto
+
+
+class EncryptedString(TypeDecorator):
+    """A string stored as a Fernet token: a dump of the database does not reveal it.
+
+    Python code reads and writes the plain value. SQL cannot compare it (each
+    encryption differs), so comparisons raise: search on the keyed-hash column.
+    """
+
+    impl = String
+    cache_ok = True
+
+    class comparator_factory(String.Comparator):  # noqa: N801 (SQLAlchemy's name)
+        def operate(self, op: Any, *other: Any, **kwargs: Any) -> Any:
+            raise TypeError("an encrypted column cannot be compared in SQL; search on its hash column")
+
+        def reverse_operate(self, op: Any, other: Any, **kwargs: Any) -> Any:
+            raise TypeError("an encrypted column cannot be compared in SQL; search on its hash column")
+
+    def process_bind_param(self, value: Optional[str], dialect: Dialect) -> Optional[str]:
+        return None if value is None else field_crypto(dialect).encrypt(value)
+
+    def process_result_value(self, value: Optional[str], dialect: Dialect) -> Optional[str]:
+        return None if value is None else field_crypto(dialect).decrypt(value)
+
+
+class EncryptedSlots(TypeDecorator):
+    """A JSON object of slots whose personal numbers (PERSONAL_SLOTS) are stored encrypted."""
+
+    impl = JSON
+    cache_ok = True
+
+    def process_bind_param(self, value: Optional[Dict[str, Any]], dialect: Dialect) -> Any:
+        if not isinstance(value, dict):
+            return value
+        crypto = field_crypto(dialect)
+        return {name: crypto.encrypt(item) if name in PERSONAL_SLOTS and isinstance(item, str) else item
+                for name, item in value.items()}
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        if not isinstance(value, dict):
+            return value
+        crypto = field_crypto(dialect)
+        return {name: crypto.decrypt(item) if name in PERSONAL_SLOTS and isinstance(item, str)
+                and field_keys.looks_encrypted(item) else item
+                for name, item in value.items()}
 
 
 class Ticket(Base):
@@ -35,7 +98,9 @@ class Ticket(Base):
     sub_reason = Column(String(200))
     policy_number = Column(String(64))
     complainant_name = Column(String(100), nullable=False)
-    phone_number = Column(String(20), nullable=False)
+    # Encrypted (bot/crypto.py); phone_hash is its keyed hash, for exact-match search.
+    phone_number = Column(EncryptedString(255), nullable=False)
+    phone_hash = Column(String(64), index=True)
     description = Column(Text, nullable=False)
     customer_request = Column(Text, nullable=False)
     received_at = Column(DateTime(timezone=True), nullable=False)
@@ -70,6 +135,14 @@ class Ticket(Base):
             "closed_at": self.closed_at.isoformat() if self.closed_at else None,
             "updated_at": self.updated_at.isoformat(),
         }
+
+
+@event.listens_for(Ticket, "before_insert")
+@event.listens_for(Ticket, "before_update")
+def _hash_phone(_mapper: Mapper, connection: Connection, ticket: Ticket) -> None:
+    """Keeps phone_hash in step with phone_number, whoever writes the ticket."""
+    phone = ticket.phone_number
+    ticket.phone_hash = field_crypto(connection.dialect).digest(phone) if phone else None
 
 
 class TicketEvent(Base):
@@ -115,7 +188,7 @@ class HandoffRequest(Base):
     reason = Column(String(32), nullable=False)
     priority = Column(Integer, nullable=False)
     status = Column(String(16), nullable=False)  # waiting | assigned | released | closed
-    slots = Column(JSON, nullable=False, default=dict)
+    slots = Column(EncryptedSlots, nullable=False, default=dict)
     ticket_id = Column(Integer, ForeignKey("tickets.id"), nullable=True)
     assigned_to = Column(String(100))
     created_at = Column(DateTime(timezone=True), nullable=False)

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy.exc import OperationalError
 
 from bot.cli import migrate
+from bot.crypto import generate_keys
 from bot.db import Database, create_postgres_database, drop_postgres_database
 from bot.embedded import MODEL
 from bot.models import Base
@@ -17,6 +18,10 @@ from bot.settings import Settings
 from tests.assistant import Assistant, running_assistant
 
 IN_CI = os.environ.get("CI") == "true"
+# One set of field-encryption keys for the session, inherited by every server a
+# test starts: their var directories (and so their key files) differ.
+for _name, _value in generate_keys().items():
+    os.environ.setdefault(_name, _value)
 POSTGRES_ADMIN_URL = os.environ.get(
     "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )

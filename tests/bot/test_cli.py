@@ -1,8 +1,10 @@
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
+from bot.crypto import ENCRYPTION_KEYS_VARIABLE, HASH_KEY_VARIABLE
 from bot.tickets import TicketService
 from tests.bot.test_tickets import draft
 
@@ -11,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def cli(tmp_path, *args):
     return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, capture_output=True, text=True,
-                          env={"COMPLAINTS_VAR_DIR": str(tmp_path), "PATH": "/usr/bin:/bin"}, timeout=120)
+                          env={"COMPLAINTS_VAR_DIR": str(tmp_path), "PATH": "/usr/bin:/bin",
+                               **{name: os.environ[name] for name in (ENCRYPTION_KEYS_VARIABLE, HASH_KEY_VARIABLE)}},
+                          timeout=120)
 
 
 def test_operators_list_and_show_tickets_and_handoffs_as_json(tmp_path, sqlite_db, settings):
