@@ -104,12 +104,15 @@ class AgentService:
     # -- login sessions ---------------------------------------------------------
 
     def login(self, username: str, password: str) -> Optional[LoginSession]:
+        """The new session, or None; an unknown or malformed username costs a verification too."""
         with self.db.transaction() as session:
             row = session.execute(
                 select(Agent).where(Agent.username == username, Agent.active)
-            ).scalar_one_or_none()
+            ).scalar_one_or_none() if USERNAME.fullmatch(username) else None
             try:
-                _hasher.verify(row.password_hash if row else _DUMMY_HASH, password)
+                # A form field may hold lone surrogates (odd multipart charsets): verified as bytes.
+                _hasher.verify(row.password_hash if row else _DUMMY_HASH,
+                               password.encode("utf-8", "surrogatepass"))
             except (VerificationError, InvalidHashError):
                 return None
             if row is None:
@@ -125,7 +128,7 @@ class AgentService:
 
     def resolve(self, token: str) -> Optional[LoginSession]:
         """The live session behind a cookie value, or None; marks the agent as seen."""
-        if not token or len(token) > 128:
+        if not token or len(token) > 128 or not token.isascii():
             return None
         with self.db.transaction() as session:
             found = session.execute(

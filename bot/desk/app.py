@@ -11,6 +11,7 @@ import asyncio
 import hmac
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -48,6 +49,20 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 PUBLIC_PATHS = ("/login", "/static/", "/health")
+# Handoff ids in URLs: canonical decimal within PostgreSQL's integer, anything
+# else is a 404 before it reaches the database.
+HANDOFF_ID = re.compile(r"^[1-9][0-9]{0,9}$")
+MAX_HANDOFF_ID = 2**31 - 1
+MAX_TOKEN = 128
+# The transcript cursor of a live stream: -1 (from the start) up to a tracker's length.
+CURSOR = re.compile(r"^(-1|0|[1-9][0-9]{0,8})$")
+
+
+def _handoff_id(text: str) -> int:
+    """Route parameter type: raises ValueError (no route matches) for anything but a storable id."""
+    if not HANDOFF_ID.match(text) or int(text) > MAX_HANDOFF_ID:
+        raise ValueError(text)
+    return int(text)
 
 
 @dataclass
@@ -86,6 +101,7 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
     app.config.REQUEST_MAX_SIZE = MAX_BODY
     app.config.RESPONSE_TIMEOUT = 3600  # event streams stay open
     app.ctx.desk = Desk.build(settings)
+    app.router.register_pattern("handoff_id", _handoff_id, HANDOFF_ID.pattern)
     app.static("/static", str(HERE / "static"), name="static")
 
     def desk_of(request: Request) -> Desk:
@@ -103,8 +119,11 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
                 return _error(401, "请先登录")
             return response.redirect("/login")
         if request.method not in ("GET", "HEAD"):
+            # Header values arrive surrogate-escaped when they are not UTF-8: only a
+            # short ASCII token can be compared.
             sent = request.headers.get("x-csrf-token", "")
-            if not hmac.compare_digest(sent.encode(), login.csrf_token.encode()):
+            if not (sent.isascii() and len(sent) <= MAX_TOKEN
+                    and hmac.compare_digest(sent.encode(), login.csrf_token.encode())):
                 return _error(403, "页面已过期，请刷新后重试")
         request.ctx.login = login
         return None
@@ -182,7 +201,7 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
     async def queue_page(request: Request) -> HTTPResponse:
         return desk_of(request).page("queue.html", login=request.ctx.login)
 
-    @app.get("/conversations/<request_id:int>")
+    @app.get("/conversations/<request_id:handoff_id>")
     async def conversation_page(request: Request, request_id: int) -> HTTPResponse:
         desk = desk_of(request)
         try:
@@ -211,7 +230,7 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
 
         await _stream(request, snapshot, keep_online)
 
-    @app.post("/api/handoffs/<request_id:int>/claim")
+    @app.post("/api/handoffs/<request_id:handoff_id>/claim")
     async def claim(request: Request, request_id: int) -> HTTPResponse:
         desk, agent = desk_of(request), request.ctx.login.agent
         try:
@@ -231,7 +250,7 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
     async def _held(request: Request, request_id: int) -> Dict[str, Any]:
         return await asyncio.to_thread(desk_of(request).handoffs.held, request_id, request.ctx.login.agent)
 
-    @app.get("/api/handoffs/<request_id:int>")
+    @app.get("/api/handoffs/<request_id:handoff_id>")
     async def conversation(request: Request, request_id: int) -> HTTPResponse:
         desk = desk_of(request)
         held = await _held(request, request_id)
@@ -242,12 +261,14 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
             case["transcript"], case["warning"] = [], "暂时无法读取对话记录，请稍后刷新"
         return response.json(case)
 
-    @app.get("/api/handoffs/<request_id:int>/stream")
+    @app.get("/api/handoffs/<request_id:handoff_id>/stream")
     async def conversation_stream(request: Request, request_id: int) -> None:
         desk = desk_of(request)
         held = await _held(request, request_id)
         after = request.args.get("after", "-1")
-        cursor = {"after": int(after) if after.lstrip("-").isdigit() else -1}
+        if not CURSOR.match(after):
+            return _error(400, "请求参数无效")
+        cursor = {"after": int(after)}
 
         async def new_lines() -> Any:
             try:
@@ -260,7 +281,7 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
 
         await _stream(request, new_lines, None, only_changes=False)
 
-    @app.get("/api/handoffs/<request_id:int>/failures")
+    @app.get("/api/handoffs/<request_id:handoff_id>/failures")
     async def failures(request: Request, request_id: int) -> HTTPResponse:
         """Messages the channel could not deliver (e.g. WeChat's 48-hour window)."""
         desk = desk_of(request)
@@ -269,7 +290,7 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
         return response.json({"failures": [
             {"at": row["at"], "code": row["code"], "message": row["message"]} for row in rows]})
 
-    @app.post("/api/handoffs/<request_id:int>/messages")
+    @app.post("/api/handoffs/<request_id:handoff_id>/messages")
     async def reply(request: Request, request_id: int) -> HTTPResponse:
         desk, agent = desk_of(request), request.ctx.login.agent
         text = casework.message_text(request.json)
@@ -294,12 +315,12 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
         log.info("agent %s ended handoff %s: %s", agent.username, request_id, outcome)
         return response.json({"ok": True, "url": "/"})
 
-    @app.post("/api/handoffs/<request_id:int>/handback")
+    @app.post("/api/handoffs/<request_id:handoff_id>/handback")
     async def hand_back(request: Request, request_id: int) -> HTTPResponse:
         return await _finish(request, request_id, "released",
                              "人工客服已结束本次服务，智能助手继续为您服务。还有什么可以帮您？")
 
-    @app.post("/api/handoffs/<request_id:int>/close")
+    @app.post("/api/handoffs/<request_id:handoff_id>/close")
     async def close(request: Request, request_id: int) -> HTTPResponse:
         return await _finish(request, request_id, "closed",
                              "本次人工服务已结束，感谢您的耐心。如还有问题，可以随时在这里留言。")
@@ -312,25 +333,25 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
         held = await asyncio.to_thread(desk.handoffs.touch, request_id, agent)
         return response.json(await asyncio.to_thread(work, desk, held, agent))
 
-    @app.post("/api/handoffs/<request_id:int>/ticket")
+    @app.post("/api/handoffs/<request_id:handoff_id>/ticket")
     async def create_ticket(request: Request, request_id: int) -> HTTPResponse:
         body = request.json
         return await _ticket_action(request, request_id, lambda desk, held, agent: casework.create_ticket(
             desk.tickets, desk.handoffs, held, agent, body))
 
-    @app.post("/api/handoffs/<request_id:int>/ticket/changes")
+    @app.post("/api/handoffs/<request_id:handoff_id>/ticket/changes")
     async def change_ticket(request: Request, request_id: int) -> HTTPResponse:
         body = request.json
         return await _ticket_action(request, request_id, lambda desk, held, agent: casework.change_ticket(
             desk.tickets, held, agent, body))
 
-    @app.post("/api/handoffs/<request_id:int>/ticket/notes")
+    @app.post("/api/handoffs/<request_id:handoff_id>/ticket/notes")
     async def add_note(request: Request, request_id: int) -> HTTPResponse:
         body = request.json
         return await _ticket_action(request, request_id, lambda desk, held, agent: casework.add_note(
             desk.tickets, held, agent, body))
 
-    @app.post("/api/handoffs/<request_id:int>/ticket/phone")
+    @app.post("/api/handoffs/<request_id:handoff_id>/ticket/phone")
     async def reveal_phone(request: Request, request_id: int) -> HTTPResponse:
         return await _ticket_action(request, request_id, lambda desk, held, agent: casework.reveal_phone(
             desk.tickets, held, agent))

@@ -5,6 +5,7 @@ errors are Chinese sentences the desk shows as they are.
 """
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from bot import validators
@@ -23,6 +24,9 @@ from bot.tickets import (
 MAX_MESSAGE = 2000
 MAX_NOTE = 5000
 MAX_SUB_REASON = 200
+# Lone surrogates (JSON allows "\ud800") and NUL cannot be stored in PostgreSQL
+# or encoded as UTF-8 on the way to Rasa.
+UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 REASON_LABELS = {
     "escalation_threat": "投诉升级（媒体/诉讼/监管）",
@@ -124,6 +128,8 @@ def _text(body: Any, name: str, limit: int, required: bool = True) -> str:
         value = ""
     if not isinstance(value, str):
         raise InvalidInput("提交的内容格式不正确")
+    if UNSTORABLE.search(value):
+        raise InvalidInput("内容包含无法识别的字符")
     value = value.strip()
     if required and not value:
         raise InvalidInput("内容不能为空")

@@ -3,10 +3,12 @@
 Rasa is not running here (its URL points at a closed port): these tests cover
 what the desk decides by itself. Talking to the policyholder is in tests/e2e.
 """
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import requests
 
 from bot.agents import Role
 from bot.handoff import HandoffReason, HandoffService
@@ -227,3 +229,83 @@ def test_undelivered_messages_are_shown_to_the_agent_holding_the_conversation(de
     [failure] = li.get(f"/api/handoffs/{request_id}/failures").json()["failures"]
     assert failure["code"] == "45047" and "48小时" in failure["message"]
     assert wang.get(f"/api/handoffs/{request_id}/failures").status_code == 403
+
+
+def test_every_route_but_the_public_ones_needs_a_login(desk):
+    """Enumerates the app's routes, so a new one cannot be added without authentication."""
+    from bot.desk.app import PUBLIC_PATHS, create_app
+
+    app = create_app(desk.settings, name="desk-route-census")
+    checked = set()
+    for route in app.router.routes:
+        path = "/" + route.path
+        if path.startswith(PUBLIC_PATHS) or path == "/login":
+            continue
+        concrete = re.sub(r"<[^>]+>", "1", path)
+        for method in route.methods - {"HEAD", "OPTIONS"}:
+            response = requests.request(method, desk.url + concrete, timeout=10, allow_redirects=False)
+            if method == "GET" and not concrete.startswith("/api/"):
+                assert response.status_code == 302 and response.headers["Location"] == "/login", concrete
+            else:
+                assert response.status_code == 401 and response.json() == {"error": "请先登录"}, (method, concrete)
+            checked.add((method, concrete))
+    assert {(method, path.replace("/1", "/1")) for method, path in ROUTES} <= checked
+    assert ("GET", "/") in checked and ("GET", "/conversations/1") in checked
+
+
+def test_a_csrf_token_or_cookie_that_is_not_utf8_is_refused_cleanly(desk):
+    request_id = desk.handoff("conv-1")
+    li = desk.agent("li")
+    response = li.http.post(f"{desk.url}/api/handoffs/{request_id}/claim",
+                            headers={"X-CSRF-Token": b"\xff\xfe\x80"}, timeout=10)
+    assert response.status_code == 403 and response.json()["error"] == "页面已过期，请刷新后重试"
+    response = requests.get(f"{desk.url}/api/queue", headers={"Cookie": b"desk_session=\xff\xfe\x80"}, timeout=10)
+    assert response.status_code == 401 and response.json() == {"error": "请先登录"}
+
+
+@pytest.mark.parametrize("request_id", ["99999999999999999999", "2147483648", "0", "-1", "1_0", "+1", "01"])
+def test_handoff_ids_that_cannot_exist_are_not_found(desk, request_id):
+    li = desk.agent("li")
+    for method, path in [("GET", f"/api/handoffs/{request_id}"), ("POST", f"/api/handoffs/{request_id}/claim"),
+                         ("GET", f"/api/handoffs/{request_id}/stream"), ("GET", f"/conversations/{request_id}")]:
+        response = li.http.request(method, desk.url + path, headers={"X-CSRF-Token": li.csrf},
+                                   timeout=10, allow_redirects=False)
+        assert response.status_code == 404 and response.json() == {"error": "页面不存在"}, (method, path)
+
+
+def test_a_bad_stream_cursor_is_refused(desk):
+    request_id = desk.handoff("conv-1")
+    li = desk.agent("li")
+    li.post(f"/api/handoffs/{request_id}/claim")
+    for after in ("²", "1e3", "9" * 30, "--1"):
+        response = li.get(f"/api/handoffs/{request_id}/stream", params={"after": after})
+        assert response.status_code == 400 and response.json() == {"error": "请求参数无效"}, after
+
+
+def test_text_that_cannot_be_stored_is_refused(desk):
+    request_id = desk.handoff("conv-1")
+    li = desk.agent("li")
+    li.post(f"/api/handoffs/{request_id}/claim")
+    ticket = {"category": "claims", "complainant_name": "张三", "phone_number": "13812345678",
+              "description": "理赔申请一个月没有结果", "customer_request": "尽快赔付"}
+    for body in ('{"text": "\\ud800"}', '{"text": "a\\u0000b"}'):
+        response = li.http.post(f"{desk.url}/api/handoffs/{request_id}/messages", data=body,
+                                headers={"Content-Type": "application/json", "X-CSRF-Token": li.csrf}, timeout=10)
+        assert response.status_code == 400 and response.json() == {"error": "内容包含无法识别的字符"}
+    assert li.post(f"/api/handoffs/{request_id}/ticket", json=ticket).status_code == 200
+    response = li.http.post(f"{desk.url}/api/handoffs/{request_id}/ticket/notes", data='{"body": "x\\udfff"}',
+                            headers={"Content-Type": "application/json", "X-CSRF-Token": li.csrf}, timeout=10)
+    assert response.status_code == 400 and response.json() == {"error": "内容包含无法识别的字符"}
+
+
+def test_a_login_form_in_an_odd_charset_is_refused_cleanly(desk):
+    desk.agent("li")
+    boundary = "x-boundary"
+    body = "".join(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n'
+        f'Content-Type: text/plain; charset=unicode_escape\r\n\r\n{value}\r\n'
+        for name, value in (("username", "li\\ud800"), ("password", "pw\\udfff-long-enough"))
+    ) + f"--{boundary}--\r\n"
+    response = requests.post(f"{desk.url}/login", data=body.encode(), timeout=10,
+                             headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    assert response.status_code == 401 and "用户名或密码错误" in response.text
