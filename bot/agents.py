@@ -126,8 +126,8 @@ class AgentService:
             row.last_seen_at = now
             return LoginSession(token, csrf, AgentAccount.of(row))
 
-    def resolve(self, token: str) -> Optional[LoginSession]:
-        """The live session behind a cookie value, or None; marks the agent as seen."""
+    def resolve(self, token: str, mark_seen: bool = True) -> Optional[LoginSession]:
+        """The live session behind a cookie value, or None; marks the agent as seen unless told not to."""
         if not token or len(token) > 128 or not token.isascii():
             return None
         with self.db.transaction() as session:
@@ -139,7 +139,8 @@ class AgentService:
             now = self.clock()
             if found is None or _aware(found.DeskSession.expires_at) <= now:
                 return None
-            found.Agent.last_seen_at = now
+            if mark_seen:
+                found.Agent.last_seen_at = now
             return LoginSession(token, found.DeskSession.csrf_token, AgentAccount.of(found.Agent))
 
     def logout(self, token: str) -> None:

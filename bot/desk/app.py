@@ -220,7 +220,7 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
 
     @app.get("/api/queue/stream")
     async def queue_stream(request: Request) -> None:
-        desk, agent = desk_of(request), request.ctx.login.agent
+        desk, agent, token = desk_of(request), request.ctx.login.agent, request.ctx.login.token
 
         async def snapshot() -> Any:
             return await asyncio.to_thread(casework.board, desk.handoffs, agent)
@@ -228,7 +228,10 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
         async def keep_online() -> None:
             await asyncio.to_thread(desk.agents.seen, agent.id)
 
-        await _stream(request, snapshot, keep_online)
+        async def refusal() -> Optional[Refusal]:
+            return await asyncio.to_thread(_may_follow, desk, token, None)
+
+        await _stream(request, snapshot, refusal, keep_online)
 
     @app.post("/api/handoffs/<request_id:handoff_id>/claim")
     async def claim(request: Request, request_id: int) -> HTTPResponse:
@@ -279,7 +282,10 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
                 cursor["after"] = lines[-1].seq
             return [line.as_dict() for line in lines] or None
 
-        await _stream(request, new_lines, None, only_changes=False)
+        async def refusal() -> Optional[Refusal]:
+            return await asyncio.to_thread(_may_follow, desk, request.ctx.login.token, request_id)
+
+        await _stream(request, new_lines, refusal, None, only_changes=False)
 
     @app.get("/api/handoffs/<request_id:handoff_id>/failures")
     async def failures(request: Request, request_id: int) -> HTTPResponse:
@@ -369,16 +375,48 @@ def _agent_tag(agent: AgentAccount) -> Dict[str, Any]:
     return {"id": agent.id, "name": agent.display_name}
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """Why a live stream must end, for the agent (Chinese), and where the page should go."""
+    error: str
+    url: str
+
+
+def _may_follow(desk: Desk, token: str, request_id: Optional[int]) -> Optional[Refusal]:
+    """None while the session lives and, for one conversation, its agent may still work on it."""
+    login = desk.agents.resolve(token, mark_seen=False)
+    if login is None:
+        return Refusal("登录已失效，请重新登录", "/login")
+    if request_id is not None:
+        try:
+            desk.handoffs.held(request_id, login.agent)
+        except ClaimError as exc:
+            return Refusal(exc.message, "/")
+    return None
+
+
 async def _stream(request: Request, produce: Callable[[], Awaitable[Any]],
+                  refusal: Callable[[], Awaitable[Optional[Refusal]]],
                   tick: Optional[Callable[[], Awaitable[None]]], only_changes: bool = True,
                   interval: float = 1.0) -> None:
-    """Server-sent events: `produce()` every interval, sent when new (or changed)."""
+    """Server-sent events: `produce()` every interval, sent when new (or changed).
+
+    The login and the right to what is streamed are checked again before every
+    delivery: a logout, a deactivation, a closed or reassigned conversation ends
+    the stream with an `end` event instead of letting it run on.
+    """
     stream = await request.respond(content_type="text/event-stream",
                                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
     last, beat = None, 0.0
     try:
         while True:
             data = await produce()
+            ended = await refusal()
+            if ended is not None:
+                log.info("live stream %s ended: %s", request.path, ended.error)
+                await stream.send("event: end\ndata: " + json.dumps(
+                    {"error": ended.error, "url": ended.url}, ensure_ascii=False) + "\n\n")
+                return
             payload = json.dumps(data, ensure_ascii=False) if data is not None else None
             if payload is not None and (payload != last or not only_changes):
                 await stream.send(f"data: {payload}\n\n")

@@ -56,9 +56,16 @@ function clock(at) {
 }
 
 function stream(path, onData) {
-  // EventSource reconnects by itself after a dropped connection.
+  // EventSource reconnects by itself after a dropped connection. The server ends
+  // a stream with an `end` event when the login or the right to it is gone.
   const source = new EventSource(path);
   source.onmessage = (event) => onData(JSON.parse(event.data));
+  source.addEventListener("end", (event) => {
+    source.close();
+    const { error, url } = JSON.parse(event.data);
+    notice(error);
+    setTimeout(() => { location.href = url; }, 3000);
+  });
   return source;
 }
 
