@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+import logging
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
 
-from bot import materials
+from bot import materials, validators
 from bot.db import Database
 from bot.handoff import HandoffService
 from bot.materials import MaterialsScript
@@ -17,6 +19,15 @@ from bot.spool import ComplaintSpool
 from bot.tickets import TicketService
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+# Told when an action refuses to write what it was given (possible only when the
+# action server is called with a forged conversation, never through the forms).
+WRITE_REFUSED_TEXT = (
+    "抱歉，收到的信息不完整或格式不正确，本次未能为您办理。"
+    "请重新开始，或回复“转人工”、拨打保单上的客服电话获得帮助。"
+)
 
 
 @dataclass(frozen=True)
@@ -60,3 +71,46 @@ def channel_of(tracker: Tracker) -> str:
 
 def user_events(tracker: Tracker) -> List[Dict[str, Any]]:
     return [event for event in tracker.events if event.get("event") == "user"]
+
+
+def from_payload(tracker: Tracker) -> bool:
+    """True when the latest message was Rasa's intent syntax (`/intent{...}`), not typed text."""
+    message = tracker.latest_message or {}
+    text = message.get("text") or ""
+    return text.lstrip().startswith("/") or any(
+        entity.get("extractor") == "RegexMessageHandler" for entity in message.get("entities") or []
+    )
+
+
+def client_of(tracker: Tracker) -> Optional[str]:
+    """The client address a channel put in the message's metadata (`client_address`), if any."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    address = metadata.get("client_address") if isinstance(metadata, dict) else None
+    return address[:64] if isinstance(address, str) and address else None
+
+
+@dataclass
+class WriteCheck:
+    """Re-validates, right before a write, every value an action is about to store.
+
+    Actions can be called with any tracker (the action server's webhook), so what
+    the forms validated is validated again here, whatever called the action.
+    """
+
+    problems: List[str] = field(default_factory=list)
+
+    def take(self, name: str, check: validators.Check) -> Optional[str]:
+        if not check.ok:
+            self.problems.append(name)
+        return check.value
+
+    def conversation(self, tracker: Tracker) -> str:
+        return self.take("conversation_id", validators.conversation_id(tracker.sender_id)) or ""
+
+    def refused(self, dispatcher: CollectingDispatcher, action: str) -> bool:
+        """True (and the user told, a warning logged) when anything was invalid."""
+        if not self.problems:
+            return False
+        log.warning("%s refused to write: invalid %s", action, ", ".join(self.problems))
+        dispatcher.utter_message(text=WRITE_REFUSED_TEXT)
+        return True

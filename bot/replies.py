@@ -81,11 +81,37 @@ def status_reply(answer: StatusAnswer) -> str:
             f"处理期限：{deadline.year}年{deadline.month}月{deadline.day}日。"
         )
     if answer.locked:
-        return "查询次数已达上限，为保护您的信息安全，本次对话暂不能继续查询。如需帮助，请回复“转人工”。"
+        # The same words whichever limit was reached and whether or not the ticket exists.
+        return (
+            "没有查询到与该投诉编号和手机号相符的记录。核对失败次数过多，为保护信息安全，查询已暂停，"
+            f"请{_duration(answer.lock_minutes)}后再试；如需尽快办理，请回复“转人工”或拨打保单上的客服电话。"
+        )
     return (
         "没有查询到与该投诉编号和手机号相符的记录，请核对后重试。"
-        f"本次对话还可查询{answer.attempts_left}次。"
+        f"还可尝试{answer.attempts_left}次。"
     )
+
+
+def _duration(minutes: int) -> str:
+    if minutes >= 60 and minutes % 60 == 0:
+        return f"{minutes // 60}小时"
+    return f"{max(minutes, 1)}分钟"
+
+
+def already_closed(ticket_no: str) -> str:
+    return f"投诉 {ticket_no} 已经结案，无需撤回。如对处理结果有异议，可以回复“转人工”。"
+
+
+def withdrawn(ticket_no: str) -> str:
+    return (
+        f"已为您撤回投诉 {ticket_no}，投诉处理程序自今日终止。"
+        "如果之后还有问题，欢迎随时再来反映。"
+    )
+
+
+def withdrawal_kept(ticket_no: Optional[str]) -> str:
+    named = f"投诉 {ticket_no} " if ticket_no else "您的投诉"
+    return f"好的，不撤回。{named}将继续按期处理，您可以随时发送投诉编号查询进度。"
 
 
 def queued(position: int) -> str:

@@ -5,14 +5,16 @@ import enum
 import logging
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta, timezone
+from functools import cached_property
 from typing import Callable, Dict, List, Optional
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import crypto
 from bot.db import Database
 from bot.models import StatusLookup, Ticket, TicketEvent, TicketNote, TicketSequence
 from bot.settings import Settings
@@ -110,7 +112,18 @@ class StatusAnswer:
     status_label: Optional[str] = None
     deadline: Optional[date] = None
     attempts_left: int = 0
-    locked: bool = False
+    locked: bool = False  # too many failures for this conversation, ticket, phone or client
+    lock_minutes: int = 0  # how long failures count (the window), for telling the user
+
+
+# Serialises status look-ups on PostgreSQL so that parallel guesses cannot all pass the
+# count before any of them is recorded (SQLite's single writer does this by itself).
+_LOOKUP_LOCK_KEY = 0x5354_4C4B  # "STLK"
+
+
+def bot_actor(conversation_id: str) -> str:
+    """The audit actor for a change the bot makes on behalf of one conversation."""
+    return f"bot:{conversation_id}"[:100]
 
 
 class TicketService:
@@ -170,7 +183,7 @@ class TicketService:
         session.add(ticket)
         session.flush()
         session.add(
-            TicketEvent(ticket_id=ticket.id, at=now, actor="bot", field="status",
+            TicketEvent(ticket_id=ticket.id, at=now, actor=bot_actor(draft.conversation_id), field="status",
                         old_value=None, new_value=TicketStatus.ACCEPTED.value)
         )
         log.info("ticket %s created for conversation %s", ticket.ticket_no, draft.conversation_id)
@@ -232,8 +245,8 @@ class TicketService:
         if not source.can_move_to(target):
             raise LifecycleError(f"cannot move from {source.label} to {target.label}")
 
-    def withdraw(self, ticket_no: str, actor: str = "bot") -> Ticket:
-        """Art. 15: the procedure ends on the day the withdrawal is received."""
+    def withdraw(self, ticket_no: str, actor: str) -> Ticket:
+        """Art. 15: the procedure ends on the day the withdrawal is received; `actor` is audited."""
         with self.db.transaction() as session:
             ticket = self._get(session, ticket_no)
             if ticket.status == TicketStatus.CLOSED.value:
@@ -294,31 +307,77 @@ class TicketService:
             rows = session.execute(select(Ticket).order_by(Ticket.id.desc()).limit(limit)).scalars()
             return [ticket.as_dict() for ticket in rows]
 
-    def lookup_status(self, conversation_id: str, ticket_no: str, phone: str) -> StatusAnswer:
-        """Answers only when the phone matches; unknown and mismatched look the same."""
-        limit = self.settings.status_max_attempts
+    def lookup_status(
+        self, conversation_id: str, ticket_no: str, phone: str, client: Optional[str] = None
+    ) -> StatusAnswer:
+        """Answers only when the phone matches; unknown and mismatched look the same.
+
+        Failures are limited per conversation, and across all conversations per ticket
+        number, per phone number (its keyed hash) and per client address within
+        `status_lock_window_minutes`. A locked look-up is refused even with the right
+        phone, and the refusal does not depend on whether the ticket exists.
+        """
+        ticket_no, client = ticket_no.strip().upper()[:32], client[:64] if client else None
+        now = self.clock()
+        since = now - timedelta(minutes=self.settings.status_lock_window_minutes)
         with self.db.transaction() as session:
-            failures = session.execute(
-                select(func.count()).select_from(StatusLookup).where(
-                    StatusLookup.conversation_id == conversation_id,
-                    StatusLookup.succeeded == 0,
-                )
-            ).scalar_one()
-            if failures >= limit:
-                return StatusAnswer(found=False, locked=True)
+            if session.get_bind().dialect.name == "postgresql":
+                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOOKUP_LOCK_KEY})
+            attempt = StatusLookup(conversation_id=conversation_id, at=now, succeeded=0,
+                                   ticket_no=ticket_no, phone_key=self._phone_key(phone), client=client)
+            session.add(attempt)
+            session.flush()  # SQLite: takes the write lock before counting
+            left = self._attempts_left(session, attempt, since)
+            if left <= 0:
+                session.delete(attempt)  # refused attempts neither count nor extend the lock
+                log.warning("status look-up refused after too many failures (conversation %s, ticket %s)",
+                            conversation_id, ticket_no)
+                return StatusAnswer(found=False, locked=True,
+                                    lock_minutes=self.settings.status_lock_window_minutes)
             ticket = session.execute(
-                select(Ticket).where(Ticket.ticket_no == ticket_no.upper())
+                select(Ticket).where(Ticket.ticket_no == ticket_no)
             ).scalar_one_or_none()
-            matched = ticket is not None and ticket.phone_number == phone
-            session.add(StatusLookup(conversation_id=conversation_id, at=self.clock(),
-                                     succeeded=int(matched)))
-            if not matched:
-                left = limit - failures - 1
-                return StatusAnswer(found=False, attempts_left=left, locked=left <= 0)
+            if ticket is None or not self._phone_matches(ticket, phone):
+                log.info("status look-up failed (conversation %s, ticket %s)", conversation_id, ticket_no)
+                return StatusAnswer(found=False, attempts_left=left - 1, locked=left <= 1,
+                                    lock_minutes=self.settings.status_lock_window_minutes)
+            attempt.succeeded = 1
             return StatusAnswer(
                 found=True,
                 ticket_no=ticket.ticket_no,
                 status_label=TicketStatus(ticket.status).label,
                 deadline=ticket.deadline,
-                attempts_left=limit - failures,
+                attempts_left=left,
             )
+
+    def _attempts_left(self, session: Session, attempt: StatusLookup, since: datetime) -> int:
+        """The fewest failures still allowed by any of the limits that apply to `attempt`."""
+        limits = [
+            (StatusLookup.conversation_id, attempt.conversation_id, self.settings.status_max_attempts),
+            (StatusLookup.ticket_no, attempt.ticket_no, self.settings.status_max_failures_per_ticket),
+            (StatusLookup.phone_key, attempt.phone_key, self.settings.status_max_failures_per_phone),
+        ]
+        if attempt.client:
+            limits.append((StatusLookup.client, attempt.client, self.settings.status_max_failures_per_client))
+        left = []
+        for column, value, limit in limits:
+            failures = session.execute(
+                select(func.count()).select_from(StatusLookup).where(
+                    column == value, StatusLookup.succeeded == 0,
+                    StatusLookup.at >= since, StatusLookup.id != attempt.id,
+                )
+            ).scalar_one()
+            left.append(limit - failures)
+        return min(left)
+
+    @cached_property
+    def _lookup_crypto(self) -> crypto.FieldCrypto:
+        return crypto.load(self.settings.var_dir)
+
+    def _phone_key(self, phone: str) -> str:
+        """Keyed hash of a phone number: look-ups are counted per phone without storing it."""
+        return self._lookup_crypto.digest(phone)
+
+    @staticmethod
+    def _phone_matches(ticket: Ticket, phone: str) -> bool:
+        return ticket.phone_number == phone

@@ -9,7 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
-from typing import Optional
+from typing import Any, Collection, Optional
 
 import phonenumbers
 from stdnum.cn import ric
@@ -28,9 +28,10 @@ class Check:
         return self.error is None
 
 
-def _half_width(text: str) -> str:
+def _half_width(text: Any) -> str:
     # NFKC turns full-width digits and letters typed with a Chinese IME into ASCII.
-    return unicodedata.normalize("NFKC", text)
+    # Anything but a string (a forged slot value) reads as nothing.
+    return unicodedata.normalize("NFKC", text) if isinstance(text, str) else ""
 
 
 def _meaningful_chars(text: str) -> int:
@@ -114,6 +115,8 @@ def complainant_name(raw: str) -> Check:
 
 def free_text(raw: Optional[str], what: str, minimum: int = MIN_DESCRIPTION_CHARS) -> Check:
     """Free text is stored exactly as typed; only its size and substance are checked."""
+    if raw is not None and not isinstance(raw, str):
+        return Check(error=f"{what}应为文字，请用文字描述一下。")
     text = raw or ""
     if not text.strip():
         return Check(error=f"{what}不能为空，请用文字描述一下。")
@@ -122,3 +125,61 @@ def free_text(raw: Optional[str], what: str, minimum: int = MIN_DESCRIPTION_CHAR
     if _meaningful_chars(text) < minimum:
         return Check(error=f"{what}内容太少，请用至少{minimum}个字说明一下，方便我们准确处理。")
     return Check(value=text)
+
+
+TICKET_NUMBER = re.compile(r"TS\d{14}")
+
+
+def ticket_number(raw: Any) -> Check:
+    """TS + 8-digit date + 6-digit sequence; spaces and lower case are forgiven."""
+    match = TICKET_NUMBER.search(re.sub(r"\s", "", _half_width(raw)).upper())
+    if match is None:
+        return Check(error="投诉编号格式是TS加14位数字，例如 TS20261122000123，请核对后重新输入。")
+    return Check(value=match.group(0))
+
+
+def complaint_category(raw: Any, allowed: Collection[str]) -> Check:
+    """A category key the ticket database knows (the form maps words to keys)."""
+    if isinstance(raw, str) and raw in allowed:
+        return Check(value=raw)
+    return Check(error="投诉类别无效，请从给出的类别中选择。")
+
+
+# Channels name conversations `<id>` (REST), `web-<UUID>` or `<prefix>:<OpenID>` (WeChat),
+# all drawn from this alphabet; anything else did not come from a channel.
+MAX_CONVERSATION_ID_LENGTH = 160
+_CONVERSATION_ID = re.compile(rf"[A-Za-z0-9][A-Za-z0-9_.:-]{{0,{MAX_CONVERSATION_ID_LENGTH - 1}}}")
+
+
+def conversation_id(raw: Any) -> Check:
+    """A conversation id as the channels issue them: no markup, no paths, bounded."""
+    if isinstance(raw, str) and _CONVERSATION_ID.fullmatch(raw) and ".." not in raw:
+        return Check(value=raw)
+    return Check(error="会话编号无效。")
+
+
+_CHANNEL = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+def channel_name(raw: Any) -> Check:
+    """The input channel's name as Rasa records it (rest, web, wechat…)."""
+    if isinstance(raw, str) and _CHANNEL.fullmatch(raw):
+        return Check(value=raw)
+    return Check(error="渠道名称无效。")
+
+
+def choice(raw: Any, allowed: Collection[Any]) -> Check:
+    """One of a fixed set of values (None included only if `allowed` has it)."""
+    if (raw is None or isinstance(raw, str)) and raw in allowed:
+        return Check(value=raw)
+    return Check(error="取值无效。")
+
+
+_LABEL = re.compile(r"[0-9A-Za-z][0-9A-Za-z._-]{0,31}")
+
+
+def optional_label(raw: Any) -> Check:
+    """A short version-like label (e.g. the privacy notice's "1.0.0"), or nothing."""
+    if raw is None or (isinstance(raw, str) and _LABEL.fullmatch(raw)):
+        return Check(value=raw)
+    return Check(error="标识无效。")

@@ -1,11 +1,13 @@
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.models import Ticket, TicketEvent
+from bot import crypto
+from bot.models import StatusLookup, Ticket, TicketEvent
 from bot.tickets import ComplaintDraft, LifecycleError, TicketService, TicketStatus
+from tests.conftest import make_settings
 
 
 def draft(**overrides):
@@ -21,6 +23,17 @@ def draft(**overrides):
 
 def fixed_clock(moment=datetime(2026, 11, 22, 2, 30, tzinfo=timezone.utc)):
     return lambda: moment
+
+
+class MovingClock:
+    def __init__(self, moment=datetime(2026, 11, 22, 2, 30, tzinfo=timezone.utc)):
+        self.moment = moment
+
+    def __call__(self):
+        return self.moment
+
+    def advance(self, **delta):
+        self.moment += timedelta(**delta)
 
 
 @pytest.fixture
@@ -80,7 +93,7 @@ def test_lifecycle_moves_forward_and_is_audited(service):
         service.change(ticket_no, "agent:li", status=TicketStatus.ACCEPTED.value)
     events = service.get(ticket_no)["events"]
     assert [(e["field"], e["old_value"], e["new_value"], e["actor"]) for e in events] == [
-        ("status", None, "accepted", "bot"),
+        ("status", None, "accepted", "bot:conv-1"),  # the bot acted for this conversation
         ("status", "accepted", "investigating", "agent:li"),
         ("sub_reason", None, "理赔时效过长", "agent:li"),
     ]
@@ -88,10 +101,11 @@ def test_lifecycle_moves_forward_and_is_audited(service):
 
 def test_withdrawal_closes_with_a_timestamp(service, db):
     ticket_no = service.submit(draft(), "k").ticket_no
-    service.withdraw(ticket_no)
+    service.withdraw(ticket_no, "bot:conv-9")
     data = service.get(ticket_no)
     assert data["status"] == "closed" and data["withdrawn_at"] and data["closed_at"]
-    service.withdraw(ticket_no)  # a second withdrawal changes nothing
+    assert data["events"][-1]["actor"] == "bot:conv-9"
+    service.withdraw(ticket_no, "bot:conv-9")  # a second withdrawal changes nothing
     with db.transaction() as session:
         assert session.execute(select(func.count()).select_from(TicketEvent)).scalar_one() == 2
 
@@ -113,3 +127,73 @@ def test_status_attempts_are_limited_per_conversation(service):
     # Even the right phone is refused once locked; another conversation is unaffected.
     assert service.lookup_status("guesser", ticket_no, "13812345678").locked
     assert service.lookup_status("owner", ticket_no, "13812345678").found
+
+
+def test_a_known_phone_cannot_walk_the_ticket_numbers_from_fresh_conversations(db, settings):
+    """The probe: one known phone, a new sender id for every guessed ticket number."""
+    clock = MovingClock()
+    service = TicketService(db, settings, clock=clock)
+    for i in range(3):
+        service.submit(draft(phone_number="13700000000"), f"other-{i}")
+    target = service.submit(draft(), "k").ticket_no  # TS20261122000004, phone 13812345678
+    guesses = [f"TS20261122{n:06d}" for n in range(1, 4)] + ["TS20261122999998", "TS20261122999997"]
+    answers = [service.lookup_status(f"probe-{n}", ticket, "13812345678") for n, ticket in enumerate(guesses)]
+    assert [a.found for a in answers] == [False] * 5 and answers[-1].locked
+    # The right ticket, from yet another conversation: refused like a number that does not exist.
+    right = service.lookup_status("probe-right", target, "13812345678")
+    unknown = service.lookup_status("probe-unknown", "TS20261122999999", "13812345678")
+    assert right == unknown and right.locked and not right.found and right.status_label is None
+    # Once the window has passed the owner can look again.
+    clock.advance(minutes=settings.status_lock_window_minutes + 1)
+    assert service.lookup_status("owner", target, "13812345678").found
+
+
+def test_a_known_ticket_cannot_be_matched_by_guessing_phones_from_fresh_conversations(db, settings):
+    service = TicketService(db, settings, clock=fixed_clock())
+    ticket_no = service.submit(draft(), "k").ticket_no
+    answers = [service.lookup_status(f"probe-{i}", ticket_no, f"1390000000{i}") for i in range(5)]
+    # A fresh conversation may try 3 times, but this ticket has only 5 failures in all.
+    assert [a.attempts_left for a in answers] == [2, 2, 2, 1, 0] and answers[-1].locked
+    right = service.lookup_status("probe-right", ticket_no, "13812345678")
+    unknown = service.lookup_status("probe-unknown", "TS20261122999999", "13900000009")
+    assert right.locked and not right.found
+    # Locked ticket and fresh unknown ticket: the lock is not a hint that the ticket exists.
+    locked_unknown = [service.lookup_status(f"u-{i}", "TS20261122888888", f"1370000000{i}") for i in range(6)][-1]
+    assert right == locked_unknown and not unknown.locked
+
+
+def test_failures_per_client_address_are_limited_across_conversations_and_numbers(db, tmp_path):
+    settings = make_settings(tmp_path, STATUS_MAX_FAILURES_PER_CLIENT="4")
+    service = TicketService(db, settings, clock=fixed_clock())
+    ticket_no = service.submit(draft(), "k").ticket_no
+    for i in range(4):
+        service.lookup_status(f"probe-{i}", f"TS2026112200010{i}", f"1390000000{i}", client="203.0.113.7")
+    assert service.lookup_status("probe-x", ticket_no, "13812345678", client="203.0.113.7").locked
+    assert service.lookup_status("owner", ticket_no, "13812345678", client="198.51.100.2").found
+
+
+def test_lookups_record_the_ticket_and_a_keyed_hash_of_the_phone_never_the_number(db, settings):
+    service = TicketService(db, settings, clock=fixed_clock())
+    ticket_no = service.submit(draft(), "k").ticket_no
+    service.lookup_status("visitor", ticket_no, "13900000000", client="203.0.113.7")
+    service.lookup_status("visitor", ticket_no, "13812345678")
+    with db.transaction() as session:
+        rows = session.execute(select(StatusLookup).order_by(StatusLookup.id)).scalars().all()
+        stored = [(r.conversation_id, r.ticket_no, r.phone_key, r.client, r.succeeded) for r in rows]
+    digest = crypto.load(settings.var_dir).digest
+    assert stored == [("visitor", ticket_no, digest("13900000000"), "203.0.113.7", 0),
+                      ("visitor", ticket_no, digest("13812345678"), None, 1)]
+    assert not any("138123" in str(value) or "139000" in str(value) for row in stored for value in row)
+
+
+def test_parallel_guesses_from_many_conversations_never_exceed_the_limit(db, settings):
+    service = TicketService(db, settings, clock=fixed_clock())
+    ticket_no = service.submit(draft(), "k").ticket_no
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(
+            lambda i: service.lookup_status(f"probe-{i}", ticket_no, f"139{i:08d}"), range(24)))
+    limit = settings.status_max_failures_per_ticket
+    assert sum(not a.locked for a in answers) == limit - 1  # the last failure already says locked
+    with db.transaction() as session:
+        failures = session.execute(select(func.count()).select_from(StatusLookup)).scalar_one()
+    assert failures == limit
