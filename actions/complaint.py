@@ -9,8 +9,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.consent import CONSENT_SLOT, NOTICE_SLOT, ConsentingForm
-from actions.services import blocking, channel_of, latest_intent, latest_text, services
-from bot import replies, validators
+from actions.services import WriteCheck, blocking, channel_of, latest_intent, latest_text, services
+from bot import consent, replies, validators
 from bot.emotion import is_distressed
 from bot.intake import record_complaint
 from bot.nlu import vocabulary
@@ -232,6 +232,34 @@ def _reset_form_slots() -> List[EventType]:
         "complaint_confirmed", "awaiting_correction", "validation_failures", CONSENT_SLOT]]
 
 
+def field_check(field: str, value: Any) -> validators.Check:
+    """The form's validation of one complaint field, applied again before it is written."""
+    if field == "complaint_category":
+        return validators.complaint_category(value, CATEGORY_LABELS)
+    if field == "policy_number":
+        if value in (None, replies.SKIPPED):
+            return validators.Check(value=None)
+        return validators.policy_number(value, services().settings.policy_number_pattern)
+    if field == "complainant_name":
+        return validators.complainant_name(value)
+    if field == "phone_number":
+        return validators.phone_number(value)
+    if field == "complaint_description":
+        return validators.free_text(value, "投诉事项")
+    if field == "customer_request":
+        return validators.free_text(value, "诉求", minimum=2)
+    raise KeyError(field)
+
+
+def consent_checked(check: WriteCheck, tracker: Tracker) -> Dict[str, Optional[str]]:
+    """The notice version and health consent recorded on a ticket, checked before writing."""
+    return {
+        "privacy_notice_version": check.take(NOTICE_SLOT, validators.optional_label(tracker.get_slot(NOTICE_SLOT))),
+        "health_consent": check.take(CONSENT_SLOT, validators.choice(
+            tracker.get_slot(CONSENT_SLOT), (None, consent.GRANTED, consent.REFUSED))),
+    }
+
+
 class ActionSubmitComplaint(Action):
     def name(self) -> Text:
         return "action_submit_complaint"
@@ -240,19 +268,23 @@ class ActionSubmitComplaint(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         svc = services()
-        policy = tracker.get_slot("policy_number")
+        check = WriteCheck()
+        slots = {field: tracker.get_slot(field) for field in FIELDS}
+        slots["complaint_category"] = slots["complaint_category"] or "other"
+        fields = {field: check.take(field, field_check(field, value)) for field, value in slots.items()}
         draft = ComplaintDraft(
-            conversation_id=tracker.sender_id,
-            channel=channel_of(tracker),
-            category=tracker.get_slot("complaint_category") or "other",
-            complainant_name=tracker.get_slot("complainant_name"),
-            phone_number=tracker.get_slot("phone_number"),
-            description=tracker.get_slot("complaint_description"),
-            customer_request=tracker.get_slot("customer_request"),
-            policy_number=None if policy == replies.SKIPPED else policy,
-            privacy_notice_version=tracker.get_slot(NOTICE_SLOT),
-            health_consent=tracker.get_slot(CONSENT_SLOT),
+            conversation_id=check.conversation(tracker),
+            channel=check.take("channel", validators.channel_name(channel_of(tracker))) or "",
+            category=fields["complaint_category"] or "",
+            complainant_name=fields["complainant_name"] or "",
+            phone_number=fields["phone_number"] or "",
+            description=fields["complaint_description"] or "",
+            customer_request=fields["customer_request"] or "",
+            policy_number=fields["policy_number"],
+            **consent_checked(check, tracker),
         )
+        if check.refused(dispatcher, self.name()):
+            return _reset_form_slots()
         outcome = await blocking(record_complaint, svc.tickets, svc.spool, draft, submission_key(tracker))
         if outcome.recorded:
             dispatcher.utter_message(

@@ -21,9 +21,23 @@ from rasa_sdk.events import (
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.complaint import FIELDS, MAX_FAILURES, ValidateComplaintForm, submission_key
-from actions.consent import CONSENT_SLOT, NOTICE_SLOT
-from actions.services import blocking, channel_of, latest_intent, latest_text, services, user_events
+from actions.complaint import (
+    FIELDS,
+    MAX_FAILURES,
+    ValidateComplaintForm,
+    consent_checked,
+    field_check,
+    submission_key,
+)
+from actions.services import (
+    WriteCheck,
+    blocking,
+    channel_of,
+    latest_intent,
+    latest_text,
+    services,
+    user_events,
+)
 from bot import replies, validators
 from bot.emotion import is_distressed
 from bot.handoff import Availability, HandoffReason
@@ -57,13 +71,19 @@ async def hand_off(
         dispatcher.utter_message(response="utter_empathize")
     if availability is not Availability.OPEN:
         return _offer_callback(dispatcher, tracker, availability)
+    check = WriteCheck()
+    conversation = check.conversation(tracker)
+    channel = check.take("channel", validators.channel_name(channel_of(tracker)))
     collected: Dict[str, Any] = {
-        field: tracker.get_slot(field) for field in FIELDS if tracker.get_slot(field) is not None
+        field: check.take(field, field_check(field, tracker.get_slot(field)))
+        for field in FIELDS if tracker.get_slot(field) is not None
     }
-    queued = await blocking(
-        handoffs.request, tracker.sender_id, channel_of(tracker), reason,
-        collected, tracker.get_slot("last_ticket_no"),
-    )
+    last_ticket = tracker.get_slot("last_ticket_no")
+    if last_ticket is not None:
+        last_ticket = check.take("last_ticket_no", validators.ticket_number(last_ticket))
+    if check.refused(dispatcher, "action_request_handoff"):
+        return []
+    queued = await blocking(handoffs.request, conversation, channel, reason, collected, last_ticket)
     dispatcher.utter_message(text=replies.queued(queued.position))
     events: List[EventType] = []
     if tracker.active_loop.get("name"):
@@ -265,21 +285,28 @@ class ActionSubmitCallback(Action):
         if tracker.get_slot("callback_wanted") is not True:
             dispatcher.utter_message(text=replies.callback_declined(svc.handoffs.hours.describe()))
             return _reset_callback_slots()
-        policy, request = tracker.get_slot("policy_number"), tracker.get_slot("customer_request")
-        phone = tracker.get_slot("phone_number")
+        check = WriteCheck()
+        request = tracker.get_slot("customer_request")
+        if request is not None:
+            request = check.take("customer_request", field_check("customer_request", request))
+        phone = check.take("phone_number", field_check("phone_number", tracker.get_slot("phone_number"))) or ""
         draft = ComplaintDraft(
-            conversation_id=tracker.sender_id,
-            channel=channel_of(tracker),
-            category=tracker.get_slot("complaint_category") or "other",
-            complainant_name=tracker.get_slot("callback_name"),
+            conversation_id=check.conversation(tracker),
+            channel=check.take("channel", validators.channel_name(channel_of(tracker))) or "",
+            category=check.take("complaint_category", field_check(
+                "complaint_category", tracker.get_slot("complaint_category") or "other")) or "",
+            complainant_name=check.take("callback_name", validators.complainant_name(
+                tracker.get_slot("callback_name"))) or "",
             phone_number=phone,
-            description=tracker.get_slot("callback_message"),
+            description=check.take("callback_message", validators.free_text(
+                tracker.get_slot("callback_message"), "留言内容")) or "",
             customer_request=replies.CALLBACK_REQUEST + (f"；{request}" if request else ""),
-            policy_number=None if policy in (None, replies.SKIPPED) else policy,
+            policy_number=check.take("policy_number", field_check("policy_number", tracker.get_slot("policy_number"))),
             kind="callback",
-            privacy_notice_version=tracker.get_slot(NOTICE_SLOT),
-            health_consent=tracker.get_slot(CONSENT_SLOT),
+            **consent_checked(check, tracker),
         )
+        if check.refused(dispatcher, self.name()):
+            return _reset_callback_slots()
         # The regulatory clock runs from acceptance: the same durable path as a complaint.
         outcome = await blocking(
             record_complaint, svc.tickets, svc.spool, draft, submission_key(tracker, CALLBACK_FORM)
