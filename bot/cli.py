@@ -83,6 +83,25 @@ def build_parser() -> argparse.ArgumentParser:
     privacy = groups.add_parser("privacy", help="personal data: keys, data subject requests") \
         .add_subparsers(dest="command", required=True)
     privacy.add_parser("rotate-keys", help="re-encrypt phone numbers with the first FIELD_ENCRYPTION_KEYS key")
+    export = privacy.add_parser("export", help="everything held about a person, as JSON (audited)")
+    export.add_argument("--phone", required=True, help="the person's mobile number")
+    export.add_argument("--reason", help="why (recorded); default: data subject access request")
+    export.add_argument("--operator", help="who asks (recorded); default: this OS account")
+    export.add_argument("--output", help="write the JSON to this file (mode 600) instead of stdout")
+    erase = privacy.add_parser("erase", help="erase a person's data, keeping complaint statistics (audited)")
+    erase.add_argument("--phone", required=True, help="the person's mobile number")
+    erase.add_argument("--reason", required=True, help="why (recorded), e.g. the request's reference")
+    erase.add_argument("--operator", help="who asks (recorded); default: this OS account")
+    requests_log = privacy.add_parser("requests", help="the recorded data subject requests, newest first")
+    requests_log.add_argument("--limit", type=int, default=100)
+
+    retention = groups.add_parser("retention", help="deleting personal data once its period is over") \
+        .add_subparsers(dest="command", required=True)
+    retention.add_parser("purge", help="purge what is due now (one run, recorded)")
+    scheduled = retention.add_parser("run", help="purge on a schedule until stopped (safe on every replica)")
+    scheduled.add_argument("--every", default="1h", help="period such as 30m, 1h, 1d (default 1h)")
+    runs = retention.add_parser("runs", help="the recorded purge runs, newest first")
+    runs.add_argument("--limit", type=int, default=20)
 
     nlu = groups.add_parser("nlu", help="NLU assets").add_subparsers(dest="command", required=True)
     build = nlu.add_parser("build-spacy", help="build the Chinese spaCy pipeline from source")
@@ -112,6 +131,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     db = Database(settings.database_url)
     if args.group == "privacy":
         return _privacy(args, settings, db)
+    if args.group == "retention":
+        return _retention(args, settings, db)
     if args.group == "analytics":
         return _analytics(args, settings, db)
     if args.group == "agents":
@@ -171,11 +192,83 @@ def _analytics(args: argparse.Namespace, settings: Settings, db: Database) -> in
 
 
 def _privacy(args: argparse.Namespace, settings: Settings, db: Database) -> int:
-    from bot.key_rotation import rotate_keys
+    import os
 
-    report = rotate_keys(db)
-    print(json.dumps({"re_encrypted": report.as_dict()}))
-    return 0
+    from bot.key_rotation import rotate_keys
+    from bot.retention import TrackerEvents
+    from bot.subject_requests import RequestError, SubjectRequests
+
+    if args.command == "rotate-keys":
+        report = rotate_keys(db)
+        print(json.dumps({"re_encrypted": report.as_dict()}))
+        return 0
+    trackers = TrackerEvents(settings.tracker_database_url)
+    requests = SubjectRequests(db, trackers)
+    try:
+        if args.command == "requests":
+            _print(requests.history(limit=args.limit), True)
+            return 0
+        operator = args.operator or getpass.getuser()
+        if args.command == "export":
+            data = requests.export(args.phone, operator, args.reason)
+            if args.output:
+                fd = os.open(args.output, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as handle:
+                    json.dump(data, handle, ensure_ascii=False, indent=2)
+                print(f"exported to {args.output} (request {data['request_id']})", file=sys.stderr)
+            else:
+                _print(data, True)
+            return 0
+        _print(requests.erase(args.phone, operator, args.reason), True)
+        return 0
+    except RequestError as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    finally:
+        trackers.dispose()
+
+
+def _retention(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    import logging
+    import signal
+    import threading
+
+    from bot.privacy import install_log_masking
+    from bot.retention import RetentionPurge, TrackerEvents, parse_duration
+
+    if args.command == "runs":
+        from sqlalchemy import select
+
+        from bot.models import RetentionRun
+
+        with db.transaction() as session:
+            rows = session.execute(select(RetentionRun).order_by(RetentionRun.id.desc()).limit(args.limit))
+            _print([row.as_dict() for row in rows.scalars()], True)
+        return 0
+    install_log_masking()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    trackers = TrackerEvents(settings.tracker_database_url)
+    purge = RetentionPurge(db, trackers, settings)
+    try:
+        if args.command == "purge":
+            report = purge.run_once()
+            if report is None:
+                print("another purge is running; nothing done", file=sys.stderr)
+                return 0
+            print(json.dumps({"run": report.run_id, "counts": report.counts}))
+            return 0
+        try:
+            every = parse_duration(args.every)
+        except ValueError as exc:
+            print(exc, file=sys.stderr)
+            return 2
+        stop = threading.Event()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, lambda *_: stop.set())
+        purge.run_forever(every, stop)
+        return 0
+    finally:
+        trackers.dispose()
 
 
 def _agents(args: argparse.Namespace, service: AgentService) -> int:

@@ -346,3 +346,58 @@ class AnalyticsEvent(Base):
     at = Column(DateTime(timezone=True), nullable=False)
 
     __table_args__ = (Index("ix_analytics_events_conversation_at", "conversation_id", "at"),)
+
+
+class WeChatUnfollow(Base):
+    """When a WeChat user unfollowed the account: their conversation's retention clock starts then."""
+
+    __tablename__ = "wechat_unfollows"
+
+    conversation_id = Column(String(255), primary_key=True)
+    unfollowed_at = Column(DateTime(timezone=True), nullable=False, index=True)
+
+
+class RetentionRun(Base):
+    """One run of the retention purge: when, by which process, how many rows of each kind.
+    Never personal data."""
+
+    __tablename__ = "retention_runs"
+
+    id = Column(Integer, primary_key=True)
+    runner = Column(String(100), nullable=False)
+    started_at = Column(DateTime(timezone=True), nullable=False)
+    finished_at = Column(DateTime(timezone=True), nullable=False, index=True)
+    counts = Column(JSON, nullable=False, default=dict)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"id": self.id, "runner": self.runner, "started_at": self.started_at.isoformat(),
+                "finished_at": self.finished_at.isoformat(), "counts": self.counts}
+
+
+class MaintenanceLease(Base):
+    """Who may run a maintenance job now (one row per job): replicas take turns."""
+
+    __tablename__ = "maintenance_leases"
+
+    name = Column(String(32), primary_key=True)
+    holder = Column(String(100))
+    expires_at = Column(DateTime(timezone=True), nullable=False)
+
+
+class PrivacyRequest(Base):
+    """A data subject request carried out (export or erasure): who, when, why, what.
+    The person appears only as the keyed hash of their phone number."""
+
+    __tablename__ = "privacy_requests"
+
+    id = Column(Integer, primary_key=True)
+    kind = Column(String(16), nullable=False)  # export | erase
+    actor = Column(String(100), nullable=False)
+    reason = Column(Text, nullable=False)
+    subject_key = Column(String(64), nullable=False, index=True)
+    at = Column(DateTime(timezone=True), nullable=False)
+    counts = Column(JSON, nullable=False, default=dict)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"id": self.id, "kind": self.kind, "actor": self.actor, "reason": self.reason,
+                "at": self.at.isoformat(), "counts": self.counts}

@@ -27,6 +27,13 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from exc
 
 
+def _positive(env: Mapping[str, str], name: str, default: int) -> int:
+    value = _int(env, name, default)
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -69,6 +76,17 @@ class Settings:
     rabbitmq_url: str = "amqp://guest:guest@127.0.0.1:5672/"
     events_exchange: str = "complaints_events"
     analytics_queue: str = "complaints_analytics"
+    # Rasa's conversations (the `events` table), for retention and data subject requests.
+    tracker_database_url: str = ""
+    # Retention (bot/retention.py). Trackers: days after a conversation's last event,
+    # or after a WeChat unfollow. Tickets with their audit trail: years after closing;
+    # Art. 28 of Order 2020/3 requires an archive kept for the legal period, and
+    # Insurance Law Art. 26 allows claims for 5 years (life): compliance confirms.
+    retention_tracker_days: int = 180
+    retention_unfollowed_days: int = 30
+    retention_ticket_years: int = 5
+    retention_status_lookup_days: int = 30
+    retention_wechat_inbox_days: int = 2
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -111,4 +129,10 @@ class Settings:
             ),
             events_exchange=env.get("EVENTS_EXCHANGE") or "complaints_events",
             analytics_queue=env.get("ANALYTICS_QUEUE") or "complaints_analytics",
+            tracker_database_url=env.get("TRACKER_DATABASE_URL") or f"sqlite:///{var_dir / 'tracker.db'}",
+            retention_tracker_days=_positive(env, "RETENTION_TRACKER_DAYS", 180),
+            retention_unfollowed_days=_positive(env, "RETENTION_UNFOLLOWED_DAYS", 30),
+            retention_ticket_years=_positive(env, "RETENTION_TICKET_YEARS", 5),
+            retention_status_lookup_days=_positive(env, "RETENTION_STATUS_LOOKUP_DAYS", 30),
+            retention_wechat_inbox_days=_positive(env, "RETENTION_WECHAT_INBOX_DAYS", 2),
         )

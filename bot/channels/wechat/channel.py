@@ -36,6 +36,7 @@ from bot.channels.wechat.inbox import Claim, Inbox
 from bot.channels.wechat.messages import InboundMessage, merge_texts, text_with_buttons
 from bot.channels.wechat.webhook import NO_REPLY, OpenedRequest, Rejected, Webhook
 from bot.db import Database
+from bot.retention import record_unfollow_safely
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -237,6 +238,9 @@ class WeChatInput(InputChannel):
             logger.info("WeChat retry of %s answered without a new turn", message.msg_id or message.event)
             return self._reply(opened, claim.reply)
 
+        if message.event == "unsubscribe":  # the conversation's retention clock starts (bot/retention.py)
+            await asyncio.to_thread(record_unfollow_safely, self._database(),
+                                    self.credentials.sender_id(message.from_user))
         route = self.webhook.route(message)
         if route.kind == "ignore":
             await self._settle(key, inbox_states.IGNORED)
