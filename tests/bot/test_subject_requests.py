@@ -1,0 +1,164 @@
+"""Data subject requests: a person's data exported in full and erased, statistics kept, both audited."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import select
+
+from bot.handoff import HandoffReason, HandoffService
+from bot.models import HandoffRequest, PrivacyRequest, StatusLookup, Ticket, TicketEvent, TicketNote
+from bot.settings import PROJECT_ROOT
+from bot.subject_requests import ERASED, OpenCases, RequestError, SubjectRequests
+from bot.tickets import TicketService
+from tests.bot.test_retention import _cli_env, ago, conversations  # noqa: F401 (fixture)
+from tests.bot.test_tickets import draft
+
+PHONE, OTHER = "13812345678", "13987654321"
+
+
+def _people(db, settings, conversations):
+    """Two policyholders, each with a conversation, a ticket (with a note), a handoff and look-ups."""
+    service = TicketService(db, settings)
+    mine_conv = conversations.write("mine", ago(days=3), text="我叫张三，电话13812345678，住院花了两万")
+    other_conv = conversations.write("other", ago(days=2), text="我是李四，电话13987654321")
+    mine = service.submit(draft(conversation_id=mine_conv, phone_number=PHONE, complainant_name="张三",
+                                description="住院两万元的理赔被拒", customer_request="全额赔付",
+                                policy_number="PL202300999999"), "k1").ticket_no
+    other = service.submit(draft(conversation_id=other_conv, phone_number=OTHER, complainant_name="李四"),
+                           "k2").ticket_no
+    service.add_note(mine, "agent1", "客户张三说明了病情")
+    handoffs = HandoffService(db, settings)
+    handoffs.request(mine_conv, "rest", HandoffReason.USER_REQUEST, {"phone_number": PHONE,
+                                                                     "complainant_name": "张三"}, ticket_no=mine)
+    handoffs.release(mine_conv, "agent1")
+    with db.transaction() as session:
+        session.add_all([StatusLookup(conversation_id=mine_conv, at=ago(days=1), succeeded=1, ticket_no=mine,
+                                      phone_key=db.crypto.digest(PHONE)),
+                         StatusLookup(conversation_id="someone-else", at=ago(days=1), succeeded=0, ticket_no=mine,
+                                      phone_key=db.crypto.digest(PHONE)),
+                         StatusLookup(conversation_id=other_conv, at=ago(days=1), succeeded=1, ticket_no=other,
+                                      phone_key=db.crypto.digest(OTHER))])
+    return mine, other, mine_conv, other_conv
+
+
+def _dump(db) -> str:
+    with db.engine.connect() as connection:
+        tables = [name for name in sa.inspect(connection).get_table_names() if name != "alembic_version"]
+        rows = [list(row) for table in tables for row in connection.execute(sa.text(f'SELECT * FROM "{table}"'))]
+    return json.dumps(rows, default=str, ensure_ascii=False)
+
+
+def test_export_holds_everything_about_the_person_and_nothing_about_others(db, settings, conversations):
+    mine, other, mine_conv, other_conv = _people(db, settings, conversations)
+    requests = SubjectRequests(db, conversations.events)
+    exported = requests.export("+86 138 1234 5678", "operator1", "客户来函要求查阅")
+
+    assert exported["subject"] == {"phone_number": PHONE}
+    [ticket] = exported["tickets"]
+    assert ticket["ticket_no"] == mine and ticket["phone_number"] == PHONE and ticket["complainant_name"] == "张三"
+    assert [event["field"] for event in ticket["events"]] == ["status", "note"]
+    assert ticket["notes"][0]["body"] == "客户张三说明了病情"
+    assert [h["slots"]["phone_number"] for h in exported["handoff_requests"]] == [PHONE]
+    assert len(exported["status_lookups"]) == 2
+    assert list(exported["conversations"]) == [mine_conv]
+    texts = [event.get("text") for event in exported["conversations"][mine_conv] if event["event"] == "user"]
+    assert texts == ["我叫张三，电话13812345678，住院花了两万"]
+    text = json.dumps(exported, ensure_ascii=False)
+    assert other not in text and OTHER not in text and "李四" not in text and other_conv not in text
+    # Audited: who, when, why, what; the person only as a keyed hash.
+    with db.transaction() as session:
+        audit = session.execute(select(PrivacyRequest)).scalar_one()
+    assert (audit.kind, audit.actor, audit.reason) == ("export", "operator1", "客户来函要求查阅")
+    assert audit.subject_key == db.crypto.digest(PHONE) and audit.counts["tickets"] == 1
+    assert exported["request_id"] == audit.id
+
+
+def test_erasure_of_open_cases_is_refused_and_changes_nothing(db, settings, conversations):
+    mine, _, mine_conv, _ = _people(db, settings, conversations)
+    before = _dump(db)
+    with pytest.raises(OpenCases) as refused:
+        SubjectRequests(db, conversations.events).erase(PHONE, "operator1", "客户要求删除")
+    assert mine in str(refused.value) and "close or withdraw" in str(refused.value)
+    assert _dump(db) == before and conversations.count(mine_conv) == 3
+
+
+def test_export_then_erase_round_trip_keeps_statistics_only(db, settings, conversations):
+    mine, other, mine_conv, other_conv = _people(db, settings, conversations)
+    TicketService(db, settings).change(mine, "agent1", status="closed")
+    requests = SubjectRequests(db, conversations.events)
+    assert requests.export(PHONE, "operator1")["tickets"][0]["status"] == "closed"
+    with db.transaction() as session:
+        before = session.execute(select(Ticket).where(Ticket.ticket_no == mine)).scalar_one()
+        stats = (before.category, before.status, before.channel, before.received_at, before.closed_at,
+                 before.deadline, before.kind)
+
+    erased = requests.erase(PHONE, "operator1", "客户来电要求删除，回拨13812345678")
+
+    assert erased["counts"]["tickets_anonymised"] == 1 and erased["counts"]["tracker_events"] == 3
+    assert erased["counts"]["status_lookups"] == 2 and erased["counts"]["ticket_notes"] == 1
+    # Nothing of the person is left anywhere in the ticket database or the tracker store...
+    dump = _dump(db)
+    for trace in (PHONE, "张三", "住院两万元", "全额赔付", "说明了病情", mine_conv, "PL202300999999"):
+        assert trace not in dump, trace
+    assert conversations.count(mine_conv) == 0
+    # ...but the complaint statistics are, and the audit trail says who erased it and why.
+    with db.transaction() as session:
+        after = session.execute(select(Ticket).where(Ticket.ticket_no == mine)).scalar_one()
+        assert (after.category, after.status, after.channel, after.received_at, after.closed_at, after.deadline,
+                after.kind) == stats
+        assert after.complainant_name == ERASED and after.phone_number == "" and after.phone_hash is None
+        events = session.execute(select(TicketEvent).where(TicketEvent.ticket_id == after.id)
+                                 .order_by(TicketEvent.id)).scalars().all()
+        assert [e.field for e in events] == ["status", "note", "status", "personal_data_erased"]
+        assert events[-1].actor == "operator1" and events[1].new_value is None
+        assert session.execute(select(TicketNote)).scalars().all() == []
+        handoff = session.execute(select(HandoffRequest)).scalar_one()
+        assert handoff.slots == {} and handoff.reason == "user_request"
+        audits = session.execute(select(PrivacyRequest).order_by(PrivacyRequest.id)).scalars().all()
+    assert [a.kind for a in audits] == ["export", "erase"]
+    assert audits[1].reason == "客户来电要求删除，回拨138****5678" and audits[1].counts == erased["counts"]
+    # The other policyholder is untouched.
+    assert conversations.count(other_conv) == 3
+    assert TicketService(db, settings).get(other)["phone_number"] == OTHER
+    # The round trip: an export now finds nothing held about the person.
+    again = requests.export(PHONE, "operator1")
+    assert again["tickets"] == [] and again["conversations"] == {} and again["status_lookups"] == []
+    assert [r["kind"] for r in again["privacy_requests"]] == ["export", "erase"]
+
+
+def test_requests_are_validated():
+    requests = SubjectRequests.__new__(SubjectRequests)
+    with pytest.raises(RequestError, match="手机号"):
+        requests.find("12345")
+    with pytest.raises(RequestError, match="reason"):
+        SubjectRequests.erase(requests, PHONE, "operator1", "  ")
+
+
+def _cli(tmp_path, db, conversations, *args):
+    return subprocess.run([sys.executable, "-m", "bot", "privacy", *args], cwd=PROJECT_ROOT, capture_output=True,
+                          text=True, env=_cli_env(tmp_path, db, conversations), timeout=120)
+
+
+def test_operators_export_and_erase_from_the_cli(tmp_path, db, settings, conversations):
+    mine, _, mine_conv, _ = _people(db, settings, conversations)
+    refused = _cli(tmp_path, db, conversations, "erase", "--phone", PHONE, "--reason", "来函", "--operator", "op1")
+    assert refused.returncode == 1 and mine in refused.stderr and refused.stdout == ""
+    TicketService(db, settings).change(mine, "agent1", status="closed")
+    output = tmp_path / "export.json"
+    exported = _cli(tmp_path, db, conversations, "export", "--phone", PHONE, "--output", str(output))
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(output.read_text())["tickets"][0]["ticket_no"] == mine
+    assert output.stat().st_mode & 0o777 == 0o600
+    erased = _cli(tmp_path, db, conversations, "erase", "--phone", PHONE, "--reason", "来函", "--operator", "op1")
+    assert erased.returncode == 0, erased.stderr
+    assert json.loads(erased.stdout)["counts"]["tickets_anonymised"] == 1
+    log = json.loads(_cli(tmp_path, db, conversations, "requests").stdout)
+    assert [(r["kind"], r["actor"]) for r in log][:2] == [("erase", "op1"), ("export", log[1]["actor"])]
+    assert PHONE not in json.dumps(log)
+    bad = _cli(tmp_path, db, conversations, "export", "--phone", "not-a-phone")
+    assert bad.returncode == 1 and "手机号" in bad.stderr
