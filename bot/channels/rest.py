@@ -28,14 +28,20 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels import FAILED_TURN_TEXT, TOO_LONG_TEXT
+from bot.channels.conversation_ids import BAD_ID_TEXT, is_safe_id
 from bot.validators import MAX_TEXT_LENGTH
 
 logger = logging.getLogger(__name__)
 
-MAX_SENDER_LENGTH = 255
 MAX_MESSAGES = 100
 MAX_REQUEST_BYTES = 64 * 1024  # a message of MAX_TEXT_LENGTH characters is at most 15 KB of UTF-8
 RETRY_AFTER_SECONDS = "5"
+
+BAD_REQUEST_TEXT = (
+    "请求格式不正确：需要一个不超过64KB的JSON对象，"
+    "形如 {\"sender\": \"会话编号\", \"message\": \"消息文本\"}。"
+)
+BAD_MAILBOX_REQUEST_TEXT = "请求格式不正确：需要形如 {\"sender\": \"会话编号\", \"after\": 时间戳数字} 的JSON对象。"
 
 
 def _body(request: Request) -> Optional[Dict[str, Any]]:
@@ -49,8 +55,8 @@ def _body(request: Request) -> Optional[Dict[str, Any]]:
     return body if isinstance(body, dict) else None
 
 
-def _valid_sender(sender: Any) -> bool:
-    return isinstance(sender, str) and 0 < len(sender) <= MAX_SENDER_LENGTH
+def _refused(text: str, status: int = 400) -> HTTPResponse:
+    return response.json({"error": text}, status=status, headers={"Cache-Control": "no-store"})
 
 
 def bot_messages_after(events: List[Mapping[str, Any]], after: float) -> List[Dict[str, Any]]:
@@ -84,9 +90,10 @@ class RestChannel(RestInput):
         async def receive(request: Request) -> HTTPResponse:
             body = _body(request)
             sender, text = (body.get("sender"), body.get("message")) if body else (None, None)
-            if not _valid_sender(sender) or not isinstance(text, str):
-                return response.json({"error": "expected a JSON object of at most 64 KB: "
-                                               "{\"sender\": str (1-255 chars), \"message\": str}"}, status=400)
+            if body is None or not isinstance(text, str):
+                return _refused(BAD_REQUEST_TEXT)
+            if not is_safe_id(sender):
+                return _refused(BAD_ID_TEXT)
             if len(text) > MAX_TEXT_LENGTH:
                 return response.json([{"recipient_id": sender, "text": TOO_LONG_TEXT}])
             collector = CollectingOutputChannel()
@@ -104,9 +111,11 @@ class RestChannel(RestInput):
             try:
                 sender, after = body["sender"], float(body.get("after", 0))  # type: ignore[index,union-attr]
             except (KeyError, TypeError, ValueError):
-                return response.json({"error": "expected {\"sender\": str, \"after\": number}"}, status=400)
-            if not _valid_sender(sender) or not math.isfinite(after):
-                return response.json({"error": "invalid sender or after"}, status=400)
+                return _refused(BAD_MAILBOX_REQUEST_TEXT)
+            if not math.isfinite(after):
+                return _refused(BAD_MAILBOX_REQUEST_TEXT)
+            if not is_safe_id(sender):
+                return _refused(BAD_ID_TEXT)
             tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
             events = [event.as_dict() for event in tracker.events] if tracker else []
             return response.json({"messages": bot_messages_after(events, after)},

@@ -4,6 +4,7 @@ import pytest
 import requests
 
 from bot.channels import TOO_LONG_TEXT
+from bot.channels.conversation_ids import BAD_ID_TEXT, is_safe_id
 from bot.channels.rest import MAX_MESSAGES, bot_messages_after
 from bot.validators import MAX_TEXT_LENGTH
 from tests.assistant import Assistant
@@ -74,3 +75,21 @@ def test_a_client_cannot_name_another_channel_as_its_own(assistant):
     response = post(assistant, json={"sender": sender, "message": "你好", "input_channel": "wechat"})
     assert response.status_code == 200 and response.json()
     assert assistant.tracker(sender)["latest_input_channel"] == "rest"
+
+
+# Ids the desk and Rasa's HTTP API quoted differently: agent replies went to phantom conversations.
+ODD_SENDERS = ["张三的会话", "with space", "a/b", "a?b", "a#b", "a%2Fb", "../tracker", "tab\tid", "s" * 129, "x.y", "-flag", "_x"]
+
+
+def test_a_conversation_id_is_letters_digits_underscore_and_hyphen():
+    assert is_safe_id("rest-0f8fad5b_D9CB") and is_safe_id("s" * 128) and is_safe_id("a")
+    for odd in ODD_SENDERS + ["", None, 42]:
+        assert not is_safe_id(odd), odd
+
+
+@pytest.mark.parametrize("sender", ODD_SENDERS)
+def test_an_odd_sender_id_is_refused_in_chinese(assistant, sender):
+    for path, body in (("webhook", {"sender": sender, "message": "你好"}), ("messages", {"sender": sender})):
+        response = requests.post(f"{assistant.url}/webhooks/rest/{path}", json=body, timeout=60)
+        assert response.status_code == 400, (path, response.text)
+        assert response.json()["error"] == BAD_ID_TEXT
