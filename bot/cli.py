@@ -14,6 +14,7 @@ from alembic.config import Config
 from bot.agents import AccountError, AgentService, Role
 from bot.db import Database
 from bot.handoff import HandoffService
+from bot.logs import LoggingSetupError, configure_logging
 from bot.settings import PROJECT_ROOT, Settings
 from bot.spool import ComplaintSpool
 from bot.tickets import TicketNotFound, TicketService
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     desk = groups.add_parser("desk", help="the agent desk").add_subparsers(dest="command", required=True)
     serve = desk.add_parser("serve", help="run the agent desk web application")
-    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--host", default=None, help="address to listen on (default: BIND_HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, default=5006)
 
     analytics = groups.add_parser("analytics", help="the analytics feed (production topology)") \
@@ -109,9 +110,25 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _process(args: argparse.Namespace) -> str:
+    """The name a command's log records go under (bot/logs.py): its long-running process, or the CLI."""
+    if args.group == "desk":
+        return "desk"
+    if args.group == "analytics" and args.command == "consume":
+        return "analytics"
+    if args.group == "retention" and args.command == "run":
+        return "retention"
+    return "cli"
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     settings = Settings.from_env()
+    try:
+        configure_logging(_process(args), settings)
+    except LoggingSetupError as exc:
+        print(exc, file=sys.stderr)
+        return 2
     if args.group == "db":
         migrate(settings)
         return 0
@@ -126,7 +143,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.group == "desk":
         from bot.desk.app import create_app
 
-        create_app(settings).run(host=args.host, port=args.port, access_log=False, workers=1)
+        create_app(settings).run(host=args.host or settings.bind_host, port=args.port, access_log=False, workers=1)
         return 0
     db = Database(settings.database_url)
     if args.group == "privacy":
@@ -172,13 +189,7 @@ def _analytics(args: argparse.Namespace, settings: Settings, db: Database) -> in
         return 0
 
     import asyncio
-    import logging
     import signal
-
-    from bot.privacy import install_log_masking
-
-    install_log_masking()
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     async def consume() -> None:
         stop = asyncio.Event()
