@@ -2,7 +2,10 @@
 
 `scripts/run` starts the same servers on fixed ports with the repository's
 endpoints.yml; this is the same configuration on any ports and any var
-directory, so that several copies can run side by side.
+directory, so that several copies can run side by side. Both servers listen
+on 127.0.0.1 only; the action server answers only requests carrying the
+shared secret (bot/action_server.py), which both processes take from
+ACTION_SERVER_TOKEN or from the var directory of their environment.
 """
 from __future__ import annotations
 
@@ -11,8 +14,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
 
+from bot.action_server import HEADER, TOKEN_ENV
+
 ROOT = Path(__file__).resolve().parents[1]
 RASA = str(Path(sys.executable).parent / "rasa")
+LOOPBACK = "127.0.0.1"
 MODEL = ROOT / "models" / "complaints.tar.gz"
 
 
@@ -20,6 +26,7 @@ def endpoints_yaml(var: Path, actions_port: int) -> str:
     """endpoints.yml with the action server's port and the tracker database in `var`."""
     return (
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
+        f"  headers:\n    {HEADER}: ${{{TOKEN_ENV}}}\n"
         "tracker_store:\n  type: bot.tracker_store.ResilientSQLTrackerStore\n"
         f'  dialect: "sqlite"\n  db: "{var / "tracker.db"}"\n'
     )
@@ -46,9 +53,10 @@ def embedded_servers(var: Path, rasa_port: int, actions_port: int, token: str,
     endpoints = var / "endpoints.yml"
     endpoints.write_text(endpoints_yaml(var, actions_port))
     return EmbeddedServers(actions_port, rasa_port, {
-        "actions": [RASA, "run", "actions", "--port", str(actions_port), "--actions", "actions"],
+        "actions": [sys.executable, "-m", "bot.action_server", "--host", LOOPBACK,
+                    "--port", str(actions_port), "--actions", "actions"],
         "rasa": [sys.executable, "-m", "bot.rasa_server", "run", "--model", str(model),
                  "--endpoints", str(endpoints),
-                 "--credentials", str(credentials), "--port", str(rasa_port),
+                 "--credentials", str(credentials), "--interface", LOOPBACK, "--port", str(rasa_port),
                  "--enable-api", "--auth-token", token],
     })

@@ -12,7 +12,7 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Tuple
 
 import pytest
 import requests
@@ -36,6 +36,8 @@ class Assistant:
     url: str
     settings: Settings
     db: Database
+    actions_url: str = ""  # the action server, for tests that call it directly
+    pids: Tuple[int, ...] = ()  # the action server's and the Rasa server's processes
 
     def say(self, sender: str, text: str) -> List[Dict]:
         response = requests.post(f"{self.url}/webhooks/rest/webhook",
@@ -94,7 +96,8 @@ def running_assistant(var: Path, credentials: Path = ROOT / "credentials.yml") -
     try:
         _wait(servers.actions_health_url, processes, logs)
         _wait(f"{servers.rasa_url}/status?token={TOKEN}", processes, logs)
-        yield Assistant(servers.rasa_url, settings, Database(settings.database_url))
+        yield Assistant(servers.rasa_url, settings, Database(settings.database_url),
+                        f"http://127.0.0.1:{servers.actions_port}", tuple(p.pid for p in processes))
     finally:
         for process in processes:
             os.killpg(process.pid, signal.SIGTERM)

@@ -23,7 +23,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple
 
@@ -32,7 +32,10 @@ sys.path.insert(0, str(ROOT))
 
 from sqlalchemy.engine import make_url  # noqa: E402  (after the path is set)
 
-DEV_TOKEN = "dev-token-change-me"
+from bot.action_server import TOKEN_ENV, TokenError, shared_token  # noqa: E402
+from bot.settings import DEV_RASA_TOKEN as DEV_TOKEN, Settings  # noqa: E402
+
+LOOPBACK = "127.0.0.1"
 STARTUP_SECONDS = 900  # two Rasa replicas load their model in parallel on a busy machine
 STOP_SECONDS = 20
 
@@ -72,6 +75,8 @@ class Config:
     desk_port: int
     model: Path
     nginx: str
+    # Rasa → nginx → action servers; generated under var_dir/keys/ when unset.
+    action_server_token: str = field(default="", repr=False)
 
     @property
     def run_dir(self) -> Path:
@@ -101,7 +106,17 @@ class Config:
             desk_port=_port(env, "DESK_PORT", 5006),
             model=Path(env.get("RASA_MODEL") or ROOT / "models" / "complaints.tar.gz"),
             nginx=nginx,
+            action_server_token=(env.get(TOKEN_ENV) or "").strip(),
         )
+
+    def with_action_server_token(self) -> "Config":
+        """This configuration with its action-server secret: ACTION_SERVER_TOKEN, or one generated once in var_dir."""
+        try:
+            token = shared_token(Settings.from_env({"COMPLAINTS_VAR_DIR": str(self.var_dir),
+                                                    TOKEN_ENV: self.action_server_token}))
+        except TokenError as exc:
+            raise SystemExit(f"Cannot start the production topology: {exc}")
+        return replace(self, action_server_token=token)
 
     def process_env(self, base: Mapping[str, str]) -> Dict[str, str]:
         """The environment of every process: what endpoints.production.yml,
@@ -122,6 +137,7 @@ class Config:
             "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.lb_actions_port}/webhook",
             "RASA_URL": f"http://127.0.0.1:{self.lb_api_port}",
             "RASA_TOKEN": self.rasa_token,
+            TOKEN_ENV: self.action_server_token,
             "COMPLAINTS_VAR_DIR": str(self.var_dir),
             # A replica that dies holding a conversation's lock blocks it this long;
             # it must exceed the slowest turn (a few seconds here).
@@ -131,7 +147,7 @@ class Config:
             "SQL_MAX_OVERFLOW": base.get("SQL_MAX_OVERFLOW") or "10",
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
-            "SANIC_HOST": "127.0.0.1",  # the action servers listen on loopback only
+            "BIND_HOST": LOOPBACK,  # every server listens on loopback only; nginx is the entry
             "PYTHONUNBUFFERED": "1",
         })
         return env
@@ -252,6 +268,9 @@ def action_servers(addresses: List[str]) -> str:
 # deploy/nginx/nginx.conf, the compose file's load balancer, is this rendering
 # (`deploy/local/topology.py --compose-nginx > deploy/nginx/nginx.conf`).
 COMPOSE_NGINX = {
+    # Filled in from the container's environment by the nginx image's envsubst
+    # step (deploy/compose.yaml); never written into the repository.
+    "ACTION_SERVER_TOKEN": "${ACTION_SERVER_TOKEN}",
     "ERROR_LOG": "/dev/stderr", "ACCESS_LOG": "/dev/stdout", "PID_FILE": "/tmp/nginx.pid",
     "LISTEN_HOST": "0.0.0.0", "INTERNAL_HOST": "0.0.0.0",
     "LB_PORT": "8080", "LB_API_PORT": "5004", "LB_ACTIONS_PORT": "5055",
@@ -262,6 +281,7 @@ COMPOSE_NGINX = {
 
 def render_nginx(config: Config) -> Path:
     rendered = render_nginx_config({
+        "ACTION_SERVER_TOKEN": config.action_server_token,
         "ERROR_LOG": str(config.run_dir / "nginx-error.log"),
         "ACCESS_LOG": str(config.run_dir / "nginx-access.log"),
         "PID_FILE": str(config.run_dir / "nginx.pid"),
@@ -272,7 +292,10 @@ def render_nginx(config: Config) -> Path:
         "ACTION_SERVERS": action_servers([f"127.0.0.1:{port}" for port in config.action_ports]),
     })
     path = config.run_dir / "nginx.conf"
-    path.write_text(rendered, encoding="utf-8")
+    # It holds the action servers' secret: readable by its owner only.
+    with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
+        handle.write(rendered)
+    path.chmod(0o600)
     check = subprocess.run([config.nginx, "-t", "-q", "-p", str(config.run_dir), "-c", str(path),
                             "-g", "daemon off;"], capture_output=True, text=True)
     if check.returncode != 0:
@@ -338,12 +361,12 @@ class Service:
 
 
 def services(config: Config, nginx_conf: Path) -> List[Service]:
-    bin_dir = Path(sys.executable).parent
-    rasa, python = str(bin_dir / "rasa"), sys.executable
+    python = sys.executable
     token = config.rasa_token
     log = config.log_dir
     found = [
-        Service(f"actions-{i}", [rasa, "run", "actions", "--port", str(port), "--actions", "actions"],
+        Service(f"actions-{i}", [python, "-m", "bot.action_server", "--host", LOOPBACK, "--port", str(port),
+                                 "--actions", "actions"],
                 f"http://127.0.0.1:{port}/health", log / f"actions-{i}.log", port)
         for i, port in enumerate(config.action_ports, 1)
     ]
@@ -351,7 +374,7 @@ def services(config: Config, nginx_conf: Path) -> List[Service]:
         Service(f"rasa-{i}", [python, "-m", "bot.rasa_server", "run", "--model", str(config.model),
                               "--endpoints", "endpoints.production.yml",
                               "--credentials", "credentials.production.yml",
-                              "--interface", "127.0.0.1", "--port", str(port),
+                              "--interface", LOOPBACK, "--port", str(port),
                               "--enable-api", "--auth-token", token],
                 f"http://127.0.0.1:{port}/status?token={token}", log / f"rasa-{i}.log", port)
         for i, port in enumerate(config.rasa_ports, 1)
@@ -359,7 +382,7 @@ def services(config: Config, nginx_conf: Path) -> List[Service]:
     found += [
         Service("nginx", [config.nginx, "-p", str(config.run_dir), "-c", str(nginx_conf), "-g", "daemon off;"],
                 f"http://127.0.0.1:{config.lb_actions_port}/health", log / "nginx.log", config.lb_port),
-        Service("desk", [python, "-m", "bot", "desk", "serve", "--port", str(config.desk_port)],
+        Service("desk", [python, "-m", "bot", "desk", "serve", "--host", LOOPBACK, "--port", str(config.desk_port)],
                 f"http://127.0.0.1:{config.desk_port}/health", log / "desk.log", config.desk_port),
         Service("analytics", [python, "-m", "bot", "analytics", "consume"], None, log / "analytics.log"),
     ]
@@ -520,6 +543,7 @@ def main() -> int:
         return 0
     config = Config.from_env(os.environ)
     preflight(config)
+    config = config.with_action_server_token()
     prepare_databases(config)
     topology = Topology(config)
 

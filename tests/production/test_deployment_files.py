@@ -23,6 +23,7 @@ from tests.conftest import IN_CI
 from tests.assistant import ROOT, free_port
 
 DEPLOY = ROOT / "deploy"
+SECRET = "s3cret-" + "0" * 40
 PRODUCTION_FILES = [ROOT / "endpoints.production.yml", ROOT / "credentials.production.yml"]
 
 
@@ -59,7 +60,7 @@ def of_kind(kind: str) -> List[Dict[str, Any]]:
 def test_the_production_endpoints_need_these_variables():
     # Guards the comparisons below against a regex that finds nothing.
     assert {"TRACKER_DATABASE_URL", "REDIS_HOST", "RABBITMQ_HOST", "ACTION_ENDPOINT_URL",
-            "ANALYTICS_QUEUE"} <= referenced_variables()
+            "ANALYTICS_QUEUE", "ACTION_SERVER_TOKEN"} <= referenced_variables()
 
 
 def test_rasa_builds_the_production_stores_from_the_endpoints(monkeypatch):
@@ -74,7 +75,8 @@ def test_rasa_builds_the_production_stores_from_the_endpoints(monkeypatch):
     from bot.tracker_store import ResilientSQLTrackerStore
 
     topology = _topology_module()
-    env = topology.Config.from_env({"PRODUCTION_VAR_DIR": "/tmp/unused"}).process_env({})
+    env = topology.Config.from_env({"PRODUCTION_VAR_DIR": "/tmp/unused",
+                                    "ACTION_SERVER_TOKEN": SECRET}).process_env({})
     assert referenced_variables() <= set(env)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -87,7 +89,10 @@ def test_rasa_builds_the_production_stores_from_the_endpoints(monkeypatch):
     broker = read_endpoint_config(endpoints, "event_broker")
     assert class_from_module_path(broker.type) is RabbitMQEventBroker
     assert broker.kwargs["queues"] == [env["ANALYTICS_QUEUE"]]
-    assert read_endpoint_config(endpoints, "action_endpoint").url == env["ACTION_ENDPOINT_URL"]
+    action_endpoint = read_endpoint_config(endpoints, "action_endpoint")
+    assert action_endpoint.url == env["ACTION_ENDPOINT_URL"]
+    assert action_endpoint.headers == {"X-Action-Server-Token": SECRET}  # the action servers' shared secret
+    assert env["BIND_HOST"] == "127.0.0.1"
 
 
 def test_compose_gives_every_rasa_replica_what_the_endpoints_need():
@@ -101,7 +106,20 @@ def test_compose_gives_every_rasa_replica_what_the_endpoints_need():
     conf = (DEPLOY / "nginx" / "nginx.conf").read_text()
     for host in re.findall(r"server ([\w-]+):\d+", conf):
         assert host in services, host
-    assert services["nginx"]["volumes"] == ["./nginx/nginx.conf:/etc/nginx/nginx.conf:ro"]
+    # The nginx image renders it with ACTION_SERVER_TOKEN, and nothing else, filled in.
+    nginx = services["nginx"]
+    assert nginx["volumes"] == ["./nginx/nginx.conf:/etc/nginx/templates/nginx.conf.template:ro"]
+    assert nginx["environment"]["NGINX_ENVSUBST_OUTPUT_DIR"] == "/etc/nginx"
+    assert re.fullmatch(nginx["environment"]["NGINX_ENVSUBST_FILTER"].replace("$$", "$"), "ACTION_SERVER_TOKEN")
+    assert "ACTION_SERVER_TOKEN" in nginx["environment"]
+    assert re.findall(r"\$\{(\w+)\}", conf) == ["ACTION_SERVER_TOKEN"]
+    # Every action server is ours, behind the secret; every Rasa replica says where it listens.
+    for name in ("actions-1", "actions-2"):
+        assert services[name]["command"][:3] == ["python", "-m", "bot.action_server"], name
+        assert "ACTION_SERVER_TOKEN" in services[name]["environment"], name
+    for name in ("rasa-1", "rasa-2"):
+        assert "--interface 0.0.0.0" in " ".join(services[name]["command"]), name
+    assert "rasa run actions" not in (DEPLOY / "compose.yaml").read_text()
     # Only the chat entry is published to the world; the desk to loopback only.
     published = {name: s.get("ports", []) for name, s in services.items() if s.get("ports")}
     assert published == {"nginx": ["8080:8080"], "desk": ["127.0.0.1:5006:5006"]}
@@ -130,6 +148,9 @@ def test_kubernetes_gives_rasa_what_the_endpoints_need_and_hardens_every_pod():
     assert "--endpoints endpoints.production.yml" in args and "--credentials credentials.production.yml" in args
     assert "--auth-token $(RASA_TOKEN)" in args
     assert deployments["rasa"]["spec"]["replicas"] >= 2 and deployments["actions"]["spec"]["replicas"] >= 2
+    actions = deployments["actions"]["spec"]["template"]["spec"]["containers"][0]
+    assert actions["command"][:3] == ["python", "-m", "bot.action_server"]
+    assert "ACTION_SERVER_TOKEN" in secret_keys and config["BIND_HOST"] == "0.0.0.0"
 
     services = {s["metadata"]["name"]: s for s in of_kind("Service")}
     for name, service in services.items():
@@ -166,6 +187,7 @@ def test_nginx_accepts_the_compose_configuration(tmp_path: Path):
     for port in ("8080", "5004", "5055"):
         conf = conf.replace(f"0.0.0.0:{port};", f"127.0.0.1:{free_port()};")
     conf = conf.replace("/tmp/nginx.pid", str(tmp_path / "nginx.pid"))
+    conf = conf.replace("${ACTION_SERVER_TOKEN}", SECRET)  # as the image's envsubst step does
     path = tmp_path / "nginx.conf"
     path.write_text(conf)
     check = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(path), "-g", "daemon off;"],
