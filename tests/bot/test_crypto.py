@@ -98,7 +98,8 @@ def test_rotation_re_encrypts_every_row_with_the_new_first_key(db, settings):
     TicketService(db, settings).submit(draft(phone_number=PHONE), "k")
     HandoffService(db, settings).request("conv-1", "rest", HandoffReason.USER_REQUEST, {"phone_number": PHONE})
     new_key, new_hash = generate_keys().values()
-    both = load(Path("/nonexistent"), {field_keys.ENCRYPTION_KEYS_VARIABLE: f"{new_key},{old.encryption_keys[0].decode()}",
+    old_key = old.encryption_keys[0].decode()
+    both = load(Path("/nonexistent"), {field_keys.ENCRYPTION_KEYS_VARIABLE: f"{new_key},{old_key}",
                                        field_keys.HASH_KEY_VARIABLE: new_hash})
     rotating = Database(db.url, crypto=both)
     only_new = Database(db.url, crypto=load(Path("/nonexistent"), {field_keys.ENCRYPTION_KEYS_VARIABLE: new_key,

@@ -28,7 +28,6 @@ def test_log_records_never_carry_full_numbers(caplog):
 # -- every format the validators accept is masked (finding 7) -------------------
 
 import random
-import re
 import unicodedata
 
 from stdnum.cn import ric
