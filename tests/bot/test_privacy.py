@@ -1,5 +1,12 @@
 import logging
+import random
+import unicodedata
 
+from stdnum.cn import ric
+
+from bot import validators
+from bot.desk.casework import _card
+from bot.desk.transcript import transcript
 from bot.privacy import install_log_masking, mask_id_number, mask_phone, mask_text
 
 
@@ -26,15 +33,6 @@ def test_log_records_never_carry_full_numbers(caplog):
 
 
 # -- every format the validators accept is masked (finding 7) -------------------
-
-import random
-import unicodedata
-
-from stdnum.cn import ric
-
-from bot import validators
-from bot.desk.casework import _card
-from bot.desk.transcript import transcript
 
 _DIGIT_FORMS = {
     "ascii": lambda d: str(d),
