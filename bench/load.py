@@ -73,6 +73,7 @@ class Load:
         self.running = running
         self.session = session
         self.prefix = prefix
+        self.secrets: Dict[str, str] = {}  # REST sender id -> the secret its first answer carried
         self.rng = random.Random(seed)
         self.mix = MIXES[running.mix]
         self.tickets = TicketPool()
@@ -83,6 +84,8 @@ class Load:
     async def send(self, conversation: Conversation, text: str, cookies: Dict[str, str]
                    ) -> Tuple[Turn, Optional[List[str]]]:
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
+        if conversation.sender in self.secrets:  # the conversation's secret (docs/chat-channels.md)
+            headers["X-Conversation-Secret"] = self.secrets[conversation.sender]
         started = time.monotonic()
         try:
             async with self.session.post(
@@ -93,6 +96,8 @@ class Load:
                 body = await response.json(content_type=None) if response.status == 200 else None
                 for name, morsel in response.cookies.items():
                     cookies[name] = morsel.value
+                if "X-Conversation-Secret" in response.headers:
+                    self.secrets[conversation.sender] = response.headers["X-Conversation-Secret"]
                 latency = time.monotonic() - started
                 if response.status != 200 or not isinstance(body, list):
                     return Turn(started, latency, False, f"http {response.status}", conversation.script), None

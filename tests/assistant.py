@@ -10,13 +10,14 @@ import socket
 import subprocess
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
 
 import pytest
 import requests
 
+from bot.channels.conversation_secret import HEADER as SECRET_HEADER
 from bot.cli import migrate
 from bot.db import Database
 from bot.embedded import MODEL, ROOT, embedded_servers
@@ -38,11 +39,19 @@ class Assistant:
     db: Database
     actions_url: str = ""  # the action server, for tests that call it directly
     pids: Tuple[int, ...] = ()  # the action server's and the Rasa server's processes
+    rest_secrets: Dict[str, str] = field(default_factory=dict)  # REST sender id -> secret
+
+    def rest_headers(self, sender: str) -> Dict[str, str]:
+        """The conversation's secret, as the answer to its first message gave it (docs/chat-channels.md)."""
+        secret = self.rest_secrets.get(sender)
+        return {SECRET_HEADER: secret} if secret else {}
 
     def say(self, sender: str, text: str) -> List[Dict]:
-        response = requests.post(f"{self.url}/webhooks/rest/webhook",
+        response = requests.post(f"{self.url}/webhooks/rest/webhook", headers=self.rest_headers(sender),
                                  json={"sender": sender, "message": text}, timeout=60)
         response.raise_for_status()
+        if SECRET_HEADER in response.headers:
+            self.rest_secrets[sender] = response.headers[SECRET_HEADER]
         return response.json()
 
     def texts(self, sender: str, text: str) -> List[str]:

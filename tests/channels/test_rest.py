@@ -1,10 +1,17 @@
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
 
 from bot.channels import TOO_LONG_TEXT
-from bot.channels.conversation_ids import BAD_ID_TEXT, is_safe_id
+from bot.channels.conversation_ids import BAD_ID_TEXT, RESERVED_ID_TEXT, is_safe_id
+from bot.channels.conversation_secret import (
+    HEADER as SECRET_HEADER,
+    MISSING_SECRET_TEXT,
+    WRONG_SECRET_TEXT,
+    ConversationSecrets,
+)
 from bot.channels.rest import MAX_MESSAGES, bot_messages_after
 from bot.validators import MAX_TEXT_LENGTH
 from tests.assistant import Assistant
@@ -27,6 +34,20 @@ def test_the_mailbox_is_bounded():
     events = [{"event": "bot", "text": str(i), "timestamp": float(i)} for i in range(1, 300)]
     messages = bot_messages_after(events, 0)
     assert len(messages) == MAX_MESSAGES and messages[-1]["text"] == "299"
+
+
+def test_a_conversation_secret_is_a_keyed_hash_of_the_id_and_nothing_else():
+    from bot.crypto import FieldCrypto
+
+    secrets = ConversationSecrets(b"k" * 32)
+    secret = secrets.issue("rest-1")
+    assert secrets.verify("rest-1", secret) and secret == ConversationSecrets(b"k" * 32).issue("rest-1")
+    assert not secrets.verify("rest-2", secret) and not ConversationSecrets(b"j" * 32).verify("rest-1", secret)
+    for wrong in (None, 42, "", secret.upper(), secret + "=", "密" * 43, "a" * 10_000):
+        assert not secrets.verify("rest-1", wrong)
+    # Not the keyed hash that finds phone numbers in the database (same key).
+    digest = FieldCrypto([], b"k" * 32).digest("rest-1")
+    assert secret not in digest and digest not in secret
 
 
 # --- the webhook on the real Rasa server ------------------------------------------------
@@ -93,3 +114,70 @@ def test_an_odd_sender_id_is_refused_in_chinese(assistant, sender):
         response = requests.post(f"{assistant.url}/webhooks/rest/{path}", json=body, timeout=60)
         assert response.status_code == 400, (path, response.text)
         assert response.json()["error"] == BAD_ID_TEXT
+
+
+# --- the conversation secret (finding 6) ------------------------------------------------
+
+def mailbox(assistant: Assistant, sender: str, **headers: str) -> requests.Response:
+    return requests.post(f"{assistant.url}/webhooks/rest/messages", json={"sender": sender, "after": 0},
+                         headers=headers, timeout=60)
+
+
+def test_the_first_answer_carries_the_secret_that_later_messages_need(assistant):
+    sender = f"rest-{uuid.uuid4().hex}"
+    first = post(assistant, json={"sender": sender, "message": "你好"})
+    assert first.status_code == 200 and isinstance(first.json(), list) and first.json()  # Rasa's format
+    secret = first.headers[SECRET_HEADER]
+    assert len(secret) >= 40 and first.headers["Cache-Control"] == "no-store"
+
+    for headers, expected in (({}, MISSING_SECRET_TEXT), ({SECRET_HEADER: secret[:-1] + "x"}, WRONG_SECRET_TEXT),
+                              ({SECRET_HEADER: "密钥".encode().decode("latin-1")}, WRONG_SECRET_TEXT)):
+        refused = post(assistant, json={"sender": sender, "message": "我要投诉"}, headers=headers)
+        assert refused.status_code == 403 and refused.json()["error"] == expected
+    assert [e["text"] for e in user_events(assistant, sender)] == ["你好"]
+
+    again = post(assistant, json={"sender": sender, "message": "我要投诉"}, headers={SECRET_HEADER: secret})
+    assert again.status_code == 200 and again.json() and SECRET_HEADER not in again.headers
+    in_body = post(assistant, json={"sender": sender, "message": "理赔纠纷", "secret": secret})
+    assert in_body.status_code == 200 and in_body.json()
+    assert [e["text"] for e in user_events(assistant, sender)] == ["你好", "我要投诉", "理赔纠纷"]
+
+
+def test_the_mailbox_is_read_only_with_the_conversations_secret(assistant):
+    owner, other = f"rest-{uuid.uuid4().hex}", f"rest-{uuid.uuid4().hex}"
+    secret = post(assistant, json={"sender": owner, "message": "你好"}).headers[SECRET_HEADER]
+    other_secret = post(assistant, json={"sender": other, "message": "你好"}).headers[SECRET_HEADER]
+    assert mailbox(assistant, owner).status_code == 403
+    assert mailbox(assistant, owner).json()["error"] == MISSING_SECRET_TEXT
+    refused = mailbox(assistant, owner, **{SECRET_HEADER: other_secret})
+    assert refused.status_code == 403 and refused.json()["error"] == WRONG_SECRET_TEXT
+    read = mailbox(assistant, owner, **{SECRET_HEADER: secret})
+    assert read.status_code == 200 and "投诉" in read.json()["messages"][0]["text"]
+    assert read.headers["Cache-Control"] == "no-store"
+
+
+def test_other_channels_conversations_are_out_of_reach(assistant):
+    web = f"web-{uuid.uuid4()}"
+    assistant.api("POST", f"/conversations/{web}/tracker/events",
+                  json=[{"event": "bot", "text": "网页会话里的客服消息"}]).raise_for_status()
+    for sender in (web, web.upper(), "web-anything"):
+        for path, body in (("webhook", {"sender": sender, "message": "转人工"}), ("messages", {"sender": sender})):
+            refused = requests.post(f"{assistant.url}/webhooks/rest/{path}", json=body, timeout=60)
+            assert refused.status_code == 403 and refused.json()["error"] == RESERVED_ID_TEXT, (sender, path)
+    # WeChat's ids (wx:<OpenID>) are outside the REST alphabet altogether.
+    wechat = post(assistant, json={"sender": "wx:oAbCdEfGhIjKlMnOpQrStUvWxYz0", "message": "转人工"})
+    assert wechat.status_code == 400
+    assert user_events(assistant, web) == []
+    assert assistant.tracker(web)["latest_input_channel"] is None
+
+
+def test_of_first_messages_racing_for_one_new_id_only_one_gets_in(assistant):
+    sender = f"rest-{uuid.uuid4().hex}"
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda text: post(assistant, json={"sender": sender, "message": text}),
+                                ["你好", "我要投诉", "转人工", "理赔需要什么材料"]))
+    assert sorted(a.status_code for a in answers) == [200, 403, 403, 403]
+    [winner] = [a for a in answers if a.status_code == 200]
+    assert SECRET_HEADER in winner.headers
+    assert all(SECRET_HEADER not in a.headers for a in answers if a is not winner)
+    assert len(user_events(assistant, sender)) == 1

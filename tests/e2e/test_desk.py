@@ -29,7 +29,7 @@ def desk(assistant: Assistant) -> Iterator[DeskServer]:
 
 
 def mailbox(assistant: Assistant, sender: str, after: float) -> List[dict]:
-    response = requests.post(f"{assistant.url}/webhooks/rest/messages",
+    response = requests.post(f"{assistant.url}/webhooks/rest/messages", headers=assistant.rest_headers(sender),
                              json={"sender": sender, "after": after}, timeout=10)
     response.raise_for_status()
     return response.json()["messages"]
@@ -116,4 +116,6 @@ def test_the_mailbox_refuses_bad_requests(assistant):
     for body in ({}, {"sender": ""}, {"sender": "x" * 256}, {"sender": "a", "after": "soon"}):
         response = requests.post(f"{assistant.url}/webhooks/rest/messages", json=body, timeout=10)
         assert response.status_code == 400, body
-    assert mailbox(assistant, "nobody-ever", 0) == []
+    # Readable only with the conversation's secret (tests/channels/test_rest.py).
+    assert requests.post(f"{assistant.url}/webhooks/rest/messages", json={"sender": "nobody-ever"},
+                         timeout=10).status_code == 403

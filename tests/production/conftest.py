@@ -173,6 +173,8 @@ class User:
                                       json={"sender": self.sender, "message": message}, timeout=timeout)
         except requests.RequestException:
             return None
+        if "X-Conversation-Secret" in response.headers:  # later messages need it (docs/chat-channels.md)
+            self.http.headers["X-Conversation-Secret"] = response.headers["X-Conversation-Secret"]
         if response.status_code >= 500:
             return None
         response.raise_for_status()

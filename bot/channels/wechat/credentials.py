@@ -12,7 +12,9 @@ TOKEN_ENDPOINTS = ("stable", "classic")
 _TOKEN = re.compile(r"[A-Za-z0-9]{3,32}")  # WeChat's own rule for the server token
 _APP_ID = re.compile(r"wx[0-9a-f]{16}")
 _INTENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
-_PREFIX = re.compile(r"[A-Za-z0-9_.:-]{0,16}")
+# Ends in ':', which REST's ids cannot hold: no REST client can name a WeChat conversation
+# (bot/channels/conversation_ids.py).
+_PREFIX = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,14}:")
 
 DEFAULT_MENU_INTENTS: Dict[str, str] = {
     "COMPLAIN": "complain",
@@ -90,7 +92,7 @@ class WeChatCredentials:
             raise ValueError("wechat: subscribe_intent must be an intent name")
         prefix = str(raw.get("sender_prefix", "wx:"))
         if not _PREFIX.fullmatch(prefix):
-            raise ValueError("wechat: sender_prefix may hold up to 16 of [A-Za-z0-9_.:-]")
+            raise ValueError("wechat: sender_prefix must be 2-16 of [A-Za-z0-9_-] ending in ':' (e.g. wx:)")
         return cls(
             token=token,
             app_id=app_id,

@@ -169,6 +169,8 @@ def test_plain_reply_for_a_plain_request():
     {"token": "ab"}, {"app_id": "123"}, {"app_secret": ""}, {"mode": "open"}, {"encoding_aes_key": None},
     {"api_base_url": "ftp://x"}, {"passive_reply_seconds": 6}, {"menu_intents": {"K": "bad intent"}},
     {"token_endpoint": "other"},
+    # A prefix without ':' would put WeChat conversations where REST clients can name them.
+    {"sender_prefix": ""}, {"sender_prefix": "wechat-"}, {"sender_prefix": "wx"}, {"sender_prefix": "w:x:"},
 ])
 def test_credentials_are_validated(override):
     raw = {"token": TOKEN, "app_id": APP_ID, "app_secret": APP_SECRET, "encoding_aes_key": AES_KEY, **override}
