@@ -21,8 +21,9 @@ import os
 import re
 import secrets
 import sys
+import time
 from pathlib import Path
-from typing import List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 from bot.settings import Settings
 
@@ -87,6 +88,29 @@ def authorised(given: Optional[str], token: str) -> bool:
     return hmac.compare_digest(given.encode("utf-8", "replace"), token.encode("utf-8"))
 
 
+class RefusalLog:
+    """Logs refused requests: at most one line per client address a minute, then a count of the rest."""
+
+    MAX_ADDRESSES = 10_000
+
+    def __init__(self, every: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self.every, self.clock = every, clock
+        self.last: Dict[str, Tuple[float, int]] = {}  # address -> (time of its last line, refusals since)
+
+    def refused(self, method: str, path: str, address: str) -> None:
+        now = self.clock()
+        since, count = self.last.get(address, (None, 0))
+        if since is not None and now - since < self.every:
+            self.last[address] = (since, count + 1)
+            return
+        if len(self.last) >= self.MAX_ADDRESSES:
+            self.last.clear()
+        more = f" ({count} more from there since the last such line)" if count else ""
+        log.warning("refused %s %s from %s: %s header missing or wrong%s",
+                    method, path[:200], address, HEADER, more)
+        self.last[address] = (now, 0)
+
+
 def create_app(token: str, actions_package: str = "actions"):  # -> sanic.Sanic
     """rasa-sdk's action server app, with no CORS and every route but /health behind the shared secret."""
     from rasa_sdk.endpoint import create_app as create_sdk_app
@@ -96,13 +120,13 @@ def create_app(token: str, actions_package: str = "actions"):  # -> sanic.Sanic
         raise TokenError("the action server's token is missing or malformed")
     app = create_sdk_app(actions_package, cors_origins=None)  # Rasa calls it server to server
     app.config.REQUEST_MAX_SIZE = MAX_REQUEST_BYTES
+    refusals = RefusalLog()
 
     @app.on_request
     async def require_token(request):  # type: ignore[no-untyped-def]
         if request.path in OPEN_PATHS or authorised(request.headers.get(HEADER), token):
             return None
-        log.warning("refused %s %s from %s: %s header missing or wrong",
-                    request.method, request.path[:200], request.ip, HEADER)
+        refusals.refused(request.method, request.path, request.ip)
         return response.json({"error": "unauthorized"}, status=401)
 
     return app

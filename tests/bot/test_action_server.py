@@ -15,7 +15,7 @@ import psutil
 import pytest
 import requests
 
-from bot.action_server import HEADER, TokenError, authorised, shared_token, token_file
+from bot.action_server import HEADER, RefusalLog, TokenError, authorised, shared_token, token_file
 from tests.assistant import ROOT, free_port
 from tests.conftest import make_settings
 
@@ -71,8 +71,9 @@ def test_only_health_is_answered_without_the_secret_and_refusals_are_logged(tmp_
         assert listening == ["127.0.0.1"]
         time.sleep(0.5)
         text = log.read_text()
-        assert text.count(f"WARNING bot.action_server: refused POST /webhook from 127.0.0.1: {HEADER}") == 4
-        assert token not in text
+        # One line for the first refusal from an address; the rest are counted, so a flood cannot flood the log.
+        assert text.count(f"WARNING bot.action_server: refused POST /webhook from 127.0.0.1: {HEADER} header") == 1
+        assert "refused GET" not in text and token not in text
 
 
 def test_the_token_from_the_environment_wins_and_a_bad_one_stops_the_server(tmp_path):
@@ -101,3 +102,17 @@ def test_the_comparison():
     assert authorised("s" * 40, "s" * 40)
     assert not authorised(None, "s" * 40) and not authorised("", "s" * 40) and not authorised("s" * 39, "s" * 40)
     assert not authorised("ß" * 40, "s" * 40)  # non-ASCII header values are refused, not an error
+
+
+def test_refusals_are_logged_once_a_minute_per_address_with_a_count(caplog):
+    now = [0.0]
+    refusals = RefusalLog(every=60, clock=lambda: now[0])
+    with caplog.at_level("WARNING", logger="bot.action_server"):
+        for _ in range(3):
+            refusals.refused("POST", "/webhook", "10.0.0.1")
+        refusals.refused("POST", "/webhook", "10.0.0.2")
+        now[0] = 61
+        refusals.refused("GET", "/actions", "10.0.0.1")
+    assert [r.getMessage().split(": ", 1)[0] for r in caplog.records] == [
+        "refused POST /webhook from 10.0.0.1", "refused POST /webhook from 10.0.0.2", "refused GET /actions from 10.0.0.1"]
+    assert caplog.records[-1].getMessage().endswith("(2 more from there since the last such line)")
