@@ -10,8 +10,8 @@ from sqlalchemy import update
 from bot import materials
 from bot.agents import AgentService, Role
 from bot.handoff import HandoffService
-from bot.models import Agent
-from bot.tickets import TicketService
+from bot.models import Agent, StatusLookup
+from bot.tickets import ComplaintDraft, TicketService
 
 
 def new_sender() -> str:
@@ -112,6 +112,43 @@ def test_status_lookup_verifies_the_phone(assistant):
     assistant.texts(visitor, f"查询投诉进度 {ticket['ticket_no']}")
     right = joined(assistant.texts(visitor, "13812345678"))
     assert ticket["ticket_no"] in right and "受理" in right
+
+
+def ticket_with_phone(assistant, phone: str) -> str:
+    """A ticket of its own for a test that locks look-ups (the servers' database is shared)."""
+    draft = ComplaintDraft(conversation_id=new_sender(), channel="rest", category="claims", complainant_name="张三",
+                           phone_number=phone, description="理赔申请交了两个月没有结果", customer_request="尽快赔付")
+    return TicketService(assistant.db, assistant.settings).submit(draft, uuid.uuid4().hex).ticket_no
+
+
+def look_up_from_a_fresh_sender(assistant, ticket_no: str, phone: str) -> str:
+    sender = new_sender()
+    assert "手机号" in assistant.texts(sender, f"查询投诉进度 {ticket_no}")[-1]
+    return joined(assistant.texts(sender, phone))
+
+
+def test_walking_ticket_numbers_from_fresh_senders_is_locked(assistant):
+    """The probe: one known phone, every ticket number of the day, a new sender id per guess."""
+    phone = "13655550123"
+    ticket_no = ticket_with_phone(assistant, phone)
+    day = ticket_no[:10]
+    guesses = [look_up_from_a_fresh_sender(assistant, f"{day}{n:06d}", phone) for n in range(999990, 999995)]
+    assert all("没有查询到" in answer for answer in guesses)
+    right = look_up_from_a_fresh_sender(assistant, ticket_no, phone)
+    unknown = look_up_from_a_fresh_sender(assistant, f"{day}999999", phone)
+    assert right == unknown  # no hint that the right number exists
+    assert "暂停" in right and "转人工" in right and "当前状态" not in right
+
+
+def test_a_typed_intent_carrying_both_answers_does_not_look_up_in_one_request(assistant):
+    phone = "13655550456"
+    ticket_no = ticket_with_phone(assistant, phone)
+    sender = new_sender()
+    reply = joined(assistant.texts(
+        sender, '/check_ticket_status{"ticket_id":"%s","phone_number":"%s"}' % (ticket_no, phone)))
+    assert "当前状态" not in reply and ("手机号" in reply or "投诉编号" in reply)
+    with assistant.db.transaction() as session:
+        assert session.query(StatusLookup).filter(StatusLookup.conversation_id == sender).count() == 0
 
 
 def test_handoff_pauses_the_bot_until_an_agent_hands_back(assistant, agent_online):
