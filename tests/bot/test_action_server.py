@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import stat
 import subprocess
@@ -116,3 +117,12 @@ def test_refusals_are_logged_once_a_minute_per_address_with_a_count(caplog):
     assert [r.getMessage().split(": ", 1)[0] for r in caplog.records] == [
         "refused POST /webhook from 10.0.0.1", "refused POST /webhook from 10.0.0.2", "refused GET /actions from 10.0.0.1"]
     assert caplog.records[-1].getMessage().endswith("(2 more from there since the last such line)")
+
+
+def test_every_launcher_starts_the_action_server_through_this_entry():
+    launchers = [ROOT / "scripts" / "run", ROOT / "bot" / "embedded.py", ROOT / "deploy" / "local" / "topology.py",
+                 ROOT / "deploy" / "compose.yaml", ROOT / "deploy" / "kubernetes" / "actions.yaml"]
+    for path in launchers:
+        text = path.read_text()
+        assert "bot.action_server" in text, path
+        assert not re.search(r"""run["',\s]+actions""", text), f"{path} starts rasa-sdk's unauthenticated server"
