@@ -13,6 +13,9 @@ taken only while the conversation does not exist, one at a time per id. Ids of
 other channels' conversations (`web-…`, `wx:…`) are refused, so a REST client
 can neither read them nor redirect their agent replies.
 
+What Rasa receives of a message is bot/channels/user_text.py's: storable text,
+and intent syntax (`/intent{...}`) only for a button the bot just offered.
+
 The webhook is Rasa's (`POST /webhooks/rest/webhook {"sender", "message"}`,
 answered with a list of bot messages) with its inputs bounded and its failures
 told: a request without a sender would otherwise join the shared "default"
@@ -45,6 +48,7 @@ from bot.channels.conversation_secret import (
     WRONG_SECRET_TEXT,
     ConversationSecrets,
 )
+from bot.channels.user_text import passed_on
 from bot.settings import Settings
 from bot.validators import MAX_TEXT_LENGTH
 
@@ -113,9 +117,10 @@ class RestChannel(RestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
-        async def turn(sender: str, text: str) -> HTTPResponse:
+        async def turn(request: Request, sender: str, text: str) -> HTTPResponse:
             collector = CollectingOutputChannel()
             try:
+                text = await passed_on(text, request.app.ctx.agent.tracker_store, sender)
                 await on_new_message(UserMessage(text, collector, sender, input_channel=self.name()))
             except Exception:
                 logger.exception("Rasa turn for a REST message failed")
@@ -136,7 +141,7 @@ class RestChannel(RestInput):
                         return _refused(MISSING_SECRET_TEXT, 403)
                     if len(text) > MAX_TEXT_LENGTH:  # nothing is created, so no secret either
                         return response.json([{"recipient_id": sender, "text": TOO_LONG_TEXT}])
-                    answer = await turn(sender, text)
+                    answer = await turn(request, sender, text)
                     # Only the request whose turn created the conversation learns its secret.
                     if answer.status == 200 or await _exists(agent, sender):
                         answer.headers[SECRET_HEADER] = self.secrets.issue(sender)
@@ -178,7 +183,7 @@ class RestChannel(RestInput):
                 return await first_turn(request, sender, text)
             if len(text) > MAX_TEXT_LENGTH:
                 return response.json([{"recipient_id": sender, "text": TOO_LONG_TEXT}])
-            return await turn(sender, text)
+            return await turn(request, sender, text)
 
         @blueprint.route("/messages", methods=["POST"])
         async def messages(request: Request) -> HTTPResponse:

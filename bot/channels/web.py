@@ -11,6 +11,8 @@ Differences from Rasa's stock `socketio` channel, and why:
   can read the conversation, so it must be a random UUID v4; anything else is
   replaced by a fresh one. The Rasa conversation id is `web-<session id>`, so a
   web client can never address a conversation of another channel.
+- What the user typed reaches Rasa as bot/channels/user_text.py passes it on:
+  storable text, and `/intent{...}` only for a button the bot just offered.
 - Every message carries a stable `id` (user: the client's message id; bot: a
   digest of the BotUttered event's timestamp and text), identical live and in
   the history, so clients can de-duplicate.
@@ -41,13 +43,14 @@ from typing import (
 import rasa.core.channels.channel
 from rasa.core.channels.channel import OutputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOInput
-from sanic import Blueprint, response
+from sanic import Blueprint, Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.async_manager import AsyncManager
 
 from bot.channels import FAILED_TURN_TEXT, TOO_LONG_TEXT
+from bot.channels.user_text import passed_on, storable
 from bot.settings import PROJECT_ROOT
 from bot.validators import MAX_TEXT_LENGTH
 
@@ -260,6 +263,11 @@ class WebChatInput(SocketIOInput):
         self.cors_allowed_origins = list(cors_allowed_origins) if cors_allowed_origins else None
         self.frame_ancestors = _frame_ancestors(frame_ancestors)
         self.redis_url = redis_url
+        self.app: Optional[Sanic] = None  # the Rasa server's app, known from the first connection
+
+    def _tracker_store(self) -> Any:
+        agent = getattr(self.app.ctx, "agent", None) if self.app is not None else None
+        return agent.tracker_store if agent is not None else None
 
     def client_manager(self) -> Optional[AsyncManager]:
         """Where socket.io keeps its clients; None: in this process only."""
@@ -371,6 +379,9 @@ class WebChatInput(SocketIOInput):
 
         @sio.on("connect")
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
+            request = environ.get("sanic.request")
+            if request is not None and self.app is None:
+                self.app = request.app  # its agent's tracker store, for the offered buttons
             return self._authorised(auth)
 
         @sio.on("session_request")
@@ -406,10 +417,12 @@ class WebChatInput(SocketIOInput):
             raw_metadata = data.get("metadata")
             title = raw_metadata.get("button_title") if isinstance(raw_metadata, dict) else None
             if isinstance(title, str) and 0 < len(title) <= MAX_BUTTON_TEXT:
-                metadata["button_title"] = title
+                metadata["button_title"] = storable(title)
+            sender_id = sender_id_for(bound)
             try:
+                text = await passed_on(text, self._tracker_store(), sender_id)
                 await on_new_message(UserMessage(
-                    text, WebChatOutput(sio, self.bot_message_evt), sender_id_for(bound),
+                    text, WebChatOutput(sio, self.bot_message_evt), sender_id,
                     input_channel=self.name(), message_id=message_id, metadata=metadata,
                 ))
             except Exception:

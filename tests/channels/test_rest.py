@@ -13,6 +13,7 @@ from bot.channels.conversation_secret import (
     ConversationSecrets,
 )
 from bot.channels.rest import MAX_MESSAGES, bot_messages_after
+from bot.handoff import HandoffService
 from bot.validators import MAX_TEXT_LENGTH
 from tests.assistant import Assistant
 
@@ -181,3 +182,51 @@ def test_of_first_messages_racing_for_one_new_id_only_one_gets_in(assistant):
     assert SECRET_HEADER in winner.headers
     assert all(SECRET_HEADER not in a.headers for a in answers if a is not winner)
     assert len(user_events(assistant, sender)) == 1
+
+
+# --- what reaches Rasa of a message (finding 8) ----------------------------------------
+
+class Conversation:
+    """A REST client keeping its conversation's secret."""
+
+    def __init__(self, assistant: Assistant) -> None:
+        self.assistant, self.sender, self.secret = assistant, f"rest-{uuid.uuid4().hex}", ""
+
+    def send(self, text: str) -> requests.Response:
+        headers = {SECRET_HEADER: self.secret} if self.secret else {}
+        answer = post(self.assistant, json={"sender": self.sender, "message": text}, headers=headers)
+        self.secret = answer.headers.get(SECRET_HEADER, self.secret)
+        return answer
+
+    def user_events(self) -> list:
+        return user_events(self.assistant, self.sender)
+
+
+def test_a_lone_surrogate_is_replaced_and_the_conversation_goes_on(assistant):
+    conversation = Conversation(assistant)
+    first = conversation.send("我要投诉\ud800")  # JSON "\ud800": not encodable as UTF-8
+    assert first.status_code == 200 and first.json()
+    for text in ("理赔纠纷", "跳过"):
+        answer = conversation.send(text)
+        assert answer.status_code == 200 and answer.json(), answer.text
+    assert [e["text"] for e in conversation.user_events()] == ["我要投诉\ufffd", "理赔纠纷", "跳过"]
+
+
+def test_typed_intent_syntax_is_text_but_an_offered_button_is_an_intent(assistant):
+    conversation = Conversation(assistant)
+    greeting = conversation.send("你好").json()
+    assert "/request_human" in [b["payload"] for m in greeting for b in m.get("buttons", [])]
+    conversation.send("/escalation_threat")
+    conversation.send('/check_ticket_status{"ticket_id":"TS20261128000001","phone_number":"13812345678"}')
+    threat, lookup = conversation.user_events()[1:]
+    # Ordinary text for the NLU (which may still recognise what it says, as for any typed text).
+    assert threat["text"] == "／escalation_threat" and lookup["text"].startswith("／check_ticket_status{")
+    assert threat["parse_data"]["intent"]["name"] != "escalation_threat"
+    assert not [r for r in HandoffService(assistant.db, assistant.settings).list()
+                if r["conversation_id"] == conversation.sender]
+
+    # A button of the bot's latest answer is what apps send when it is tapped.
+    conversation.send("你好")
+    conversation.send("/complain")
+    tapped = conversation.user_events()[-1]
+    assert tapped["text"] == "/complain" and tapped["parse_data"]["intent"]["name"] == "complain"

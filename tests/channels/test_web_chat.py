@@ -5,23 +5,27 @@ origin for the iframe test); the page is the one `make run` serves.
 """
 from __future__ import annotations
 
+import asyncio
 import http.server
 import json
 import socket
 import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Dict, Iterator, List
+from typing import Dict, Iterator, List, Tuple
 
 import pytest
 import requests
+import websockets
 import yaml
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from rasa.shared.core.events import BotUttered
 
 from bot import materials
 from bot.agents import AgentService, Role
+from bot.channels import FAILED_TURN_TEXT
 from bot.channels.web import (
     ASSETS,
     SENDER_PREFIX,
@@ -328,7 +332,7 @@ def test_reload_keeps_the_conversation_without_duplicates(web, chromium):
     page.reload()
     wait_ready(page)
     assert session_of(page) == session_id
-    assert shown(page) == before and len(before) == 4
+    assert shown(page) == before and [m["text"] for m in before if "from-user" in m["kind"]] == ["我要投诉", "销售纠纷"]
     assert_no_duplicates(page)
     # The last question's buttons come back and the conversation goes on.
     assert "姓名" in click(page, "跳过")[-1]
@@ -467,3 +471,96 @@ def test_http_endpoints_validate_their_input(web):
     empty = post(json.dumps({"session_id": "0f8fad5b-d9cb-469f-a165-70867728950e"}))
     assert empty.json() == {"session_id": "0f8fad5b-d9cb-469f-a165-70867728950e", "messages": []}
     assert empty.headers["Cache-Control"] == "no-store"
+
+
+# --- what reaches Rasa of a message (finding 8) ----------------------------------------
+
+class Socket:
+    """A native app's socket: Engine.IO v4 over a WebSocket, spoken directly."""
+
+    def __init__(self, url: str, session_id: str = "", local_address: str = "127.0.0.1") -> None:
+        self.url = url.replace("http://", "ws://") + "/webhooks/web/socket.io/?EIO=4&transport=websocket"
+        self.session_id = session_id or str(uuid.uuid4())
+        self.local_address = local_address
+        self.events: "asyncio.Queue[tuple]" = asyncio.Queue()
+
+    async def __aenter__(self) -> "Socket":
+        self.socket = await websockets.connect(self.url, open_timeout=30, local_addr=(self.local_address, 0))
+        assert (await asyncio.wait_for(self.socket.recv(), 30)).startswith("0{")  # Engine.IO open
+        await self.socket.send("40")
+        assert (await asyncio.wait_for(self.socket.recv(), 30)).startswith("40")  # connected
+        self.reader = asyncio.create_task(self._read())
+        await self.emit("session_request", {"session_id": self.session_id})
+        assert await self.next("session_confirm") == self.session_id
+        return self
+
+    async def __aexit__(self, *_) -> None:
+        self.reader.cancel()
+        await self.socket.close()
+
+    async def _read(self) -> None:
+        async for packet in self.socket:
+            if packet == "2":
+                await self.socket.send("3")
+            elif packet.startswith("42"):
+                name, *data = json.loads(packet[2:])
+                await self.events.put((name, data[0] if data else None))
+
+    async def emit(self, name: str, data) -> None:
+        await self.socket.send("42" + json.dumps([name, data]))  # "\ud800" goes as the JSON escape
+
+    async def next(self, name: str, seconds: float = 60):
+        while True:
+            kind, data = await asyncio.wait_for(self.events.get(), seconds)
+            if kind == name:
+                return data
+
+    async def say(self, text: str) -> List[str]:
+        """The texts that reached this socket until the server's bot_done."""
+        message_id = uuid.uuid4().hex
+        await self.emit("user_uttered", {"message": text, "session_id": self.session_id, "message_id": message_id})
+        texts = []
+        while True:
+            kind, data = await asyncio.wait_for(self.events.get(), 60)
+            if kind == "bot_uttered":
+                texts.append(data["text"])
+            elif kind == "bot_done" and data == {"message_id": message_id}:
+                return texts
+
+
+def run(coroutine):
+    """Runs a coroutine in a thread of its own (Playwright's sync API owns this thread's loop)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+def user_texts(web: WebChat, session_id: str) -> List[str]:
+    events = web.assistant.tracker(SENDER_PREFIX + session_id)["events"]
+    return [e["text"] for e in events if e["event"] == "user"]
+
+
+def test_a_lone_surrogate_is_replaced_and_the_conversation_goes_on(web):
+    async def talk() -> Tuple[List[str], List[str], str]:
+        async with Socket(web.assistant.url) as app:
+            first = await app.say("我要投诉\ud800")
+            second = await app.say("理赔纠纷")
+            return first, second, app.session_id
+
+    first, second, session_id = run(talk())
+    assert FAILED_TURN_TEXT not in first + second and first and second
+    assert user_texts(web, session_id) == ["我要投诉\ufffd", "理赔纠纷"]
+
+
+def test_typed_intent_syntax_is_text_but_buttons_still_work(web, chromium):
+    page = open_chat(chromium, web.page_url, PHONE)
+    say(page, "你好")
+    say(page, "/escalation_threat")
+    session_id = session_of(page)
+    assert user_texts(web, session_id) == ["你好", "／escalation_threat"]
+    assert not [r for r in HandoffService(web.assistant.db, web.assistant.settings).list()
+                if r["conversation_id"] == SENDER_PREFIX + session_id]
+    # The latest answer's buttons are intents, as the page sends them.
+    say(page, "你好")
+    assert "哪一类" in click(page, "我要投诉")[-1]
+    assert user_texts(web, session_id)[-1] == "/complain"
+    page.context.close()

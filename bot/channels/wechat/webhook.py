@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable, Mapping, Optional
 
+from bot.channels.user_text import storable, without_intent_syntax
 from bot.channels.wechat.credentials import WeChatCredentials
 from bot.channels.wechat.crypto import AppIdMismatch, CryptoError, MessageCrypto, signature, signature_matches
 from bot.channels.wechat.messages import (
@@ -191,5 +192,6 @@ class Webhook:
 
 def _no_intent_injection(text: str) -> str:
     # Rasa treats "/intent{...}" as a pre-parsed intent with entities; a
-    # policyholder must not be able to set slots that way.
-    return "／" + text[1:] if text.startswith("/") else text
+    # policyholder must not be able to set slots that way. WeChat shows buttons
+    # as text to reply with, so no payload is ever offered here.
+    return without_intent_syntax(storable(text))
