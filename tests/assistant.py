@@ -9,7 +9,7 @@ import signal
 import socket
 import subprocess
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
@@ -108,13 +108,16 @@ def running_assistant(var: Path, credentials: Path = ROOT / "credentials.yml") -
         yield Assistant(servers.rasa_url, settings, Database(settings.database_url),
                         f"http://127.0.0.1:{servers.actions_port}", tuple(p.pid for p in processes))
     finally:
+        # A server that exited early has no process group left: stop the others all the same.
         for process in processes:
-            os.killpg(process.pid, signal.SIGTERM)
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
         for process in processes:
             try:
                 process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
+                with suppress(ProcessLookupError):
+                    os.killpg(process.pid, signal.SIGKILL)
         for log in logs:
             # Logs must never carry a full phone or ID number.
             assert "13812345678" not in log.read_text(), f"unmasked phone in {log.name}"
