@@ -50,6 +50,14 @@ class Settings:
     status_max_failures_per_ticket: int = 5
     status_max_failures_per_phone: int = 5
     status_max_failures_per_client: int = 20
+    # Requests per client address on the REST and web chat channels
+    # (bot/channels/rate_limit.py): a burst, refilled per minute (0: no limit);
+    # addresses never limited (an app's backend relaying many users); proxies
+    # whose X-Forwarded-For is believed (the nginx in front of Rasa).
+    channel_rate_per_minute: int = 60
+    channel_rate_burst: int = 30
+    channel_rate_exempt: str = ""
+    trusted_proxies: str = ""
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_token: str = DEV_RASA_TOKEN
     timezone: str = "Asia/Shanghai"
@@ -103,6 +111,10 @@ class Settings:
             status_max_failures_per_ticket=_int(env, "STATUS_MAX_FAILURES_PER_TICKET", 5),
             status_max_failures_per_phone=_int(env, "STATUS_MAX_FAILURES_PER_PHONE", 5),
             status_max_failures_per_client=_int(env, "STATUS_MAX_FAILURES_PER_CLIENT", 20),
+            channel_rate_per_minute=_int(env, "CHANNEL_RATE_PER_MINUTE", 60),
+            channel_rate_burst=_int(env, "CHANNEL_RATE_BURST", 30),
+            channel_rate_exempt=env.get("CHANNEL_RATE_EXEMPT") or "",
+            trusted_proxies=env.get("TRUSTED_PROXIES") or "",
             rasa_url=env.get("RASA_URL", "http://127.0.0.1:5005").rstrip("/"),
             rasa_token=env.get("RASA_TOKEN") or DEV_RASA_TOKEN,
             timezone=env.get("COMPLAINTS_TIMEZONE", "Asia/Shanghai"),
