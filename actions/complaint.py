@@ -45,7 +45,7 @@ def submission_key(tracker: Tracker, form: str = FORM) -> str:
     return f"{tracker.sender_id}:{started}"
 
 
-class ValidateComplaintForm(ConsentingForm):
+class ValidateComplaintForm(ConsentingForm, FormValidationAction):
     def name(self) -> Text:
         return "validate_complaint_form"
 

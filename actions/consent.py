@@ -8,7 +8,6 @@ from typing import Any, Dict, List, Optional, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from actions.services import latest_intent, latest_text, services
@@ -43,8 +42,12 @@ def notice_already_shown(tracker: Tracker) -> bool:
     )
 
 
-class ConsentingForm(FormValidationAction):
-    """A form that shows the notice before its first personal question and asks health consent."""
+class ConsentingForm:
+    """Mixed into a form's validation action (before FormValidationAction): shows the notice
+    before its first personal question and asks health consent.
+
+    A mixin rather than an Action subclass, because rasa-sdk registers every Action subclass.
+    """
 
     async def required_slots(
         self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,

@@ -34,7 +34,7 @@ def _typed(text: str) -> str:
     return re.sub(r"\s", "", unicodedata.normalize("NFKC", text)).upper()
 
 
-class ValidateStatusForm(ConsentingForm):
+class ValidateStatusForm(ConsentingForm, FormValidationAction):
     def name(self) -> Text:
         return "validate_status_form"
 

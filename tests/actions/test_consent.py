@@ -113,3 +113,13 @@ async def test_the_notice_version_and_consent_are_recorded_on_the_ticket(svc, di
                                                           active_loop="complaint_form"), domain)
     ticket = svc.tickets.list()[0]
     assert ticket["privacy_notice_version"] == "1.0.0" and ticket["health_consent"] == "granted"
+
+
+def test_the_action_server_can_register_every_action():
+    """rasa-sdk registers every Action subclass: the consent mixin must not be one."""
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    assert {"validate_complaint_form", "validate_status_form", "action_ask_health_consent"} <= set(
+        executor.actions)
