@@ -385,6 +385,8 @@ def services(config: Config, nginx_conf: Path) -> List[Service]:
         Service("desk", [python, "-m", "bot", "desk", "serve", "--host", LOOPBACK, "--port", str(config.desk_port)],
                 f"http://127.0.0.1:{config.desk_port}/health", log / "desk.log", config.desk_port),
         Service("analytics", [python, "-m", "bot", "analytics", "consume"], None, log / "analytics.log"),
+        Service("retention", [python, "-m", "bot", "retention", "run", "--every", "1h"], None,
+                log / "retention.log"),
     ]
     return found
 

@@ -134,14 +134,19 @@ def test_kubernetes_gives_rasa_what_the_endpoints_need_and_hardens_every_pod():
 
     deployments = {d["metadata"]["name"]: d for d in of_kind("Deployment")}
     assert set(deployments) == {"rasa", "actions", "desk", "analytics"}
-    for name, deployment in deployments.items():
-        pod = deployment["spec"]["template"]["spec"]
+    [retention] = of_kind("CronJob")
+    assert retention["spec"]["concurrencyPolicy"] == "Forbid"
+    assert retention["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"] == [
+        "python", "-m", "bot", "retention", "purge"]
+    pods = {name: d["spec"]["template"]["spec"] for name, d in deployments.items()}
+    pods["retention"] = retention["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    for name, pod in pods.items():
         assert pod["securityContext"]["runAsNonRoot"] is True, name
         for container in pod["containers"]:
             assert container["securityContext"]["allowPrivilegeEscalation"] is False, name
             assert container["resources"]["limits"]["memory"], name
             assert {"configMapRef": {"name": "complaints-config"}} in container["envFrom"], name
-            if name != "analytics":
+            if name not in ("analytics", "retention"):
                 assert "readinessProbe" in container, name
     rasa = deployments["rasa"]["spec"]["template"]["spec"]["containers"][0]
     args = " ".join(rasa["args"])
