@@ -59,6 +59,12 @@ class LoginSession:
     agent: AgentAccount
 
 
+@dataclass(frozen=True)
+class LoginAttempt:
+    session: Optional[LoginSession]  # None: refused
+    account: bool  # the username names an active account (for the security log, never shown)
+
+
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -105,6 +111,10 @@ class AgentService:
 
     def login(self, username: str, password: str) -> Optional[LoginSession]:
         """The new session, or None; an unknown or malformed username costs a verification too."""
+        return self.attempt(username, password).session
+
+    def attempt(self, username: str, password: str) -> LoginAttempt:
+        """A login, and whether the username was an account's; verification costs the same either way."""
         with self.db.transaction() as session:
             row = session.execute(
                 select(Agent).where(Agent.username == username, Agent.active)
@@ -114,9 +124,9 @@ class AgentService:
                 _hasher.verify(row.password_hash if row else _DUMMY_HASH,
                                password.encode("utf-8", "surrogatepass"))
             except (VerificationError, InvalidHashError):
-                return None
+                return LoginAttempt(None, row is not None)
             if row is None:
-                return None
+                return LoginAttempt(None, False)
             if _hasher.check_needs_rehash(row.password_hash):
                 row.password_hash = _hasher.hash(password)
             now = self.clock()
@@ -124,7 +134,7 @@ class AgentService:
             session.add(DeskSession(token_hash=_token_hash(token), agent_id=row.id, csrf_token=csrf,
                                     created_at=now, expires_at=now + SESSION_LIFETIME))
             row.last_seen_at = now
-            return LoginSession(token, csrf, AgentAccount.of(row))
+            return LoginAttempt(LoginSession(token, csrf, AgentAccount.of(row)), True)
 
     def resolve(self, token: str, mark_seen: bool = True) -> Optional[LoginSession]:
         """The live session behind a cookie value, or None; marks the agent as seen unless told not to."""

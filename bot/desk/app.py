@@ -14,19 +14,26 @@ import logging
 import re
 import time
 from dataclasses import dataclass, field
-from datetime import timedelta
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, List, Optional
+from typing import Any, Awaitable, Callable, Dict, Optional
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Request, Sanic, response
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse
 
-from bot.agents import AgentAccount, AgentService, LoginSession
+from bot.agents import AgentAccount, AgentService, LoginAttempt
 from bot.channels.wechat.failures import recent_delivery_failures
 from bot.db import Database
 from bot.desk import casework
+from bot.desk.security import (
+    ADDRESS_LOCKED_MESSAGE,
+    BUSY_MESSAGE,
+    FailedLogins,
+    LoginBusy,
+    PasswordChecks,
+    RefusalLog,
+)
 from bot.desk.transcript import transcript
 from bot.handoff import ClaimError, HandoffService
 from bot.rasa_api import RasaConversations, RasaUnavailable
@@ -38,8 +45,6 @@ log = logging.getLogger(__name__)
 HERE = Path(__file__).parent
 COOKIE = "desk_session"
 MAX_BODY = 64 * 1024
-LOGIN_FAILURES_ALLOWED = 5
-LOGIN_LOCKOUT = timedelta(minutes=15)
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
                                "form-action 'self'; base-uri 'none'",
@@ -74,8 +79,9 @@ class Desk:
     tickets: TicketService
     rasa: RasaConversations
     pages: Environment
-    # Failed logins per username: (count, first failure), to slow down guessing.
-    login_failures: Dict[str, List[float]] = field(default_factory=dict)
+    failed_logins: FailedLogins = field(default_factory=FailedLogins)
+    password_checks: PasswordChecks = field(default_factory=PasswordChecks)
+    refusals: RefusalLog = field(default_factory=RefusalLog)
 
     @classmethod
     def build(cls, settings: Settings) -> "Desk":
@@ -94,6 +100,12 @@ class Desk:
 
 def _error(status: int, message: str) -> HTTPResponse:
     return response.json({"error": message}, status=status)
+
+
+def client_address(request: Request) -> str:
+    """The client's address: the proxy's forwarded one when the desk is configured to trust it
+    (SANIC_PROXIES_COUNT / SANIC_REAL_IP_HEADER), else the connection's."""
+    return request.remote_addr or request.ip or "unknown"
 
 
 def create_app(settings: Settings, name: str = "desk") -> Sanic:
@@ -116,6 +128,8 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
         login = await asyncio.to_thread(desk_of(request).agents.resolve, token) if token else None
         if login is None:
             if request.path.startswith("/api/") or request.method != "GET":
+                desk_of(request).refusals.refused(401, "request without a valid session", client_address(request),
+                                                  f"{request.method} {request.path!r}")
                 return _error(401, "请先登录")
             return response.redirect("/login")
         if request.method not in ("GET", "HEAD"):
@@ -124,6 +138,8 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
             sent = request.headers.get("x-csrf-token", "")
             if not (sent.isascii() and len(sent) <= MAX_TOKEN
                     and hmac.compare_digest(sent.encode(), login.csrf_token.encode())):
+                desk_of(request).refusals.refused(403, "request with a wrong CSRF token", client_address(request),
+                                                  f"{request.method} {request.path!r} by {login.agent.username}")
                 return _error(403, "页面已过期，请刷新后重试")
         request.ctx.login = login
         return None
@@ -141,6 +157,7 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
 
     @app.exception(ClaimError)
     async def not_yours(request: Request, exc: ClaimError) -> HTTPResponse:
+        _refused_conversation(request, exc)
         return _error(403, exc.message)
 
     @app.exception(casework.InvalidInput)
@@ -163,20 +180,26 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
         # The login form has no session yet: a same-origin check stops cross-site posts.
         origin = request.headers.get("origin")
         if origin and origin.split("://", 1)[-1] != request.host:
+            desk.refusals.refused(403, "login from another origin", client_address(request), f"{origin[:200]!r}")
             return _error(403, "请求来源无效")
         username = (request.form.get("username") or "").strip().lower()[:64]
         password = (request.form.get("password") or "")[:256]
-        failures = desk.login_failures.get(username)
-        now = time.monotonic()
-        if failures and failures[0] >= LOGIN_FAILURES_ALLOWED and now - failures[1] < LOGIN_LOCKOUT.total_seconds():
-            return desk.page("login.html", 429, error="登录失败次数过多，请15分钟后再试")
-        session: Optional[LoginSession] = await asyncio.to_thread(desk.agents.login, username, password)
+        address = client_address(request)
+        refusal = desk.failed_logins.refusal(username, address)
+        if refusal is not None:
+            desk.refusals.refused(429, "login while locked", address,
+                                  "this address" if refusal == ADDRESS_LOCKED_MESSAGE else "this username from there")
+            return _too_many(desk, refusal, 900)
+        try:
+            attempt: LoginAttempt = await desk.password_checks.run(desk.agents.attempt, username, password)
+        except LoginBusy:
+            desk.refusals.refused(429, "login beyond the password-check queue", address, "too many at once")
+            return _too_many(desk, BUSY_MESSAGE, 2)
+        session = attempt.session
         if session is None:
-            count, first = failures if failures and now - failures[1] < LOGIN_LOCKOUT.total_seconds() else (0, now)
-            desk.login_failures[username] = [count + 1, first]
-            log.info("desk login failed for %r", username)
+            desk.failed_logins.failed(username, address, attempt.account)
             return desk.page("login.html", 401, error="用户名或密码错误")
-        desk.login_failures.pop(username, None)
+        desk.failed_logins.succeeded(username, address)
         resp = response.redirect("/")
         resp.cookies[COOKIE] = session.token
         cookie = resp.cookies[COOKIE]
@@ -207,6 +230,7 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
         try:
             await asyncio.to_thread(desk.handoffs.held, request_id, request.ctx.login.agent)
         except ClaimError as exc:
+            _refused_conversation(request, exc)
             return desk.page("refused.html", 403, login=request.ctx.login, message=exc.message)
         return desk.page("conversation.html", login=request.ctx.login, request_id=request_id,
                          categories=casework.CATEGORY_CHOICES, statuses=casework.STATUS_CHOICES)
@@ -368,7 +392,24 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
     async def start_housekeeping(app: Sanic, _loop: Any) -> None:
         app.add_task(_housekeeping(app.ctx.desk))
 
+    @app.after_server_stop
+    async def stop_password_checks(app: Sanic, _loop: Any) -> None:
+        app.ctx.desk.password_checks.close()
+
     return app
+
+
+def _too_many(desk: Desk, message: str, retry_after: int) -> HTTPResponse:
+    page = desk.page("login.html", 429, error=message)
+    page.headers["Retry-After"] = str(retry_after)
+    return page
+
+
+def _refused_conversation(request: Request, exc: ClaimError) -> None:
+    login = request.ctx.login
+    request.app.ctx.desk.refusals.refused(
+        403, "conversation not held by the agent", client_address(request),
+        f"{request.method} {request.path!r} by {login.agent.username if login else '?'}: {exc}")
 
 
 def _agent_tag(agent: AgentAccount) -> Dict[str, Any]:
