@@ -13,7 +13,8 @@ taken only while the conversation does not exist, one at a time per id. Ids of
 other channels' conversations (`web-…`, `wx:…`) are refused, so a REST client
 can neither read them nor redirect their agent replies.
 
-What Rasa receives of a message is bot/channels/user_text.py's: storable text,
+Requests are limited per client address (bot/channels/rate_limit.py), answered
+429 with a Chinese message. What Rasa receives of a message is bot/channels/user_text.py's: storable text,
 and intent syntax (`/intent{...}`) only for a button the bot just offered.
 
 The webhook is Rasa's (`POST /webhooks/rest/webhook {"sender", "message"}`,
@@ -48,6 +49,7 @@ from bot.channels.conversation_secret import (
     WRONG_SECRET_TEXT,
     ConversationSecrets,
 )
+from bot.channels.rate_limit import CLIENT_ADDRESS_KEY, RATE_LIMITED_TEXT, ClientRateLimit, forwarded_for
 from bot.channels.user_text import passed_on
 from bot.settings import Settings
 from bot.validators import MAX_TEXT_LENGTH
@@ -114,14 +116,25 @@ class RestChannel(RestInput):
             self._secrets = secrets
         return secrets
 
+    @property
+    def rate_limit(self) -> ClientRateLimit:
+        limit = getattr(self, "_rate_limit", None)
+        if limit is None:
+            limit = self._rate_limit = ClientRateLimit.from_settings(Settings.from_env())
+        return limit
+
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
 
         async def turn(request: Request, sender: str, text: str) -> HTTPResponse:
             collector = CollectingOutputChannel()
+            # Counted by the status look-ups' per-address limit (actions/services.py).
+            client = request.ctx.client
+            metadata = {CLIENT_ADDRESS_KEY: client} if client else None
             try:
                 text = await passed_on(text, request.app.ctx.agent.tracker_store, sender)
-                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name()))
+                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(),
+                                                 metadata=metadata))
             except Exception:
                 logger.exception("Rasa turn for a REST message failed")
                 return response.json([{"recipient_id": sender, "text": FAILED_TURN_TEXT}], status=503,
@@ -167,8 +180,22 @@ class RestChannel(RestInput):
         async def health(request: Request) -> HTTPResponse:
             return response.json({"status": "ok"})
 
+        def throttled(request: Request) -> bool:
+            """Counts the request against its client address; True when over the limit."""
+            admission = self.rate_limit.admit(request.ip, forwarded_for(request.headers))
+            request.ctx.client = admission.client
+            if admission.first_refusal:
+                logger.warning("REST requests refused: over the rate limit for %s", admission.client)
+            return not admission.allowed
+
+        def too_many(body: Any) -> HTTPResponse:
+            headers = {"Retry-After": self.rate_limit.retry_after(), "Cache-Control": "no-store"}
+            return response.json(body, status=429, headers=headers)
+
         @blueprint.route("/webhook", methods=["POST"])
         async def receive(request: Request) -> HTTPResponse:
+            if throttled(request):
+                return too_many([{"text": RATE_LIMITED_TEXT}])  # Rasa's format: apps show the text
             body = _body(request)
             sender, text = (body.get("sender"), body.get("message")) if body else (None, None)
             if body is None or not isinstance(text, str):
@@ -187,6 +214,8 @@ class RestChannel(RestInput):
 
         @blueprint.route("/messages", methods=["POST"])
         async def messages(request: Request) -> HTTPResponse:
+            if throttled(request):
+                return too_many({"error": RATE_LIMITED_TEXT})
             body = _body(request)
             try:
                 sender, after = body["sender"], float(body.get("after", 0))  # type: ignore[index,union-attr]

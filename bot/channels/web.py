@@ -11,6 +11,8 @@ Differences from Rasa's stock `socketio` channel, and why:
   can read the conversation, so it must be a random UUID v4; anything else is
   replaced by a fresh one. The Rasa conversation id is `web-<session id>`, so a
   web client can never address a conversation of another channel.
+- Connections, messages and history requests are limited per client address
+  (bot/channels/rate_limit.py); a message over the limit gets a notice.
 - What the user typed reaches Rasa as bot/channels/user_text.py passes it on:
   storable text, and `/intent{...}` only for a button the bot just offered.
 - Every message carries a stable `id` (user: the client's message id; bot: a
@@ -48,10 +50,18 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from socketio import AsyncServer
 from socketio.async_manager import AsyncManager
+from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from bot.channels import FAILED_TURN_TEXT, TOO_LONG_TEXT
+from bot.channels.rate_limit import (
+    CLIENT_ADDRESS_KEY,
+    RATE_LIMITED_TEXT,
+    Admission,
+    ClientRateLimit,
+    forwarded_for,
+)
 from bot.channels.user_text import passed_on, storable
-from bot.settings import PROJECT_ROOT
+from bot.settings import PROJECT_ROOT, Settings
 from bot.validators import MAX_TEXT_LENGTH
 
 logger = logging.getLogger(__name__)
@@ -264,6 +274,20 @@ class WebChatInput(SocketIOInput):
         self.frame_ancestors = _frame_ancestors(frame_ancestors)
         self.redis_url = redis_url
         self.app: Optional[Sanic] = None  # the Rasa server's app, known from the first connection
+        self._rate_limit: Optional[ClientRateLimit] = None
+
+    @property
+    def rate_limit(self) -> ClientRateLimit:
+        if self._rate_limit is None:
+            self._rate_limit = ClientRateLimit.from_settings(Settings.from_env())
+        return self._rate_limit
+
+    def _admit(self, peer: Mapping[str, Any]) -> Admission:
+        """Counts a connection, message or history request against the client's address."""
+        admission = self.rate_limit.admit(peer.get("peer") or "", peer.get("forwarded_for"))
+        if admission.first_refusal:
+            logger.warning("Web chat requests refused: over the rate limit for %s", admission.client)
+        return admission
 
     def _tracker_store(self) -> Any:
         agent = getattr(self.app.ctx, "agent", None) if self.app is not None else None
@@ -354,6 +378,9 @@ class WebChatInput(SocketIOInput):
         @blueprint.route("/history", methods=["POST"])
         async def history_endpoint(request: Request) -> HTTPResponse:
             no_store = {"Cache-Control": "no-store"}
+            if not self._admit({"peer": request.ip, "forwarded_for": forwarded_for(request.headers)}).allowed:
+                return response.json({"error": RATE_LIMITED_TEXT}, status=429,
+                                     headers={**no_store, "Retry-After": self.rate_limit.retry_after()})
             if len(request.body or b"") > MAX_HISTORY_REQUEST_BYTES:
                 return response.json({"error": "request too large"}, status=413, headers=no_store)
             try:
@@ -380,9 +407,17 @@ class WebChatInput(SocketIOInput):
         @sio.on("connect")
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
             request = environ.get("sanic.request")
-            if request is not None and self.app is None:
+            if request is None:  # not served by Sanic: nothing to count by
+                return self._authorised(auth)
+            if self.app is None:
                 self.app = request.app  # its agent's tracker store, for the offered buttons
-            return self._authorised(auth)
+            peer = {"peer": request.ip, "forwarded_for": forwarded_for(request.headers)}
+            if not self._admit(peer).allowed:
+                raise SocketRefused(RATE_LIMITED_TEXT)
+            if not self._authorised(auth):
+                return False
+            await sio.save_session(sid, peer)
+            return True
 
         @sio.on("session_request")
         async def session_request(sid: Text, data: Any) -> None:
@@ -395,7 +430,13 @@ class WebChatInput(SocketIOInput):
         async def user_uttered(sid: Text, data: Any) -> None:
             if not isinstance(data, dict):
                 return
-            bound = (await sio.get_session(sid)).get("session_id")
+            session = await sio.get_session(sid)
+            admission = self._admit(session)
+            if not admission.allowed:
+                await notice(sid, RATE_LIMITED_TEXT)
+                await sio.emit("bot_done", {"message_id": parse_message_id(data.get("message_id"))}, to=sid)
+                return
+            bound = session.get("session_id")
             claimed = parse_session_id(data.get("session_id"))
             # A message may overtake `session_request` after a reconnect; it
             # names its conversation itself. A socket never switches silently.
@@ -418,6 +459,8 @@ class WebChatInput(SocketIOInput):
             title = raw_metadata.get("button_title") if isinstance(raw_metadata, dict) else None
             if isinstance(title, str) and 0 < len(title) <= MAX_BUTTON_TEXT:
                 metadata["button_title"] = storable(title)
+            if admission.client:  # counted by the status look-ups' per-address limit
+                metadata[CLIENT_ADDRESS_KEY] = admission.client
             sender_id = sender_id_for(bound)
             try:
                 text = await passed_on(text, self._tracker_store(), sender_id)

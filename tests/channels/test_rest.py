@@ -1,3 +1,4 @@
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -12,10 +13,13 @@ from bot.channels.conversation_secret import (
     WRONG_SECRET_TEXT,
     ConversationSecrets,
 )
+from bot.channels.rate_limit import RATE_LIMITED_TEXT
 from bot.channels.rest import MAX_MESSAGES, bot_messages_after
 from bot.handoff import HandoffService
+from bot.settings import Settings
 from bot.validators import MAX_TEXT_LENGTH
 from tests.assistant import Assistant
+from tests.channels.loopback import client_at, fresh_address
 
 
 def test_the_mailbox_returns_bot_and_agent_messages_newer_than_asked():
@@ -230,3 +234,49 @@ def test_typed_intent_syntax_is_text_but_an_offered_button_is_an_intent(assistan
     conversation.send("/complain")
     tapped = conversation.user_events()[-1]
     assert tapped["text"] == "/complain" and tapped["parse_data"]["intent"]["name"] == "complain"
+
+
+# --- requests per client address (finding 1) --------------------------------------------
+# The session's servers exempt 127.0.0.1 (tests/assistant.py), so the suite's own traffic is
+# not limited; these tests speak from other loopback addresses, under the default limit.
+
+def test_one_address_is_limited_to_a_burst_then_a_rate_and_told_so_in_chinese(assistant):
+    settings = Settings.from_env({})
+    assert (settings.channel_rate_per_minute, settings.channel_rate_burst) == (60, 30)
+    address = fresh_address()
+    client = client_at(address)
+    started = time.monotonic()
+    codes = [client.post(f"{assistant.url}/webhooks/rest/messages", json={"sender": "x y"}, timeout=30).status_code
+             for _ in range(45)]
+    allowed = codes.count(400)
+    assert 30 <= allowed <= 30 + int(time.monotonic() - started) + 1 and codes.count(429) == 45 - allowed
+    assert codes[-1] == 429
+
+    refused = client.post(f"{assistant.url}/webhooks/rest/webhook",
+                          json={"sender": f"rest-{uuid.uuid4().hex}", "message": "查询投诉进度"}, timeout=30)
+    assert refused.status_code == 429 and refused.json() == [{"text": RATE_LIMITED_TEXT}]
+    assert int(refused.headers["Retry-After"]) >= 1
+    mailbox = client.post(f"{assistant.url}/webhooks/rest/messages", json={"sender": "x"}, timeout=30)
+    assert mailbox.status_code == 429 and mailbox.json() == {"error": RATE_LIMITED_TEXT}
+    # A forwarded-for header from a client that is not a trusted proxy changes nothing.
+    forged = client.post(f"{assistant.url}/webhooks/rest/webhook", headers={"X-Forwarded-For": "198.51.100.9"},
+                         json={"sender": f"rest-{uuid.uuid4().hex}", "message": "你好"}, timeout=30)
+    assert forged.status_code == 429
+    # Other addresses are not affected.
+    other = client_at(fresh_address()).post(
+        f"{assistant.url}/webhooks/rest/webhook", json={"sender": f"rest-{uuid.uuid4().hex}", "message": "你好"},
+        timeout=60)
+    assert other.status_code == 200 and other.json()
+
+
+def test_the_client_address_is_passed_on_for_the_status_look_up_limits(assistant):
+    address = fresh_address()
+    sender = f"rest-{uuid.uuid4().hex}"
+    assert client_at(address).post(f"{assistant.url}/webhooks/rest/webhook", json={"sender": sender, "message": "你好"},
+                                   timeout=60).status_code == 200
+    [event] = user_events(assistant, sender)
+    assert event["metadata"]["client_address"] == address
+    # An exempt address (here the tests' own) speaks for many users: not passed on.
+    exempt = f"rest-{uuid.uuid4().hex}"
+    assistant.say(exempt, "你好")
+    assert "client_address" not in (user_events(assistant, exempt)[0].get("metadata") or {})

@@ -26,6 +26,7 @@ from rasa.shared.core.events import BotUttered
 from bot import materials
 from bot.agents import AgentService, Role
 from bot.channels import FAILED_TURN_TEXT
+from bot.channels.rate_limit import RATE_LIMITED_TEXT
 from bot.channels.web import (
     ASSETS,
     SENDER_PREFIX,
@@ -38,6 +39,7 @@ from bot.handoff import HandoffService
 from bot.tickets import TicketService
 from tests.browser_support import DESKTOP, PHONE, chromium, save_screenshot  # noqa: F401
 from tests.assistant import ROOT, TOKEN, Assistant, free_port, running_assistant
+from tests.channels.loopback import client_at, fresh_address
 
 CHANNEL_KEY = "bot.channels.web.WebChatInput"
 STORAGE_KEY = "complaints-web-chat.session"
@@ -564,3 +566,29 @@ def test_typed_intent_syntax_is_text_but_buttons_still_work(web, chromium):
     assert "哪一类" in click(page, "我要投诉")[-1]
     assert user_texts(web, session_id)[-1] == "/complain"
     page.context.close()
+
+
+# --- requests per client address (finding 1) --------------------------------------------
+
+def test_one_address_is_limited_and_its_user_told_in_chinese(web):
+    """The servers exempt 127.0.0.1 (tests/assistant.py); this app speaks from another loopback address."""
+    address = fresh_address()
+    http = client_at(address)
+
+    async def talk() -> Tuple[List[str], List[str], str]:
+        async with Socket(web.assistant.url, local_address=address) as app:  # one connection counted
+            answered = await app.say("你好")
+            # Drain the address's allowance with history requests (the page makes one per reconnect).
+            codes = [http.post(web.page_url + "history", json={"session_id": app.session_id}, timeout=30).status_code
+                     for _ in range(40)]
+            assert 429 in codes and codes[-1] == 429
+            return answered, await app.say("我要投诉"), app.session_id
+
+    answered, limited, session_id = run(talk())
+    assert answered and RATE_LIMITED_TEXT not in answered
+    assert limited == [RATE_LIMITED_TEXT]
+    assert user_texts(web, session_id) == ["你好"]  # the refused message was not processed
+    event = [e for e in web.assistant.tracker(SENDER_PREFIX + session_id)["events"] if e["event"] == "user"][0]
+    assert event["metadata"]["client_address"] == address
+    refused = http.post(web.page_url + "history", json={"session_id": session_id}, timeout=30)
+    assert refused.status_code == 429 and refused.json() == {"error": RATE_LIMITED_TEXT}
