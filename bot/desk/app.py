@@ -36,7 +36,8 @@ from bot.desk.security import (
 )
 from bot.desk.transcript import transcript
 from bot.handoff import ClaimError, HandoffService
-from bot.rasa_api import RasaConversations, RasaUnavailable
+from bot.privacy import mask_text
+from bot.rasa_api import RasaConversations, RasaUnavailable, UnaddressableConversation
 from bot.settings import Settings
 from bot.tickets import TicketService
 
@@ -284,6 +285,8 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
         case = await asyncio.to_thread(casework.case, desk.tickets, held)
         try:
             case["transcript"] = [line.as_dict() for line in transcript(await desk.rasa.events(held["conversation_id"]))]
+        except UnaddressableConversation as exc:
+            case["transcript"], case["warning"] = [], exc.message
         except RasaUnavailable:
             case["transcript"], case["warning"] = [], "暂时无法读取对话记录，请稍后刷新"
         return response.json(case)
@@ -329,6 +332,10 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
         held = await asyncio.to_thread(desk.handoffs.touch, request_id, agent)
         try:
             await desk.rasa.say(held["conversation_id"], text.value, _agent_tag(agent))
+        except UnaddressableConversation as exc:
+            log.warning("reply of %s in handoff %s not sent: conversation id %r not addressable",
+                        agent.username, request_id, mask_text(held["conversation_id"]))
+            return _error(422, exc.message)
         except RasaUnavailable:
             return _error(502, "消息未能发送，请稍后重试")
         return response.json({"ok": True})
@@ -336,13 +343,22 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
     async def _finish(request: Request, request_id: int, outcome: str, farewell: str) -> HTTPResponse:
         desk, agent = desk_of(request), request.ctx.login.agent
         held = await _held(request, request_id)
+        warning = None
         try:
             # Rasa first: if it cannot resume, the agent still holds the conversation.
             await desk.rasa.resume(held["conversation_id"], farewell)
+        except UnaddressableConversation:
+            # Rasa can never be reached for it: ended here all the same, or it would
+            # come back to the queue forever. The bot answers again from the user's
+            # next session (action_session_start does not pause an ended handoff).
+            warning = UNADDRESSABLE_FINISH
         except RasaUnavailable:
             return _error(502, "机器人暂时无法接回会话，请稍后重试")
         await asyncio.to_thread(desk.handoffs.finish, request_id, agent, outcome)
-        log.info("agent %s ended handoff %s: %s", agent.username, request_id, outcome)
+        log.info("agent %s ended handoff %s: %s%s", agent.username, request_id, outcome,
+                 " (the user could not be told: conversation id not addressable)" if warning else "")
+        if warning:
+            return response.json({"ok": True, "url": "/", "warning": warning})
         return response.json({"ok": True, "url": "/"})
 
     @app.post("/api/handoffs/<request_id:handoff_id>/handback")
@@ -473,6 +489,16 @@ async def _stream(request: Request, produce: Callable[[], Awaitable[Any]],
 
 
 HOUSEKEEPING_INTERVAL = 5.0
+UNADDRESSABLE_FINISH = ("该会话的编号含有机器人接口无法识别的字符：已在工作台结束，但无法通知用户，"
+                        "机器人要到用户下次开始对话时才会回复；请通过工单中的联系电话联系用户")
+
+
+async def _tell(desk: Desk, conversation_id: str, text: str) -> None:
+    """A notice to a waiting user; one conversation Rasa cannot address does not stop the others'."""
+    try:
+        await desk.rasa.say(conversation_id, text)
+    except UnaddressableConversation:
+        log.warning("notice not sent: conversation id %r not addressable in Rasa's HTTP API", mask_text(conversation_id))
 
 
 async def _housekeeping(desk: Desk) -> None:
@@ -481,9 +507,9 @@ async def _housekeeping(desk: Desk) -> None:
         try:
             for row in await asyncio.to_thread(desk.handoffs.requeue_idle):
                 log.info("handoff %s idle, back in the queue", row["id"])
-                await desk.rasa.say(row["conversation_id"], "客服暂时离开，已为您重新排队，请稍候。")
+                await _tell(desk, row["conversation_id"], "客服暂时离开，已为您重新排队，请稍候。")
             for update in await asyncio.to_thread(desk.handoffs.position_updates):
-                await desk.rasa.say(update.conversation_id, casework.position_text(update.position))
+                await _tell(desk, update.conversation_id, casework.position_text(update.position))
         except RasaUnavailable as exc:
             log.warning("housekeeping could not reach Rasa: %s", exc)
         except Exception:  # noqa: BLE001 - the loop must survive a database outage

@@ -5,6 +5,8 @@ server, the desk process, one SQLite database, Debian's Chromium.
 """
 from __future__ import annotations
 
+import json
+import sqlite3
 import time
 from typing import Iterator, List
 
@@ -12,8 +14,8 @@ import pytest
 import requests
 
 from bot.agents import AgentService, Role
-from bot.handoff import Availability, HandoffService
-from tests.bot.desk.conftest import PASSWORD, DeskServer, start_desk, stop_desk
+from bot.handoff import Availability, HandoffReason, HandoffService
+from tests.bot.desk.conftest import PASSWORD, DeskClient, DeskServer, start_desk, stop_desk
 from tests.browser_support import DESKTOP, chromium, save_screenshot  # noqa: F401
 from tests.assistant import TOKEN, Assistant
 
@@ -54,7 +56,7 @@ def test_an_agent_takes_over_replies_and_hands_back(assistant, desk, chromium): 
     page.fill("input[name=username]", "wang")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_selector("#waiting")
+    page.wait_for_selector("#waiting", state="attached")  # an empty queue has no height: not "visible"
     # The open queue view keeps the agent online; earlier tests may have left requests waiting.
     handoffs = HandoffService(desk.db, desk.settings)
     deadline = time.time() + 15
@@ -119,3 +121,52 @@ def test_the_mailbox_refuses_bad_requests(assistant):
     # Readable only with the conversation's secret (tests/channels/test_rest.py).
     assert requests.post(f"{assistant.url}/webhooks/rest/messages", json={"sender": "nobody-ever"},
                          timeout=10).status_code == 403
+
+
+# Every printable ASCII character but space, '?' and '#', and '%' as escapes that must stay literal.
+ODD_IDS = ["desk-e2e-odd/a//b/", "desk-e2e-odd%20c%2Fd", "desk-e2e-!\"$&'()*+,-.:;<=>@[\\]^_`{|}~"]
+
+
+def stored_senders(assistant: Assistant) -> List[str]:
+    with sqlite3.connect(assistant.settings.var_dir / "tracker.db") as tracker_db:
+        return [row[0] for row in tracker_db.execute("SELECT DISTINCT sender_id FROM events")]
+
+
+def stored_texts(assistant: Assistant, sender: str) -> List[str]:
+    with sqlite3.connect(assistant.settings.var_dir / "tracker.db") as tracker_db:
+        rows = tracker_db.execute("SELECT data FROM events WHERE sender_id = ? ORDER BY id", (sender,))
+        return [json.loads(data).get("text") or "" for (data,) in rows]
+
+
+@pytest.mark.parametrize("conversation_id", ODD_IDS)
+def test_agent_replies_reach_conversations_with_odd_ids(assistant, desk, conversation_id):
+    """The desk once URL-quoted such ids: Rasa stored the replies under another, new id."""
+    username = f"odd{ODD_IDS.index(conversation_id)}"
+    AgentService(desk.db).add(username, "李客服", PASSWORD, Role.AGENT)
+    li = DeskClient(desk.url).login(username)
+    request_id = HandoffService(desk.db, desk.settings).request(
+        conversation_id, "rest", HandoffReason.USER_REQUEST, {}).id
+    before = set(stored_senders(assistant))
+    assert li.post(f"/api/handoffs/{request_id}/claim").status_code == 200
+    reply = li.post(f"/api/handoffs/{request_id}/messages", json={"text": "您好，这里是人工客服。"})
+    assert reply.status_code == 200 and reply.json() == {"ok": True}
+    texts = stored_texts(assistant, conversation_id)
+    assert "您好，这里是人工客服。" in texts and any("我是客服李客服" in text for text in texts)
+    assert set(stored_senders(assistant)) - before == {conversation_id}  # no phantom conversation
+    lines = li.get(f"/api/handoffs/{request_id}").json()["transcript"]
+    assert [line["text"] for line in lines if line["role"] == "agent"][-1] == "您好，这里是人工客服。"
+    assert li.post(f"/api/handoffs/{request_id}/close").json()["url"] == "/"
+    assert stored_texts(assistant, conversation_id)[-1].startswith("本次人工服务已结束")
+
+
+def test_a_reply_rasa_cannot_deliver_is_refused_not_lost(assistant, desk):
+    AgentService(desk.db).add("unaddressable", "李客服", PASSWORD, Role.AGENT)
+    li = DeskClient(desk.url).login("unaddressable")
+    conversation_id = "desk-e2e-张三 的会话?#1"
+    request_id = HandoffService(desk.db, desk.settings).request(
+        conversation_id, "rest", HandoffReason.USER_REQUEST, {}).id
+    before = set(stored_senders(assistant))
+    assert li.post(f"/api/handoffs/{request_id}/claim").status_code == 200
+    reply = li.post(f"/api/handoffs/{request_id}/messages", json={"text": "您好"})
+    assert reply.status_code == 422 and "无法读取记录或向用户发送消息" in reply.json()["error"]
+    assert set(stored_senders(assistant)) == before  # nothing written anywhere

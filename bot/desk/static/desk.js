@@ -245,7 +245,13 @@ if (page === "conversation") {
     document.getElementById(buttonId).addEventListener("click", async () => {
       if (!confirm(question)) return;
       try {
-        location.href = (await api("POST", base + path)).url;
+        const result = await api("POST", base + path);
+        if (result.warning) {
+          notice(result.warning);
+          setTimeout(() => { location.href = result.url; }, 8000);
+        } else {
+          location.href = result.url;
+        }
       } catch (error) { notice(error.message); }
     });
   }

@@ -309,3 +309,19 @@ def test_a_login_form_in_an_odd_charset_is_refused_cleanly(desk):
     response = requests.post(f"{desk.url}/login", data=body.encode(), timeout=10,
                              headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
     assert response.status_code == 401 and "用户名或密码错误" in response.text
+
+
+@pytest.mark.parametrize("conversation_id", ["张三的会话", "a b", "what?", "tag#1", "100%", "../../x"])
+def test_a_conversation_rasa_cannot_address_is_refused_loudly(desk, conversation_id):
+    """Such ids were URL-quoted into another, new conversation while the desk answered ok."""
+    request_id = desk.handoff(conversation_id)
+    li = desk.agent("li")
+    assert li.post(f"/api/handoffs/{request_id}/claim").status_code == 200
+    case = li.get(f"/api/handoffs/{request_id}").json()
+    assert case["transcript"] == [] and "机器人接口无法识别的字符" in case["warning"]
+    reply = li.post(f"/api/handoffs/{request_id}/messages", json={"text": "您好"})
+    assert reply.status_code == 422 and "无法读取记录或向用户发送消息" in reply.json()["error"]
+    # Handing back cannot reach Rasa either: ended at the desk, and the agent is told so.
+    ended = li.post(f"/api/handoffs/{request_id}/handback").json()
+    assert ended["url"] == "/" and "无法通知用户" in ended["warning"]
+    assert HandoffService(desk.db, desk.settings).get(request_id)["status"] == "released"
