@@ -161,3 +161,28 @@ def test_failed_logins_lock_a_username_per_address_for_the_window_and_stay_bound
     for n in range(1000):
         logins.failed(f"user{n}", f"10.1.{n // 250}.{n % 250}", account=False)
     assert len(logins.by_username.counts) <= 100 and len(logins.by_address.counts) <= 100
+
+
+def test_behind_a_trusted_proxy_failures_count_per_forwarded_address(desk_factory):
+    desk = desk_factory(SANIC_PROXIES_COUNT="1")
+    desk.agent("li")
+    client = DeskClient(desk.url)
+
+    def attempt_via(forwarded_for: str, password: str) -> int:
+        return client.http.post(f"{desk.url}/login", data={"username": "li", "password": password},
+                                headers={"X-Forwarded-For": forwarded_for}, timeout=30,
+                                allow_redirects=False).status_code
+
+    assert [attempt_via("203.0.113.5", "wrong-password") for _ in range(6)] == [401] * 5 + [429]
+    assert attempt_via("198.51.100.7", PASSWORD) == 302
+
+
+def test_without_a_trusted_proxy_a_forged_forwarded_address_changes_nothing(desk):
+    desk.agent("li")
+    codes = [attempt_with_header(desk.url, f"203.0.113.{n}") for n in range(6)]
+    assert codes == [401] * 5 + [429]
+
+
+def attempt_with_header(url: str, forwarded_for: str) -> int:
+    return requests.post(f"{url}/login", data={"username": "li", "password": "wrong-password"},
+                         headers={"X-Forwarded-For": forwarded_for}, timeout=30, allow_redirects=False).status_code
