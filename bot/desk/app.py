@@ -15,7 +15,7 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Optional
+from typing import Any, Awaitable, Callable, Dict, Optional, Tuple
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Request, Sanic, response
@@ -23,6 +23,7 @@ from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse
 
 from bot.agents import AgentAccount, AgentService, LoginAttempt
+from bot.channels import rate_limit
 from bot.channels.wechat.failures import recent_delivery_failures
 from bot.db import Database
 from bot.desk import casework
@@ -80,6 +81,7 @@ class Desk:
     tickets: TicketService
     rasa: RasaConversations
     pages: Environment
+    trusted_proxies: Tuple[rate_limit.Network, ...] = ()
     failed_logins: FailedLogins = field(default_factory=FailedLogins)
     password_checks: PasswordChecks = field(default_factory=PasswordChecks)
     refusals: RefusalLog = field(default_factory=RefusalLog)
@@ -91,6 +93,7 @@ class Desk:
             settings=settings, db=db, agents=AgentService(db),
             handoffs=HandoffService(db, settings), tickets=TicketService(db, settings),
             rasa=RasaConversations(settings),
+            trusted_proxies=rate_limit.parse_networks(settings.trusted_proxies, "TRUSTED_PROXIES"),
             pages=Environment(loader=FileSystemLoader(HERE / "templates"),
                               autoescape=select_autoescape(["html"])),
         )
@@ -104,9 +107,11 @@ def _error(status: int, message: str) -> HTTPResponse:
 
 
 def client_address(request: Request) -> str:
-    """The client's address: the proxy's forwarded one when the desk is configured to trust it
-    (SANIC_PROXIES_COUNT / SANIC_REAL_IP_HEADER), else the connection's."""
-    return request.remote_addr or request.ip or "unknown"
+    """The client's address as the channels count it: the connection's, or what a proxy in
+    TRUSTED_PROXIES forwarded; IPv6 per /64."""
+    desk: Desk = request.app.ctx.desk
+    return rate_limit.bucket_key(rate_limit.client_address(
+        request.ip, request.headers.get("x-forwarded-for"), desk.trusted_proxies))
 
 
 def create_app(settings: Settings, name: str = "desk") -> Sanic:

@@ -164,7 +164,7 @@ def test_failed_logins_lock_a_username_per_address_for_the_window_and_stay_bound
 
 
 def test_behind_a_trusted_proxy_failures_count_per_forwarded_address(desk_factory):
-    desk = desk_factory(SANIC_PROXIES_COUNT="1")
+    desk = desk_factory(TRUSTED_PROXIES="127.0.0.1")
     desk.agent("li")
     client = DeskClient(desk.url)
 
