@@ -148,6 +148,9 @@ class Config:
             "RASA_TELEMETRY_ENABLED": "false",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "BIND_HOST": LOOPBACK,  # every server listens on loopback only; nginx is the entry
+            # nginx is on loopback too: believe its X-Forwarded-For, so that each
+            # policyholder, not the load balancer, gets the per-address rate limit.
+            "TRUSTED_PROXIES": base.get("TRUSTED_PROXIES") or LOOPBACK,
             "PYTHONUNBUFFERED": "1",
         })
         return env
