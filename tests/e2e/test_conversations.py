@@ -151,6 +151,36 @@ def test_a_typed_intent_carrying_both_answers_does_not_look_up_in_one_request(as
         assert session.query(StatusLookup).filter(StatusLookup.conversation_id == sender).count() == 0
 
 
+def test_withdrawal_is_confirmed_naming_the_ticket_and_no_keeps_it(assistant):
+    phone = "13655550789"
+    ticket_no = ticket_with_phone(assistant, phone)
+    tickets = TicketService(assistant.db, assistant.settings)
+    sender = new_sender()
+    assert "投诉编号" in assistant.texts(sender, "撤回投诉")[-1]
+    assert "手机号" in assistant.texts(sender, ticket_no)[-1]  # a bare number: still a withdrawal
+    assert f"确认撤回投诉 {ticket_no} 吗？" in joined(assistant.texts(sender, phone))
+    assert "不撤回" in joined(assistant.texts(sender, "不撤回"))
+    assert tickets.get(ticket_no)["status"] == "accepted"
+
+    # "撤回投诉" followed by the number, in one message: a withdrawal, not a status answer.
+    asked = joined(assistant.texts(sender, f"撤回投诉 {ticket_no}"))
+    assert "手机号" in asked and "当前状态" not in asked
+    question = joined(assistant.texts(sender, phone))
+    assert f"确认撤回投诉 {ticket_no} 吗？" in question and "当前状态" not in question
+    assert "已为您撤回投诉" in joined(assistant.texts(sender, "确认"))
+    ticket = tickets.get(ticket_no)
+    assert ticket["status"] == "closed" and ticket["withdrawn_at"]
+    assert ticket["events"][-1]["actor"] == f"bot:{sender}"
+
+
+def test_category_buttons_work_and_rasa_logs_no_interpolation_error(assistant):
+    sender = new_sender()
+    buttons = [b for m in assistant.say(sender, "我要投诉") for b in m.get("buttons", [])]
+    assert {"title": "销售纠纷", "payload": '/inform{"complaint_category":"sales"}'} in buttons
+    assert "保单号" in assistant.texts(sender, buttons[0]["payload"])[-1]  # tapping the button
+    assert "interpolat" not in (assistant.settings.var_dir / "rasa.log").read_text()
+
+
 def test_handoff_pauses_the_bot_until_an_agent_hands_back(assistant, agent_online):
     sender = new_sender()
     assert "人工客服" in joined(assistant.texts(sender, "转人工"))
