@@ -13,7 +13,9 @@ are counted per /64, the block one subscriber usually holds. Addresses in
 `CHANNEL_RATE_EXEMPT` (an app's backend relaying many users) are not limited.
 
 Each server process counts for itself: with N Rasa replicas behind a load
-balancer one address gets up to N times the rate.
+balancer one address gets up to N times the rate. The counted address goes with
+each message to the bot (metadata `client_address`), where the status look-up
+limits failures per address across conversations.
 """
 from __future__ import annotations
 
@@ -68,7 +70,8 @@ def _within(address: Address, networks: Sequence[Network]) -> bool:
     return any(address in network for network in networks)
 
 
-def client_address(peer: str, forwarded_for: Optional[str], trusted_proxies: Sequence[Network]) -> Optional[Address]:
+def client_address(peer: str, forwarded_for: Optional[str],
+                   trusted_proxies: Sequence[Network]) -> Optional[Address]:
     """The client's address: the peer, or what trusted proxies say they saw; None if unreadable."""
     address = _address(peer or "")
     if address is not None and forwarded_for and _within(address, trusted_proxies):

@@ -34,7 +34,6 @@ from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Text
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
-from rasa.core.lock_store import LockError
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -147,8 +146,8 @@ class RestChannel(RestInput):
             agent = request.app.ctx.agent
             try:
                 # Serialises first messages to one id, across replicas with a shared lock store.
-                async with agent.lock_store.lock(FIRST_MESSAGE_LOCK + sender, lock_lifetime=FIRST_MESSAGE_LOCK_SECONDS,
-                                                 wait_time_in_seconds=0.05):
+                async with agent.lock_store.lock(FIRST_MESSAGE_LOCK + sender,
+                                                 lock_lifetime=FIRST_MESSAGE_LOCK_SECONDS, wait_time_in_seconds=0.05):
                     if await _exists(agent, sender):
                         logger.warning("REST message refused: no conversation secret for an existing conversation")
                         return _refused(MISSING_SECRET_TEXT, 403)
@@ -161,8 +160,8 @@ class RestChannel(RestInput):
                         answer.headers["Access-Control-Expose-Headers"] = SECRET_HEADER
                         answer.headers["Cache-Control"] = "no-store"
                     return answer
-            except LockError:
-                logger.exception("REST first message: the lock store failed")
+            except Exception:  # the lock store or the tracker store; the turn answers its own failures
+                logger.exception("REST first message: could not check whether the conversation exists")
                 return response.json([{"recipient_id": sender, "text": FAILED_TURN_TEXT}], status=503,
                                      headers={"Retry-After": RETRY_AFTER_SECONDS})
 

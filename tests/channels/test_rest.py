@@ -104,7 +104,8 @@ def test_a_client_cannot_name_another_channel_as_its_own(assistant):
 
 
 # Ids the desk and Rasa's HTTP API quoted differently: agent replies went to phantom conversations.
-ODD_SENDERS = ["张三的会话", "with space", "a/b", "a?b", "a#b", "a%2Fb", "../tracker", "tab\tid", "s" * 129, "x.y", "-flag", "_x"]
+ODD_SENDERS = ["张三的会话", "with space", "a/b", "a?b", "a#b", "a%2Fb", "../tracker", "tab\tid", "s" * 129, "x.y",
+               "-flag", "_x"]
 
 
 def test_a_conversation_id_is_letters_digits_underscore_and_hyphen():
@@ -272,8 +273,9 @@ def test_one_address_is_limited_to_a_burst_then_a_rate_and_told_so_in_chinese(as
 def test_the_client_address_is_passed_on_for_the_status_look_up_limits(assistant):
     address = fresh_address()
     sender = f"rest-{uuid.uuid4().hex}"
-    assert client_at(address).post(f"{assistant.url}/webhooks/rest/webhook", json={"sender": sender, "message": "你好"},
-                                   timeout=60).status_code == 200
+    answer = client_at(address).post(f"{assistant.url}/webhooks/rest/webhook",
+                                     json={"sender": sender, "message": "你好"}, timeout=60)
+    assert answer.status_code == 200
     [event] = user_events(assistant, sender)
     assert event["metadata"]["client_address"] == address
     # An exempt address (here the tests' own) speaks for many users: not passed on.
