@@ -79,7 +79,7 @@ class ConsentingForm:
             next((s for s in required if tracker.slots.get(s) is None), None),
         )
         if requested is not None and requested not in IMPERSONAL_SLOTS:
-            dispatcher.utter_message(text=notice.short_text())
+            dispatcher.utter_message(text=notice.short_text(services().settings))
             events.append(SlotSet(NOTICE_SLOT, notice.version))
             tracker.slots[NOTICE_SLOT] = notice.version
         return events

@@ -7,6 +7,8 @@ from typing import Mapping, Tuple
 
 import yaml
 
+from bot.settings import Settings
+
 GRANTED = "granted"
 REFUSED = "refused"
 
@@ -28,9 +30,24 @@ class PrivacyNotice:
     health_terms: Tuple[str, ...]
     full_text: str
 
-    def short_text(self) -> str:
+    def short_text(self, settings: Settings) -> str:
         """What the bot shows before the first personal question."""
-        return self.summary.replace("{full_text_url}", self.full_text_url)
+        return self._filled(self.summary, settings)
+
+    def full_rules(self, settings: Settings) -> str:
+        """The full rules the short text links to."""
+        return self._filled(self.full_text, settings)
+
+    def _filled(self, text: str, settings: Settings) -> str:
+        values = {
+            "full_text_url": self.full_text_url,
+            "tracker_days": settings.retention_tracker_days,
+            "unfollowed_days": settings.retention_unfollowed_days,
+            "ticket_years": settings.retention_ticket_years,
+        }
+        for name, value in values.items():
+            text = text.replace("{" + name + "}", str(value))
+        return text
 
     def mentions_health(self, text: str) -> bool:
         """True when the text carries health details that need separate consent."""

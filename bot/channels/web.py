@@ -61,6 +61,7 @@ from bot.channels.rate_limit import (
     forwarded_for,
 )
 from bot.channels.user_text import passed_on, storable
+from bot import consent
 from bot.settings import PROJECT_ROOT, Settings
 from bot.validators import MAX_TEXT_LENGTH
 
@@ -338,6 +339,22 @@ class WebChatInput(SocketIOInput):
         template = (WEB_DIR / "index.html").read_text(encoding="utf-8")
         return template.replace("{{socketio_path}}", html.escape(self.socketio_path or "", quote=True))
 
+    def _privacy_page(self) -> str:
+        """The full personal-information rules the notice links to, from the reviewed file."""
+        settings = Settings.from_env()
+        notice = consent.load(settings.privacy_notice_file)
+        paragraphs = "\n".join(  # blank lines part paragraphs; a paragraph's lines run on
+            "<p>{}</p>".format(html.escape("".join(line.strip() for line in block.splitlines())))
+            for block in notice.full_rules(settings).split("\n\n") if block.strip()
+        )
+        return (
+            '<!doctype html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            '<title>个人信息处理规则</title><link rel="stylesheet" href="static/chat.css"></head>'
+            f'<body class="privacy-rules"><main>{paragraphs}'
+            f"<p>版本 {html.escape(notice.version)}，{html.escape(notice.reviewed_on)}</p></main></body></html>"
+        )
+
     def _page_headers(self) -> Dict[str, str]:
         return {
             "Content-Security-Policy": (
@@ -364,6 +381,10 @@ class WebChatInput(SocketIOInput):
             if not request.path.endswith("/"):
                 return response.redirect(request.path + "/")
             return response.html(self._page(), headers=self._page_headers())
+
+        @blueprint.route("/privacy", methods=["GET"])
+        async def privacy(request: Request) -> HTTPResponse:
+            return response.html(self._privacy_page(), headers=self._page_headers())
 
         @blueprint.route("/static/<name>", methods=["GET"])
         async def asset(request: Request, name: str) -> HTTPResponse:

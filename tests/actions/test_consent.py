@@ -24,7 +24,8 @@ async def test_the_notice_comes_before_the_first_personal_question(svc, dispatch
     assert result["complaint_category"] == "claims"
     assert result["privacy_notice_version"] == "1.0.0"
     notice = texts(dispatcher)[-1]
-    assert NOTICE_MARK in notice and "保存期限" in notice and "/webhooks/web/privacy" in notice
+    assert NOTICE_MARK in notice and "/webhooks/web/privacy" in notice
+    assert "对话记录保存180天" in notice and "结案后按监管要求保存5年" in notice  # the RETENTION_* defaults
 
 
 async def test_no_notice_while_only_the_category_is_asked(svc, dispatcher, domain):

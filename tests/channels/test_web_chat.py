@@ -279,6 +279,8 @@ def test_complaint_from_greeting_to_ticket(web, chromium):
     expect(page.locator(".quick-replies:not([hidden]) button")).to_have_count(4)
     assert "哪一类" in click(page, "我要投诉")[-1]
     replies = click(page, "理赔纠纷")
+    # The privacy notice comes before the first personal question (the policy number).
+    assert any("个人信息处理告知" in reply for reply in replies) and "保单号" in replies[-1]
     answers = {
         "保单号": "PL202300123456",
         "姓名": "张三",
@@ -310,6 +312,20 @@ def test_complaint_from_greeting_to_ticket(web, chromium):
     expect(phone.locator(".message").last).to_contain_text(ticket["ticket_no"])
     save_screenshot(phone, "web-chat-ticket-phone")
     phone.context.close()
+    page.context.close()
+
+
+def test_the_page_links_to_the_full_personal_information_rules(web, chromium):
+    page = open_chat(chromium, web.page_url, PHONE)
+    wait_ready(page)
+    with page.context.expect_page() as opened:
+        page.get_by_role("link", name="个人信息处理规则").click()
+    rules = opened.value
+    rules.wait_for_load_state()
+    expect(rules.locator("main")).to_contain_text("四、保存期限")
+    expect(rules.locator("main")).to_contain_text("六、您的权利")
+    assert rules.url == web.page_url + "privacy"
+    save_screenshot(rules, "web-chat-privacy-rules-phone")
     page.context.close()
 
 
