@@ -290,7 +290,8 @@ class RetentionPurge:
                 session.add(run)
                 session.flush()
                 run_id = run.id
-            log.info("retention run %s: %s", run_id, " ".join(f"{k}={v}" for k, v in counts.items() if v))
+            done = " ".join(f"{k}={v}" for k, v in counts.items() if v)
+            log.info("retention run %s: %s", run_id, done or "nothing was due")
             return RetentionReport(run_id, counts)
         finally:
             self._release_lease()
