@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 SPACY_PIPELINE := var/spacy/zh_complaints
 MODEL := models/complaints.tar.gz
-MODEL_INPUTS := config.yml $(wildcard domain/*.yml) $(wildcard data/*/*.yml) \
+MODEL_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) \
 	$(wildcard data/jieba/*) bot/nlu/components.py bot/nlu/vocabulary.py bot/policies.py bot/serving.py
 
 export RASA_TELEMETRY_ENABLED := false
@@ -62,7 +62,7 @@ train: $(MODEL)
 # Retrains only when data, domain, config or NLU code changed.
 $(MODEL): $(MODEL_INPUTS) $(SPACY_PIPELINE)/meta.json
 	@echo "Training the model (a few minutes on 2 cores)..."
-	$(RASA) train --domain domain --data data --config config.yml \
+	$(RASA) train --domain domain.yml --data data --config config.yml \
 	  --out models --fixed-model-name complaints
 	touch $@
 
@@ -70,7 +70,7 @@ migrate: venv
 	$(PY) -m bot db upgrade
 
 validate: venv
-	$(RASA) data validate --domain domain --data data --config config.yml --fail-on-warnings
+	$(RASA) data validate --domain domain.yml --data data --config config.yml --fail-on-warnings
 
 # Regenerates the full pinned set from requirements.in.
 lock:

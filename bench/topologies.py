@@ -165,7 +165,7 @@ def train_complaints(workdir: Path) -> Training:
     log = workdir / "train-complaints.log"
     started = time.monotonic()
     result = subprocess.run(
-        [RASA, "train", "--domain", "domain", "--data", "data", "--config", "config.yml",
+        [RASA, "train", "--domain", "domain.yml", "--data", "data", "--config", "config.yml",
          "--out", str(out), "--fixed-model-name", "complaints"],
         cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )

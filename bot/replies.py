@@ -1,4 +1,4 @@
-"""Dynamic Chinese replies built from domain data (static ones live in domain/responses.yml)."""
+"""Dynamic Chinese replies built from domain data (static ones live in domain.yml)."""
 from __future__ import annotations
 
 from datetime import date

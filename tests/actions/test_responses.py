@@ -15,7 +15,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from tests.actions.conftest import ROOT
 
-DOMAIN = Domain.load(str(ROOT / "domain"))
+DOMAIN = Domain.load(str(ROOT / "domain.yml"))
 PAYLOAD = re.compile(r"/(\w+)(\{.*\})?")
 
 
