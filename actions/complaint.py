@@ -25,13 +25,6 @@ DESCRIPTION_FROM_FIRST_MESSAGE_MIN_CHARS = 15
 SHORT_ANSWER_CHARS = 10
 
 
-def category_buttons() -> List[Dict[str, str]]:
-    return [
-        {"title": label, "payload": f'/inform{{"complaint_category":"{key}"}}'}
-        for key, label in CATEGORY_LABELS.items()
-    ]
-
-
 def submission_key(tracker: Tracker, form: str = FORM) -> str:
     """Stable across retries of the same submission: the form's activation time."""
     started = next(
@@ -94,16 +87,9 @@ class ValidateComplaintForm(ConsentingForm, FormValidationAction):
         failures = dict(tracker.get_slot("validation_failures") or {})
         failures[slot] = failures.get(slot, 0) + 1
         if failures[slot] >= MAX_FAILURES:
-            choices = [{"title": "继续填写", "payload": "/affirm"}]
-            if slot in OPTIONAL_FIELDS:
-                choices.append({"title": "跳过此项", "payload": "/skip"})
-            choices.append({"title": "转人工客服", "payload": "/request_human"})
-            dispatcher.utter_message(
-                text=f"{error}\n{replies.FIELD_EXPLANATIONS[slot]}\n您可以继续填写"
-                + ("、跳过此项" if slot in OPTIONAL_FIELDS else "")
-                + "，或转人工客服协助您。",
-                buttons=choices,
-            )
+            skippable = slot in OPTIONAL_FIELDS
+            dispatcher.utter_message(text=replies.field_help(error, slot, skippable),
+                                     buttons=replies.field_help_buttons(skippable))
         else:
             dispatcher.utter_message(text=error, buttons=buttons or [])
         return {slot: None, "validation_failures": failures}
@@ -132,8 +118,8 @@ class ValidateComplaintForm(ConsentingForm, FormValidationAction):
         if category is None:
             return self._failed(
                 "complaint_category",
-                "抱歉，没能确定投诉类别，请点选最接近的一项：",
-                dispatcher, tracker, buttons=category_buttons(),
+                replies.CATEGORY_UNCLEAR,
+                dispatcher, tracker, buttons=replies.category_buttons(),
             )
         return self._passed("complaint_category", category, tracker)
 
@@ -208,21 +194,11 @@ class ActionAskComplaintConfirmed(Action):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
         if tracker.get_slot("awaiting_correction"):
-            dispatcher.utter_message(
-                text="请问需要修改哪一项？",
-                buttons=[
-                    {"title": label, "payload": f'/inform{{"complaint_field":"{field}"}}'}
-                    for field, label in replies.FIELD_LABELS.items()
-                ],
-            )
+            dispatcher.utter_message(text=replies.WHICH_FIELD, buttons=replies.field_choice_buttons())
             return []
         dispatcher.utter_message(
             text=replies.summary({field: tracker.get_slot(field) for field in FIELDS}),
-            buttons=[
-                {"title": "确认提交", "payload": "/affirm"},
-                {"title": "修改", "payload": "/deny"},
-                {"title": "取消投诉", "payload": "/cancel"},
-            ],
+            buttons=replies.SUMMARY_BUTTONS,
         )
         return []
 

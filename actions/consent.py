@@ -11,7 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.services import latest_intent, latest_text, services
-from bot import consent
+from bot import consent, replies
 from bot.consent import PrivacyNotice
 
 NOTICE_SLOT = "privacy_notice_version"
@@ -121,7 +121,7 @@ class ConsentingForm:
             return {CONSENT_SLOT: None}
         notice = privacy_notice()
         dispatcher.utter_message(text=notice.health_consent_refused,
-                                 buttons=[{"title": "转人工客服", "payload": "/request_human"}])
+                                 buttons=[replies.HUMAN_BUTTON])
         cleared = {
             slot: None for slot in HEALTH_TEXT_SLOTS
             if notice.mentions_health(str(tracker.get_slot(slot) or ""))
@@ -140,9 +140,7 @@ class ActionAskHealthConsent(Action):
     ) -> List[EventType]:
         dispatcher.utter_message(
             text=privacy_notice().health_consent_question,
-            buttons=[{"title": "同意", "payload": "/affirm"},
-                     {"title": "不同意", "payload": "/deny"},
-                     {"title": "转人工客服", "payload": "/request_human"}],
+            buttons=replies.CONSENT_BUTTONS,
         )
         return []
 

@@ -238,16 +238,11 @@ class ValidateCallbackForm(ValidateComplaintForm):
         self, slot: str, error: str, dispatcher: CollectingDispatcher, tracker: Tracker,
         buttons: Optional[List[Dict[str, str]]] = None,
     ) -> Dict[str, Any]:
-        # Like the complaint form, but no "转人工" way out: no human is available now.
         failures = dict(tracker.get_slot("validation_failures") or {})
         failures[slot] = failures.get(slot, 0) + 1
         if failures[slot] >= MAX_FAILURES:
-            dispatcher.utter_message(
-                text=f"{error}\n{replies.CALLBACK_FIELD_EXPLANATIONS[slot]}\n"
-                "您可以继续填写，或回复“取消”放弃留言。",
-                buttons=[{"title": "继续填写", "payload": "/affirm"},
-                         {"title": "取消留言", "payload": "/cancel"}],
-            )
+            dispatcher.utter_message(text=replies.callback_field_help(error, slot),
+                                     buttons=replies.CALLBACK_FIELD_HELP_BUTTONS)
         else:
             dispatcher.utter_message(text=error, buttons=buttons or [])
         return {slot: None, "validation_failures": failures}

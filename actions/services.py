@@ -10,7 +10,7 @@ from typing import Any, Callable, Dict, List, Optional, TypeVar
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from bot import materials, validators
+from bot import materials, replies, validators
 from bot.db import Database
 from bot.handoff import HandoffService
 from bot.materials import MaterialsScript
@@ -21,14 +21,6 @@ from bot.tickets import TicketService
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
-
-# Told when an action refuses to write what it was given (possible only when the
-# action server is called with a forged conversation, never through the forms).
-WRITE_REFUSED_TEXT = (
-    "抱歉，收到的信息不完整或格式不正确，本次未能为您办理。"
-    "请重新开始，或回复“转人工”、拨打保单上的客服电话获得帮助。"
-)
-
 
 @dataclass(frozen=True)
 class Services:
@@ -112,5 +104,5 @@ class WriteCheck:
         if not self.problems:
             return False
         log.warning("%s refused to write: invalid %s", action, ", ".join(self.problems))
-        dispatcher.utter_message(text=WRITE_REFUSED_TEXT)
+        dispatcher.utter_message(text=replies.WRITE_REFUSED)
         return True

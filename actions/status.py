@@ -80,7 +80,7 @@ class ValidateWithdrawForm(FormValidationAction):
     ) -> Dict[Text, Any]:
         if isinstance(value, bool):
             return {"withdraw_confirmed": value}
-        dispatcher.utter_message(text="请回复“确认撤回”或“不撤回”。")
+        dispatcher.utter_message(text=replies.WITHDRAW_ANSWER)
         return {"withdraw_confirmed": None}
 
 

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Mapping, Optional
+from typing import Dict, List, Mapping, Optional
 
 from bot.privacy import mask_phone
 from bot.tickets import CATEGORY_LABELS, StatusAnswer
@@ -35,6 +35,60 @@ FIELD_EXPLANATIONS = {
     "complaint_description": "投诉事项请简单说明发生了什么，例如时间、涉及的业务和遇到的问题，几句话即可。",
     "customer_request": "诉求是您希望我们怎么处理，例如尽快赔付、退保、解释说明、道歉或书面答复。",
 }
+
+
+Button = Dict[str, str]
+
+HUMAN_BUTTON: Button = {"title": "转人工客服", "payload": "/request_human"}
+CONTINUE_BUTTON: Button = {"title": "继续填写", "payload": "/affirm"}
+SUMMARY_BUTTONS: List[Button] = [
+    {"title": "确认提交", "payload": "/affirm"},
+    {"title": "修改", "payload": "/deny"},
+    {"title": "取消投诉", "payload": "/cancel"},
+]
+CONSENT_BUTTONS: List[Button] = [
+    {"title": "同意", "payload": "/affirm"},
+    {"title": "不同意", "payload": "/deny"},
+    HUMAN_BUTTON,
+]
+CATEGORY_UNCLEAR = "抱歉，没能确定投诉类别，请点选最接近的一项："
+WHICH_FIELD = "请问需要修改哪一项？"
+WITHDRAW_ANSWER = "请回复“确认撤回”或“不撤回”。"
+# Told when an action refuses to write what it was given (possible only when the
+# action server is called with a forged conversation, never through the forms).
+WRITE_REFUSED = (
+    "抱歉，收到的信息不完整或格式不正确，本次未能为您办理。"
+    "请重新开始，或回复“转人工”、拨打保单上的客服电话获得帮助。"
+)
+
+
+def field_help(error: str, field: str, skippable: bool) -> str:
+    """After repeated failures: what is wrong, what the field is for, and the ways on."""
+    return (
+        f"{error}\n{FIELD_EXPLANATIONS[field]}\n您可以继续填写"
+        + ("、跳过此项" if skippable else "")
+        + "，或转人工客服协助您。"
+    )
+
+
+def field_help_buttons(skippable: bool) -> List[Button]:
+    skip = [{"title": "跳过此项", "payload": "/skip"}] if skippable else []
+    return [CONTINUE_BUTTON, *skip, HUMAN_BUTTON]
+
+
+def category_buttons() -> List[Button]:
+    return [
+        {"title": label, "payload": f'/inform{{"complaint_category":"{key}"}}'}
+        for key, label in CATEGORY_LABELS.items()
+    ]
+
+
+def field_choice_buttons() -> List[Button]:
+    """Which field to correct, one button per field of the summary."""
+    return [
+        {"title": label, "payload": f'/inform{{"complaint_field":"{field}"}}'}
+        for field, label in FIELD_LABELS.items()
+    ]
 
 
 def field_value_for_display(field: str, value: Optional[str]) -> str:
@@ -134,6 +188,14 @@ def handoff_unavailable(outside_hours: bool, hours: str) -> str:
     if outside_hours:
         return f"您好，我们的人工服务时间为{hours}，现在不在服务时间内，暂时无法为您转接人工客服。"
     return "非常抱歉，目前人工客服坐席全忙或暂时离线，暂时无法为您转接。"
+
+
+def callback_field_help(error: str, field: str) -> str:
+    # Like the complaint form's, but no "转人工" way out: no human is available now.
+    return f"{error}\n{CALLBACK_FIELD_EXPLANATIONS[field]}\n您可以继续填写，或回复“取消”放弃留言。"
+
+
+CALLBACK_FIELD_HELP_BUTTONS: List[Button] = [CONTINUE_BUTTON, {"title": "取消留言", "payload": "/cancel"}]
 
 
 def callback_created(ticket_no: str, phone: str, contact_promise: str) -> str:
