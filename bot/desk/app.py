@@ -38,7 +38,7 @@ from bot.desk.security import (
 from bot.desk.transcript import transcript
 from bot.handoff import ClaimError, HandoffService
 from bot.privacy import mask_text
-from bot.rasa_api import RasaConversations, RasaUnavailable, UnaddressableConversation
+from bot.desk.rasa_client import RasaConversations, RasaUnavailable, UnaddressableConversation
 from bot.settings import Settings
 from bot.tickets import TicketService
 
