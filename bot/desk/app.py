@@ -1,10 +1,4 @@
-"""The desk's web application (Sanic, which ships with Rasa), assembled from one blueprint per concern.
-
-Pages are server-rendered shells (Jinja2, autoescaped); live data comes as JSON
-and server-sent events and is put on the page with textContent only. Every
-route but /login needs a session cookie; every state change needs the
-session's CSRF token in the X-CSRF-Token header (bot/desk/auth.py).
-"""
+"""The desk's Sanic app (server-rendered pages, JSON, server-sent events), assembled from one blueprint per concern."""
 from __future__ import annotations
 
 from sanic import Sanic

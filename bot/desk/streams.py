@@ -1,9 +1,4 @@
-"""Live streams (server-sent events) of the queue and of one conversation's new messages.
-
-The login and the right to what is streamed are checked again before every
-delivery: a logout, a deactivation, a closed or reassigned conversation ends
-the stream with an `end` event instead of letting it run on.
-"""
+"""Live streams (server-sent events) of the queue and of a conversation, ended when the login or the right goes."""
 from __future__ import annotations
 
 import asyncio
@@ -56,6 +51,8 @@ async def stream(request: Request, produce: Callable[[], Awaitable[Any]],
                  tick: Optional[Callable[[], Awaitable[None]]], only_changes: bool = True,
                  interval: float = 1.0) -> None:
     """Server-sent events: `produce()` every interval, sent when new (or changed), until `refusal()`."""
+    # The login and the right to what is streamed are checked before every delivery: a logout,
+    # deactivation, close or reassignment ends the stream with an `end` event, not later.
     events = await request.respond(content_type="text/event-stream",
                                    headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
     last, beat = None, 0.0
