@@ -233,7 +233,8 @@ def test_undelivered_messages_are_shown_to_the_agent_holding_the_conversation(de
 
 def test_every_route_but_the_public_ones_needs_a_login(desk):
     """Enumerates the app's routes, so a new one cannot be added without authentication."""
-    from bot.desk.app import PUBLIC_PATHS, create_app
+    from bot.desk.app import create_app
+    from bot.desk.auth import PUBLIC_PATHS
 
     app = create_app(desk.settings, name="desk-route-census")
     checked = set()
