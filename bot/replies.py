@@ -174,6 +174,22 @@ def queued(position: int) -> str:
     return f"已为您转接人工客服，您前面还有{position - 1}位，请稍候，客服接入后会直接在这里回复您。"
 
 
+def queue_update(position: int) -> str:
+    """Told to a waiting user when their place in the queue improves."""
+    if position <= 1:
+        return "排队更新：您是下一位，客服马上为您接入，请稍候。"
+    return f"排队更新：您前面还有{position - 1}位，请稍候。"
+
+
+def agent_greeting(agent_name: str) -> str:
+    return f"您好，我是客服{agent_name}，已为您接入人工服务，请问有什么可以帮您？"
+
+
+HAND_BACK_FAREWELL = "人工客服已结束本次服务，智能助手继续为您服务。还有什么可以帮您？"
+CLOSE_FAREWELL = "本次人工服务已结束，感谢您的耐心。如还有问题，可以随时在这里留言。"
+REQUEUED_NOTICE = "客服暂时离开，已为您重新排队，请稍候。"
+
+
 # -- no human available: leave a message (留言) for a callback ----------------
 
 CALLBACK_FIELD_EXPLANATIONS = {

@@ -43,12 +43,6 @@ class InvalidInput(ValueError):
     """A field the agent must correct; the message is shown as it is."""
 
 
-def position_text(position: int) -> str:
-    if position <= 1:
-        return "排队更新：您是下一位，客服马上为您接入，请稍候。"
-    return f"排队更新：您前面还有{position - 1}位，请稍候。"
-
-
 def _utc(iso: Optional[str]) -> Optional[str]:
     # SQLite hands back naive datetimes; all are stored in UTC, and the browser
     # must not read them as its local time.

@@ -8,6 +8,7 @@ from typing import Any, Dict
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
+from bot import replies
 from bot.channels.wechat.failures import recent_delivery_failures
 from bot.desk import casework
 from bot.desk.context import agent_tag, desk_of, error, refused_conversation
@@ -20,8 +21,6 @@ log = logging.getLogger(__name__)
 
 UNADDRESSABLE_FINISH = ("该会话的编号含有机器人接口无法识别的字符：已在工作台结束，但无法通知用户，"
                         "机器人要到用户下次开始对话时才会回复；请通过工单中的联系电话联系用户")
-HAND_BACK_FAREWELL = "人工客服已结束本次服务，智能助手继续为您服务。还有什么可以帮您？"
-CLOSE_FAREWELL = "本次人工服务已结束，感谢您的耐心。如还有问题，可以随时在这里留言。"
 
 
 async def held(request: Request, request_id: int) -> Dict[str, Any]:
@@ -103,11 +102,11 @@ async def _finish(request: Request, request_id: int, outcome: str, farewell: str
 
 
 async def hand_back(request: Request, request_id: int) -> HTTPResponse:
-    return await _finish(request, request_id, "released", HAND_BACK_FAREWELL)
+    return await _finish(request, request_id, "released", replies.HAND_BACK_FAREWELL)
 
 
 async def close(request: Request, request_id: int) -> HTTPResponse:
-    return await _finish(request, request_id, "closed", CLOSE_FAREWELL)
+    return await _finish(request, request_id, "closed", replies.CLOSE_FAREWELL)
 
 
 def blueprint() -> Blueprint:

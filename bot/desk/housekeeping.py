@@ -7,7 +7,7 @@ from typing import Any
 
 from sanic import Blueprint, Sanic
 
-from bot.desk import casework
+from bot import replies
 from bot.desk.context import Desk
 from bot.desk.rasa_client import RasaUnavailable, UnaddressableConversation
 from bot.privacy import mask_text
@@ -15,7 +15,6 @@ from bot.privacy import mask_text
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_INTERVAL = 5.0
-REQUEUED_NOTICE = "客服暂时离开，已为您重新排队，请稍候。"
 
 
 async def _tell(desk: Desk, conversation_id: str, text: str) -> None:
@@ -33,9 +32,9 @@ async def housekeeping(desk: Desk) -> None:
         try:
             for row in await asyncio.to_thread(desk.handoffs.requeue_idle):
                 log.info("handoff %s idle, back in the queue", row["id"])
-                await _tell(desk, row["conversation_id"], REQUEUED_NOTICE)
+                await _tell(desk, row["conversation_id"], replies.REQUEUED_NOTICE)
             for update in await asyncio.to_thread(desk.handoffs.position_updates):
-                await _tell(desk, update.conversation_id, casework.position_text(update.position))
+                await _tell(desk, update.conversation_id, replies.queue_update(update.position))
         except RasaUnavailable as exc:
             log.warning("housekeeping could not reach Rasa: %s", exc)
         except Exception:  # noqa: BLE001 - the loop must survive a database outage

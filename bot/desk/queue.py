@@ -7,6 +7,7 @@ import logging
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
+from bot import replies
 from bot.desk import casework
 from bot.desk.context import agent_tag, desk_of, error
 from bot.desk.rasa_client import RasaUnavailable
@@ -33,8 +34,7 @@ async def claim(request: Request, request_id: int) -> HTTPResponse:
         return error(409, exc.message)
     log.info("agent %s claimed handoff %s", agent.username, request_id)
     try:
-        await desk.rasa.say(held["conversation_id"], f"您好，我是客服{agent.display_name}，"
-                            "已为您接入人工服务，请问有什么可以帮您？", agent_tag(agent))
+        await desk.rasa.say(held["conversation_id"], replies.agent_greeting(agent.display_name), agent_tag(agent))
     except RasaUnavailable:
         log.warning("greeting for handoff %s not delivered", request_id)
     return response.json({"ok": True, "url": f"/conversations/{request_id}"})
