@@ -106,3 +106,10 @@ async def test_submit_during_a_database_outage_keeps_the_complaint(svc, dispatch
     await ActionSubmitComplaint().run(dispatcher, tracker("确认", "affirm", slots=FILLED, active_loop="complaint_form"), domain)
     assert "不会丢失" in texts(dispatcher)[0]
     assert [item.draft.phone_number for item in svc.spool.pending()] == ["13812345678"]
+
+
+def test_the_form_fields_are_the_domain_s(domain):
+    """The domain declares the complaint form's questions; the read-back and resets use the same list."""
+    from actions.complaint import FIELDS
+
+    assert domain["forms"]["complaint_form"]["required_slots"] == FIELDS + ["complaint_confirmed"]
