@@ -204,7 +204,7 @@ def existing_starter(project: Path) -> Training:
 @contextmanager
 def embedded(workdir: Path, model: Path) -> Iterator[Running]:
     """(a) The embedded default: what `make run` starts, on a fresh SQLite database."""
-    from bot.cli import migrate
+    from bot.db import migrate
     from bot.settings import Settings
 
     var = workdir / "embedded"

@@ -18,8 +18,7 @@ import pytest
 import requests
 
 from bot.channels.conversation_secret import HEADER as SECRET_HEADER
-from bot.cli import migrate
-from bot.db import Database
+from bot.db import Database, migrate
 from bot.embedded import MODEL, ROOT, embedded_servers
 from bot.settings import Settings
 

@@ -228,7 +228,7 @@ def preflight(config: Config) -> None:
 
 def prepare_databases(config: Config) -> None:
     """Creates missing PostgreSQL databases, then migrates the ticket database."""
-    from bot.cli import migrate
+    from bot.db import migrate
     from bot.db import create_postgres_database
     from bot.settings import Settings
 

@@ -10,7 +10,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services as services_module
-from bot.cli import migrate
+from bot.db import migrate
 from bot.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]

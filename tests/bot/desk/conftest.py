@@ -15,8 +15,7 @@ import pytest
 import requests
 
 from bot.agents import AgentService, Role
-from bot.cli import migrate
-from bot.db import Database
+from bot.db import Database, migrate
 from bot.handoff import HandoffReason, HandoffService
 from bot.settings import Settings
 from tests.assistant import ROOT, free_port
