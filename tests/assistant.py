@@ -19,8 +19,8 @@ import requests
 
 from bot.channels.conversation_secret import HEADER as SECRET_HEADER
 from bot.db import Database, migrate
-from bot.embedded import MODEL, ROOT, embedded_servers
-from bot.settings import Settings
+from bot.embedded import MODEL, embedded_servers
+from bot.settings import PROJECT_ROOT, Settings
 
 TOKEN = "e2e-test-token"
 
@@ -80,7 +80,7 @@ def _wait(url: str, processes: List[subprocess.Popen], logs: List[Path], seconds
 
 
 @contextmanager
-def running_assistant(var: Path, credentials: Path = ROOT / "credentials.yml") -> Iterator[Assistant]:
+def running_assistant(var: Path, credentials: Path = PROJECT_ROOT / "credentials.yml") -> Iterator[Assistant]:
     """Starts both servers with their database and logs in `var`; stops them on exit.
 
     `credentials` selects the channels (tests of other channels pass their own file).
@@ -100,7 +100,7 @@ def running_assistant(var: Path, credentials: Path = ROOT / "credentials.yml") -
     servers = embedded_servers(var, free_port(), free_port(), TOKEN, MODEL, credentials)
     logs = [var / "actions.log", var / "rasa.log"]
     processes = [
-        subprocess.Popen(servers.commands[role], cwd=ROOT, env=env, stdout=open(log, "w"),
+        subprocess.Popen(servers.commands[role], cwd=PROJECT_ROOT, env=env, stdout=open(log, "w"),
                          stderr=subprocess.STDOUT, start_new_session=True)
         for role, log in zip(("actions", "rasa"), logs)
     ]
