@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tarfile
@@ -31,7 +30,7 @@ from typing import Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import psutil
 
-from bot.embedded import MODEL, RASA, embedded_servers
+from bot.embedded import MODEL, RASA, embedded_servers, free_port
 from bot.settings import PROJECT_ROOT
 
 # Starts deploy/local/topology.py, the supervisor that writes run/state.json.
@@ -67,12 +66,6 @@ class Running:
     mix: str  # which scripts (bench.conversations.MIXES)
     database_url: Optional[str] = None  # the ticket database, None for the starter bot
     notes: List[str] = field(default_factory=list)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def answers(url: str) -> bool:

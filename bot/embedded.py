@@ -9,6 +9,7 @@ ACTION_SERVER_TOKEN or from the var directory of their environment.
 """
 from __future__ import annotations
 
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,13 @@ from bot.settings import PROJECT_ROOT
 RASA = str(Path(sys.executable).parent / "rasa")
 LOOPBACK = "127.0.0.1"
 MODEL = PROJECT_ROOT / "models" / "complaints.tar.gz"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now (the caller binds it soon after)."""
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
 
 
 def endpoints_yaml(var: Path, actions_port: int) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from contextlib import contextmanager, suppress
@@ -19,16 +18,10 @@ import requests
 
 from bot.channels.conversation_secret import HEADER as SECRET_HEADER
 from bot.db import Database, migrate
-from bot.embedded import MODEL, embedded_servers
+from bot.embedded import MODEL, embedded_servers, free_port
 from bot.settings import PROJECT_ROOT, Settings
 
 TOKEN = "e2e-test-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass

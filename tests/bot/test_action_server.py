@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from bot.action_server import HEADER, RefusalLog, TokenError, authorised, shared_token, token_file
+from bot.embedded import free_port
 from bot.settings import PROJECT_ROOT
-from tests.assistant import free_port
 from tests.conftest import make_settings
 
 

@@ -8,10 +8,9 @@ import sys
 
 import pytest
 
-from bot.embedded import MODEL
+from bot.embedded import MODEL, free_port
 from bot.rasa_server import exposure_problem, is_loopback, with_interface
 from bot.settings import DEV_RASA_TOKEN, PROJECT_ROOT
-from tests.assistant import free_port
 
 
 def run_python(code: str) -> str:

@@ -35,11 +35,12 @@ from bot.channels.web import (
     history,
     parse_session_id,
 )
+from bot.embedded import free_port
 from bot.handoff import HandoffService
 from bot.settings import PROJECT_ROOT
 from bot.tickets import TicketService
 from tests.browser_support import DESKTOP, PHONE, chromium, save_screenshot  # noqa: F401
-from tests.assistant import TOKEN, Assistant, free_port, running_assistant
+from tests.assistant import TOKEN, Assistant, running_assistant
 from tests.channels.loopback import client_at, fresh_address
 
 CHANNEL_KEY = "bot.channels.web.WebChatInput"

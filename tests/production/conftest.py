@@ -29,9 +29,9 @@ from sqlalchemy.exc import OperationalError
 
 from bot.analytics import delete_feed
 from bot.db import Database, create_postgres_database, drop_postgres_database
+from bot.embedded import free_port
 from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import IN_CI, POSTGRES_ADMIN_URL
-from tests.assistant import free_port
 
 TOKEN = "production-test-token"
 RABBITMQ = (os.environ.get("RABBITMQ_HOST", "127.0.0.1"), int(os.environ.get("RABBITMQ_PORT", "5672")))

@@ -19,8 +19,8 @@ from typing import Any, Dict, Iterator, List, Set
 import pytest
 import yaml
 
+from bot.embedded import free_port
 from bot.settings import PROJECT_ROOT
-from tests.assistant import free_port
 from tests.conftest import IN_CI
 
 DEPLOY = PROJECT_ROOT / "deploy"

@@ -16,9 +16,9 @@ import requests
 
 from bot.agents import AgentService, Role
 from bot.db import Database, migrate
+from bot.embedded import free_port
 from bot.handoff import HandoffReason, HandoffService
 from bot.settings import PROJECT_ROOT, Settings
-from tests.assistant import free_port
 
 PASSWORD = "a-long-password"
 
