@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tarfile
@@ -31,10 +30,11 @@ from typing import Callable, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import psutil
 
-from bot.embedded import MODEL, RASA, ROOT, embedded_servers
+from bot.embedded import MODEL, RASA, embedded_servers, free_port
+from bot.settings import PROJECT_ROOT
 
 # Starts deploy/local/topology.py, the supervisor that writes run/state.json.
-PRODUCTION_SUPERVISOR = ROOT / "scripts" / "run-production"
+PRODUCTION_SUPERVISOR = PROJECT_ROOT / "scripts" / "run-production"
 TOKEN = "bench-" + uuid.uuid4().hex[:12]
 START_SECONDS = 600
 PRODUCTION_START_SECONDS = 900
@@ -68,12 +68,6 @@ class Running:
     notes: List[str] = field(default_factory=list)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def answers(url: str) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=3) as response:
@@ -89,7 +83,7 @@ def tail(path: Path, chars: int = 2500) -> str:
         return "(no log)"
 
 
-def start_process(command: List[str], log: Path, env: Mapping[str, str], cwd: Path = ROOT) -> subprocess.Popen:
+def start_process(command: List[str], log: Path, env: Mapping[str, str], cwd: Path = PROJECT_ROOT) -> subprocess.Popen:
     with open(log, "ab") as out:
         return subprocess.Popen(command, cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
@@ -167,7 +161,7 @@ def train_complaints(workdir: Path) -> Training:
     result = subprocess.run(
         [RASA, "train", "--domain", "domain.yml", "--data", "data", "--config", "config.yml",
          "--out", str(out), "--fixed-model-name", "complaints"],
-        cwd=ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        cwd=PROJECT_ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
     )
     seconds = time.monotonic() - started
     if result.returncode != 0:
@@ -204,7 +198,7 @@ def existing_starter(project: Path) -> Training:
 @contextmanager
 def embedded(workdir: Path, model: Path) -> Iterator[Running]:
     """(a) The embedded default: what `make run` starts, on a fresh SQLite database."""
-    from bot.cli import migrate
+    from bot.db import migrate
     from bot.settings import Settings
 
     var = workdir / "embedded"
@@ -234,7 +228,7 @@ def production(workdir: Path, model: Path, replicas: int) -> Iterator[Running]:
     action-server workers) behind nginx, started by its own supervisor on a
     fresh PostgreSQL database, RabbitMQ exchange and queue."""
     if not PRODUCTION_SUPERVISOR.exists():
-        raise StartFailed(f"{PRODUCTION_SUPERVISOR.relative_to(ROOT)} does not exist yet")
+        raise StartFailed(f"{PRODUCTION_SUPERVISOR.relative_to(PROJECT_ROOT)} does not exist yet")
     var = workdir / f"production-{replicas}"
     var.mkdir(parents=True, exist_ok=True)
     suffix = f"{time.strftime('%Y%m%d%H%M%S')}_{replicas}"

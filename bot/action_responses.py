@@ -1,19 +1,13 @@
 """Rasa's check of the action server's responses, with the same verdicts, cheaper.
 
 Rasa 3.6 checks every response of the action server (each custom action, each
-form validation) with `jsonschema.validate(response, schema)`. Two costs:
-
-- jsonschema 4.x validates the schema itself against the JSON Schema 2020-12
-  metaschema on every such call: about half of the Rasa server's CPU per turn in
-  the benchmark (docs/benchmark.md). The schema is a constant, so it is checked
-  once and its validators reused.
-- Each event is checked against a `oneOf` of 23 event kinds, every one of them
-  tried: about 1.2 ms for a form's answer. Every kind is told by a different
-  constant `event` value, so an event satisfies the `oneOf` exactly when it
-  satisfies its own kind's schema; that one alone is checked.
-
-A response that fails is checked again by the whole schema, so errors are
-Rasa's: same best-matching error, same message.
+form validation) with `jsonschema.validate(response, schema)`, which validates
+the constant schema itself on every call and tries each event against all 23
+kinds of a `oneOf`. Here the schema is checked once and its validators reused,
+and each event is checked against its own kind's schema only: every kind is
+told by a different constant `event` value, so that is the same verdict. A
+response that fails is checked again by the whole schema, so errors are
+Rasa's. Measurements: docs/benchmark.md, "Why the Rasa overrides exist".
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 
 from bot.db import Database
 from bot.models import Agent, DeskSession
-from bot.tickets import Clock, utc_now
+from bot.clock import Clock, utc_now
 
 USERNAME = re.compile(r"[a-z0-9_.-]{2,64}")
 MIN_PASSWORD_LENGTH = 10

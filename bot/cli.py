@@ -8,24 +8,13 @@ import sys
 from pathlib import Path
 from typing import Any, List, Optional
 
-from alembic import command
-from alembic.config import Config
-
 from bot.agents import AccountError, AgentService, Role
-from bot.db import Database
+from bot.db import Database, migrate
 from bot.handoff import HandoffService
 from bot.logs import LoggingSetupError, configure_logging
-from bot.settings import PROJECT_ROOT, Settings
+from bot.settings import Settings
 from bot.spool import ComplaintSpool
 from bot.tickets import TicketNotFound, TicketService
-
-
-def migrate(settings: Settings) -> None:
-    config = Config(str(PROJECT_ROOT / "alembic.ini"))
-    config.set_main_option("script_location", str(PROJECT_ROOT / "bot" / "migrations"))
-    config.attributes["database_url"] = settings.database_url
-    config.attributes["configure_logger"] = False
-    command.upgrade(config, "head")
 
 
 def _print(data: Any, as_json: bool) -> None:

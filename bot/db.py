@@ -16,6 +16,7 @@ from sqlalchemy.pool import NullPool
 
 from bot import crypto as field_keys
 from bot.crypto import FieldCrypto
+from bot.settings import PROJECT_ROOT, Settings
 
 
 def make_engine(url: str) -> Engine:
@@ -99,3 +100,15 @@ def drop_postgres_database(url: str) -> None:
             connection.execute(text('DROP DATABASE IF EXISTS "{}"'.format(parsed.database.replace('"', '""'))))
     finally:
         engine.dispose()
+
+
+def migrate(settings: Settings) -> None:
+    """Apply the Alembic migrations of bot/migrations up to head on the ticket database."""
+    from alembic import command  # imported here: only start-up and tests migrate
+    from alembic.config import Config
+
+    config = Config(str(PROJECT_ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(PROJECT_ROOT / "bot" / "migrations"))
+    config.attributes["database_url"] = settings.database_url
+    config.attributes["configure_logger"] = False
+    command.upgrade(config, "head")

@@ -9,17 +9,25 @@ ACTION_SERVER_TOKEN or from the var directory of their environment.
 """
 from __future__ import annotations
 
+import socket
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
 
 from bot.action_server import HEADER, TOKEN_ENV
+from bot.settings import PROJECT_ROOT
 
-ROOT = Path(__file__).resolve().parents[1]
 RASA = str(Path(sys.executable).parent / "rasa")
 LOOPBACK = "127.0.0.1"
-MODEL = ROOT / "models" / "complaints.tar.gz"
+MODEL = PROJECT_ROOT / "models" / "complaints.tar.gz"
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now (the caller binds it soon after)."""
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
 
 
 def endpoints_yaml(var: Path, actions_port: int) -> str:
@@ -36,7 +44,7 @@ def endpoints_yaml(var: Path, actions_port: int) -> str:
 class EmbeddedServers:
     actions_port: int
     rasa_port: int
-    commands: Dict[str, List[str]]  # role ("actions", "rasa") -> command, run from ROOT
+    commands: Dict[str, List[str]]  # role ("actions", "rasa") -> command, run from PROJECT_ROOT
 
     @property
     def rasa_url(self) -> str:
@@ -48,7 +56,7 @@ class EmbeddedServers:
 
 
 def embedded_servers(var: Path, rasa_port: int, actions_port: int, token: str,
-                     model: Path = MODEL, credentials: Path = ROOT / "credentials.yml") -> EmbeddedServers:
+                     model: Path = MODEL, credentials: Path = PROJECT_ROOT / "credentials.yml") -> EmbeddedServers:
     """Writes `var`/endpoints.yml and returns the commands that start both servers."""
     endpoints = var / "endpoints.yml"
     endpoints.write_text(endpoints_yaml(var, actions_port))

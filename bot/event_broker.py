@@ -1,12 +1,11 @@
 """The production event broker: Rasa's RabbitMQ (pika) broker, minus a deep copy.
 
-Rasa 3.6's `PikaEventBroker` deep-copies every event it publishes, parse data
-and all, only to drop the parse data for a debug log line, whatever the log
-level. This broker publishes the same messages to the same exchange and queues,
-and logs only the kind of an event it could not publish. Failures are handled as
-Rasa's broker handles them: the event is kept for publishing when RabbitMQ is
-back (unless configured otherwise) and an error is logged, without the event's
-content (it carries what the user wrote).
+Rasa 3.6's `PikaEventBroker` deep-copies every event it publishes, only for a
+debug log line. This broker publishes the same messages to the same exchange
+and queues. Failures are handled as Rasa's broker handles them (the event is
+kept for publishing when RabbitMQ is back, unless configured otherwise); the
+error logged names the event's kind, never its content (it carries what the
+user wrote).
 """
 from __future__ import annotations
 

@@ -19,7 +19,7 @@ from bot.agents import AgentAccount, AgentService
 from bot.db import Database
 from bot.models import HandoffRequest, Ticket
 from bot.settings import Settings
-from bot.tickets import Clock, utc_now
+from bot.clock import Clock, utc_now
 
 
 class HandoffReason(str, enum.Enum):

@@ -2,22 +2,20 @@
 
 Rasa processes a conversation's messages one at a time, in the order they
 arrived, by taking a ticket lock around each turn (`LockStore.lock`, the only
-method Rasa calls). Rasa OSS's `RedisLockStore` keeps the lock as one JSON value
-that it reads, changes and writes back: about seven synchronous round trips a
-turn, each blocking the server's event loop, and two replicas issuing tickets
-at the same moment can both read the old value and get the same ticket.
-
-Here each step is one Lua script that Redis runs atomically, through redis-py's
-asyncio client, timed by Redis's own clock (replicas' clocks may differ):
+method Rasa calls). Rasa OSS's `RedisLockStore` reads, changes and writes back
+one JSON value with a blocking client, and two replicas can get the same
+ticket. Here each step is one Lua script that Redis runs atomically, through
+redis-py's asyncio client, timed by Redis's own clock (replicas' clocks may
+differ):
 
 - issue: drop expired tickets, queue this one, say whether it is served now;
 - poll (only while another message of the conversation is being processed):
   is this ticket served now, still waiting, or expired;
 - release: remove the ticket, and the lock's keys when nobody else holds one.
 
-An uncontended turn costs two round trips. Keys expire by themselves after the
-lock lifetime, so a replica that dies holding a ticket blocks its conversation
-for at most that long, as with Rasa's store.
+Keys expire by themselves after the lock lifetime, so a replica that dies
+holding a ticket blocks its conversation for at most that long, as with
+Rasa's store. Measurements: docs/benchmark.md, "Why the Rasa overrides exist".
 """
 from __future__ import annotations
 

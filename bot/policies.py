@@ -1,13 +1,12 @@
 """Dialogue policies (referenced by module path in config.yml).
 
-TED's inference was the largest single cost of a turn in the benchmark
-(docs/benchmark.md): about a quarter of the Rasa server's CPU, paid for every
-action it predicts, most of it TensorFlow's per-call overhead rather than
-arithmetic. Trained on intents (not end to end), TED's prediction depends only
-on the last `max_history` dialogue states: intent, entity names, featurised
-slots, active loop and previous action, all discrete. Conversations travel a
-limited set of such paths, so the same inputs come back again and again, and
-an exact memo of the model's answer for them is both safe and cheap.
+TED's inference is mostly TensorFlow's per-call overhead, paid for every
+action it predicts. Trained on intents (not end to end), TED's prediction
+depends only on the last `max_history` dialogue states: intent, entity names,
+featurised slots, active loop and previous action, all discrete.
+Conversations travel a limited set of such paths, so an exact memo of the
+model's answer for them is both safe and cheap. Measurements:
+docs/benchmark.md, "Why the Rasa overrides exist".
 """
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ Logging is set up by bot/logs.py (Rasa's CLI then puts its own stderr handler
 in place of ours; masking and LOG_DIR stay). Two things happen before
 anything else, because they must precede TensorFlow's import and its threads;
 together they take about 140 MiB off each Rasa process (docs/benchmark.md,
-"Memory"):
+"Why the Rasa overrides exist"):
 
 - jax is not imported. TensorFlow 2.12 requires jax and imports it when it is
   installed, for tf.lite's jax converter, which Rasa never uses (~110 MiB).

@@ -31,13 +31,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Callable, Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
+from bot.clock import Clock, utc_now
 from bot.db import Database, make_engine
 from bot.models import (
     DeliveryFailure,
@@ -56,7 +57,6 @@ from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], datetime]
 LEASE_NAME = "retention"
 LEASE_SECONDS = 900
 BATCH = 500
@@ -70,10 +70,6 @@ KINDS = ("tracker_conversations", "tracker_events", "tracker_conversations_unfol
 def bulk_delete(model: type) -> "sa.sql.Delete":
     """A DELETE that does not look for the rows in the session (units of work are short)."""
     return delete(model).execution_options(synchronize_session=False)
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 def _aware(moment: datetime) -> datetime:

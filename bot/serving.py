@@ -1,16 +1,14 @@
 """Rasa's TensorFlow models (DIET, TED) loaded to serve, not to train.
 
 Rasa's `RasaModel.load` builds a model's weights by running one training step
-(`fit` on one example) before it restores the trained values. That step
-traces TensorFlow's whole training graph, gradients and optimizer included,
-and the process keeps it: about 500 MiB of each Rasa server's resident memory
-went to a graph that serving never runs (docs/benchmark.md, "Evening"). Here
-the weights are built by one eager pass of the model's loss, which creates the
-same variables and traces nothing; the trained values are then restored, and
-every variable of the model must be matched by the checkpoint.
-
-Fine-tuning (`rasa train --finetune`) continues from the optimizer's state,
-so it keeps Rasa's own load.
+(`fit` on one example) before it restores the trained values, and the process
+keeps the traced training graph, gradients and optimizer included, which
+serving never runs. Here the weights are built by one eager pass of the
+model's loss, which creates the same variables and traces nothing; the trained
+values are then restored, and every variable of the model must be matched by
+the checkpoint. Fine-tuning (`rasa train --finetune`) continues from the
+optimizer's state, so it keeps Rasa's own load. Memory saved:
+docs/benchmark.md, "Why the Rasa overrides exist".
 """
 from __future__ import annotations
 

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import validators
+from bot.clock import Clock, utc_now
 from bot.db import Database
 from bot.models import (
     DeliveryFailure,
@@ -36,7 +37,7 @@ from bot.models import (
     WeChatUnfollow,
 )
 from bot.privacy import mask_text
-from bot.retention import ACTIVE_HANDOFF_STATUSES, CLOSED, Clock, TrackerEvents, bulk_delete, utc_now
+from bot.retention import ACTIVE_HANDOFF_STATUSES, CLOSED, TrackerEvents, bulk_delete
 
 ERASED = "已删除"
 MAX_ACTOR = 100

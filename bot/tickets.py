@@ -4,9 +4,9 @@ from __future__ import annotations
 import enum
 import logging
 from dataclasses import asdict, dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from functools import cached_property
-from typing import Callable, Dict, List, Optional
+from typing import Dict, List, Optional
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text, update
@@ -15,18 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import crypto
+from bot.clock import Clock, utc_now
 from bot.db import Database
 from bot.models import StatusLookup, Ticket, TicketEvent, TicketNote, TicketSequence
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
 
 class TicketStatus(str, enum.Enum):
     """The lifecycle 受理→调查→处理→反馈→跟进→结案."""

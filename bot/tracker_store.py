@@ -1,31 +1,18 @@
 """Conversation storage: Rasa's SQL tracker store, made resilient and cheaper per turn.
 
 `type: bot.tracker_store.ResilientSQLTrackerStore` in endpoints.yml (SQLite)
-and endpoints.production.yml (PostgreSQL), with the SQL store's keys.
+and endpoints.production.yml (PostgreSQL), with the SQL store's keys; the rows
+are exactly Rasa's.
 
-Resilience. Rasa wraps every tracker store in `FailSafeTrackerStore`, which
-answers a database error by continuing with a blank in-memory conversation:
-after a PostgreSQL restart, the first message on each replica (whose pooled
-connections the restart closed) was answered as if the conversation had just
-begun, and then dropped. This store waits out a short outage (a restart, a
-failover) instead: reads and writes are retried for up to `outage_wait_seconds`
-before the error reaches Rasa, and a pooled connection that PostgreSQL closed
-fails one attempt and is replaced.
-
-Cost. Loading and saving the tracker was about a fifth of the Rasa server's CPU
-per turn in the benchmark (docs/benchmark.md). Rasa's store builds ORM queries
-anew each time, counts the stored events before every save and, with an event
-broker, loads the whole conversation a second time to find what to publish.
-Here the same SQL runs as fixed statements; a tracker remembers how many of
-its events are stored, so a save writes (and publishes) the rest without
-asking the database; events are published once they are stored; and SQLite
-runs in WAL mode with pooled connections. On PostgreSQL each statement
-commits by itself (a save is one multi-row INSERT): the synchronous driver
-blocks the server's event loop for every round trip, and a turn now makes two
-instead of about eight. The rows are exactly Rasa's. Rasa
-finds the class of each event it reads by walking the whole tree of Event's
-subclasses (`Event.resolve_by_type`), about 5 % of a turn's CPU, more in a
-long conversation; this store looks the class up in a table made once.
+Rasa's `FailSafeTrackerStore` answers a database error with a blank, in-memory
+conversation. This store waits out a short outage (a restart, a failover)
+instead: reads and writes are retried for up to `outage_wait_seconds`, and a
+pooled connection that the database closed fails one attempt and is replaced.
+Per turn it runs fixed SQL statements, saves (and publishes) only the events
+not yet stored, whose count the tracker remembers, and finds each event's
+class in a table; on PostgreSQL each statement commits by itself, so a turn
+makes few round trips on the blocking driver. Measurements: docs/benchmark.md,
+"Why the Rasa overrides exist".
 """
 from __future__ import annotations
 

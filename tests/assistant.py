@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import time
 from contextlib import contextmanager, suppress
@@ -18,18 +17,11 @@ import pytest
 import requests
 
 from bot.channels.conversation_secret import HEADER as SECRET_HEADER
-from bot.cli import migrate
-from bot.db import Database
-from bot.embedded import MODEL, ROOT, embedded_servers
-from bot.settings import Settings
+from bot.db import Database, migrate
+from bot.embedded import MODEL, embedded_servers, free_port
+from bot.settings import PROJECT_ROOT, Settings
 
 TOKEN = "e2e-test-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @dataclass
@@ -81,7 +73,7 @@ def _wait(url: str, processes: List[subprocess.Popen], logs: List[Path], seconds
 
 
 @contextmanager
-def running_assistant(var: Path, credentials: Path = ROOT / "credentials.yml") -> Iterator[Assistant]:
+def running_assistant(var: Path, credentials: Path = PROJECT_ROOT / "credentials.yml") -> Iterator[Assistant]:
     """Starts both servers with their database and logs in `var`; stops them on exit.
 
     `credentials` selects the channels (tests of other channels pass their own file).
@@ -101,7 +93,7 @@ def running_assistant(var: Path, credentials: Path = ROOT / "credentials.yml") -
     servers = embedded_servers(var, free_port(), free_port(), TOKEN, MODEL, credentials)
     logs = [var / "actions.log", var / "rasa.log"]
     processes = [
-        subprocess.Popen(servers.commands[role], cwd=ROOT, env=env, stdout=open(log, "w"),
+        subprocess.Popen(servers.commands[role], cwd=PROJECT_ROOT, env=env, stdout=open(log, "w"),
                          stderr=subprocess.STDOUT, start_new_session=True)
         for role, log in zip(("actions", "rasa"), logs)
     ]

@@ -19,8 +19,9 @@ from typing import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
-ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOTS = ROOT / "results" / "screenshots"
+from bot.settings import PROJECT_ROOT
+
+SCREENSHOTS = PROJECT_ROOT / "results" / "screenshots"
 IN_CI = os.environ.get("CI") == "true"
 
 # No GPU, no network of its own (updates, sync, QUIC probes), no first-run UI;

@@ -9,9 +9,8 @@ from typing import Iterator
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from bot.cli import migrate
 from bot.crypto import generate_keys
-from bot.db import Database, create_postgres_database, drop_postgres_database
+from bot.db import Database, create_postgres_database, drop_postgres_database, migrate
 from bot.embedded import MODEL
 from bot.models import Base
 from bot.settings import Settings

@@ -27,13 +27,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple
 
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a program: `bot` must be importable
 
 from sqlalchemy.engine import make_url  # noqa: E402  (after the path is set)
 
 from bot.action_server import TOKEN_ENV, TokenError, shared_token  # noqa: E402
-from bot.settings import DEV_RASA_TOKEN as DEV_TOKEN, Settings  # noqa: E402
+from bot.settings import DEV_RASA_TOKEN as DEV_TOKEN, PROJECT_ROOT, Settings  # noqa: E402
 
 LOOPBACK = "127.0.0.1"
 STARTUP_SECONDS = 900  # two Rasa replicas load their model in parallel on a busy machine
@@ -91,7 +90,7 @@ class Config:
         database_url = env.get("DATABASE_URL") or "postgresql://postgres@127.0.0.1:5432/complaints"
         nginx = env.get("NGINX") or shutil.which("nginx") or "/usr/sbin/nginx"
         return cls(
-            var_dir=Path(env.get("PRODUCTION_VAR_DIR") or ROOT / "var" / "production").resolve(),
+            var_dir=Path(env.get("PRODUCTION_VAR_DIR") or PROJECT_ROOT / "var" / "production").resolve(),
             database_url=database_url,
             tracker_database_url=env.get("TRACKER_DATABASE_URL") or database_url,
             redis=(env.get("REDIS_HOST") or "127.0.0.1", _port(env, "REDIS_PORT", 6379)),
@@ -104,7 +103,7 @@ class Config:
             rasa_ports=_ports(env.get("RASA_REPLICA_PORTS") or "5011,5012", "RASA_REPLICA_PORTS"),
             action_ports=_ports(env.get("ACTION_WORKER_PORTS") or "5061,5062", "ACTION_WORKER_PORTS"),
             desk_port=_port(env, "DESK_PORT", 5006),
-            model=Path(env.get("RASA_MODEL") or ROOT / "models" / "complaints.tar.gz"),
+            model=Path(env.get("RASA_MODEL") or PROJECT_ROOT / "models" / "complaints.tar.gz"),
             nginx=nginx,
             action_server_token=(env.get(TOKEN_ENV) or "").strip(),
         )
@@ -228,7 +227,7 @@ def preflight(config: Config) -> None:
 
 def prepare_databases(config: Config) -> None:
     """Creates missing PostgreSQL databases, then migrates the ticket database."""
-    from bot.cli import migrate
+    from bot.db import migrate
     from bot.db import create_postgres_database
     from bot.settings import Settings
 
@@ -241,7 +240,7 @@ def prepare_databases(config: Config) -> None:
     migrate(Settings.from_env(config.process_env(os.environ)))
 
 
-NGINX_TEMPLATE = ROOT / "deploy" / "local" / "nginx.conf.template"
+NGINX_TEMPLATE = PROJECT_ROOT / "deploy" / "local" / "nginx.conf.template"
 
 
 def render_nginx_config(values: Mapping[str, str]) -> str:
@@ -326,7 +325,7 @@ class Service:
         with open(self.log, "ab") as log:
             log.write(f"\n--- started {time.strftime('%Y-%m-%d %H:%M:%S')} ---\n".encode())
             log.flush()
-            self.process = subprocess.Popen(self.command, cwd=ROOT, env=dict(env), stdout=log,
+            self.process = subprocess.Popen(self.command, cwd=PROJECT_ROOT, env=dict(env), stdout=log,
                                             stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                             start_new_session=True)
         self.started_at = time.time()

@@ -1,7 +1,6 @@
 """Tracker fixtures for the rasa-sdk actions, against a real migrated SQLite database."""
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import pytest
@@ -10,15 +9,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions import services as services_module
-from bot.cli import migrate
-from bot.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[2]
+from bot.db import migrate
+from bot.settings import PROJECT_ROOT, Settings
 
 
 @pytest.fixture(scope="session")
 def domain() -> Dict[str, Any]:
-    return Domain.load(str(ROOT / "domain.yml")).as_dict()
+    return Domain.load(str(PROJECT_ROOT / "domain.yml")).as_dict()
 
 
 @pytest.fixture

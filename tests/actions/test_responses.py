@@ -13,9 +13,9 @@ from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from tests.actions.conftest import ROOT
+from bot.settings import PROJECT_ROOT
 
-DOMAIN = Domain.load(str(ROOT / "domain.yml"))
+DOMAIN = Domain.load(str(PROJECT_ROOT / "domain.yml"))
 PAYLOAD = re.compile(r"/(\w+)(\{.*\})?")
 
 

@@ -3,8 +3,9 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from actions.status import ActionCheckTicketStatus, ActionWithdrawComplaint, ValidateStatusForm, ValidateWithdrawForm
+from bot.settings import PROJECT_ROOT
 from bot.tickets import ComplaintDraft
-from tests.actions.conftest import ROOT, slot_events, texts, tracker
+from tests.actions.conftest import slot_events, texts, tracker
 
 
 def file_ticket(svc) -> str:
@@ -55,8 +56,8 @@ async def test_a_verified_withdrawal_asks_for_confirmation_naming_the_ticket_fir
     assert {"event": "active_loop", "name": "withdraw_form"} in [
         {k: e.get(k) for k in ("event", "name")} for e in events]
     assert slot_events(events)["lookup_ticket_id"] == ticket_no
-    question = TemplatedNaturalLanguageGenerator(Domain.load(str(ROOT / "domain.yml")).responses)
-    rasa_tracker = DialogueStateTracker.from_dict("visitor", [], Domain.load(str(ROOT / "domain.yml")).slots)
+    question = TemplatedNaturalLanguageGenerator(Domain.load(str(PROJECT_ROOT / "domain.yml")).responses)
+    rasa_tracker = DialogueStateTracker.from_dict("visitor", [], Domain.load(str(PROJECT_ROOT / "domain.yml")).slots)
     rasa_tracker.slots["lookup_ticket_id"].value = ticket_no
     asked = await question.generate("utter_ask_withdraw_confirmed", rasa_tracker, "rest")
     assert asked["text"].startswith(f"确认撤回投诉 {ticket_no} 吗？")

@@ -17,7 +17,8 @@ import pytest
 import requests
 
 from bot.action_server import HEADER, RefusalLog, TokenError, authorised, shared_token, token_file
-from tests.assistant import ROOT, free_port
+from bot.embedded import free_port
+from bot.settings import PROJECT_ROOT
 from tests.conftest import make_settings
 
 
@@ -25,7 +26,7 @@ from tests.conftest import make_settings
 def action_server(var: Path, **env: str) -> Iterator[Tuple[str, subprocess.Popen, Path]]:
     port = free_port()
     log = var / f"actions-{port}.log"
-    process = subprocess.Popen([sys.executable, "-m", "bot.action_server", "--port", str(port)], cwd=ROOT,
+    process = subprocess.Popen([sys.executable, "-m", "bot.action_server", "--port", str(port)], cwd=PROJECT_ROOT,
                                env={**os.environ, "COMPLAINTS_VAR_DIR": str(var), **env},
                                stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
     url = f"http://127.0.0.1:{port}"
@@ -83,7 +84,7 @@ def test_the_token_from_the_environment_wins_and_a_bad_one_stops_the_server(tmp_
         assert requests.get(f"{url}/actions", headers={HEADER: secret}, timeout=10).status_code == 200
     assert not token_file(tmp_path).exists()
     for bad in ("short", "change-me-action-server-token-at-least-32-chars", "x" * 31 + " "):
-        result = subprocess.run([sys.executable, "-m", "bot.action_server", "--port", str(free_port())], cwd=ROOT,
+        result = subprocess.run([sys.executable, "-m", "bot.action_server", "--port", str(free_port())], cwd=PROJECT_ROOT,
                                 env={**os.environ, "COMPLAINTS_VAR_DIR": str(tmp_path), "ACTION_SERVER_TOKEN": bad},
                                 capture_output=True, text=True, timeout=120)
         assert result.returncode == 2 and "ACTION_SERVER_TOKEN" in result.stderr, (bad, result.stderr)
@@ -120,8 +121,8 @@ def test_refusals_are_logged_once_a_minute_per_address_with_a_count(caplog):
 
 
 def test_every_launcher_starts_the_action_server_through_this_entry():
-    launchers = [ROOT / "scripts" / "run", ROOT / "bot" / "embedded.py", ROOT / "deploy" / "local" / "topology.py",
-                 ROOT / "deploy" / "compose.yaml", ROOT / "deploy" / "kubernetes" / "actions.yaml"]
+    launchers = [PROJECT_ROOT / "scripts" / "run", PROJECT_ROOT / "bot" / "embedded.py", PROJECT_ROOT / "deploy" / "local" / "topology.py",
+                 PROJECT_ROOT / "deploy" / "compose.yaml", PROJECT_ROOT / "deploy" / "kubernetes" / "actions.yaml"]
     for path in launchers:
         text = path.read_text()
         assert "bot.action_server" in text, path

@@ -18,8 +18,7 @@ from rasa.shared.core.events import (
 )
 
 from bot.analytics import AnalyticsConsumer, AnalyticsFeed, EventClassifier, Kind, delete_feed
-from bot.cli import migrate
-from bot.db import Database
+from bot.db import Database, migrate
 from tests.bot.conftest import feed_settings, production_broker, published
 from tests.bot.test_cli import cli
 

@@ -2,17 +2,15 @@ import json
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from bot.crypto import ENCRYPTION_KEYS_VARIABLE, HASH_KEY_VARIABLE
+from bot.settings import PROJECT_ROOT
 from bot.tickets import TicketService
 from tests.bot.test_tickets import draft
 
-ROOT = Path(__file__).resolve().parents[2]
-
 
 def cli(tmp_path, *args):
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=ROOT, capture_output=True, text=True,
+    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
                           env={"COMPLAINTS_VAR_DIR": str(tmp_path), "PATH": "/usr/bin:/bin",
                                **{name: os.environ[name] for name in (ENCRYPTION_KEYS_VARIABLE, HASH_KEY_VARIABLE)}},
                           timeout=120)

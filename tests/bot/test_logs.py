@@ -13,7 +13,7 @@ import psutil
 import requests
 
 from bot.agents import AgentService, Role
-from tests.assistant import ROOT
+from bot.settings import PROJECT_ROOT
 from tests.bot.desk.conftest import start_desk, stop_desk
 
 PHONE = "13812345678"
@@ -55,7 +55,7 @@ def test_failed_desk_logins_and_the_lockout_reach_the_desks_log_formatted_and_ma
 
 
 def run_python(code: str, **env: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120,
+    return subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=120,
                           env={**os.environ, **env})
 
 
@@ -80,7 +80,7 @@ def test_configuring_twice_adds_no_second_handler(tmp_path):
 
 
 def test_an_unknown_log_level_is_a_clear_error(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "bot", "tickets", "list"], cwd=ROOT, capture_output=True,
+    result = subprocess.run([sys.executable, "-m", "bot", "tickets", "list"], cwd=PROJECT_ROOT, capture_output=True,
                             text=True, timeout=120,
                             env={**os.environ, "COMPLAINTS_VAR_DIR": str(tmp_path), "LOG_LEVEL": "loud"})
     assert result.returncode == 2

@@ -8,14 +8,13 @@ import sys
 
 import pytest
 
-from bot.embedded import MODEL, ROOT
+from bot.embedded import MODEL, free_port
 from bot.rasa_server import exposure_problem, is_loopback, with_interface
-from bot.settings import DEV_RASA_TOKEN
-from tests.assistant import free_port
+from bot.settings import DEV_RASA_TOKEN, PROJECT_ROOT
 
 
 def run_python(code: str) -> str:
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=300)
     assert result.returncode == 0, result.stderr[-2000:]
     return result.stdout.strip()
 
@@ -33,7 +32,7 @@ def test_without_it_tensorflow_imports_jax():
 
 
 def test_arguments_go_to_rasas_own_command_line():
-    result = subprocess.run([sys.executable, "-m", "bot.rasa_server", "--version"], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "bot.rasa_server", "--version"], cwd=PROJECT_ROOT,
                             capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and "Rasa Version      :         3.6.21" in result.stdout, result.stdout
 
@@ -42,7 +41,7 @@ def test_arguments_go_to_rasas_own_command_line():
 
 def rasa_server(*args: str, env_extra: dict = None, timeout: int = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "bot.rasa_server", *args], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, "-m", "bot.rasa_server", *args], cwd=PROJECT_ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 

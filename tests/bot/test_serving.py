@@ -17,11 +17,12 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.nlu.training_data.loading import load_data
 
-from bot.embedded import MODEL, ROOT
+from bot.embedded import MODEL
 from bot.nlu.components import ServingDIETClassifier
 from bot.policies import MemoizedTEDPolicy
+from bot.settings import PROJECT_ROOT
 
-MESSAGES = sorted((ROOT / "tests" / "nlu").glob("heldout_*.yml"))
+MESSAGES = sorted((PROJECT_ROOT / "tests" / "nlu").glob("heldout_*.yml"))
 
 
 def node_of(runner: DaskGraphRunner, component: type) -> str:

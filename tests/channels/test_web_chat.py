@@ -35,10 +35,12 @@ from bot.channels.web import (
     history,
     parse_session_id,
 )
+from bot.embedded import free_port
 from bot.handoff import HandoffService
+from bot.settings import PROJECT_ROOT
 from bot.tickets import TicketService
 from tests.browser_support import DESKTOP, PHONE, chromium, save_screenshot  # noqa: F401
-from tests.assistant import ROOT, TOKEN, Assistant, free_port, running_assistant
+from tests.assistant import TOKEN, Assistant, running_assistant
 from tests.channels.loopback import client_at, fresh_address
 
 CHANNEL_KEY = "bot.channels.web.WebChatInput"
@@ -187,12 +189,12 @@ class WebChat:
 
 @pytest.fixture(scope="module")
 def web(tmp_path_factory) -> Iterator[WebChat]:
-    missing = [str(path.relative_to(ROOT)) for path, _ in ASSETS.values() if not path.exists()]
+    missing = [str(path.relative_to(PROJECT_ROOT)) for path, _ in ASSETS.values() if not path.exists()]
     if missing:
         pytest.fail(f"web chat assets missing ({', '.join(missing)}): run `npm ci` in web/")
     var = tmp_path_factory.mktemp("web-chat-var")
     embedding_port = free_port()
-    credentials = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8"))
+    credentials = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text(encoding="utf-8"))
     assert CHANNEL_KEY in credentials, "credentials.yml must enable the web channel"
     channel = dict(credentials[CHANNEL_KEY] or {})
     channel["frame_ancestors"] = list(channel.get("frame_ancestors") or ["'self'"]) + [

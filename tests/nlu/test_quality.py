@@ -15,9 +15,9 @@ import pytest
 from rasa.shared.nlu.training_data.loading import load_data
 from sklearn.metrics import f1_score
 
-from bot.embedded import ROOT
+from bot.settings import PROJECT_ROOT
 
-HELDOUT = sorted((ROOT / "tests" / "nlu").glob("heldout_*.yml"))
+HELDOUT = sorted((PROJECT_ROOT / "tests" / "nlu").glob("heldout_*.yml"))
 BAR = 0.95
 CONTRACT_ENTITIES = {"policy_number", "phone_number", "id_number", "ticket_id", "claim_type", "complaint_category"}
 
@@ -32,7 +32,7 @@ def squash(text: str) -> str:
 
 
 def test_heldout_split_is_never_trained_on():
-    train = {squash(m.get("text")) for m in examples(sorted((ROOT / "data" / "nlu").glob("*.yml")))}
+    train = {squash(m.get("text")) for m in examples(sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml")))}
     overlap = [m.get("text") for m in examples(HELDOUT) if squash(m.get("text")) in train]
     assert overlap == []
 
@@ -60,7 +60,7 @@ def evaluation(parse):
     precision = counts["tp"] / max(1, counts["tp"] + counts["fp"])
     recall = counts["tp"] / max(1, counts["tp"] + counts["fn"])
     entity_f1 = 2 * precision * recall / max(1e-9, precision + recall)
-    report = ROOT / "results" / "nlu_quality.md"
+    report = PROJECT_ROOT / "results" / "nlu_quality.md"
     report.parent.mkdir(exist_ok=True)
     report.write_text(
         "# NLU quality on the held-out split\n\n"

@@ -29,9 +29,9 @@ from sqlalchemy.exc import OperationalError
 
 from bot.analytics import delete_feed
 from bot.db import Database, create_postgres_database, drop_postgres_database
-from bot.settings import Settings
+from bot.embedded import free_port
+from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import IN_CI, POSTGRES_ADMIN_URL
-from tests.assistant import ROOT, free_port
 
 TOKEN = "production-test-token"
 RABBITMQ = (os.environ.get("RABBITMQ_HOST", "127.0.0.1"), int(os.environ.get("RABBITMQ_PORT", "5672")))
@@ -242,7 +242,7 @@ def topology(tmp_path_factory) -> Iterator[Topology]:
     require(os.access(nginx, os.X_OK), "nginx is not installed (scripts/install-nginx installs it)")
     require(shutil.which("redis-server") is not None, "redis-server is not installed")
     require(reachable(RABBITMQ), f"RabbitMQ is not running at {RABBITMQ[0]}:{RABBITMQ[1]}")
-    if not (ROOT / "models" / "complaints.tar.gz").exists():
+    if not (PROJECT_ROOT / "models" / "complaints.tar.gz").exists():
         pytest.fail("models/complaints.tar.gz is missing: run `make train` (make test does it)")
 
     database_url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/complaints_production_{uuid.uuid4().hex[:8]}"
@@ -273,7 +273,7 @@ def topology(tmp_path_factory) -> Iterator[Topology]:
     env.pop("TRACKER_DATABASE_URL", None)
     settings = Settings.from_env(env)
     output = var / "launcher.log"
-    launcher = subprocess.Popen([str(ROOT / "scripts" / "run-production")], cwd=ROOT, env=env,
+    launcher = subprocess.Popen([str(PROJECT_ROOT / "scripts" / "run-production")], cwd=PROJECT_ROOT, env=env,
                                 stdout=open(output, "w"), stderr=subprocess.STDOUT, start_new_session=True)
     running = Topology(var, f"http://127.0.0.1:{ports['LB_PORT']}", f"http://127.0.0.1:{ports['LB_API_PORT']}",
                        f"http://127.0.0.1:{ports['DESK_PORT']}", settings, Database(database_url), redis,

@@ -19,12 +19,13 @@ from typing import Any, Dict, Iterator, List, Set
 import pytest
 import yaml
 
+from bot.embedded import free_port
+from bot.settings import PROJECT_ROOT
 from tests.conftest import IN_CI
-from tests.assistant import ROOT, free_port
 
-DEPLOY = ROOT / "deploy"
+DEPLOY = PROJECT_ROOT / "deploy"
 SECRET = "s3cret-" + "0" * 40
-PRODUCTION_FILES = [ROOT / "endpoints.production.yml", ROOT / "credentials.production.yml"]
+PRODUCTION_FILES = [PROJECT_ROOT / "endpoints.production.yml", PROJECT_ROOT / "credentials.production.yml"]
 
 
 def _topology_module() -> Any:
@@ -80,7 +81,7 @@ def test_rasa_builds_the_production_stores_from_the_endpoints(monkeypatch):
     assert referenced_variables() <= set(env)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    endpoints = str(ROOT / "endpoints.production.yml")
+    endpoints = str(PROJECT_ROOT / "endpoints.production.yml")
     tracker = read_endpoint_config(endpoints, "tracker_store")
     assert class_from_module_path(tracker.type) is ResilientSQLTrackerStore
     assert tracker.url.startswith("postgresql://")

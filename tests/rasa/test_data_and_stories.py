@@ -6,21 +6,22 @@ import subprocess
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from bot.settings import PROJECT_ROOT
+
 RASA = str(Path(sys.executable).parent / "rasa")
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([RASA, *args], cwd=ROOT, capture_output=True, text=True, timeout=900,
+    return subprocess.run([RASA, *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
                           env={"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
                                "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"})
 
 
 def responses_used_by_code() -> set:
     """Responses uttered by custom actions or asked by forms, which Rasa's validator cannot see."""
-    code = "\n".join(p.read_text("utf-8") for p in (ROOT / "actions").glob("*.py"))
+    code = "\n".join(p.read_text("utf-8") for p in (PROJECT_ROOT / "actions").glob("*.py"))
     used = set(re.findall(r'response="(utter_\w+)"', code))
-    domain = (ROOT / "domain.yml").read_text("utf-8")
+    domain = "\n".join(p.read_text("utf-8") for p in (PROJECT_ROOT / "domain.yml").glob("*.yml"))
     slots = re.findall(r"^      - (\w+)$", domain, flags=re.M)
     return used | {f"utter_ask_{slot}" for slot in slots}
 

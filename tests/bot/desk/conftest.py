@@ -15,11 +15,10 @@ import pytest
 import requests
 
 from bot.agents import AgentService, Role
-from bot.cli import migrate
-from bot.db import Database
+from bot.db import Database, migrate
+from bot.embedded import free_port
 from bot.handoff import HandoffReason, HandoffService
-from bot.settings import Settings
-from tests.assistant import ROOT, free_port
+from bot.settings import PROJECT_ROOT, Settings
 
 PASSWORD = "a-long-password"
 
@@ -76,7 +75,7 @@ def start_desk(var: Path, extra_env: Optional[Dict[str, str]] = None) -> DeskSer
     port = free_port()
     log = var / f"desk-{port}.log"
     process = subprocess.Popen([sys.executable, "-m", "bot", "desk", "serve", "--port", str(port)],
-                               cwd=ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                               cwd=PROJECT_ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
                                start_new_session=True)
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60

@@ -14,7 +14,7 @@ import requests
 
 from bot.agents import AgentService, Role
 from bot.handoff import HandoffService
-from bot.tickets import utc_now
+from bot.clock import utc_now
 from tests.bot.desk.conftest import DeskClient
 
 ENDS_WITHIN = 8.0  # seconds; the stream checks every second and keeps alive every 20

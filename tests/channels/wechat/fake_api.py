@@ -19,7 +19,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from aiohttp import web
 
-from tests.assistant import free_port
+from bot.embedded import free_port
 
 
 class FakeWeChatApi:
