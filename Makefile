@@ -11,7 +11,7 @@ MODEL_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) \
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: run run-production test bench venv web browser nginx nlu train migrate validate lock clean
+.PHONY: run run-production test lint bench venv web browser nginx nlu train migrate validate lock clean
 
 run: venv web nlu train migrate
 	scripts/run
@@ -20,8 +20,14 @@ run: venv web nlu train migrate
 run-production: venv web nlu train nginx
 	scripts/run-production
 
-test: venv web browser nginx nlu train migrate
+test: lint web browser nginx nlu train migrate
 	$(PY) -m pytest
+
+# Lint, format check and type check (settings in pyproject.toml).
+lint: venv
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
 
 # The performance benchmark (docs/benchmark.md), about 20 minutes on 2 cores: trains
 # this bot and Rasa's starter bot afresh and writes bench/results/<date>.{md,png,json}.

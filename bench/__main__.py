@@ -21,7 +21,7 @@ def _users(raw: str) -> List[int]:
     try:
         levels = sorted({int(part) for part in raw.split(",") if part.strip()})
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {raw!r}")
+        raise argparse.ArgumentTypeError(f"expected numbers separated by commas, got {raw!r}") from None
     if not levels or levels[0] < 1 or levels[-1] > MAX_USERS:
         raise argparse.ArgumentTypeError(f"levels must be between 1 and {MAX_USERS}")
     return levels
@@ -39,7 +39,7 @@ def _seconds(raw: str) -> float:
     try:
         value = float(raw)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected seconds, got {raw!r}")
+        raise argparse.ArgumentTypeError(f"expected seconds, got {raw!r}") from None
     if not 1 <= value <= MAX_SECONDS:
         raise argparse.ArgumentTypeError(f"seconds must be between 1 and {MAX_SECONDS}")
     return value
@@ -49,7 +49,7 @@ def _pause(raw: str) -> Tuple[float, float]:
     try:
         low, high = (float(part) for part in raw.split(","))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected MIN,MAX seconds, got {raw!r}")
+        raise argparse.ArgumentTypeError(f"expected MIN,MAX seconds, got {raw!r}") from None
     if not 0 <= low <= high <= 600:
         raise argparse.ArgumentTypeError("pause must satisfy 0 ≤ MIN ≤ MAX ≤ 600")
     return low, high

@@ -82,8 +82,8 @@ def checks(results: List[ConfigResult], options: Options) -> List[Check]:
         found.append(Check(f"{name}: warm single-conversation p50 ≤ 1.3 × starter",
                            f"{_ms(p50)} ms vs {_ms(base)} ms = {_x(r)} ({how})",
                            None if r is None else r <= 1.3))
-        sat = saturation({n: l.summary for n, l in result.closed.items()})
-        base_sat = saturation({n: l.summary for n, l in starter_levels(result, starter).items()})
+        sat = saturation({n: level.summary for n, level in result.closed.items()})
+        base_sat = saturation({n: level.summary for n, level in starter_levels(result, starter).items()})
         how = "starter in alternate blocks" if result.starter_closed else "starter measured separately"
         if sat and base_sat:
             found.append(Check(f"{name}: saturation throughput ≥ starter",
@@ -103,7 +103,7 @@ def checks(results: List[ConfigResult], options: Options) -> List[Check]:
                                f"expected {t.expected}, written {t.written}, missing {len(t.missing)}, "
                                f"duplicated {len(t.duplicates)}", t.ok))
         if result.paced:
-            held = capacity({n: l.summary for n, l in result.paced.items()}, options.p95_limit_ms)
+            held = capacity({n: level.summary for n, level in result.paced.items()}, options.p95_limit_ms)
             tried = ", ".join(str(n) for n in sorted(result.paced))
             if held is None:
                 text = f"fewer than {min(result.paced)}"

@@ -283,7 +283,7 @@ def production(workdir: Path, model: Path, replicas: int) -> Iterator[Running]:
                                      f"{replicas} action worker(s), nginx, desk, analytics consumer"])
     finally:
         children = []
-        for role, pid in pids().items():
+        for pid in pids().values():
             try:
                 children.append(psutil.Process(pid))
             except psutil.Error:

@@ -47,7 +47,7 @@ def _ports(raw: str, name: str) -> List[int]:
     try:
         ports = [int(part) for part in raw.split(",") if part.strip()]
     except ValueError:
-        raise SystemExit(f"{name} must be a comma-separated list of ports, got {raw!r}")
+        raise SystemExit(f"{name} must be a comma-separated list of ports, got {raw!r}") from None
     if not ports or any(not 0 < port < 65536 for port in ports):
         raise SystemExit(f"{name} must list at least one port between 1 and 65535, got {raw!r}")
     return ports
@@ -114,7 +114,7 @@ class Config:
             token = shared_token(Settings.from_env({"COMPLAINTS_VAR_DIR": str(self.var_dir),
                                                     TOKEN_ENV: self.action_server_token}))
         except TokenError as exc:
-            raise SystemExit(f"Cannot start the production topology: {exc}")
+            raise SystemExit(f"Cannot start the production topology: {exc}") from exc
         return replace(self, action_server_token=token)
 
     def process_env(self, base: Mapping[str, str]) -> Dict[str, str]:

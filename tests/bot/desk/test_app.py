@@ -62,7 +62,8 @@ def test_two_agents_clicking_at_once_exactly_one_gets_the_conversation(desk):
     for round_no in range(3):
         request_id = desk.handoff(f"conv-{round_no}")
         with ThreadPoolExecutor(max_workers=2) as pool:
-            responses = list(pool.map(lambda agent: agent.post(f"/api/handoffs/{request_id}/claim"), [li, wang]))
+            claim = f"/api/handoffs/{request_id}/claim"
+            responses = list(pool.map(lambda agent, path=claim: agent.post(path), [li, wang]))
         assert sorted(r.status_code for r in responses) == [200, 409]
         [loser] = [r for r in responses if r.status_code == 409]
         assert loser.json()["error"] in ("该会话已被 li 接入", "该会话已被 wang 接入")
