@@ -123,8 +123,8 @@ class EventClassifier:
             return Fact(key, conversation_id, channel, fact_kind, name, at)
 
         if kind == "user":
-            parse_data = event.get("parse_data") if isinstance(event.get("parse_data"), dict) else {}
-            intent = parse_data.get("intent") if isinstance(parse_data.get("intent"), dict) else {}
+            parse_data = event["parse_data"] if isinstance(event.get("parse_data"), dict) else {}
+            intent = parse_data["intent"] if isinstance(parse_data.get("intent"), dict) else {}
             name = _name(intent.get("name"))
             if name is None:
                 return []

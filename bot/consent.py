@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping, Tuple
+from typing import Any, Dict, Mapping, Tuple
 
 import yaml
 
@@ -55,7 +55,7 @@ class PrivacyNotice:
 
 
 def parse(raw: Mapping) -> PrivacyNotice:
-    fields = {}
+    fields: Dict[str, Any] = {}
     for name in PrivacyNotice.__dataclass_fields__:
         value = raw.get(name) if isinstance(raw, Mapping) else None
         if value in (None, "", []):
@@ -66,7 +66,8 @@ def parse(raw: Mapping) -> PrivacyNotice:
     ):
         raise NoticeFileError("privacy notice: 'health_terms' must be a list of words")
     fields["health_terms"] = tuple(fields["health_terms"])
-    return PrivacyNotice(**{k: v if k == "health_terms" else str(v) for k, v in fields.items()})
+    values: Dict[str, Any] = {k: v if k == "health_terms" else str(v) for k, v in fields.items()}
+    return PrivacyNotice(**values)
 
 
 def load(path: Path) -> PrivacyNotice:

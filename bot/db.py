@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, Optional
+from typing import Any, Iterator, Optional
 
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import URL, Engine, make_url
@@ -32,7 +32,7 @@ def make_engine(url: str) -> Engine:
         )
 
         @event.listens_for(engine, "connect")
-        def _sqlite_pragmas(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
@@ -44,7 +44,7 @@ def make_engine(url: str) -> Engine:
 
 def engine_crypto(bind: Engine, crypto: FieldCrypto) -> None:
     """The keys the encrypted columns of this engine's statements use (bot/models.py)."""
-    bind.dialect.field_crypto = crypto  # type: ignore[attr-defined]
+    bind.dialect.field_crypto = crypto
 
 
 class Database:

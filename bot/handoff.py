@@ -10,10 +10,11 @@ import enum
 import re
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any, Dict, FrozenSet, List, Mapping, Optional
+from typing import Any, Dict, FrozenSet, List, Mapping, Optional, Set
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session
 
 from bot.agents import AgentAccount, AgentService
 from bot.db import Database
@@ -59,7 +60,7 @@ class ServiceHours:
         end = time.max if (h2, m2) == (24, 0) else time(h2, m2)
         if start >= end:
             raise ValueError(f"SERVICE_HOURS must start before it ends, got {hours!r}")
-        chosen = set()
+        chosen: Set[int] = set()
         for part in days.split(","):
             first, _, last = part.strip().partition("-")
             if not (first.isdigit() and (not last or last.isdigit())):
@@ -165,7 +166,7 @@ class HandoffService:
             return QueuedHandoff(current.id, current.priority, position, created)
 
     @staticmethod
-    def _active(session, conversation_id: str) -> Optional[HandoffRequest]:  # type: ignore[no-untyped-def]
+    def _active(session: Session, conversation_id: str) -> Optional[HandoffRequest]:
         return session.execute(
             select(HandoffRequest)
             .where(HandoffRequest.conversation_id == conversation_id,
@@ -174,7 +175,7 @@ class HandoffService:
         ).scalars().first()
 
     @staticmethod
-    def _position(session, request: HandoffRequest) -> int:  # type: ignore[no-untyped-def]
+    def _position(session: Session, request: HandoffRequest) -> int:
         if request.status != "waiting":
             return 0
         ahead = session.execute(
@@ -232,7 +233,7 @@ class HandoffService:
         with self.db.transaction() as session:
             return self._held(session, request_id, agent).as_dict()
 
-    def _held(self, session, request_id: int, agent: AgentAccount) -> HandoffRequest:  # type: ignore[no-untyped-def]
+    def _held(self, session: Session, request_id: int, agent: AgentAccount) -> HandoffRequest:
         row = session.get(HandoffRequest, request_id)
         if row is None:
             raise ClaimError("该会话不存在")
@@ -292,7 +293,7 @@ class HandoffService:
         return updates
 
     @staticmethod
-    def _waiting(session) -> List[HandoffRequest]:  # type: ignore[no-untyped-def]
+    def _waiting(session: Session) -> List[HandoffRequest]:
         return list(session.execute(
             select(HandoffRequest).where(HandoffRequest.status == "waiting")
             .order_by(HandoffRequest.priority.desc(), HandoffRequest.id)

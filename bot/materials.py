@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
@@ -79,7 +79,7 @@ class MaterialsScript:
         return self.claim_types[claim_type].name
 
 
-def _require(mapping: Mapping, key: str, where: str) -> object:
+def _require(mapping: Mapping, key: str, where: str) -> Any:
     if key not in mapping or mapping[key] in (None, ""):
         raise MaterialsFileError(f"{where}: missing '{key}'")
     return mapping[key]
@@ -87,26 +87,26 @@ def _require(mapping: Mapping, key: str, where: str) -> object:
 
 def parse(raw: Mapping) -> MaterialsScript:
     documents: Dict[str, Document] = {}
-    for doc_id, item in _require(raw, "documents", "file").items():  # type: ignore[union-attr]
+    for doc_id, item in _require(raw, "documents", "file").items():
         documents[doc_id] = Document(
             id=doc_id,
             name=str(_require(item, "name", doc_id)),
-            aliases=tuple(_require(item, "aliases", doc_id)),  # type: ignore[arg-type]
+            aliases=tuple(_require(item, "aliases", doc_id)),
             reason=str(_require(item, "reason", doc_id)),
         )
     claim_types: Dict[str, ClaimType] = {}
     raw_types = _require(raw, "claim_types", "file")
-    if tuple(raw_types) != CLAIM_TYPES:  # type: ignore[arg-type]
+    if tuple(raw_types) != CLAIM_TYPES:
         raise MaterialsFileError(f"claim_types must be exactly {CLAIM_TYPES}")
-    for type_id, item in raw_types.items():  # type: ignore[union-attr]
+    for type_id, item in raw_types.items():
         refs = _require(item, "documents", type_id)
-        unknown = [ref for ref in refs if ref not in documents]  # type: ignore[union-attr]
+        unknown = [ref for ref in refs if ref not in documents]
         if unknown:
             raise MaterialsFileError(f"{type_id}: unknown documents {unknown}")
         claim_types[type_id] = ClaimType(
             id=type_id,
             name=str(_require(item, "name", type_id)),
-            documents=tuple(documents[ref] for ref in refs),  # type: ignore[union-attr]
+            documents=tuple(documents[ref] for ref in refs),
             notes=tuple(item.get("notes") or ()),
         )
     return MaterialsScript(
@@ -115,7 +115,7 @@ def parse(raw: Mapping) -> MaterialsScript:
         reviewed_on=str(_require(raw, "reviewed_on", "file")),
         documents=documents,
         claim_types=claim_types,
-        general_notes=tuple(_require(raw, "general_notes", "file")),  # type: ignore[arg-type]
+        general_notes=tuple(_require(raw, "general_notes", "file")),
         aliases=tuple(sorted(
             ((alias, doc.id) for doc in documents.values() for alias in doc.aliases),
             key=lambda pair: len(pair[0]), reverse=True,

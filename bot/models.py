@@ -23,7 +23,7 @@ from sqlalchemy.types import TypeDecorator
 from bot import crypto as field_keys
 from bot.crypto import FieldCrypto
 
-Base = declarative_base()
+Base: Any = declarative_base()
 
 # Slots of a handoff request that hold personal numbers: encrypted like the ticket's.
 PERSONAL_SLOTS = ("phone_number", "id_number")
@@ -33,7 +33,7 @@ def field_crypto(dialect: Dialect) -> FieldCrypto:
     """The keys bound to this engine by bot.db.Database, else this process's keys."""
     crypto = getattr(dialect, "field_crypto", None)
     if crypto is None:
-        crypto = dialect.field_crypto = field_keys.for_process()  # type: ignore[attr-defined]
+        crypto = dialect.field_crypto = field_keys.for_process()
     return crypto
 
 

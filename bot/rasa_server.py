@@ -38,7 +38,8 @@ MALLOC_ARENAS = 2
 
 
 def lean_process() -> None:
-    sys.modules.setdefault("jax", None)  # `import jax` now raises ImportError
+    # typeshed types sys.modules as Dict[str, ModuleType]; None is the import system's blocking sentinel.
+    sys.modules.setdefault("jax", None)  # type: ignore[arg-type]  # `import jax` now raises ImportError
     libc_name = ctypes.util.find_library("c")
     if libc_name:
         try:

@@ -130,6 +130,7 @@ def ticket_spooled(reference: str) -> str:
 def status_reply(answer: StatusAnswer) -> str:
     if answer.found:
         deadline = answer.deadline
+        assert deadline is not None  # a found ticket's deadline column is NOT NULL
         return (
             f"投诉编号 {answer.ticket_no} 当前状态：{answer.status_label}。"
             f"处理期限：{deadline.year}年{deadline.month}月{deadline.day}日。"

@@ -12,7 +12,7 @@ docs/benchmark.md, "Why the Rasa overrides exist".
 """
 from __future__ import annotations
 
-from typing import Any, Optional, Text
+from typing import Any, Optional, Text, cast
 
 from rasa.core.policies.ted_policy import TED
 from rasa.nlu.classifiers.diet_classifier import DIET
@@ -39,7 +39,8 @@ class ServingLoad:
                 model_file_name, model_data_example, predict_data_example, finetune_mode,
                 *args, **kwargs,
             )
-        model = cls(*args, **kwargs)
+        # The mixin is listed first among a RasaModel subclass's bases: cls is that subclass.
+        model = cast(RasaModel, cls(*args, **kwargs))
         batch, _ = RasaBatchDataGenerator(model_data_example, batch_size=1)[0]
         # The loss path reaches every layer, as the training step would.
         model._training = True

@@ -75,6 +75,8 @@ def _enable_wal(dbapi_connection: Any, _record: Any) -> None:
 class ResilientSQLTrackerStore(SQLTrackerStore):
     """Rasa's SQL store with `outage_wait_seconds`; see the module docstring."""
 
+    engine: sa.engine.Engine  # set by SQLTrackerStore.__init__, replaced in ours
+
     def __init__(self, *args: Any, outage_wait_seconds: float = DEFAULT_OUTAGE_WAIT_SECONDS,
                  **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -7,12 +7,15 @@ downloaded and no binary model is committed: `make nlu` writes it to var/.
 """
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import TYPE_CHECKING, Dict, List, cast
 
 from spacy.lang.zh import Chinese
 from spacy.language import Language
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from spacy.pipeline import EntityRuler
 
 PIPELINE_NAME = "zh_complaints"
 PIPELINE_VERSION = "1.0.0"
@@ -55,6 +58,6 @@ def build_pipeline(settings: Settings) -> Language:
         description="Rule-based recognition of policy, phone, ID and ticket numbers",
     )
     # Longest match wins where patterns overlap (e.g. +86 prefix or not).
-    ruler = nlp.add_pipe("entity_ruler", config={"overwrite_ents": True})
+    ruler = cast("EntityRuler", nlp.add_pipe("entity_ruler", config={"overwrite_ents": True}))
     ruler.add_patterns(token_patterns(settings.policy_number_pattern))
     return nlp

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
@@ -83,7 +83,7 @@ class Inbox:
                 return self._duplicate(row) if row is not None else Claim(DUPLICATE)
 
     @staticmethod
-    def _duplicate(row) -> Claim:  # type: ignore[no-untyped-def]
+    def _duplicate(row: Any) -> Claim:
         return Claim(DUPLICATE, row.reply if row.status == REPLIED else None)
 
     def settle(self, key: str, status: str, reply: Optional[str] = None) -> None:
