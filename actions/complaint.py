@@ -1,7 +1,7 @@
 """Complaint intake form (受理与记录)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, TypedDict
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -227,7 +227,12 @@ def field_check(field: str, value: Any) -> validators.Check:
     raise KeyError(field)
 
 
-def consent_checked(check: WriteCheck, tracker: Tracker) -> Dict[str, Optional[str]]:
+class ConsentFields(TypedDict):
+    privacy_notice_version: Optional[str]
+    health_consent: Optional[str]
+
+
+def consent_checked(check: WriteCheck, tracker: Tracker) -> ConsentFields:
     """The notice version and health consent recorded on a ticket, checked before writing."""
     return {
         "privacy_notice_version": check.take(NOTICE_SLOT, validators.optional_label(tracker.get_slot(NOTICE_SLOT))),
@@ -263,6 +268,7 @@ class ActionSubmitComplaint(Action):
             return _reset_form_slots()
         outcome = await blocking(record_complaint, svc.tickets, svc.spool, draft, submission_key(tracker))
         if outcome.recorded:
+            assert outcome.ticket_no is not None and outcome.deadline is not None  # recorded: both set
             dispatcher.utter_message(
                 text=replies.ticket_created(outcome.ticket_no, outcome.deadline,
                                             svc.settings.handling_days, svc.settings.contact_promise)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Text
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -13,6 +13,11 @@ from rasa_sdk.types import DomainDict
 from actions.services import latest_intent, latest_text, services
 from bot import consent, replies
 from bot.consent import PrivacyNotice
+
+if TYPE_CHECKING:  # what the mixin is mixed into, for type checkers
+    from rasa_sdk.forms import FormValidationAction as _Base
+else:
+    _Base = object  # at runtime not an Action: rasa-sdk registers every Action subclass
 
 NOTICE_SLOT = "privacy_notice_version"
 CONSENT_SLOT = "health_consent"
@@ -42,7 +47,7 @@ def notice_already_shown(tracker: Tracker) -> bool:
     )
 
 
-class ConsentingForm:
+class ConsentingForm(_Base):
     """Mixed into a form's validation action (before FormValidationAction): shows the notice
     before its first personal question and asks health consent.
 

@@ -309,6 +309,7 @@ class ActionSubmitCallback(Action):
         # What an interrupted complaint had collected is in the ticket now.
         reset = _reset_callback_slots() + [SlotSet(field, None) for field in FIELDS]
         if outcome.recorded:
+            assert outcome.ticket_no is not None  # recorded means a ticket number
             dispatcher.utter_message(
                 text=replies.callback_created(outcome.ticket_no, phone, svc.settings.contact_promise)
             )

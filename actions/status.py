@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Dict, List, Optional, Text
+from typing import Any, Dict, List, Optional, Text, cast
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -42,7 +42,7 @@ class ValidateStatusForm(ConsentingForm, FormValidationAction):
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         check = validators.ticket_number(str(value or ""))
-        if from_payload(tracker) or (check.ok and check.value not in _typed(latest_text(tracker))):
+        if from_payload(tracker) or (check.ok and cast(str, check.value) not in _typed(latest_text(tracker))):
             return {"lookup_ticket_id": None}  # not typed in this message: ask for it
         if not check.ok:
             dispatcher.utter_message(text=check.error)

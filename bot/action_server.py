@@ -123,7 +123,7 @@ def create_app(token: str, actions_package: str = "actions"):  # -> sanic.Sanic
     refusals = RefusalLog()
 
     @app.on_request
-    async def require_token(request):  # type: ignore[no-untyped-def]
+    async def require_token(request):
         if request.path in OPEN_PATHS or authorised(request.headers.get(HEADER), token):
             return None
         refusals.refused(request.method, request.path, request.ip)

@@ -13,7 +13,7 @@ can neither read nor steer another channel's conversation.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 MAX_ID_LENGTH = 128
 # What REST (any channel whose client picks the id) accepts.
@@ -32,7 +32,7 @@ BAD_ID_TEXT = (
 RESERVED_ID_TEXT = "该会话编号属于其他渠道（如网页聊天、微信公众号），不能通过此接口使用。请换用一个新的随机会话编号。"
 
 
-def is_safe_id(value: Any) -> bool:
+def is_safe_id(value: Any) -> TypeGuard[str]:
     """True for 1-128 characters of `A-Z a-z 0-9 _ -`, starting with a letter or digit."""
     return isinstance(value, str) and SAFE_ID.fullmatch(value) is not None
 

@@ -224,6 +224,7 @@ class RestChannel(RestInput):
                 return _refused(BAD_MAILBOX_REQUEST_TEXT)
             if not is_safe_id(sender):
                 return _refused(BAD_ID_TEXT)
+            assert body is not None  # body["sender"] above raised TypeError otherwise
             presented = _presented_secret(request, body)
             refused = refusal(sender, presented)
             if refused is not None:

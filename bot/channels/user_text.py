@@ -44,7 +44,8 @@ def offered_payloads(events: Iterable[Mapping[str, Any]]) -> Set[str]:
         if kind == "user":
             offered = set()
         elif kind == "bot":
-            data = event.get("data") if isinstance(event.get("data"), Mapping) else {}
+            raw_data = event.get("data")
+            data = raw_data if isinstance(raw_data, Mapping) else {}
             for key in ("buttons", "quick_replies"):
                 buttons = data.get(key)
                 for button in buttons if isinstance(buttons, list) else []:

@@ -136,7 +136,8 @@ def bot_payload(message: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
     ...), `text`, `timestamp` and the event's metadata keys merged in. Only text
     and buttons are supported; a message with neither yields None.
     """
-    text = message.get("text") if isinstance(message.get("text"), str) else ""
+    raw_text = message.get("text")
+    text = raw_text if isinstance(raw_text, str) else ""
     buttons = _buttons(message)
     if not text and not buttons:
         return None
@@ -161,7 +162,8 @@ def _user_payload(event: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
     text = event.get("text")
     if not isinstance(text, str) or not text:
         return None
-    metadata = event.get("metadata") if isinstance(event.get("metadata"), Mapping) else {}
+    raw_metadata = event.get("metadata")
+    metadata = raw_metadata if isinstance(raw_metadata, Mapping) else {}
     title = metadata.get("button_title")
     shown = title if isinstance(title, str) and title else text
     return {
@@ -180,8 +182,9 @@ def history(events: Iterable[Mapping[str, Any]], limit: int = HISTORY_LIMIT) -> 
         if kind == "user":
             payload = _user_payload(event)
         elif kind == "bot":
-            metadata = event.get("metadata") if isinstance(event.get("metadata"), Mapping) else {}
-            data = event.get("data") if isinstance(event.get("data"), Mapping) else {}
+            raw_metadata, raw_data = event.get("metadata"), event.get("data")
+            metadata = raw_metadata if isinstance(raw_metadata, Mapping) else {}
+            data = raw_data if isinstance(raw_data, Mapping) else {}
             # Same shape as BotUttered.message(), so ids match the live messages.
             payload = bot_payload({**data, "text": event.get("text"),
                                    "timestamp": event.get("timestamp"), **metadata})

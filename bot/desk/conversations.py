@@ -67,6 +67,7 @@ async def reply(request: Request, request_id: int) -> HTTPResponse:
     text = casework.message_text(request.json)
     if text.error:
         return error(400, text.error)
+    assert text.value is not None  # message_text() sets the value when there is no error
     current = await asyncio.to_thread(desk.handoffs.touch, request_id, agent)
     try:
         await desk.rasa.say(current["conversation_id"], text.value, agent_tag(agent))

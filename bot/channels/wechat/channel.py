@@ -205,7 +205,7 @@ class WeChatInput(InputChannel):
         declared = request.headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > cap):
             raise Rejected(413, "declared body over the size cap")
-        stream = request.stream
+        stream: Any = request.stream  # Sanic's Http, or under ASGI its app (no request_max_size)
         if hasattr(stream, "request_max_size"):
             # Sanic then closes the connection instead of draining a huge remainder.
             stream.request_max_size = min(stream.request_max_size, cap)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, List, Literal, Mapping, Optional, Sequence, overload
 
 # Community-measured limit of a text reply or customer-service text (not documented by WeChat).
 MAX_TEXT_BYTES = 2048
@@ -59,6 +59,10 @@ def decode_body(body: bytes) -> str:
         raise MalformedMessage("body is not UTF-8") from exc
 
 
+@overload
+def _matching(fields: Mapping[str, str], name: str, pattern: re.Pattern, required: Literal[True] = ...) -> str: ...
+@overload
+def _matching(fields: Mapping[str, str], name: str, pattern: re.Pattern, required: bool) -> Optional[str]: ...
 def _matching(fields: Mapping[str, str], name: str, pattern: re.Pattern, required: bool = True) -> Optional[str]:
     value = fields.get(name, "").strip()
     if not value:

@@ -106,7 +106,7 @@ class Webhook:
         self._authenticate(query)
         encrypted = self._wants_encryption(query)
         try:
-            fields = parse_fields(decode_body(body))
+            fields: Mapping[str, str] = parse_fields(decode_body(body))
             if encrypted:
                 fields = self._decrypted_fields(query, fields)
             message = InboundMessage.from_fields(fields)
@@ -165,7 +165,7 @@ class Webhook:
 
     def _route_event(self, message: InboundMessage) -> Route:
         if message.event == "subscribe":
-            intent = self.credentials.subscribe_intent
+            intent: Optional[str] = self.credentials.subscribe_intent
             return Route("turn", f"/{intent}") if intent else Route("ignore")
         if message.event == "click":
             intent = self.credentials.menu_intents.get((message.event_key or "").strip())
