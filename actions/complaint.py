@@ -1,4 +1,5 @@
 """Complaint intake form (受理与记录)."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text, TypedDict
@@ -42,9 +43,7 @@ class ValidateComplaintForm(ConsentingForm, FormValidationAction):
     def name(self) -> Text:
         return "validate_complaint_form"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         text = latest_text(tracker)
         if is_distressed(text):
             dispatcher.utter_message(response="utter_empathize")
@@ -81,15 +80,20 @@ class ValidateComplaintForm(ConsentingForm, FormValidationAction):
     # -- failure bookkeeping -------------------------------------------------
 
     def _failed(
-        self, slot: str, error: str, dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        slot: str,
+        error: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         buttons: Optional[List[Dict[str, str]]] = None,
     ) -> Dict[str, Any]:
         failures = dict(tracker.get_slot("validation_failures") or {})
         failures[slot] = failures.get(slot, 0) + 1
         if failures[slot] >= MAX_FAILURES:
             skippable = slot in OPTIONAL_FIELDS
-            dispatcher.utter_message(text=replies.field_help(error, slot, skippable),
-                                     buttons=replies.field_help_buttons(skippable))
+            dispatcher.utter_message(
+                text=replies.field_help(error, slot, skippable), buttons=replies.field_help_buttons(skippable)
+            )
         else:
             dispatcher.utter_message(text=error, buttons=buttons or [])
         return {slot: None, "validation_failures": failures}
@@ -119,7 +123,9 @@ class ValidateComplaintForm(ConsentingForm, FormValidationAction):
             return self._failed(
                 "complaint_category",
                 replies.CATEGORY_UNCLEAR,
-                dispatcher, tracker, buttons=replies.category_buttons(),
+                dispatcher,
+                tracker,
+                buttons=replies.category_buttons(),
             )
         return self._passed("complaint_category", category, tracker)
 
@@ -190,9 +196,7 @@ class ActionAskComplaintConfirmed(Action):
     def name(self) -> Text:
         return "action_ask_complaint_confirmed"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         if tracker.get_slot("awaiting_correction"):
             dispatcher.utter_message(text=replies.WHICH_FIELD, buttons=replies.field_choice_buttons())
             return []
@@ -204,8 +208,10 @@ class ActionAskComplaintConfirmed(Action):
 
 
 def _reset_form_slots() -> List[EventType]:
-    return [SlotSet(slot, None) for slot in FIELDS + [
-        "complaint_confirmed", "awaiting_correction", "validation_failures", CONSENT_SLOT]]
+    return [
+        SlotSet(slot, None)
+        for slot in FIELDS + ["complaint_confirmed", "awaiting_correction", "validation_failures", CONSENT_SLOT]
+    ]
 
 
 def field_check(field: str, value: Any) -> validators.Check:
@@ -236,8 +242,9 @@ def consent_checked(check: WriteCheck, tracker: Tracker) -> ConsentFields:
     """The notice version and health consent recorded on a ticket, checked before writing."""
     return {
         "privacy_notice_version": check.take(NOTICE_SLOT, validators.optional_label(tracker.get_slot(NOTICE_SLOT))),
-        "health_consent": check.take(CONSENT_SLOT, validators.choice(
-            tracker.get_slot(CONSENT_SLOT), (None, consent.GRANTED, consent.REFUSED))),
+        "health_consent": check.take(
+            CONSENT_SLOT, validators.choice(tracker.get_slot(CONSENT_SLOT), (None, consent.GRANTED, consent.REFUSED))
+        ),
     }
 
 
@@ -245,9 +252,7 @@ class ActionSubmitComplaint(Action):
     def name(self) -> Text:
         return "action_submit_complaint"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         svc = services()
         check = WriteCheck()
         slots = {field: tracker.get_slot(field) for field in FIELDS}
@@ -270,8 +275,9 @@ class ActionSubmitComplaint(Action):
         if outcome.recorded:
             assert outcome.ticket_no is not None and outcome.deadline is not None  # recorded: both set
             dispatcher.utter_message(
-                text=replies.ticket_created(outcome.ticket_no, outcome.deadline,
-                                            svc.settings.handling_days, svc.settings.contact_promise)
+                text=replies.ticket_created(
+                    outcome.ticket_no, outcome.deadline, svc.settings.handling_days, svc.settings.contact_promise
+                )
             )
             return _reset_form_slots() + [SlotSet("last_ticket_no", outcome.ticket_no)]
         dispatcher.utter_message(text=replies.ticket_spooled(outcome.spool_reference or ""))
@@ -282,8 +288,6 @@ class ActionCancelComplaint(Action):
     def name(self) -> Text:
         return "action_cancel_complaint"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         dispatcher.utter_message(response="utter_complaint_cancelled")
         return _reset_form_slots()

@@ -1,4 +1,5 @@
 """The personal-information notice before a form's first personal question, and health consent."""
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -55,13 +56,17 @@ class ConsentingForm(_Base):
     """
 
     async def required_slots(
-        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        domain_slots: List[Text],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
     ) -> List[Text]:
         slots = list(await super().required_slots(domain_slots, dispatcher, tracker, domain))
         notice = privacy_notice()
-        health = [s for s in slots if s in HEALTH_TEXT_SLOTS and notice.mentions_health(
-            str(tracker.slots.get(s) or ""))]
+        health = [
+            s for s in slots if s in HEALTH_TEXT_SLOTS and notice.mentions_health(str(tracker.slots.get(s) or ""))
+        ]
         if health:
             slots.insert(slots.index(health[0]) + 1, CONSENT_SLOT)
         elif tracker.slots.get(CONSENT_SLOT) is not None and any(s in HEALTH_TEXT_SLOTS for s in slots):
@@ -79,8 +84,7 @@ class ConsentingForm(_Base):
             return events
         required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
         requested = next(
-            (e["value"] for e in reversed(events) if e.get("event") == "slot"
-             and e.get("name") == "requested_slot"),
+            (e["value"] for e in reversed(events) if e.get("event") == "slot" and e.get("name") == "requested_slot"),
             next((s for s in required if tracker.slots.get(s) is None), None),
         )
         if requested is not None and requested not in IMPERSONAL_SLOTS:
@@ -91,14 +95,19 @@ class ConsentingForm(_Base):
 
     @staticmethod
     def _drop_health_details(
-        events: List[EventType], notice: PrivacyNotice, dispatcher: CollectingDispatcher,
+        events: List[EventType],
+        notice: PrivacyNotice,
+        dispatcher: CollectingDispatcher,
         tracker: Tracker,
     ) -> List[EventType]:
         """Without consent, answers given this turn that carry health details are not kept."""
         dropped = [
-            e["name"] for e in events
-            if e.get("event") == "slot" and e.get("name") in HEALTH_TEXT_SLOTS
-            and isinstance(e.get("value"), str) and notice.mentions_health(e["value"])
+            e["name"]
+            for e in events
+            if e.get("event") == "slot"
+            and e.get("name") in HEALTH_TEXT_SLOTS
+            and isinstance(e.get("value"), str)
+            and notice.mentions_health(e["value"])
         ]
         if not dropped:
             return []
@@ -125,11 +134,9 @@ class ConsentingForm(_Base):
         if value != consent.REFUSED:
             return {CONSENT_SLOT: None}
         notice = privacy_notice()
-        dispatcher.utter_message(text=notice.health_consent_refused,
-                                 buttons=[replies.HUMAN_BUTTON])
+        dispatcher.utter_message(text=notice.health_consent_refused, buttons=[replies.HUMAN_BUTTON])
         cleared = {
-            slot: None for slot in HEALTH_TEXT_SLOTS
-            if notice.mentions_health(str(tracker.get_slot(slot) or ""))
+            slot: None for slot in HEALTH_TEXT_SLOTS if notice.mentions_health(str(tracker.get_slot(slot) or ""))
         }
         return {CONSENT_SLOT: consent.REFUSED, **cleared}
 
@@ -140,9 +147,7 @@ class ActionAskHealthConsent(Action):
     def name(self) -> Text:
         return "action_ask_health_consent"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         dispatcher.utter_message(
             text=privacy_notice().health_consent_question,
             buttons=replies.CONSENT_BUTTONS,

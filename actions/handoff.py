@@ -4,6 +4,7 @@ When no human can answer (outside service hours, or no agent online) nothing is
 queued: the bot says so and offers to take a message (留言) that becomes a
 callback ticket, collected by `callback_form`.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text
@@ -61,9 +62,7 @@ def _reason(tracker: Tracker) -> HandoffReason:
     return HandoffReason.USER_REQUEST
 
 
-async def hand_off(
-    dispatcher: CollectingDispatcher, tracker: Tracker, reason: HandoffReason
-) -> List[EventType]:
+async def hand_off(dispatcher: CollectingDispatcher, tracker: Tracker, reason: HandoffReason) -> List[EventType]:
     """Every path to a human comes through here: queue and pause, or offer a 留言."""
     handoffs = services().handoffs
     availability = await blocking(handoffs.availability)
@@ -76,7 +75,8 @@ async def hand_off(
     channel = check.take("channel", validators.channel_name(channel_of(tracker)))
     collected: Dict[str, Any] = {
         field: check.take(field, field_check(field, tracker.get_slot(field)))
-        for field in FIELDS if tracker.get_slot(field) is not None
+        for field in FIELDS
+        if tracker.get_slot(field) is not None
     }
     last_ticket = tracker.get_slot("last_ticket_no")
     if last_ticket is not None:
@@ -93,18 +93,14 @@ async def hand_off(
     return events + [ConversationPaused()]
 
 
-def _offer_callback(
-    dispatcher: CollectingDispatcher, tracker: Tracker, availability: Availability
-) -> List[EventType]:
+def _offer_callback(dispatcher: CollectingDispatcher, tracker: Tracker, availability: Availability) -> List[EventType]:
     """Explains why no human answers and opens `callback_form`, whose first question is the offer.
 
     The form is activated here rather than by a rule because only this action
     knows whether a human is available; Rasa runs an active loop next by itself.
     """
     hours = services().handoffs.hours.describe()
-    dispatcher.utter_message(
-        text=replies.handoff_unavailable(availability is Availability.OUTSIDE_HOURS, hours)
-    )
+    dispatcher.utter_message(text=replies.handoff_unavailable(availability is Availability.OUTSIDE_HOURS, hours))
     events: List[EventType] = [SlotSet("requested_slot", None)]
     if tracker.active_loop.get("name") != CALLBACK_FORM:
         # A fresh offer; asking for a human again mid-留言 keeps what was given.
@@ -116,9 +112,7 @@ class ActionRequestHandoff(Action):
     def name(self) -> Text:
         return "action_request_handoff"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         return await hand_off(dispatcher, tracker, _reason(tracker))
 
 
@@ -128,9 +122,7 @@ class ActionHandleFallback(Action):
     def name(self) -> Text:
         return "action_handle_fallback"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         consecutive = 0
         for event in reversed(user_events(tracker)):
             if (event.get("parse_data", {}).get("intent") or {}).get("name") != "nlu_fallback":
@@ -148,9 +140,7 @@ class ActionSessionStart(Action):
     def name(self) -> Text:
         return "action_session_start"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         events: List[EventType] = [SessionStarted(), ActionExecuted("action_listen")]
         if await blocking(services().handoffs.is_active, tracker.sender_id):
             events.append(ConversationPaused())
@@ -163,9 +153,7 @@ class ActionRestart(Action):
     def name(self) -> Text:
         return "action_restart"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         if await blocking(services().handoffs.is_active, tracker.sender_id):
             dispatcher.utter_message(response="utter_still_with_agent")
             return [Restarted(), ConversationPaused()]
@@ -183,16 +171,17 @@ class ValidateCallbackForm(ValidateComplaintForm):
     def name(self) -> Text:
         return "validate_callback_form"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         # On the form's first run hand_off has already answered the feelings in the message.
         if tracker.latest_action_name == "action_listen" and is_distressed(latest_text(tracker)):
             dispatcher.utter_message(response="utter_empathize")
         return await FormValidationAction.run(self, dispatcher, tracker, domain)
 
     async def required_slots(
-        self, domain_slots: List[Text], dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        domain_slots: List[Text],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         domain: DomainDict,
     ) -> List[Text]:
         if tracker.slots.get("callback_wanted") is False:
@@ -235,14 +224,19 @@ class ValidateCallbackForm(ValidateComplaintForm):
     # -- validation ------------------------------------------------------------
 
     def _failed(
-        self, slot: str, error: str, dispatcher: CollectingDispatcher, tracker: Tracker,
+        self,
+        slot: str,
+        error: str,
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
         buttons: Optional[List[Dict[str, str]]] = None,
     ) -> Dict[str, Any]:
         failures = dict(tracker.get_slot("validation_failures") or {})
         failures[slot] = failures.get(slot, 0) + 1
         if failures[slot] >= MAX_FAILURES:
-            dispatcher.utter_message(text=replies.callback_field_help(error, slot),
-                                     buttons=replies.CALLBACK_FIELD_HELP_BUTTONS)
+            dispatcher.utter_message(
+                text=replies.callback_field_help(error, slot), buttons=replies.CALLBACK_FIELD_HELP_BUTTONS
+            )
         else:
             dispatcher.utter_message(text=error, buttons=buttons or [])
         return {slot: None, "validation_failures": failures}
@@ -273,9 +267,7 @@ class ActionSubmitCallback(Action):
     def name(self) -> Text:
         return "action_submit_callback"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         svc = services()
         if tracker.get_slot("callback_wanted") is not True:
             dispatcher.utter_message(text=replies.callback_declined(svc.handoffs.hours.describe()))
@@ -288,13 +280,18 @@ class ActionSubmitCallback(Action):
         draft = ComplaintDraft(
             conversation_id=check.conversation(tracker),
             channel=check.take("channel", validators.channel_name(channel_of(tracker))) or "",
-            category=check.take("complaint_category", field_check(
-                "complaint_category", tracker.get_slot("complaint_category") or "other")) or "",
-            complainant_name=check.take("callback_name", validators.complainant_name(
-                tracker.get_slot("callback_name"))) or "",
+            category=check.take(
+                "complaint_category",
+                field_check("complaint_category", tracker.get_slot("complaint_category") or "other"),
+            )
+            or "",
+            complainant_name=check.take("callback_name", validators.complainant_name(tracker.get_slot("callback_name")))
+            or "",
             phone_number=phone,
-            description=check.take("callback_message", validators.free_text(
-                tracker.get_slot("callback_message"), "留言内容")) or "",
+            description=check.take(
+                "callback_message", validators.free_text(tracker.get_slot("callback_message"), "留言内容")
+            )
+            or "",
             customer_request=replies.CALLBACK_REQUEST + (f"；{request}" if request else ""),
             policy_number=check.take("policy_number", field_check("policy_number", tracker.get_slot("policy_number"))),
             kind="callback",
@@ -322,10 +319,6 @@ class ActionCancelCallback(Action):
     def name(self) -> Text:
         return "action_cancel_callback"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
-        dispatcher.utter_message(
-            text=replies.callback_declined(services().handoffs.hours.describe(), cancelled=True)
-        )
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        dispatcher.utter_message(text=replies.callback_declined(services().handoffs.hours.describe(), cancelled=True))
         return _reset_callback_slots()

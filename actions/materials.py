@@ -1,4 +1,5 @@
 """The uniform claim-material script, rendered from knowledge/claim_materials.yml."""
+
 from __future__ import annotations
 
 from typing import List, Text
@@ -20,9 +21,7 @@ class ActionExplainClaimMaterials(Action):
     def name(self) -> Text:
         return "action_explain_claim_materials"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         script = services().materials
         text = latest_text(tracker)
         asked_about = script.documents_mentioned(text)
@@ -30,8 +29,9 @@ class ActionExplainClaimMaterials(Action):
             for document_id in asked_about:
                 dispatcher.utter_message(text=script.explain(document_id))
             return []
-        claim_type = claim_type_or_none(next(tracker.get_latest_entity_values("claim_type"), None)) \
-            or claim_type_or_none(tracker.get_slot("claim_type"))
+        claim_type = claim_type_or_none(
+            next(tracker.get_latest_entity_values("claim_type"), None)
+        ) or claim_type_or_none(tracker.get_slot("claim_type"))
         if claim_type is None:
             dispatcher.utter_message(
                 response="utter_ask_claim_type",

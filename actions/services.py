@@ -1,4 +1,5 @@
 """Domain services shared by the actions of one action-server process."""
+
 from __future__ import annotations
 
 import asyncio
@@ -21,6 +22,7 @@ from bot.tickets import TicketService
 T = TypeVar("T")
 
 log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class Services:

@@ -7,6 +7,7 @@ Rasa's intent syntax (`/check_ticket_status{"ticket_id": …, "phone_number": �
 a button payload) are dropped, so no single request does a whole look-up.
 A withdrawal is confirmed by the user, naming the ticket, after the phone matched.
 """
+
 from __future__ import annotations
 
 import re
@@ -94,8 +95,9 @@ def _checked_lookup(tracker: Tracker) -> tuple[WriteCheck, str, Optional[str], O
     conversation = check.conversation(tracker)
     ticket_no = check.take("lookup_ticket_id", validators.ticket_number(tracker.get_slot("lookup_ticket_id")))
     phone = tracker.get_slot("lookup_phone")
-    phone = check.take("lookup_phone", validators.phone_number(phone) if isinstance(phone, str)
-                       else validators.Check(error="missing"))
+    phone = check.take(
+        "lookup_phone", validators.phone_number(phone) if isinstance(phone, str) else validators.Check(error="missing")
+    )
     return check, conversation, ticket_no, phone
 
 
@@ -105,9 +107,7 @@ class ActionCheckTicketStatus(Action):
     def name(self) -> Text:
         return "action_check_ticket_status"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         check, conversation, ticket_no, phone = _checked_lookup(tracker)
         if check.refused(dispatcher, self.name()):
             return _reset()
@@ -120,8 +120,12 @@ class ActionCheckTicketStatus(Action):
             dispatcher.utter_message(text=replies.already_closed(answer.ticket_no or ""))
             return _reset()
         # Verified: the withdrawal form asks "确认撤回投诉 TS…吗？", naming the ticket.
-        return [SlotSet("lookup_ticket_id", answer.ticket_no), SlotSet("withdraw_confirmed", None),
-                SlotSet("requested_slot", None), ActiveLoop(WITHDRAW_FORM)]
+        return [
+            SlotSet("lookup_ticket_id", answer.ticket_no),
+            SlotSet("withdraw_confirmed", None),
+            SlotSet("requested_slot", None),
+            ActiveLoop(WITHDRAW_FORM),
+        ]
 
 
 class ActionWithdrawComplaint(Action):
@@ -130,9 +134,7 @@ class ActionWithdrawComplaint(Action):
     def name(self) -> Text:
         return "action_withdraw_complaint"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         check, conversation, ticket_no, phone = _checked_lookup(tracker)
         confirmed = tracker.get_slot("withdraw_confirmed")
         if confirmed is not True:

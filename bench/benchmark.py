@@ -1,5 +1,6 @@
 """Runs the benchmark: trains the starter bot, starts each configuration in
 turn, drives the same load through it, and collects the figures."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,7 +15,7 @@ from typing import Callable, ContextManager, Dict, List, Optional, Tuple
 
 from bench import topologies
 from bench.conversations import PARSE_TEXTS
-from bench.load import Load, LevelResult, Walker, alternate, new_session
+from bench.load import LevelResult, Load, Walker, alternate, new_session
 from bench.machine import CpuShare, CpuWindow
 from bench.memory import MemorySampler
 from bench.stats import LatencySummary, Reconciliation, Turn, reconcile, summarize
@@ -100,8 +101,9 @@ def say(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
 
 
-async def measure(running: Running, result: ConfigResult, options: Options, run_id: str,
-                  baseline: Optional[Running] = None) -> None:
+async def measure(
+    running: Running, result: ConfigResult, options: Options, run_id: str, baseline: Optional[Running] = None
+) -> None:
     """Every measurement of one configuration; `baseline` (the starter bot, idle
     meanwhile) takes turns with it in the paired single-conversation phase."""
     prefix = f"bench-{run_id}-{result.key}"
@@ -121,14 +123,18 @@ async def measure(running: Running, result: ConfigResult, options: Options, run_
                 await alternate(ours, theirs, options.seconds)
                 result.paired = (ours.turns, theirs.turns)
                 a, b = summarize(ours.turns, 1).p50_ms, summarize(theirs.turns, 1).p50_ms
-                say(f"{result.label}: one conversation, turns alternating with the starter bot: "
-                    f"p50 {a} ms vs {b} ms")
+                say(
+                    f"{result.label}: one conversation, turns alternating with the starter bot: "
+                    f"p50 {a} ms vs {b} ms"
+                )
             if options.long_turns:
                 result.long, stopped = await load.long_conversation(options.long_turns)
                 if stopped:
                     result.notes.append(f"the long conversation stopped at {stopped}")
-                say(f"{result.label}: one conversation of {len(result.long)} turns"
-                    + (f", stopped at {stopped}" if stopped else ""))
+                say(
+                    f"{result.label}: one conversation of {len(result.long)} turns"
+                    + (f", stopped at {stopped}" if stopped else "")
+                )
             for users in options.levels:
                 await asyncio.sleep(PAUSE_BETWEEN_LEVELS_SECONDS)
                 if starter_load is None:
@@ -148,14 +154,18 @@ async def measure(running: Running, result: ConfigResult, options: Options, run_
                     theirs_level, theirs_cpu = combined(their_blocks)
                     result.starter_closed[users] = theirs_level
                     result.starter_cpu_per_turn[f"n{users}"] = theirs_cpu.per_turn_ms(theirs_level.summary.turns)
-                    say(f"{result.label}: the starter bot in alternate blocks, {users} users: "
-                        f"{theirs_level.summary.throughput} turns/s, {theirs_level.summary.errors} errors")
+                    say(
+                        f"{result.label}: the starter bot in alternate blocks, {users} users: "
+                        f"{theirs_level.summary.throughput} turns/s, {theirs_level.summary.errors} errors"
+                    )
                 result.closed[users] = level
                 result.other_load[f"n{users}"] = cpu.other_share
                 result.cpu_per_turn[f"n{users}"] = cpu.per_turn_ms(level.summary.turns)
                 s = level.summary
-                say(f"{result.label}: {users} users back to back: p50 {s.p50_ms} ms, p95 {s.p95_ms} ms, "
-                    f"{s.throughput} turns/s, {s.errors} errors")
+                say(
+                    f"{result.label}: {users} users back to back: p50 {s.p50_ms} ms, p95 {s.p95_ms} ms, "
+                    f"{s.throughput} turns/s, {s.errors} errors"
+                )
             if result.key in options.paced_on:
                 for users in options.paced_levels:
                     await asyncio.sleep(PAUSE_BETWEEN_LEVELS_SECONDS)
@@ -164,15 +174,19 @@ async def measure(running: Running, result: ConfigResult, options: Options, run_
                     result.paced[users] = level
                     result.other_load[f"p{users}"] = window.share.other_share
                     s = level.summary
-                    say(f"{result.label}: {users} users pausing {options.pause[0]:g}–{options.pause[1]:g} s: "
-                        f"p95 {s.p95_ms} ms, {s.errors} errors")
+                    say(
+                        f"{result.label}: {users} users pausing {options.pause[0]:g}–{options.pause[1]:g} s: "
+                        f"p95 {s.p95_ms} ms, {s.errors} errors"
+                    )
                     if s.errors or s.p95_ms is None or s.p95_ms > options.p95_limit_ms:
                         break  # past capacity: higher levels only take longer
         result.peak_memory = dict(memory.peak)
     if running.database_url:
         result.tickets = reconcile(load.claims(), written_tickets(running.database_url, prefix))
-        say(f"{result.label}: tickets expected {result.tickets.expected}, written {result.tickets.written}, "
-            f"{'OK' if result.tickets.ok else 'MISMATCH'}")
+        say(
+            f"{result.label}: tickets expected {result.tickets.expected}, written {result.tickets.written}, "
+            f"{'OK' if result.tickets.ok else 'MISMATCH'}"
+        )
 
 
 async def closed_level(load: Load, users: int, seconds: float, block: int = 0) -> Tuple[LevelResult, CpuShare]:
@@ -182,8 +196,7 @@ async def closed_level(load: Load, users: int, seconds: float, block: int = 0) -
 
 
 def combined(blocks: List[Tuple[LevelResult, CpuShare]]) -> Tuple[LevelResult, CpuShare]:
-    return (LevelResult.combined([level for level, _ in blocks]),
-            sum((cpu for _, cpu in blocks), CpuShare()))
+    return (LevelResult.combined([level for level, _ in blocks]), sum((cpu for _, cpu in blocks), CpuShare()))
 
 
 def production_unavailable() -> Optional[str]:
@@ -209,8 +222,9 @@ def run(options: Options) -> Tuple[List[ConfigResult], Dict[str, str]]:
         if {"a", "b", "c"} & set(options.configs):
             if options.train:
                 say("training this bot (fresh `rasa train`, empty cache)...")
-            complaints_training = (topologies.train_complaints(workdir) if options.train
-                                   else topologies.existing_complaints_model())
+            complaints_training = (
+                topologies.train_complaints(workdir) if options.train else topologies.existing_complaints_model()
+            )
             if complaints_training.seconds:
                 say(f"this bot trained in {complaints_training.seconds:.0f} s")
         starter_training: Optional[Training] = None
@@ -255,7 +269,8 @@ def run(options: Options) -> Tuple[List[ConfigResult], Dict[str, str]]:
                         continue
                     replicas = 1 if key == "b" else 2
                     starts = lambda replicas=replicas: topologies.production(  # noqa: E731
-                        workdir, complaints_training.model, replicas)
+                        workdir, complaints_training.model, replicas
+                    )
                 say(f"{result.label}: starting...")
                 try:
                     with starts() as running:

@@ -10,6 +10,7 @@ handles (tests/e2e/test_conversations.py).
 `Conversation` carries what the harness needs afterwards: the ticket step
 (the message that files a ticket) and the number the bot quoted.
 """
+
 from __future__ import annotations
 
 import random
@@ -186,6 +187,7 @@ COMPLAINT_MIX: List[Tuple[str, Callable[[Conversation, TicketPool], Script]]] = 
 
 # -- Rasa's starter bot (`rasa init`) -----------------------------------------
 
+
 def starter_mood(conversation: Conversation, tickets: TicketPool) -> Script:
     """The starter bot's happy/sad paths, padded to a similar number of turns."""
     expect((yield "hello"), "How are you")
@@ -205,6 +207,7 @@ STARTER_MIX: List[Tuple[str, Callable[[Conversation, TicketPool], Script]]] = [
 ]
 
 # -- one long conversation: does a turn get slower as the conversation grows? --
+
 
 def long_questions(conversation: Conversation, tickets: TicketPool) -> Script:
     """Material questions again and again in one conversation (no state to reset)."""
@@ -235,9 +238,30 @@ MIXES: Dict[str, List[Tuple[str, Callable[[Conversation, TicketPool], Script]]]]
 
 # Messages for the NLU-only floor (POST /model/parse).
 PARSE_TEXTS: Dict[str, List[str]] = {
-    "complaints": ["你好", "我要投诉，理赔申请交上去两个月了一直没有结果", "理赔", "PL202300123456",
-                   "张三", "138-1234-5678", "希望尽快赔付", "确认", "重疾险理赔需要准备什么材料",
-                   "帮我查一下投诉进度 TS20261122000001", "转人工", "谢谢"],
-    "starter": ["hello", "I am very sad", "yes", "no", "I am great", "are you a bot?",
-                "perfect", "goodbye", "hi there", "not really"],
+    "complaints": [
+        "你好",
+        "我要投诉，理赔申请交上去两个月了一直没有结果",
+        "理赔",
+        "PL202300123456",
+        "张三",
+        "138-1234-5678",
+        "希望尽快赔付",
+        "确认",
+        "重疾险理赔需要准备什么材料",
+        "帮我查一下投诉进度 TS20261122000001",
+        "转人工",
+        "谢谢",
+    ],
+    "starter": [
+        "hello",
+        "I am very sad",
+        "yes",
+        "no",
+        "I am great",
+        "are you a bot?",
+        "perfect",
+        "goodbye",
+        "hi there",
+        "not really",
+    ],
 }

@@ -8,6 +8,7 @@ Two kinds of load, both bounded in time:
 Each conversation has its own sender id and, like a browser, keeps the load
 balancer's `lb` cookie, so it sticks to one replica.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -48,16 +49,25 @@ class LevelResult:
         for part in parts:
             for script, counts in part.conversations.items():
                 conversations[script].update(counts)
-        return cls(parts[0].mode, parts[0].users, sum(part.seconds for part in parts),
-                   [turn for part in parts for turn in part.turns], dict(conversations),
-                   [sample for part in parts for sample in part.samples])
+        return cls(
+            parts[0].mode,
+            parts[0].users,
+            sum(part.seconds for part in parts),
+            [turn for part in parts for turn in part.turns],
+            dict(conversations),
+            [sample for part in parts for sample in part.samples],
+        )
 
     def as_dict(self) -> Dict[str, object]:
         return {
-            "mode": self.mode, "users": self.users, "seconds": round(self.seconds, 1),
+            "mode": self.mode,
+            "users": self.users,
+            "seconds": round(self.seconds, 1),
             "summary": self.summary.as_dict(),
-            "by_script": {script: summarize([t for t in self.turns if t.script == script], self.seconds).as_dict()
-                          for script in sorted({t.script for t in self.turns})},
+            "by_script": {
+                script: summarize([t for t in self.turns if t.script == script], self.seconds).as_dict()
+                for script in sorted({t.script for t in self.turns})
+            },
             "conversations": {script: dict(counts) for script, counts in self.conversations.items()},
             "samples": self.samples,
         }
@@ -81,8 +91,9 @@ class Load:
 
     # -- one turn, one conversation -------------------------------------------
 
-    async def send(self, conversation: Conversation, text: str, cookies: Dict[str, str]
-                   ) -> Tuple[Turn, Optional[List[str]]]:
+    async def send(
+        self, conversation: Conversation, text: str, cookies: Dict[str, str]
+    ) -> Tuple[Turn, Optional[List[str]]]:
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
         if conversation.sender in self.secrets:  # the conversation's secret (docs/chat-channels.md)
             headers["X-Conversation-Secret"] = self.secrets[conversation.sender]
@@ -90,7 +101,8 @@ class Load:
         try:
             async with self.session.post(
                 f"{self.running.url}/webhooks/rest/webhook",
-                json={"sender": conversation.sender, "message": text}, headers=headers,
+                json={"sender": conversation.sender, "message": text},
+                headers=headers,
                 timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT_SECONDS),
             ) as response:
                 body = await response.json(content_type=None) if response.status == 200 else None
@@ -108,8 +120,15 @@ class Load:
         except (aiohttp.ClientError, ValueError) as exc:
             return Turn(started, time.monotonic() - started, False, type(exc).__name__, conversation.script), None
 
-    async def converse(self, conversation: Conversation, deadline: float, turns: List[Turn],
-                       pause: Optional[Tuple[float, float]], counts: Counter, samples: List[str]) -> None:
+    async def converse(
+        self,
+        conversation: Conversation,
+        deadline: float,
+        turns: List[Turn],
+        pause: Optional[Tuple[float, float]],
+        counts: Counter,
+        samples: List[str],
+    ) -> None:
         script = dict(self.mix)[conversation.script](conversation, self.tickets)
         cookies: Dict[str, str] = {}
         counts["started"] += 1
@@ -143,15 +162,17 @@ class Load:
 
     def new_conversation(self, tag: str, user: int, number: int, script: str) -> Conversation:
         rng = random.Random(self.rng.random())
-        conversation = Conversation(sender=f"{self.prefix}-{tag}-u{user}-c{number}", script=script, rng=rng,
-                                    phone=phone_number(rng))
+        conversation = Conversation(
+            sender=f"{self.prefix}-{tag}-u{user}-c{number}", script=script, rng=rng, phone=phone_number(rng)
+        )
         self.conversations.append(conversation)
         return conversation
 
     # -- levels -----------------------------------------------------------------
 
-    async def level(self, users: int, seconds: float, pause: Optional[Tuple[float, float]] = None,
-                    tag: Optional[str] = None) -> LevelResult:
+    async def level(
+        self, users: int, seconds: float, pause: Optional[Tuple[float, float]] = None, tag: Optional[str] = None
+    ) -> LevelResult:
         """`users` policyholders for `seconds`; no new message after that."""
         tag = tag or f"{'p' if pause else 'n'}{users}"
         turns: List[Turn] = []
@@ -175,8 +196,9 @@ class Load:
 
         await asyncio.gather(*(user(i) for i in range(users)))
         ended = max([t.started + t.latency for t in turns], default=time.monotonic())
-        return LevelResult("paced" if pause else "closed", users, max(ended - started, 1e-9), turns,
-                           dict(conversations), samples)
+        return LevelResult(
+            "paced" if pause else "closed", users, max(ended - started, 1e-9), turns, dict(conversations), samples
+        )
 
     async def warm_up(self) -> LevelResult:
         """Every script once, one after another (loads lazy graphs, fills the ticket
@@ -219,12 +241,20 @@ class Load:
                 begun = time.monotonic()
                 try:
                     async with self.session.post(
-                        f"{self.running.api_url}/model/parse", params={"token": self.running.token},
-                        json={"text": text}, timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT_SECONDS),
+                        f"{self.running.api_url}/model/parse",
+                        params={"token": self.running.token},
+                        json={"text": text},
+                        timeout=aiohttp.ClientTimeout(total=TURN_TIMEOUT_SECONDS),
                     ) as response:
                         await response.read()
-                        turns.append(Turn(begun, time.monotonic() - begun, response.status == 200,
-                                          None if response.status == 200 else f"http {response.status}"))
+                        turns.append(
+                            Turn(
+                                begun,
+                                time.monotonic() - begun,
+                                response.status == 200,
+                                None if response.status == 200 else f"http {response.status}",
+                            )
+                        )
                 except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
                     turns.append(Turn(begun, time.monotonic() - begun, False, type(exc).__name__))
         return summarize(turns, time.monotonic() - started)
@@ -234,7 +264,8 @@ class Load:
     def claims(self) -> List[TicketClaim]:
         return [
             TicketClaim(c.sender, c.ticket_step_sent, c.ticket_step_answered, c.ticket_no)
-            for c in self.conversations if c.files_ticket
+            for c in self.conversations
+            if c.files_ticket
         ]
 
 
@@ -291,5 +322,6 @@ async def alternate(first: Walker, second: Walker, seconds: float) -> None:
 
 def new_session(max_connections: int) -> aiohttp.ClientSession:
     # No shared cookie jar: each conversation keeps its own cookies (see send()).
-    return aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(),
-                                 connector=aiohttp.TCPConnector(limit=max_connections))
+    return aiohttp.ClientSession(
+        cookie_jar=aiohttp.DummyCookieJar(), connector=aiohttp.TCPConnector(limit=max_connections)
+    )

@@ -1,4 +1,5 @@
 """What the figures were measured on, and how much else was running meanwhile."""
+
 from __future__ import annotations
 
 import os
@@ -117,8 +118,10 @@ class CpuShare:
         return max(0.0, self.other_cpu_seconds) / (self.seconds * (os.cpu_count() or 1))
 
     def __add__(self, other: "CpuShare") -> "CpuShare":
-        groups = {group: self.by_group.get(group, 0.0) + other.by_group.get(group, 0.0)
-                  for group in {*self.by_group, *other.by_group}}
+        groups = {
+            group: self.by_group.get(group, 0.0) + other.by_group.get(group, 0.0)
+            for group in {*self.by_group, *other.by_group}
+        }
         return CpuShare(self.seconds + other.seconds, groups, self.other_cpu_seconds + other.other_cpu_seconds)
 
     def per_turn_ms(self, turns: int) -> Dict[str, float]:
@@ -152,5 +155,6 @@ class CpuWindow:
             before = self._before.get(pid)
             used = cpu - before[1] if before is not None and before[2] == created else cpu
             by_group[group] = by_group.get(group, 0.0) + max(0.0, used)
-        self.share = CpuShare(seconds=time.monotonic() - self._start, by_group=by_group,
-                              other_cpu_seconds=busy - sum(by_group.values()))
+        self.share = CpuShare(
+            seconds=time.monotonic() - self._start, by_group=by_group, other_cpu_seconds=busy - sum(by_group.values())
+        )

@@ -1,4 +1,5 @@
 """Resident memory of the servers under test, sampled while they run."""
+
 from __future__ import annotations
 
 import threading

@@ -4,6 +4,7 @@ the machine's Redis and RabbitMQ. CPU time of this process (the client side),
 and wall time, per turn; the whole-topology benchmark cannot separate these
 few milliseconds from the machine's drift.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,12 +34,20 @@ def turn_events(sender: str) -> List[Dict[str, Any]]:
     """About what one turn of a form publishes: the user's message with its parse
     data, the form's action, two slots, the bot's question, action_listen."""
     ranking = [{"name": f"intent_{i}", "confidence": 0.01} for i in range(10)]
-    parse = {"intent": {"name": "inform", "confidence": 0.9}, "intent_ranking": ranking,
-             "entities": [{"entity": "phone", "value": "138****5678", "start": 0, "end": 11}],
-             "text": "我的手机号是13812345678"}
-    events = [UserUttered(parse["text"], parse["intent"], parse["entities"], parse_data=parse),
-              ActionExecuted("complaint_form"), SlotSet("phone", "13812345678"), SlotSet("requested_slot", "name"),
-              BotUttered("请问您的姓名是？"), ActionExecuted("action_listen")]
+    parse = {
+        "intent": {"name": "inform", "confidence": 0.9},
+        "intent_ranking": ranking,
+        "entities": [{"entity": "phone", "value": "138****5678", "start": 0, "end": 11}],
+        "text": "我的手机号是13812345678",
+    }
+    events = [
+        UserUttered(parse["text"], parse["intent"], parse["entities"], parse_data=parse),
+        ActionExecuted("complaint_form"),
+        SlotSet("phone", "13812345678"),
+        SlotSet("requested_slot", "name"),
+        BotUttered("请问您的姓名是？"),
+        ActionExecuted("action_listen"),
+    ]
     return [{"sender_id": sender, **event.as_dict()} for event in events]
 
 
@@ -49,8 +58,12 @@ async def measure(label: str, turns: int, turn: Callable[[int], Awaitable[None]]
     for number in range(turns):
         await turn(number)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
-    return {"what": label, "turns": turns, "cpu_ms_per_turn": round(1000 * cpu / turns, 3),
-            "wall_ms_per_turn": round(1000 * wall / turns, 3)}
+    return {
+        "what": label,
+        "turns": turns,
+        "cpu_ms_per_turn": round(1000 * cpu / turns, 3),
+        "wall_ms_per_turn": round(1000 * wall / turns, 3),
+    }
 
 
 async def locks(turns: int) -> List[Dict[str, Any]]:
@@ -63,23 +76,36 @@ async def locks(turns: int) -> List[Dict[str, Any]]:
         async def turn(number: int) -> None:
             async with store.lock(f"user-{number}"):
                 pass
+
         return turn
 
-    found = [await measure("lock: Rasa's RedisLockStore", turns, turn_of(rasas)),
-             await measure("lock: bot.lock_store.AtomicRedisLockStore", turns, turn_of(ours))]
+    found = [
+        await measure("lock: Rasa's RedisLockStore", turns, turn_of(rasas)),
+        await measure("lock: bot.lock_store.AtomicRedisLockStore", turns, turn_of(ours)),
+    ]
     await ours.redis.close()
     return found
 
 
 async def publishing(turns: int) -> List[Dict[str, Any]]:
     found = []
-    for label, kind in (("publish: Rasa's PikaEventBroker", PikaEventBroker),
-                        ("publish: bot.event_broker.RabbitMQEventBroker", RabbitMQEventBroker)):
+    for label, kind in (
+        ("publish: Rasa's PikaEventBroker", PikaEventBroker),
+        ("publish: bot.event_broker.RabbitMQEventBroker", RabbitMQEventBroker),
+    ):
         name = uuid.uuid4().hex[:8]
-        settings = Settings.from_env({"EVENTS_EXCHANGE": f"bench_events_{name}",
-                                      "ANALYTICS_QUEUE": f"bench_analytics_{name}"})
-        broker = kind(RABBITMQ[0], "guest", "guest", port=RABBITMQ[1], queues=[settings.analytics_queue],
-                      exchange_name=settings.events_exchange, connection_attempts=1)
+        settings = Settings.from_env(
+            {"EVENTS_EXCHANGE": f"bench_events_{name}", "ANALYTICS_QUEUE": f"bench_analytics_{name}"}
+        )
+        broker = kind(
+            RABBITMQ[0],
+            "guest",
+            "guest",
+            port=RABBITMQ[1],
+            queues=[settings.analytics_queue],
+            exchange_name=settings.events_exchange,
+            connection_attempts=1,
+        )
         await broker.connect()
 
         async def turn(number: int, broker: PikaEventBroker = broker) -> None:

@@ -4,6 +4,7 @@ throughput, ticket reconciliation and the checks against the targets.
 Nothing here measures or talks to a server, so tests/bench/ checks it on
 synthetic data.
 """
+
 from __future__ import annotations
 
 import math
@@ -70,6 +71,7 @@ def summarize(turns: Iterable[Turn], wall_seconds: float) -> LatencySummary:
 
 
 # -- tickets ------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class TicketClaim:
@@ -150,6 +152,7 @@ def reconcile(claims: Iterable[TicketClaim], written: Iterable[Tuple[str, str]])
 
 
 # -- levels and targets -------------------------------------------------------
+
 
 def saturation(levels: Mapping[int, LatencySummary]) -> Optional[Tuple[int, float]]:
     """(concurrency, turns/s) of the level with the highest error-free throughput."""

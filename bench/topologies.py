@@ -10,6 +10,7 @@ work directory, and is stopped when the `with` block ends.
                  replicas behind nginx, on PostgreSQL, Redis, RabbitMQ.
 - starter:       Rasa's own `rasa init` bot, in-memory tracker, default config.
 """
+
 from __future__ import annotations
 
 import json
@@ -85,8 +86,15 @@ def tail(path: Path, chars: int = 2500) -> str:
 
 def start_process(command: List[str], log: Path, env: Mapping[str, str], cwd: Path = PROJECT_ROOT) -> subprocess.Popen:
     with open(log, "ab") as out:
-        return subprocess.Popen(command, cwd=cwd, env=dict(env), stdout=out, stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
+        return subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
 
 
 def stop_processes(processes: List[subprocess.Popen], seconds: float = 30) -> None:
@@ -127,6 +135,7 @@ def wait_until_ready(urls: List[str], processes: List[Tuple[subprocess.Popen, Pa
 
 # -- training -----------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Training:
     model: Path
@@ -147,8 +156,12 @@ def model_trained_at(model: Path) -> str:
 def existing_complaints_model(model: Path = MODEL) -> Training:
     if not model.exists():
         raise StartFailed(f"{model} is missing: run `make train`")
-    return Training(model, None, f"not re-measured (model trained at {model_trained_at(model)}; "
-                                 "`python -m bench --train` measures a fresh `rasa train`)")
+    return Training(
+        model,
+        None,
+        f"not re-measured (model trained at {model_trained_at(model)}; "
+        "`python -m bench --train` measures a fresh `rasa train`)",
+    )
 
 
 def train_complaints(workdir: Path) -> Training:
@@ -159,9 +172,25 @@ def train_complaints(workdir: Path) -> Training:
     log = workdir / "train-complaints.log"
     started = time.monotonic()
     result = subprocess.run(
-        [RASA, "train", "--domain", "domain.yml", "--data", "data", "--config", "config.yml",
-         "--out", str(out), "--fixed-model-name", "complaints"],
-        cwd=PROJECT_ROOT, env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+        [
+            RASA,
+            "train",
+            "--domain",
+            "domain.yml",
+            "--data",
+            "data",
+            "--config",
+            "config.yml",
+            "--out",
+            str(out),
+            "--fixed-model-name",
+            "complaints",
+        ],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
     )
     seconds = time.monotonic() - started
     if result.returncode != 0:
@@ -176,9 +205,14 @@ def train_starter(project: Path) -> Training:
     env = {**os.environ, **BASE_ENV}
     env.pop("RASA_CACHE_DIRECTORY", None)  # the project's own .rasa/cache: empty
     started = time.monotonic()
-    result = subprocess.run([RASA, "init", "--no-prompt", "--init-dir", str(project)], cwd=project,
-                            env=env, stdout=open(log, "wb"), stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+    result = subprocess.run(
+        [RASA, "init", "--no-prompt", "--init-dir", str(project)],
+        cwd=project,
+        env=env,
+        stdout=open(log, "wb"),
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
     seconds = time.monotonic() - started
     models = sorted((project / "models").glob("*.tar.gz"))
     if result.returncode != 0 or not models:
@@ -194,6 +228,7 @@ def existing_starter(project: Path) -> Training:
 
 
 # -- the configurations -------------------------------------------------------
+
 
 @contextmanager
 def embedded(workdir: Path, model: Path) -> Iterator[Running]:
@@ -214,10 +249,13 @@ def embedded(workdir: Path, model: Path) -> Iterator[Running]:
         url = servers.rasa_url
         boot = wait_until_ready(
             [servers.actions_health_url, f"{url}/status?token={TOKEN}"],
-            [(processes[role], logs[role]) for role in processes], START_SECONDS)
+            [(processes[role], logs[role]) for role in processes],
+            START_SECONDS,
+        )
         pids = {role: process.pid for role, process in processes.items()}
-        yield Running("embedded", url, url, TOKEN, lambda: pids, "complaints", settings.database_url,
-                      [f"ready in {boot:.0f} s"])
+        yield Running(
+            "embedded", url, url, TOKEN, lambda: pids, "complaints", settings.database_url, [f"ready in {boot:.0f} s"]
+        )
     finally:
         stop_processes(list(processes.values()))
 
@@ -234,7 +272,8 @@ def production(workdir: Path, model: Path, replicas: int) -> Iterator[Running]:
     suffix = f"{time.strftime('%Y%m%d%H%M%S')}_{replicas}"
     database_url = f"{POSTGRES_URL}/bench_{suffix}"
     env = {
-        **os.environ, **BASE_ENV,
+        **os.environ,
+        **BASE_ENV,
         "PRODUCTION_VAR_DIR": str(var),
         "DATABASE_URL": database_url,
         "TRACKER_DATABASE_URL": database_url,
@@ -270,17 +309,29 @@ def production(workdir: Path, model: Path, replicas: int) -> Iterator[Running]:
         started = time.monotonic()
         while not state.get("ready"):
             if supervisor.poll() is not None:
-                raise StartFailed(f"the production supervisor exited with code {supervisor.returncode}:\n"
-                                  f"{tail(log)}")
+                raise StartFailed(
+                    f"the production supervisor exited with code {supervisor.returncode}:\n" f"{tail(log)}"
+                )
             if time.monotonic() - started > PRODUCTION_START_SECONDS:
-                raise StartFailed(f"the production topology was not ready after {PRODUCTION_START_SECONDS} s:\n"
-                                  f"{tail(log)}")
+                raise StartFailed(
+                    f"the production topology was not ready after {PRODUCTION_START_SECONDS} s:\n" f"{tail(log)}"
+                )
             time.sleep(1)
             state = read_state()
         boot = time.monotonic() - started
-        yield Running(f"production-{replicas}", state["lb_url"], state["api_url"], TOKEN, pids, "complaints",
-                      database_url, [f"ready in {boot:.0f} s", f"{replicas} Rasa replica(s), "
-                                     f"{replicas} action worker(s), nginx, desk, analytics consumer"])
+        yield Running(
+            f"production-{replicas}",
+            state["lb_url"],
+            state["api_url"],
+            TOKEN,
+            pids,
+            "complaints",
+            database_url,
+            [
+                f"ready in {boot:.0f} s",
+                f"{replicas} Rasa replica(s), " f"{replicas} action worker(s), nginx, desk, analytics consumer",
+            ],
+        )
     finally:
         children = []
         for pid in pids().values():
@@ -323,13 +374,18 @@ def starter(project: Path, model: Path) -> Iterator[Running]:
     port = free_port()
     log = project.parent / "starter-rasa.log"
     env = {**os.environ, **BASE_ENV}
-    process = start_process([RASA, "run", "--model", str(model), "--port", str(port),
-                             "--enable-api", "--auth-token", TOKEN], log, env, cwd=project)
+    process = start_process(
+        [RASA, "run", "--model", str(model), "--port", str(port), "--enable-api", "--auth-token", TOKEN],
+        log,
+        env,
+        cwd=project,
+    )
     try:
         url = f"http://127.0.0.1:{port}"
         boot = wait_until_ready([f"{url}/status?token={TOKEN}"], [(process, log)], START_SECONDS)
-        yield Running("starter", url, url, TOKEN, lambda: {"rasa": process.pid}, "starter", None,
-                      [f"ready in {boot:.0f} s"])
+        yield Running(
+            "starter", url, url, TOKEN, lambda: {"rasa": process.pid}, "starter", None, [f"ready in {boot:.0f} s"]
+        )
     finally:
         stop_processes([process])
 

@@ -9,6 +9,7 @@ told by a different constant `event` value, so that is the same verdict. A
 response that fails is checked again by the whole schema, so errors are
 Rasa's. Measurements: docs/benchmark.md, "Why the Rasa overrides exist".
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -37,10 +38,11 @@ def _by_event_kind() -> Tuple[Any, Dict[str, Any]]:
     schema = whole.schema
     events = schema["properties"]["events"]
     common = {key: value for key, value in events["items"].items() if key != "oneOf"}
-    outer = whole.evolve(schema={**schema, "properties": {**schema["properties"],
-                                                          "events": {"type": events["type"]}}})
-    kinds = {branch["properties"]["event"]["const"]: whole.evolve(schema={"allOf": [common, branch]})
-             for branch in events["items"]["oneOf"]}
+    outer = whole.evolve(schema={**schema, "properties": {**schema["properties"], "events": {"type": events["type"]}}})
+    kinds = {
+        branch["properties"]["event"]["const"]: whole.evolve(schema={"allOf": [common, branch]})
+        for branch in events["items"]["oneOf"]
+    }
     return outer, kinds
 
 

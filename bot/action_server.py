@@ -12,6 +12,7 @@ Without ACTION_SERVER_TOKEN a random secret is created once in
 var/keys/action-server-token (owner-only), which the Rasa server entry
 (bot/rasa_server.py) reads too: no secret is ever in the code.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -49,8 +50,9 @@ def shared_token(settings: Settings) -> str:
     """ACTION_SERVER_TOKEN if set (validated), else the var directory's generated secret (created once)."""
     if settings.action_server_token:
         if not TOKEN_PATTERN.fullmatch(settings.action_server_token):
-            raise TokenError(f"{TOKEN_ENV} must be 32 to 512 characters of A-Z a-z 0-9 . _ + / = -, "
-                             "e.g. `openssl rand -hex 32`")
+            raise TokenError(
+                f"{TOKEN_ENV} must be 32 to 512 characters of A-Z a-z 0-9 . _ + / = -, " "e.g. `openssl rand -hex 32`"
+            )
         if "change-me" in settings.action_server_token.lower():
             raise TokenError(f"{TOKEN_ENV} is still the example's placeholder: set a secret of your own")
         return settings.action_server_token
@@ -106,8 +108,7 @@ class RefusalLog:
         if len(self.last) >= self.MAX_ADDRESSES:
             self.last.clear()
         more = f" ({count} more from there since the last such line)" if count else ""
-        log.warning("refused %s %s from %s: %s header missing or wrong%s",
-                    method, path[:200], address, HEADER, more)
+        log.warning("refused %s %s from %s: %s header missing or wrong%s", method, path[:200], address, HEADER, more)
         self.last[address] = (now, 0)
 
 
@@ -133,8 +134,9 @@ def create_app(token: str, actions_package: str = "actions"):  # -> sanic.Sanic
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m bot.action_server",
-                                     description="Run the action server (rasa-sdk) behind the shared secret.")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.action_server", description="Run the action server (rasa-sdk) behind the shared secret."
+    )
     parser.add_argument("--host", default=None, help="address to listen on (default: BIND_HOST, 127.0.0.1)")
     parser.add_argument("--port", type=int, default=5055)
     parser.add_argument("--actions", default="actions", help="package with the actions")

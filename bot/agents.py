@@ -1,4 +1,5 @@
 """Human agents and supervisors of the desk: accounts, passwords, presence, login sessions."""
+
 from __future__ import annotations
 
 import enum
@@ -14,9 +15,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from bot.clock import Clock, utc_now
 from bot.db import Database
 from bot.models import Agent, DeskSession
-from bot.clock import Clock, utc_now
 
 USERNAME = re.compile(r"[a-z0-9_.-]{2,64}")
 MIN_PASSWORD_LENGTH = 10
@@ -84,9 +85,14 @@ class AgentService:
             raise AccountError(f"password: at least {MIN_PASSWORD_LENGTH} characters")
         try:
             with self.db.transaction() as session:
-                row = Agent(username=username, display_name=display_name, role=role.value,
-                            password_hash=_hasher.hash(password), active=True,
-                            created_at=self.clock())
+                row = Agent(
+                    username=username,
+                    display_name=display_name,
+                    role=role.value,
+                    password_hash=_hasher.hash(password),
+                    active=True,
+                    created_at=self.clock(),
+                )
                 session.add(row)
                 session.flush()
                 return AgentAccount.of(row)
@@ -116,13 +122,14 @@ class AgentService:
     def attempt(self, username: str, password: str) -> LoginAttempt:
         """A login, and whether the username was an account's; verification costs the same either way."""
         with self.db.transaction() as session:
-            row = session.execute(
-                select(Agent).where(Agent.username == username, Agent.active)
-            ).scalar_one_or_none() if USERNAME.fullmatch(username) else None
+            row = (
+                session.execute(select(Agent).where(Agent.username == username, Agent.active)).scalar_one_or_none()
+                if USERNAME.fullmatch(username)
+                else None
+            )
             try:
                 # A form field may hold lone surrogates (odd multipart charsets): verified as bytes.
-                _hasher.verify(row.password_hash if row else _DUMMY_HASH,
-                               password.encode("utf-8", "surrogatepass"))
+                _hasher.verify(row.password_hash if row else _DUMMY_HASH, password.encode("utf-8", "surrogatepass"))
             except (VerificationError, InvalidHashError):
                 return LoginAttempt(None, row is not None)
             if row is None:
@@ -131,8 +138,15 @@ class AgentService:
                 row.password_hash = _hasher.hash(password)
             now = self.clock()
             token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
-            session.add(DeskSession(token_hash=_token_hash(token), agent_id=row.id, csrf_token=csrf,
-                                    created_at=now, expires_at=now + SESSION_LIFETIME))
+            session.add(
+                DeskSession(
+                    token_hash=_token_hash(token),
+                    agent_id=row.id,
+                    csrf_token=csrf,
+                    created_at=now,
+                    expires_at=now + SESSION_LIFETIME,
+                )
+            )
             row.last_seen_at = now
             return LoginAttempt(LoginSession(token, csrf, AgentAccount.of(row)), True)
 
@@ -167,8 +181,7 @@ class AgentService:
         """Agents whose desk has been open within the presence window."""
         with self.db.transaction() as session:
             return session.execute(
-                select(func.count()).select_from(Agent)
-                .where(Agent.active, Agent.last_seen_at >= self.clock() - within)
+                select(func.count()).select_from(Agent).where(Agent.active, Agent.last_seen_at >= self.clock() - within)
             ).scalar_one()
 
 

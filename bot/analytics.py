@@ -11,6 +11,7 @@ Delivery is at least once: messages are acknowledged only after their facts are
 committed, and every fact is keyed by a digest of its event, so a redelivered
 event changes nothing.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -108,14 +109,17 @@ class EventClassifier:
         conversation_id = event.get("sender_id")
         timestamp = event.get("timestamp")
         kind = event.get("event")
-        if (not isinstance(conversation_id, str) or not 0 < len(conversation_id) <= MAX_CONVERSATION_ID
-                or isinstance(timestamp, bool) or not isinstance(timestamp, (int, float))
-                or not math.isfinite(timestamp) or not isinstance(kind, str)):
+        if (
+            not isinstance(conversation_id, str)
+            or not 0 < len(conversation_id) <= MAX_CONVERSATION_ID
+            or isinstance(timestamp, bool)
+            or not isinstance(timestamp, (int, float))
+            or not math.isfinite(timestamp)
+            or not isinstance(kind, str)
+        ):
             raise ValueError("message lacks sender_id, timestamp or event")
         at = datetime.fromtimestamp(timestamp, timezone.utc)
-        digest = hashlib.sha256(
-            json.dumps(event, sort_keys=True, ensure_ascii=False).encode("utf-8")
-        ).hexdigest()
+        digest = hashlib.sha256(json.dumps(event, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
         def fact(fact_kind: Kind, name: str, channel: Optional[str] = None) -> Fact:
             # One event may yield two facts (an nlu_fallback intent is also a fallback).
@@ -161,14 +165,21 @@ class AnalyticsFeed:
         """Stores facts not stored yet; returns how many were new."""
         if not facts:
             return 0
-        rows = [{"event_key": f.event_key, "conversation_id": f.conversation_id, "channel": f.channel,
-                 "kind": f.kind.value, "name": f.name, "at": f.at} for f in facts]
+        rows = [
+            {
+                "event_key": f.event_key,
+                "conversation_id": f.conversation_id,
+                "channel": f.channel,
+                "kind": f.kind.value,
+                "name": f.name,
+                "at": f.at,
+            }
+            for f in facts
+        ]
         with self.db.transaction() as session:
             dialect = session.get_bind().dialect.name
             insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-            statement = insert(AnalyticsEvent).values(rows).on_conflict_do_nothing(
-                index_elements=["event_key"]
-            )
+            statement = insert(AnalyticsEvent).values(rows).on_conflict_do_nothing(index_elements=["event_key"])
             return session.execute(statement).rowcount or 0
 
     def conversation(self, conversation_id: str) -> Optional[Dict[str, Any]]:
@@ -180,23 +191,31 @@ class AnalyticsFeed:
         limit = max(1, min(int(limit), MAX_SUMMARIES))
         latest = func.max(AnalyticsEvent.at)
         with self.db.transaction() as session:
-            ids = session.execute(
-                select(AnalyticsEvent.conversation_id)
-                .group_by(AnalyticsEvent.conversation_id)
-                .order_by(latest.desc())
-                .limit(limit)
-            ).scalars().all()
+            ids = (
+                session.execute(
+                    select(AnalyticsEvent.conversation_id)
+                    .group_by(AnalyticsEvent.conversation_id)
+                    .order_by(latest.desc())
+                    .limit(limit)
+                )
+                .scalars()
+                .all()
+            )
         return self._summaries(ids)
 
     def _summaries(self, conversation_ids: Sequence[str]) -> List[Dict[str, Any]]:
         if not conversation_ids:
             return []
         with self.db.transaction() as session:
-            rows = session.execute(
-                select(AnalyticsEvent)
-                .where(AnalyticsEvent.conversation_id.in_(list(conversation_ids)))
-                .order_by(AnalyticsEvent.at, AnalyticsEvent.id)
-            ).scalars().all()
+            rows = (
+                session.execute(
+                    select(AnalyticsEvent)
+                    .where(AnalyticsEvent.conversation_id.in_(list(conversation_ids)))
+                    .order_by(AnalyticsEvent.at, AnalyticsEvent.id)
+                )
+                .scalars()
+                .all()
+            )
         grouped: Dict[str, List[AnalyticsEvent]] = {}
         for row in rows:
             grouped.setdefault(row.conversation_id, []).append(row)
@@ -208,17 +227,19 @@ class AnalyticsFeed:
             by_kind: Dict[str, List[str]] = {kind.value: [] for kind in Kind}
             for row in facts:
                 by_kind.setdefault(row.kind, []).append(row.name)
-            summaries.append({
-                "conversation_id": conversation_id,
-                "channel": next((row.channel for row in facts if row.channel), None),
-                "first_at": facts[0].at.isoformat(),
-                "last_at": facts[-1].at.isoformat(),
-                "messages": len(by_kind[Kind.INTENT.value]),
-                "intents": dict(Counter(by_kind[Kind.INTENT.value]).most_common()),
-                "fallbacks": len(by_kind[Kind.FALLBACK.value]),
-                "handoffs": len(by_kind[Kind.HANDOFF.value]),
-                "tickets": by_kind[Kind.TICKET.value],
-            })
+            summaries.append(
+                {
+                    "conversation_id": conversation_id,
+                    "channel": next((row.channel for row in facts if row.channel), None),
+                    "first_at": facts[0].at.isoformat(),
+                    "last_at": facts[-1].at.isoformat(),
+                    "messages": len(by_kind[Kind.INTENT.value]),
+                    "intents": dict(Counter(by_kind[Kind.INTENT.value]).most_common()),
+                    "fallbacks": len(by_kind[Kind.FALLBACK.value]),
+                    "handoffs": len(by_kind[Kind.HANDOFF.value]),
+                    "tickets": by_kind[Kind.TICKET.value],
+                }
+            )
         return summaries
 
 
@@ -247,9 +268,14 @@ class AnalyticsConsumer:
     to the queue in order, and the consumer waits before trying again.
     """
 
-    def __init__(self, settings: Settings, feed: AnalyticsFeed,
-                 classifier: Optional[EventClassifier] = None,
-                 batch_size: int = 100, batch_wait: float = 0.2) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        feed: AnalyticsFeed,
+        classifier: Optional[EventClassifier] = None,
+        batch_size: int = 100,
+        batch_wait: float = 0.2,
+    ) -> None:
         self.settings = settings
         self.feed = feed
         self.classifier = classifier or EventClassifier()
@@ -266,8 +292,12 @@ class AnalyticsConsumer:
             try:
                 return await aio_pika.connect_robust(self.settings.rabbitmq_url)
             except Exception as exc:  # aio-pika raises many kinds while RabbitMQ starts
-                logger.error("Analytics: RabbitMQ at %s is unreachable (%s); retrying in %.0f s.",
-                             address, exc.__class__.__name__, delay)
+                logger.error(
+                    "Analytics: RabbitMQ at %s is unreachable (%s); retrying in %.0f s.",
+                    address,
+                    exc.__class__.__name__,
+                    delay,
+                )
                 try:
                     await asyncio.wait_for(stop.wait(), delay)
                 except asyncio.TimeoutError:
@@ -287,14 +317,15 @@ class AnalyticsConsumer:
             channel = await connection.channel()
             await channel.set_qos(prefetch_count=self.batch_size)
             # Declared exactly as Rasa's pika broker declares them, so either may start first.
-            exchange = await channel.declare_exchange(
-                self.settings.events_exchange, aio_pika.ExchangeType.FANOUT
-            )
+            exchange = await channel.declare_exchange(self.settings.events_exchange, aio_pika.ExchangeType.FANOUT)
             queue = await channel.declare_queue(self.settings.analytics_queue, durable=True)
             await queue.bind(exchange, "")
             await queue.consume(inbox.put)
-            logger.info("Analytics: consuming queue %r on %s.", self.settings.analytics_queue,
-                        _broker_address(self.settings.rabbitmq_url))
+            logger.info(
+                "Analytics: consuming queue %r on %s.",
+                self.settings.analytics_queue,
+                _broker_address(self.settings.rabbitmq_url),
+            )
             delay = 1.0
             while not stop.is_set():
                 batch = await self._next_batch(inbox, stop)
@@ -343,8 +374,11 @@ class AnalyticsConsumer:
         try:
             self.recorded += await asyncio.to_thread(self.feed.record, facts)
         except SQLAlchemyError as exc:
-            logger.error("Analytics: the database is unavailable (%s); %d event(s) go back to the "
-                         "queue and are retried.", exc.__class__.__name__, len(batch))
+            logger.error(
+                "Analytics: the database is unavailable (%s); %d event(s) go back to the " "queue and are retried.",
+                exc.__class__.__name__,
+                len(batch),
+            )
             return False
         await self._settle(batch[-1], ok=True)
         return True
@@ -358,14 +392,22 @@ class AnalyticsConsumer:
             else:
                 await last.nack(multiple=True, requeue=True)
         except Exception as exc:  # the channel was lost: RabbitMQ redelivers, the keys dedupe
-            logger.warning("Analytics: could not settle deliveries (%s); they will be redelivered.",
-                           exc.__class__.__name__)
+            logger.warning(
+                "Analytics: could not settle deliveries (%s); they will be redelivered.", exc.__class__.__name__
+            )
 
 
 def summaries_as_rows(summaries: Sequence[Mapping[str, Any]]) -> List[Dict[str, Any]]:
     """Flat rows for the CLI's plain output."""
-    return [{
-        "conversation_id": s["conversation_id"], "channel": s["channel"], "last_at": s["last_at"],
-        "messages": s["messages"], "fallbacks": s["fallbacks"], "handoffs": s["handoffs"],
-        "tickets": ",".join(s["tickets"]) or "-",
-    } for s in summaries]
+    return [
+        {
+            "conversation_id": s["conversation_id"],
+            "channel": s["channel"],
+            "last_at": s["last_at"],
+            "messages": s["messages"],
+            "fallbacks": s["fallbacks"],
+            "handoffs": s["handoffs"],
+            "tickets": ",".join(s["tickets"]) or "-",
+        }
+        for s in summaries
+    ]

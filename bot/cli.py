@@ -1,4 +1,5 @@
 """Operator CLI: `python -m bot <group> <command>`."""
+
 from __future__ import annotations
 
 import argparse
@@ -62,16 +63,18 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=None, help="address to listen on (default: BIND_HOST, 127.0.0.1)")
     serve.add_argument("--port", type=int, default=5006)
 
-    analytics = groups.add_parser("analytics", help="the analytics feed (production topology)") \
-        .add_subparsers(dest="command", required=True)
+    analytics = groups.add_parser("analytics", help="the analytics feed (production topology)").add_subparsers(
+        dest="command", required=True
+    )
     analytics.add_parser("consume", help="read Rasa's events from RabbitMQ into the feed (runs until stopped)")
     feed = analytics.add_parser("show", help="per-conversation summaries, most recently active first")
     feed.add_argument("--conversation", help="one conversation id")
     feed.add_argument("--limit", type=int, default=100)
     feed.add_argument("--json", action="store_true")
 
-    privacy = groups.add_parser("privacy", help="personal data: keys, data subject requests") \
-        .add_subparsers(dest="command", required=True)
+    privacy = groups.add_parser("privacy", help="personal data: keys, data subject requests").add_subparsers(
+        dest="command", required=True
+    )
     privacy.add_parser("rotate-keys", help="re-encrypt phone numbers with the first FIELD_ENCRYPTION_KEYS key")
     export = privacy.add_parser("export", help="everything held about a person, as JSON (audited)")
     export.add_argument("--phone", required=True, help="the person's mobile number")
@@ -85,8 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     requests_log = privacy.add_parser("requests", help="the recorded data subject requests, newest first")
     requests_log.add_argument("--limit", type=int, default=100)
 
-    retention = groups.add_parser("retention", help="deleting personal data once its period is over") \
-        .add_subparsers(dest="command", required=True)
+    retention = groups.add_parser("retention", help="deleting personal data once its period is over").add_subparsers(
+        dest="command", required=True
+    )
     retention.add_parser("purge", help="purge what is due now (one run, recorded)")
     scheduled = retention.add_parser("run", help="purge on a schedule until stopped (safe on every replica)")
     scheduled.add_argument("--every", default="1h", help="period such as 30m, 1h, 1d (default 1h)")

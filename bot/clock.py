@@ -1,4 +1,5 @@
 """The time source: services take a `Clock` so tests can fix the moment; `utc_now` is the real one."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone

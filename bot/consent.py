@@ -1,4 +1,5 @@
 """The personal-information notice and the separate consent for health details (PIPL Arts. 17, 28, 29)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

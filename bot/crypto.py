@@ -7,6 +7,7 @@ hashes). When both are unset (the embedded default) a key file is created once
 under the var directory, readable by its owner only, so that no key is ever in
 the code. Several replicas must share the keys: set the variables in production.
 """
+
 from __future__ import annotations
 
 import base64
@@ -125,8 +126,10 @@ def load(var_dir: Path, env: Optional[Mapping[str, str]] = None) -> FieldCrypto:
             Fernet(key)
         hash_key = base64.urlsafe_b64decode(source[HASH_KEY_VARIABLE].strip().encode())
     except (ValueError, binascii.Error) as exc:
-        raise FieldKeyError(f"{ENCRYPTION_KEYS_VARIABLE} must be Fernet keys and {HASH_KEY_VARIABLE} "
-                            "URL-safe base64 (see docs/production.md)") from exc
+        raise FieldKeyError(
+            f"{ENCRYPTION_KEYS_VARIABLE} must be Fernet keys and {HASH_KEY_VARIABLE} "
+            "URL-safe base64 (see docs/production.md)"
+        ) from exc
     if not keys:
         raise FieldKeyError(f"{ENCRYPTION_KEYS_VARIABLE} holds no key")
     if len(hash_key) < MIN_HASH_KEY_BYTES:

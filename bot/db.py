@@ -3,6 +3,7 @@
 Callers use `Database.transaction()` for one unit of work; sessions are never
 shared between requests or kept at module level.
 """
+
 from __future__ import annotations
 
 from contextlib import contextmanager
@@ -66,11 +67,9 @@ class Database:
         self.engine.dispose()
 
 
-
 def _maintenance_engine(url: URL) -> Engine:
     # No pool: a connection kept across a PostgreSQL restart would be dead at the next use.
-    return create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT",
-                         poolclass=NullPool, future=True)
+    return create_engine(url.set(database="postgres"), isolation_level="AUTOCOMMIT", poolclass=NullPool, future=True)
 
 
 def create_postgres_database(url: str) -> bool:
@@ -79,8 +78,9 @@ def create_postgres_database(url: str) -> bool:
     engine = _maintenance_engine(parsed)
     try:
         with engine.connect() as connection:
-            if connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :name"),
-                                  {"name": parsed.database}).first():
+            if connection.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": parsed.database}
+            ).first():
                 return False
             connection.execute(text('CREATE DATABASE "{}"'.format(parsed.database.replace('"', '""'))))
             return True
@@ -94,9 +94,13 @@ def drop_postgres_database(url: str) -> None:
     engine = _maintenance_engine(parsed)
     try:
         with engine.connect() as connection:
-            connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                    "WHERE datname = :name AND pid <> pg_backend_pid()"),
-                               {"name": parsed.database})
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": parsed.database},
+            )
             connection.execute(text('DROP DATABASE IF EXISTS "{}"'.format(parsed.database.replace('"', '""'))))
     finally:
         engine.dispose()

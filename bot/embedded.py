@@ -7,6 +7,7 @@ on 127.0.0.1 only; the action server answers only requests carrying the
 shared secret (bot/action_server.py), which both processes take from
 ACTION_SERVER_TOKEN or from the var directory of their environment.
 """
+
 from __future__ import annotations
 
 import socket
@@ -55,16 +56,50 @@ class EmbeddedServers:
         return f"http://127.0.0.1:{self.actions_port}/health"
 
 
-def embedded_servers(var: Path, rasa_port: int, actions_port: int, token: str,
-                     model: Path = MODEL, credentials: Path = PROJECT_ROOT / "credentials.yml") -> EmbeddedServers:
+def embedded_servers(
+    var: Path,
+    rasa_port: int,
+    actions_port: int,
+    token: str,
+    model: Path = MODEL,
+    credentials: Path = PROJECT_ROOT / "credentials.yml",
+) -> EmbeddedServers:
     """Writes `var`/endpoints.yml and returns the commands that start both servers."""
     endpoints = var / "endpoints.yml"
     endpoints.write_text(endpoints_yaml(var, actions_port))
-    return EmbeddedServers(actions_port, rasa_port, {
-        "actions": [sys.executable, "-m", "bot.action_server", "--host", LOOPBACK,
-                    "--port", str(actions_port), "--actions", "actions"],
-        "rasa": [sys.executable, "-m", "bot.rasa_server", "run", "--model", str(model),
-                 "--endpoints", str(endpoints),
-                 "--credentials", str(credentials), "--interface", LOOPBACK, "--port", str(rasa_port),
-                 "--enable-api", "--auth-token", token],
-    })
+    return EmbeddedServers(
+        actions_port,
+        rasa_port,
+        {
+            "actions": [
+                sys.executable,
+                "-m",
+                "bot.action_server",
+                "--host",
+                LOOPBACK,
+                "--port",
+                str(actions_port),
+                "--actions",
+                "actions",
+            ],
+            "rasa": [
+                sys.executable,
+                "-m",
+                "bot.rasa_server",
+                "run",
+                "--model",
+                str(model),
+                "--endpoints",
+                str(endpoints),
+                "--credentials",
+                str(credentials),
+                "--interface",
+                LOOPBACK,
+                "--port",
+                str(rasa_port),
+                "--enable-api",
+                "--auth-token",
+                token,
+            ],
+        },
+    )

@@ -7,6 +7,7 @@ kept for publishing when RabbitMQ is back, unless configured otherwise); the
 error logged names the event's kind, never its content (it carries what the
 user wrote).
 """
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,12 @@ class RabbitMQEventBroker(PikaEventBroker):
         try:
             await self._exchange.publish(self._message(event, headers), "")
         except Exception as exc:
-            logger.error("Could not publish a %r event of a conversation to RabbitMQ at %s (%s).",
-                         event.get("event"), self.host, exc.__class__.__name__)
+            logger.error(
+                "Could not publish a %r event of a conversation to RabbitMQ at %s (%s).",
+                event.get("event"),
+                self.host,
+                exc.__class__.__name__,
+            )
             if self.should_keep_unpublished_messages:
                 self._unpublished_events.append(event)
             if self.raise_on_failure:

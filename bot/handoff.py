@@ -4,6 +4,7 @@ The request record in the database is the source of truth for "a human owns
 this conversation"; Rasa's pause flag is derived from it and re-applied when a
 new session or a restart would otherwise lift it.
 """
+
 from __future__ import annotations
 
 import enum
@@ -17,10 +18,10 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from bot.agents import AgentAccount, AgentService
+from bot.clock import Clock, utc_now
 from bot.db import Database
 from bot.models import HandoffRequest, Ticket
 from bot.settings import Settings
-from bot.clock import Clock, utc_now
 
 
 class HandoffReason(str, enum.Enum):
@@ -32,8 +33,7 @@ class HandoffReason(str, enum.Enum):
     @property
     def priority(self) -> int:
         # Threats (media, lawsuit, regulator) are served first.
-        return {"escalation_threat": 100, "validation_failure": 50,
-                "fallback": 40, "user_request": 30}[self.value]
+        return {"escalation_threat": 100, "validation_failure": 50, "fallback": 40, "user_request": 30}[self.value]
 
 
 ACTIVE_STATUSES = ("waiting", "assigned")
@@ -149,9 +149,14 @@ class HandoffService:
             created = current is None
             if current is None:
                 current = HandoffRequest(
-                    conversation_id=conversation_id, channel=channel, reason=reason.value,
-                    priority=reason.priority, status="waiting", slots=dict(slots),
-                    created_at=now, updated_at=now,
+                    conversation_id=conversation_id,
+                    channel=channel,
+                    reason=reason.value,
+                    priority=reason.priority,
+                    status="waiting",
+                    slots=dict(slots),
+                    created_at=now,
+                    updated_at=now,
                 )
                 session.add(current)
             elif reason.priority > current.priority:
@@ -167,24 +172,28 @@ class HandoffService:
 
     @staticmethod
     def _active(session: Session, conversation_id: str) -> Optional[HandoffRequest]:
-        return session.execute(
-            select(HandoffRequest)
-            .where(HandoffRequest.conversation_id == conversation_id,
-                   HandoffRequest.status.in_(ACTIVE_STATUSES))
-            .order_by(HandoffRequest.id.desc())
-        ).scalars().first()
+        return (
+            session.execute(
+                select(HandoffRequest)
+                .where(HandoffRequest.conversation_id == conversation_id, HandoffRequest.status.in_(ACTIVE_STATUSES))
+                .order_by(HandoffRequest.id.desc())
+            )
+            .scalars()
+            .first()
+        )
 
     @staticmethod
     def _position(session: Session, request: HandoffRequest) -> int:
         if request.status != "waiting":
             return 0
         ahead = session.execute(
-            select(func.count()).select_from(HandoffRequest).where(
+            select(func.count())
+            .select_from(HandoffRequest)
+            .where(
                 HandoffRequest.status == "waiting",
                 or_(
                     HandoffRequest.priority > request.priority,
-                    and_(HandoffRequest.priority == request.priority,
-                         HandoffRequest.id < request.id),
+                    and_(HandoffRequest.priority == request.priority, HandoffRequest.id < request.id),
                 ),
             )
         ).scalar_one()
@@ -212,13 +221,21 @@ class HandoffService:
         now = self.clock()
         with self.db.transaction() as session:
             # A conditional UPDATE is atomic on both SQLite and PostgreSQL.
-            won = session.execute(
-                update(HandoffRequest)
-                .where(HandoffRequest.id == request_id, HandoffRequest.status == "waiting")
-                .values(status="assigned", assigned_to=agent.username, claimed_at=now,
-                        last_activity_at=now, updated_at=now)
-                .execution_options(synchronize_session=False)
-            ).rowcount == 1
+            won = (
+                session.execute(
+                    update(HandoffRequest)
+                    .where(HandoffRequest.id == request_id, HandoffRequest.status == "waiting")
+                    .values(
+                        status="assigned",
+                        assigned_to=agent.username,
+                        claimed_at=now,
+                        last_activity_at=now,
+                        updated_at=now,
+                    )
+                    .execution_options(synchronize_session=False)
+                ).rowcount
+                == 1
+            )
             row = session.get(HandoffRequest, request_id)
             if row is None:
                 raise ClaimError("该会话不存在")
@@ -263,20 +280,22 @@ class HandoffService:
     def link_ticket(self, request_id: int, agent: AgentAccount, ticket_no: str) -> None:
         with self.db.transaction() as session:
             row = self._held(session, request_id, agent)
-            row.ticket_id = session.execute(
-                select(Ticket.id).where(Ticket.ticket_no == ticket_no)
-            ).scalar_one()
+            row.ticket_id = session.execute(select(Ticket.id).where(Ticket.ticket_no == ticket_no)).scalar_one()
 
     def requeue_idle(self) -> List[Dict[str, Any]]:
         """Conversations an agent left untouched for too long go back to the queue."""
         now = self.clock()
         cutoff = now - timedelta(minutes=self.settings.agent_idle_minutes)
         with self.db.transaction() as session:
-            rows = session.execute(
-                select(HandoffRequest).where(HandoffRequest.status == "assigned",
-                                             HandoffRequest.last_activity_at < cutoff)
-                .with_for_update(skip_locked=True)
-            ).scalars().all()
+            rows = (
+                session.execute(
+                    select(HandoffRequest)
+                    .where(HandoffRequest.status == "assigned", HandoffRequest.last_activity_at < cutoff)
+                    .with_for_update(skip_locked=True)
+                )
+                .scalars()
+                .all()
+            )
             for row in rows:
                 row.status, row.assigned_to, row.claimed_at = "waiting", None, None
                 row.updated_at = now
@@ -294,16 +313,20 @@ class HandoffService:
 
     @staticmethod
     def _waiting(session: Session) -> List[HandoffRequest]:
-        return list(session.execute(
-            select(HandoffRequest).where(HandoffRequest.status == "waiting")
-            .order_by(HandoffRequest.priority.desc(), HandoffRequest.id)
-        ).scalars())
+        return list(
+            session.execute(
+                select(HandoffRequest)
+                .where(HandoffRequest.status == "waiting")
+                .order_by(HandoffRequest.priority.desc(), HandoffRequest.id)
+            ).scalars()
+        )
 
     def queue(self) -> List[Dict[str, Any]]:
         """Waiting requests, threats first, then by waiting time, with their position."""
         with self.db.transaction() as session:
-            return [dict(row.as_dict(), position=position)
-                    for position, row in enumerate(self._waiting(session), start=1)]
+            return [
+                dict(row.as_dict(), position=position) for position, row in enumerate(self._waiting(session), start=1)
+            ]
 
     def assigned(self, agent: Optional[AgentAccount] = None) -> List[Dict[str, Any]]:
         """Conversations held by this agent, or by anyone when agent is None."""
@@ -320,9 +343,7 @@ class HandoffService:
 
     def list(self, active_only: bool = False) -> List[Dict[str, Any]]:
         with self.db.transaction() as session:
-            query = select(HandoffRequest).order_by(
-                HandoffRequest.priority.desc(), HandoffRequest.id
-            )
+            query = select(HandoffRequest).order_by(HandoffRequest.priority.desc(), HandoffRequest.id)
             if active_only:
                 query = query.where(HandoffRequest.status.in_(ACTIVE_STATUSES))
             return [row.as_dict() for row in session.execute(query).scalars()]

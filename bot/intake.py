@@ -1,4 +1,5 @@
 """Complaint intake (受理与记录): record a confirmed complaint, never losing it."""
+
 from __future__ import annotations
 
 import logging

@@ -17,6 +17,7 @@ Keys expire by themselves after the lock lifetime, so a replica that dies
 holding a ticket blocks its conversation for at most that long, as with
 Rasa's store. Measurements: docs/benchmark.md, "Why the Rasa overrides exist".
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -57,7 +58,9 @@ end
 """
 
 # ARGV[1]: the ticket id, ARGV[2]: the lifetime in ms. Returns 1 if it is served now, else 0.
-ISSUE = _DROP_EXPIRED + """
+ISSUE = (
+    _DROP_EXPIRED
+    + """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
   local sequence = redis.call('INCR', KEYS[2])
   redis.call('HSET', KEYS[1], ARGV[1], sequence .. ' ' .. string.format('%.0f', now + tonumber(ARGV[2])))
@@ -67,12 +70,16 @@ if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then
 end
 return serving == ARGV[1] and 1 or 0
 """
+)
 
 # ARGV[1]: the ticket id. Returns 1 served now, 0 waiting, -1 expired.
-POLL = _DROP_EXPIRED + """
+POLL = (
+    _DROP_EXPIRED
+    + """
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return -1 end
 return serving == ARGV[1] and 1 or 0
 """
+)
 
 # ARGV[1]: the ticket id. Nobody left holding one: both keys go.
 RELEASE = """
@@ -95,15 +102,20 @@ class AtomicRedisLockStore(LockStore):
         host, port = config.url or "localhost", int(options.get("port") or 6379)
         self.address = f"{host}:{port}"  # errors name it: an operator must know which Redis is down
         self.redis = aioredis.Redis(
-            host=host, port=port, db=int(options.get("db") or 1), password=options.get("password") or None,
-            socket_timeout=timeout, socket_connect_timeout=timeout,
+            host=host,
+            port=port,
+            db=int(options.get("db") or 1),
+            password=options.get("password") or None,
+            socket_timeout=timeout,
+            socket_connect_timeout=timeout,
             # After a Redis restart a pooled connection fails once; it is reopened and
             # the script sent again (the scripts are idempotent).
             retry_on_error=[RedisConnectionError],
         )
         prefix = options.get("key_prefix")
-        self.key_prefix = f"{prefix}:{DEFAULT_REDIS_LOCK_STORE_KEY_PREFIX}" if prefix \
-            else DEFAULT_REDIS_LOCK_STORE_KEY_PREFIX
+        self.key_prefix = (
+            f"{prefix}:{DEFAULT_REDIS_LOCK_STORE_KEY_PREFIX}" if prefix else DEFAULT_REDIS_LOCK_STORE_KEY_PREFIX
+        )
         self._issue = self.redis.register_script(ISSUE)
         self._poll = self.redis.register_script(POLL)
         self._release = self.redis.register_script(RELEASE)
@@ -116,8 +128,9 @@ class AtomicRedisLockStore(LockStore):
         return [f"{self.key_prefix}tickets:{conversation_id}", f"{self.key_prefix}sequence:{conversation_id}"]
 
     @asynccontextmanager
-    async def lock(self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME,
-                   wait_time_in_seconds: float = 1) -> AsyncIterator[TicketLock]:
+    async def lock(
+        self, conversation_id: Text, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = 1
+    ) -> AsyncIterator[TicketLock]:
         """Holds the conversation's lock for the block; raises LockError if Redis
         fails or the ticket expires while waiting its turn."""
         keys = self._keys(conversation_id)
@@ -142,8 +155,13 @@ class AtomicRedisLockStore(LockStore):
             try:
                 await self._release(keys=keys, args=[ticket])
             except Exception as exc:  # the ticket expires by itself, after the lock lifetime
-                logger.warning("Could not release the lock of conversation %r in Redis at %s (%s); it "
-                               "expires in %.0f s.", conversation_id, self.address, exc, lock_lifetime)
+                logger.warning(
+                    "Could not release the lock of conversation %r in Redis at %s (%s); it " "expires in %.0f s.",
+                    conversation_id,
+                    self.address,
+                    exc,
+                    lock_lifetime,
+                )
 
     # Rasa's synchronous lock-store API is not used by Rasa beyond lock(); these
     # would bypass the scripts' atomicity, so they are refused loudly.

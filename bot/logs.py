@@ -7,6 +7,7 @@ loggers (failed logins, lockouts, refused requests) propagate to the root
 logger configured here, so they reach the process's log. Launchers redirect
 stderr to var/log/<process>.log; LOG_DIR adds a file of the process's own.
 """
+
 from __future__ import annotations
 
 import logging

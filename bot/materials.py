@@ -4,6 +4,7 @@ Every answer about claim documents is rendered from the one reviewed file
 `knowledge/claim_materials.yml`, so a claim type always yields the same bytes,
 whichever channel, form or phrasing led to the question.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -14,7 +15,6 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import yaml
 
 from bot.nlu.vocabulary import CLAIM_TYPES
-
 
 
 class MaterialsFileError(ValueError):
@@ -116,10 +116,13 @@ def parse(raw: Mapping) -> MaterialsScript:
         documents=documents,
         claim_types=claim_types,
         general_notes=tuple(_require(raw, "general_notes", "file")),
-        aliases=tuple(sorted(
-            ((alias, doc.id) for doc in documents.values() for alias in doc.aliases),
-            key=lambda pair: len(pair[0]), reverse=True,
-        )),
+        aliases=tuple(
+            sorted(
+                ((alias, doc.id) for doc in documents.values() for alias in doc.aliases),
+                key=lambda pair: len(pair[0]),
+                reverse=True,
+            )
+        ),
     )
 
 

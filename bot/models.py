@@ -1,4 +1,5 @@
 """SQLAlchemy models. Schema changes go through Alembic (bot/migrations)."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, Optional
@@ -71,16 +72,21 @@ class EncryptedSlots(TypeDecorator):
         if not isinstance(value, dict):
             return value
         crypto = field_crypto(dialect)
-        return {name: crypto.encrypt(item) if name in PERSONAL_SLOTS and isinstance(item, str) else item
-                for name, item in value.items()}
+        return {
+            name: crypto.encrypt(item) if name in PERSONAL_SLOTS and isinstance(item, str) else item
+            for name, item in value.items()
+        }
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         if not isinstance(value, dict):
             return value
         crypto = field_crypto(dialect)
-        return {name: crypto.decrypt(item) if name in PERSONAL_SLOTS and isinstance(item, str)
-                and field_keys.looks_encrypted(item) else item
-                for name, item in value.items()}
+        return {
+            name: crypto.decrypt(item)
+            if name in PERSONAL_SLOTS and isinstance(item, str) and field_keys.looks_encrypted(item)
+            else item
+            for name, item in value.items()
+        }
 
 
 class Ticket(Base):
@@ -242,7 +248,6 @@ class StatusLookup(Base):
     client = Column(String(64))  # the channel's client address, where it has one
 
 
-
 class TicketNote(Base):
     """Internal note on a ticket, written by an agent; never shown to the policyholder."""
 
@@ -370,8 +375,13 @@ class RetentionRun(Base):
     counts = Column(JSON, nullable=False, default=dict)
 
     def as_dict(self) -> Dict[str, Any]:
-        return {"id": self.id, "runner": self.runner, "started_at": self.started_at.isoformat(),
-                "finished_at": self.finished_at.isoformat(), "counts": self.counts}
+        return {
+            "id": self.id,
+            "runner": self.runner,
+            "started_at": self.started_at.isoformat(),
+            "finished_at": self.finished_at.isoformat(),
+            "counts": self.counts,
+        }
 
 
 class MaintenanceLease(Base):
@@ -399,5 +409,11 @@ class PrivacyRequest(Base):
     counts = Column(JSON, nullable=False, default=dict)
 
     def as_dict(self) -> Dict[str, Any]:
-        return {"id": self.id, "kind": self.kind, "actor": self.actor, "reason": self.reason,
-                "at": self.at.isoformat(), "counts": self.counts}
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "actor": self.actor,
+            "reason": self.reason,
+            "at": self.at.isoformat(),
+            "counts": self.counts,
+        }

@@ -8,6 +8,7 @@ Conversations travel a limited set of such paths, so an exact memo of the
 model's answer for them is both safe and cheap. Measurements:
 docs/benchmark.md, "Why the Rasa overrides exist".
 """
+
 from __future__ import annotations
 
 import json
@@ -29,9 +30,7 @@ from bot.serving import ServingTED
 DEFAULT_CACHE_SIZE = 2048
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.POLICY_WITH_END_TO_END_SUPPORT, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.POLICY_WITH_END_TO_END_SUPPORT, is_trainable=True)
 class MemoizedTEDPolicy(TEDPolicy):
     """TEDPolicy whose predictions are remembered by their input states.
 
@@ -67,9 +66,7 @@ class MemoizedTEDPolicy(TEDPolicy):
         **kwargs: Any,
     ) -> PolicyPrediction:
         if not self._memoisable():
-            return super().predict_action_probabilities(
-                tracker, domain, rule_only_data, precomputations, **kwargs
-            )
+            return super().predict_action_probabilities(tracker, domain, rule_only_data, precomputations, **kwargs)
         states = self._prediction_states(tracker, domain, rule_only_data=rule_only_data)
         key = json.dumps(states, sort_keys=True, ensure_ascii=False, default=repr)
         remembered = self._memo.get(key)
@@ -79,9 +76,7 @@ class MemoizedTEDPolicy(TEDPolicy):
             probabilities, diagnostics = remembered
             return self._prediction(list(probabilities), diagnostic_data=diagnostics)
 
-        prediction = super().predict_action_probabilities(
-            tracker, domain, rule_only_data, precomputations, **kwargs
-        )
+        prediction = super().predict_action_probabilities(tracker, domain, rule_only_data, precomputations, **kwargs)
         self.memo_misses += 1
         if not prediction.optional_events and not prediction.is_end_to_end_prediction:
             self._memo[key] = (list(prediction.probabilities), prediction.diagnostic_data)

@@ -1,4 +1,5 @@
 """Masking of phone and ID numbers for displays and logs."""
+
 from __future__ import annotations
 
 import logging

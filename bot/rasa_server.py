@@ -23,6 +23,7 @@ together they take about 140 MiB off each Rasa process (docs/benchmark.md,
 - glibc keeps two malloc arenas instead of one per thread: TensorFlow's
   thread pools otherwise leave memory spread over many half-empty arenas.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -84,11 +85,13 @@ def exposure_problem(args: argparse.Namespace, dev_token: str) -> Optional[str]:
         why, why_zh = "without a token", "没有访问令牌"
     else:
         return None
-    return (f"Refusing to start: Rasa's HTTP API would listen on {interface!r} {why}. "
-            "Set RASA_TOKEN (passed as --auth-token) to a secret of your own, "
-            "or listen on 127.0.0.1 (BIND_HOST).\n"
-            f"拒绝启动：Rasa 的 HTTP API 将在 {interface!r} 上对外开放且{why_zh}。"
-            "请将 RASA_TOKEN（即 --auth-token）设置为您自己的密钥，或只监听 127.0.0.1（BIND_HOST）。")
+    return (
+        f"Refusing to start: Rasa's HTTP API would listen on {interface!r} {why}. "
+        "Set RASA_TOKEN (passed as --auth-token) to a secret of your own, "
+        "or listen on 127.0.0.1 (BIND_HOST).\n"
+        f"拒绝启动：Rasa 的 HTTP API 将在 {interface!r} 上对外开放且{why_zh}。"
+        "请将 RASA_TOKEN（即 --auth-token）设置为您自己的密钥，或只监听 127.0.0.1（BIND_HOST）。"
+    )
 
 
 def main() -> None:
@@ -103,7 +106,8 @@ def main() -> None:
         configure_logging("rasa", settings)
     except LoggingSetupError as exc:
         sys.exit(f"{exc}\n日志配置有误：请检查 LOG_LEVEL / LOG_DIR。")
-    from rasa.__main__ import create_argument_parser, main as rasa_main
+    from rasa.__main__ import create_argument_parser
+    from rasa.__main__ import main as rasa_main
 
     args = create_argument_parser().parse_known_args(argv)[0]
     problem = exposure_problem(args, DEV_RASA_TOKEN)

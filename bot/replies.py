@@ -1,4 +1,5 @@
 """Dynamic Chinese replies built from domain data (static ones live in domain.yml)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -28,8 +29,13 @@ FIELD_WORDS = {
 }
 
 FIELD_EXPLANATIONS = {
-    "complaint_category": "投诉类别帮助我们把问题交给对应的处理部门，例如销售、退保、理赔、核保、保全、柜面服务或其他。",
-    "policy_number": "保单号可以在纸质保单首页、电子保单或缴费通知中找到，通常是字母加数字。没有也没关系，可以跳过，我们可通过您的身份信息查询。",
+    "complaint_category": (
+        "投诉类别帮助我们把问题交给对应的处理部门，例如销售、退保、理赔、核保、保全、柜面服务或其他。"
+    ),
+    "policy_number": (
+        "保单号可以在纸质保单首页、电子保单或缴费通知中找到，通常是字母加数字。"
+        "没有也没关系，可以跳过，我们可通过您的身份信息查询。"
+    ),
     "complainant_name": "姓名用于登记投诉人身份，请填写投诉人本人的中文姓名（外籍人士可填写英文姓名）。",
     "phone_number": "手机号用于受理后联系您、告知处理结果，需要是以1开头的11位中国大陆手机号。",
     "complaint_description": "投诉事项请简单说明发生了什么，例如时间、涉及的业务和遇到的问题，几句话即可。",
@@ -86,8 +92,7 @@ def category_buttons() -> List[Button]:
 def field_choice_buttons() -> List[Button]:
     """Which field to correct, one button per field of the summary."""
     return [
-        {"title": label, "payload": f'/inform{{"complaint_field":"{field}"}}'}
-        for field, label in FIELD_LABELS.items()
+        {"title": label, "payload": f'/inform{{"complaint_field":"{field}"}}'} for field, label in FIELD_LABELS.items()
     ]
 
 
@@ -141,10 +146,7 @@ def status_reply(answer: StatusAnswer) -> str:
             "没有查询到与该投诉编号和手机号相符的记录。核对失败次数过多，为保护信息安全，查询已暂停，"
             f"请{_duration(answer.lock_minutes)}后再试；如需尽快办理，请回复“转人工”或拨打保单上的客服电话。"
         )
-    return (
-        "没有查询到与该投诉编号和手机号相符的记录，请核对后重试。"
-        f"还可尝试{answer.attempts_left}次。"
-    )
+    return "没有查询到与该投诉编号和手机号相符的记录，请核对后重试。" f"还可尝试{answer.attempts_left}次。"
 
 
 def _duration(minutes: int) -> str:
@@ -158,10 +160,7 @@ def already_closed(ticket_no: str) -> str:
 
 
 def withdrawn(ticket_no: str) -> str:
-    return (
-        f"已为您撤回投诉 {ticket_no}，投诉处理程序自今日终止。"
-        "如果之后还有问题，欢迎随时再来反映。"
-    )
+    return f"已为您撤回投诉 {ticket_no}，投诉处理程序自今日终止。" "如果之后还有问题，欢迎随时再来反映。"
 
 
 def withdrawal_kept(ticket_no: Optional[str]) -> str:
@@ -234,7 +233,5 @@ def callback_spooled(reference: str) -> str:
 def callback_declined(hours: str, cancelled: bool = False) -> str:
     # No hotline number is invented here: the policy documents carry the insurer's own.
     return (
-        ("好的，已取消留言，您填写的信息不会被保存。" if cancelled else "好的，不留言了。")
-        + f"您可以在人工服务时间（{hours}）再联系人工客服，也可以拨打保单上的客服电话。"
-        "还有什么可以帮您的吗？"
-    )
+        "好的，已取消留言，您填写的信息不会被保存。" if cancelled else "好的，不留言了。"
+    ) + f"您可以在人工服务时间（{hours}）再联系人工客服，也可以拨打保单上的客服电话。" "还有什么可以帮您的吗？"

@@ -20,6 +20,7 @@ what is due when it runs and counted by the rows it removed: a runner whose
 lease ran out while a second one started deletes nothing twice and counts
 nothing twice. Each run is recorded in `retention_runs` with counts per kind.
 """
+
 from __future__ import annotations
 
 import logging
@@ -62,9 +63,19 @@ LEASE_SECONDS = 900
 BATCH = 500
 ACTIVE_HANDOFF_STATUSES = ("waiting", "assigned")
 CLOSED = "closed"
-KINDS = ("tracker_conversations", "tracker_events", "tracker_conversations_unfollowed", "tickets",
-         "ticket_events", "ticket_notes", "handoff_requests", "delivery_failures", "status_lookups",
-         "desk_sessions", "wechat_inbox")
+KINDS = (
+    "tracker_conversations",
+    "tracker_events",
+    "tracker_conversations_unfollowed",
+    "tickets",
+    "ticket_events",
+    "ticket_notes",
+    "handoff_requests",
+    "delivery_failures",
+    "status_lookups",
+    "desk_sessions",
+    "wechat_inbox",
+)
 
 
 def bulk_delete(model: type) -> "sa.sql.Delete":
@@ -79,7 +90,7 @@ def _aware(moment: datetime) -> datetime:
 
 def _chunks(items: Sequence[str], size: int = BATCH) -> Iterable[Sequence[str]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def years_before(moment: datetime, years: int) -> datetime:
@@ -92,9 +103,14 @@ def years_before(moment: datetime, years: int) -> datetime:
 
 # -- Rasa's tracker store --------------------------------------------------------
 
-_events = sa.table("events", sa.column("id", sa.Integer), sa.column("sender_id", sa.String),
-                   sa.column("type_name", sa.String), sa.column("timestamp", sa.Float),
-                   sa.column("data", sa.Text))
+_events = sa.table(
+    "events",
+    sa.column("id", sa.Integer),
+    sa.column("sender_id", sa.String),
+    sa.column("type_name", sa.String),
+    sa.column("timestamp", sa.Float),
+    sa.column("data", sa.Text),
+)
 
 
 class TrackerEvents:
@@ -104,8 +120,9 @@ class TrackerEvents:
         self.url = url
         parsed = make_url(url)
         # A SQLite tracker file that Rasa has not created yet holds nothing.
-        self._missing_file = (parsed.get_backend_name() == "sqlite" and bool(parsed.database)
-                              and not Path(parsed.database).exists())
+        self._missing_file = (
+            parsed.get_backend_name() == "sqlite" and bool(parsed.database) and not Path(parsed.database).exists()
+        )
         self.engine = None if self._missing_file else make_engine(url)
 
     def _ready(self, connection: sa.engine.Connection) -> bool:
@@ -118,9 +135,14 @@ class TrackerEvents:
         with self.engine.connect() as connection:
             if not self._ready(connection):
                 return []
-            return list(connection.execute(
-                select(_events.c.sender_id).group_by(_events.c.sender_id)
-                .having(func.max(_events.c.timestamp) < before).order_by(_events.c.sender_id)).scalars())
+            return list(
+                connection.execute(
+                    select(_events.c.sender_id)
+                    .group_by(_events.c.sender_id)
+                    .having(func.max(_events.c.timestamp) < before)
+                    .order_by(_events.c.sender_id)
+                ).scalars()
+            )
 
     def last_event_at(self, conversation_ids: Sequence[str]) -> Dict[str, float]:
         if self.engine is None or not conversation_ids:
@@ -130,9 +152,13 @@ class TrackerEvents:
             if not self._ready(connection):
                 return {}
             for chunk in _chunks(list(conversation_ids)):
-                found.update(connection.execute(
-                    select(_events.c.sender_id, func.max(_events.c.timestamp))
-                    .where(_events.c.sender_id.in_(chunk)).group_by(_events.c.sender_id)).all())
+                found.update(
+                    connection.execute(
+                        select(_events.c.sender_id, func.max(_events.c.timestamp))
+                        .where(_events.c.sender_id.in_(chunk))
+                        .group_by(_events.c.sender_id)
+                    ).all()
+                )
         return found
 
     def delete(self, conversation_ids: Sequence[str], unless_since: Optional[float] = None) -> Dict[str, int]:
@@ -152,8 +178,9 @@ class TrackerEvents:
                     condition = _events.c.sender_id == conversation_id
                     if unless_since is not None:
                         later = _events.alias("later")
-                        recent = select(later.c.id).where(later.c.sender_id == conversation_id,
-                                                          later.c.timestamp >= unless_since)
+                        recent = select(later.c.id).where(
+                            later.c.sender_id == conversation_id, later.c.timestamp >= unless_since
+                        )
                         condition = and_(condition, ~recent.exists())
                     # Counted by the rows this statement removed: a concurrent runner's never count twice.
                     removed = connection.execute(delete(_events).where(condition)).rowcount
@@ -168,8 +195,11 @@ class TrackerEvents:
         with self.engine.connect() as connection:
             if not self._ready(connection):
                 return []
-            return list(connection.execute(select(_events.c.data).where(_events.c.sender_id == conversation_id)
-                                           .order_by(_events.c.id)).scalars())
+            return list(
+                connection.execute(
+                    select(_events.c.data).where(_events.c.sender_id == conversation_id).order_by(_events.c.id)
+                ).scalars()
+            )
 
     def dispose(self) -> None:
         if self.engine is not None:
@@ -190,8 +220,7 @@ def record_unfollow(db: Database, conversation_id: str, at: Optional[datetime] =
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
         statement = insert(WeChatUnfollow).values(conversation_id=conversation_id[:255], unfollowed_at=at)
-        session.execute(statement.on_conflict_do_update(index_elements=["conversation_id"],
-                                                        set_={"unfollowed_at": at}))
+        session.execute(statement.on_conflict_do_update(index_elements=["conversation_id"], set_={"unfollowed_at": at}))
 
 
 def record_unfollow_safely(db: Database, conversation_id: str) -> None:
@@ -217,8 +246,14 @@ def runner_name() -> str:
 
 
 class RetentionPurge:
-    def __init__(self, db: Database, trackers: TrackerEvents, settings: Settings, clock: Clock = utc_now,
-                 runner: Optional[str] = None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        trackers: TrackerEvents,
+        settings: Settings,
+        clock: Clock = utc_now,
+        runner: Optional[str] = None,
+    ) -> None:
         self.db = db
         self.trackers = trackers
         self.settings = settings
@@ -231,35 +266,42 @@ class RetentionPurge:
         with self.db.transaction() as session:
             dialect = session.get_bind().dialect.name
             insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            session.execute(insert(MaintenanceLease).values(name=LEASE_NAME, holder=None, expires_at=now)
-                            .on_conflict_do_nothing())
+            session.execute(
+                insert(MaintenanceLease).values(name=LEASE_NAME, holder=None, expires_at=now).on_conflict_do_nothing()
+            )
         # The UPDATE takes the row's lock: of runners that start together, one changes it.
         with self.db.transaction() as session:
             taken = session.execute(
                 update(MaintenanceLease)
-                .where(MaintenanceLease.name == LEASE_NAME,
-                       or_(MaintenanceLease.expires_at <= now, MaintenanceLease.holder == self.runner))
+                .where(
+                    MaintenanceLease.name == LEASE_NAME,
+                    or_(MaintenanceLease.expires_at <= now, MaintenanceLease.holder == self.runner),
+                )
                 .values(holder=self.runner, expires_at=now + timedelta(seconds=LEASE_SECONDS))
             ).rowcount
         return taken == 1
 
     def _renew_lease(self) -> None:
         with self.db.transaction() as session:
-            session.execute(update(MaintenanceLease).where(MaintenanceLease.name == LEASE_NAME,
-                                                           MaintenanceLease.holder == self.runner)
-                            .values(expires_at=self.clock() + timedelta(seconds=LEASE_SECONDS)))
+            session.execute(
+                update(MaintenanceLease)
+                .where(MaintenanceLease.name == LEASE_NAME, MaintenanceLease.holder == self.runner)
+                .values(expires_at=self.clock() + timedelta(seconds=LEASE_SECONDS))
+            )
 
     def _release_lease(self) -> None:
         with self.db.transaction() as session:
-            session.execute(update(MaintenanceLease).where(MaintenanceLease.name == LEASE_NAME,
-                                                           MaintenanceLease.holder == self.runner)
-                            .values(holder=None, expires_at=self.clock()))
+            session.execute(
+                update(MaintenanceLease)
+                .where(MaintenanceLease.name == LEASE_NAME, MaintenanceLease.holder == self.runner)
+                .values(holder=None, expires_at=self.clock())
+            )
 
     def last_run(self) -> Optional[RetentionRun]:
         with self.db.transaction() as session:
-            return session.execute(select(RetentionRun).order_by(RetentionRun.finished_at.desc(),
-                                                                 RetentionRun.id.desc()).limit(1)
-                                   ).scalar_one_or_none()
+            return session.execute(
+                select(RetentionRun).order_by(RetentionRun.finished_at.desc(), RetentionRun.id.desc()).limit(1)
+            ).scalar_one_or_none()
 
     # -- one run ---------------------------------------------------------------
 
@@ -297,13 +339,19 @@ class RetentionPurge:
         protected: set = set()
         with self.db.transaction() as session:
             for chunk in _chunks(list(conversation_ids)):
-                protected.update(session.execute(
-                    select(Ticket.conversation_id).where(Ticket.conversation_id.in_(chunk),
-                                                         Ticket.status != CLOSED)).scalars())
-                protected.update(session.execute(
-                    select(HandoffRequest.conversation_id).where(
-                        HandoffRequest.conversation_id.in_(chunk),
-                        HandoffRequest.status.in_(ACTIVE_HANDOFF_STATUSES))).scalars())
+                protected.update(
+                    session.execute(
+                        select(Ticket.conversation_id).where(Ticket.conversation_id.in_(chunk), Ticket.status != CLOSED)
+                    ).scalars()
+                )
+                protected.update(
+                    session.execute(
+                        select(HandoffRequest.conversation_id).where(
+                            HandoffRequest.conversation_id.in_(chunk),
+                            HandoffRequest.status.in_(ACTIVE_HANDOFF_STATUSES),
+                        )
+                    ).scalars()
+                )
         return protected
 
     def _trackers(self, now: datetime, counts: Dict[str, int]) -> None:
@@ -317,8 +365,11 @@ class RetentionPurge:
         # WeChat unfollows: the clock started at the unfollow.
         unfollow_cutoff = now - timedelta(days=self.settings.retention_unfollowed_days)
         with self.db.transaction() as session:
-            due = session.execute(select(WeChatUnfollow.conversation_id, WeChatUnfollow.unfollowed_at)
-                                  .where(WeChatUnfollow.unfollowed_at < unfollow_cutoff)).all()
+            due = session.execute(
+                select(WeChatUnfollow.conversation_id, WeChatUnfollow.unfollowed_at).where(
+                    WeChatUnfollow.unfollowed_at < unfollow_cutoff
+                )
+            ).all()
         protected = self._protected([conversation for conversation, _ in due])
         for conversation_id, unfollowed_at in due:
             if conversation_id in protected:
@@ -328,25 +379,35 @@ class RetentionPurge:
             counts["tracker_events"] += deleted["events"]
             # Purged, or the person wrote again since (the general rule applies then).
             with self.db.transaction() as session:
-                session.execute(bulk_delete(WeChatUnfollow).where(
-                    WeChatUnfollow.conversation_id == conversation_id, WeChatUnfollow.unfollowed_at == unfollowed_at))
+                session.execute(
+                    bulk_delete(WeChatUnfollow).where(
+                        WeChatUnfollow.conversation_id == conversation_id, WeChatUnfollow.unfollowed_at == unfollowed_at
+                    )
+                )
 
     def _tickets(self, now: datetime, counts: Dict[str, int]) -> None:
         cutoff = years_before(now, self.settings.retention_ticket_years)
         with self.db.transaction() as session:
-            due = list(session.execute(select(Ticket.id).where(Ticket.status == CLOSED, Ticket.closed_at < cutoff)
-                                       .order_by(Ticket.id)).scalars())
+            due = list(
+                session.execute(
+                    select(Ticket.id).where(Ticket.status == CLOSED, Ticket.closed_at < cutoff).order_by(Ticket.id)
+                ).scalars()
+            )
         for chunk in _chunks(due):
             with self.db.transaction() as session:
                 # Checked again by each statement: a ticket reopened meanwhile stays.
-                still_due = select(Ticket.id).where(Ticket.id.in_(chunk), Ticket.status == CLOSED,
-                                                    Ticket.closed_at < cutoff)
+                still_due = select(Ticket.id).where(
+                    Ticket.id.in_(chunk), Ticket.status == CLOSED, Ticket.closed_at < cutoff
+                )
                 counts["handoff_requests"] += session.execute(
-                    bulk_delete(HandoffRequest).where(HandoffRequest.ticket_id.in_(still_due))).rowcount
+                    bulk_delete(HandoffRequest).where(HandoffRequest.ticket_id.in_(still_due))
+                ).rowcount
                 counts["ticket_events"] += session.execute(
-                    bulk_delete(TicketEvent).where(TicketEvent.ticket_id.in_(still_due))).rowcount
+                    bulk_delete(TicketEvent).where(TicketEvent.ticket_id.in_(still_due))
+                ).rowcount
                 counts["ticket_notes"] += session.execute(
-                    bulk_delete(TicketNote).where(TicketNote.ticket_id.in_(still_due))).rowcount
+                    bulk_delete(TicketNote).where(TicketNote.ticket_id.in_(still_due))
+                ).rowcount
                 counts["tickets"] += session.execute(
                     bulk_delete(Ticket).where(Ticket.id.in_(chunk), Ticket.status == CLOSED, Ticket.closed_at < cutoff)
                 ).rowcount
@@ -354,20 +415,31 @@ class RetentionPurge:
     def _small_tables(self, now: datetime, counts: Dict[str, int]) -> None:
         tracker_cutoff = now - timedelta(days=self.settings.retention_tracker_days)
         # Never shorter than the window in which failed look-ups count (issue 12, finding 1).
-        lookup_minutes = max(self.settings.retention_status_lookup_days * 24 * 60,
-                             int(getattr(self.settings, "status_lock_window_minutes", 0) or 0))
+        lookup_minutes = max(
+            self.settings.retention_status_lookup_days * 24 * 60,
+            int(getattr(self.settings, "status_lock_window_minutes", 0) or 0),
+        )
         with self.db.transaction() as session:
-            counts["handoff_requests"] += session.execute(bulk_delete(HandoffRequest).where(
-                HandoffRequest.ticket_id.is_(None), HandoffRequest.status.not_in(ACTIVE_HANDOFF_STATUSES),
-                func.coalesce(HandoffRequest.ended_at, HandoffRequest.updated_at) < tracker_cutoff)).rowcount
+            counts["handoff_requests"] += session.execute(
+                bulk_delete(HandoffRequest).where(
+                    HandoffRequest.ticket_id.is_(None),
+                    HandoffRequest.status.not_in(ACTIVE_HANDOFF_STATUSES),
+                    func.coalesce(HandoffRequest.ended_at, HandoffRequest.updated_at) < tracker_cutoff,
+                )
+            ).rowcount
             counts["delivery_failures"] += session.execute(
-                bulk_delete(DeliveryFailure).where(DeliveryFailure.at < tracker_cutoff)).rowcount
-            counts["status_lookups"] += session.execute(bulk_delete(StatusLookup).where(
-                StatusLookup.at < now - timedelta(minutes=lookup_minutes))).rowcount
+                bulk_delete(DeliveryFailure).where(DeliveryFailure.at < tracker_cutoff)
+            ).rowcount
+            counts["status_lookups"] += session.execute(
+                bulk_delete(StatusLookup).where(StatusLookup.at < now - timedelta(minutes=lookup_minutes))
+            ).rowcount
             counts["desk_sessions"] += session.execute(
-                bulk_delete(DeskSession).where(DeskSession.expires_at < now)).rowcount
-            counts["wechat_inbox"] += session.execute(bulk_delete(WeChatInboxMessage).where(
-                WeChatInboxMessage.received_at < now - timedelta(days=self.settings.retention_wechat_inbox_days))
+                bulk_delete(DeskSession).where(DeskSession.expires_at < now)
+            ).rowcount
+            counts["wechat_inbox"] += session.execute(
+                bulk_delete(WeChatInboxMessage).where(
+                    WeChatInboxMessage.received_at < now - timedelta(days=self.settings.retention_wechat_inbox_days)
+                )
             ).rowcount
 
     # -- schedule ----------------------------------------------------------------

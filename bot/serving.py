@@ -10,6 +10,7 @@ the checkpoint. Fine-tuning (`rasa train --finetune`) continues from the
 optimizer's state, so it keeps Rasa's own load. Memory saved:
 docs/benchmark.md, "Why the Rasa overrides exist".
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional, Text, cast
@@ -36,8 +37,12 @@ class ServingLoad:
     ) -> RasaModel:
         if finetune_mode:
             return super().load(  # type: ignore[misc]
-                model_file_name, model_data_example, predict_data_example, finetune_mode,
-                *args, **kwargs,
+                model_file_name,
+                model_data_example,
+                predict_data_example,
+                finetune_mode,
+                *args,
+                **kwargs,
             )
         # The mixin is listed first among a RasaModel subclass's bases: cls is that subclass.
         model = cast(RasaModel, cls(*args, **kwargs))

@@ -3,6 +3,7 @@
 Every setting has a development default so that `make run` works on a fresh
 clone; production overrides them through environment variables (see README).
 """
+
 from __future__ import annotations
 
 import os
@@ -121,8 +122,7 @@ class Settings:
             privacy_notice_file=Path(
                 env.get("PRIVACY_NOTICE_FILE") or PROJECT_ROOT / "knowledge" / "privacy_notice.yml"
             ),
-            contact_promise=env.get("COMPLAINT_CONTACT_PROMISE")
-            or "工作人员将在1个工作日内通过您留下的手机号与您联系",
+            contact_promise=env.get("COMPLAINT_CONTACT_PROMISE") or "工作人员将在1个工作日内通过您留下的手机号与您联系",
             service_hours=env.get("SERVICE_HOURS") or "09:00-21:00",
             service_days=env.get("SERVICE_DAYS") or "1-7",
             agent_presence_seconds=_int(env, "AGENT_PRESENCE_SECONDS", 90),

@@ -4,6 +4,7 @@ When the database is down, the complaint is written here (one file per
 submission key, fsynced, atomically renamed) and replayed into the database
 later with the same key, so it is neither lost nor duplicated.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -57,9 +58,7 @@ class ComplaintSpool:
         items = []
         for path in sorted(self.directory.glob("RF*.json")):
             payload = json.loads(path.read_text(encoding="utf-8"))
-            items.append(
-                SpooledComplaint(path.stem, payload["submission_key"], ComplaintDraft(**payload["draft"]))
-            )
+            items.append(SpooledComplaint(path.stem, payload["submission_key"], ComplaintDraft(**payload["draft"])))
         return items
 
     def drain(self, service: TicketService) -> List[Receipt]:

@@ -13,6 +13,7 @@ the tickets, agents' notes, handoff slots, status look-ups, undeliverable
 messages and the conversations' tracker events. Open cases are refused: the
 complaint must be closed (or withdrawn) first.
 """
+
 from __future__ import annotations
 
 import json
@@ -58,8 +59,10 @@ class OpenCases(RequestError):
             parts.append(f"open tickets {', '.join(self.tickets)}")
         if handoffs:
             parts.append(f"{handoffs} handoff request(s) waiting for or held by an agent")
-        super().__init__("refused: " + " and ".join(parts) + "; close or withdraw them first, "
-                         "then erase (the complaint record is kept while it is being handled)")
+        super().__init__(
+            "refused: " + " and ".join(parts) + "; close or withdraw them first, "
+            "then erase (the complaint record is kept while it is being handled)"
+        )
 
 
 @dataclass(frozen=True)
@@ -93,24 +96,29 @@ class SubjectRequests:
         phone = str(check.value)
         key = self.db.crypto.digest(phone)
         with self.db.transaction() as session:
-            tickets = session.execute(select(Ticket.id, Ticket.conversation_id)
-                                      .where(Ticket.phone_hash == key).order_by(Ticket.id)).all()
+            tickets = session.execute(
+                select(Ticket.id, Ticket.conversation_id).where(Ticket.phone_hash == key).order_by(Ticket.id)
+            ).all()
             conversations: Set[str] = {conversation for _, conversation in tickets}
             ticket_ids = [ticket_id for ticket_id, _ in tickets]
             handoff_ids = []
             # Handoff slots are encrypted without a hash: read them all (a rare operator request).
-            for row_id, conversation, ticket_id, slots in session.execute(select(
-                    HandoffRequest.id, HandoffRequest.conversation_id, HandoffRequest.ticket_id,
-                    HandoffRequest.slots)):
+            for row_id, conversation, ticket_id, slots in session.execute(
+                select(
+                    HandoffRequest.id, HandoffRequest.conversation_id, HandoffRequest.ticket_id, HandoffRequest.slots
+                )
+            ):
                 if ticket_id in ticket_ids or (isinstance(slots, dict) and slots.get("phone_number") == phone):
                     handoff_ids.append(row_id)
                     conversations.add(conversation)
         return Subject(phone, key, ticket_ids, sorted(handoff_ids), sorted(conversations))
 
-    def _audit(self, session: Session, kind: str, actor: str, reason: str, subject: Subject,
-               counts: Dict[str, int]) -> PrivacyRequest:
-        request = PrivacyRequest(kind=kind, actor=actor, reason=reason, subject_key=subject.key, at=self.clock(),
-                                 counts=dict(counts))
+    def _audit(
+        self, session: Session, kind: str, actor: str, reason: str, subject: Subject, counts: Dict[str, int]
+    ) -> PrivacyRequest:
+        request = PrivacyRequest(
+            kind=kind, actor=actor, reason=reason, subject_key=subject.key, at=self.clock(), counts=dict(counts)
+        )
         session.add(request)
         session.flush()
         return request
@@ -122,41 +130,77 @@ class SubjectRequests:
         actor = _bounded(actor, "the operator", MAX_ACTOR, required=True)
         reason = _bounded(reason, "the reason", MAX_REASON, required=False) or "data subject access request"
         subject = self.find(raw_phone)
-        conversations = {conversation: [json.loads(data) for data in self.trackers.events_of(conversation)]
-                         for conversation in subject.conversations}
+        conversations = {
+            conversation: [json.loads(data) for data in self.trackers.events_of(conversation)]
+            for conversation in subject.conversations
+        }
         with self.db.transaction() as session:
             tickets = []
-            for ticket in session.execute(select(Ticket).where(Ticket.id.in_(subject.ticket_ids))
-                                          .order_by(Ticket.id)).scalars():
+            for ticket in session.execute(
+                select(Ticket).where(Ticket.id.in_(subject.ticket_ids)).order_by(Ticket.id)
+            ).scalars():
                 data = ticket.as_dict()
-                data.update(privacy_notice_version=ticket.privacy_notice_version,
-                            health_consent=ticket.health_consent,
-                            events=[event.as_dict() for event in ticket.events],
-                            notes=[note.as_dict() for note in session.execute(
-                                select(TicketNote).where(TicketNote.ticket_id == ticket.id)
-                                .order_by(TicketNote.id)).scalars()])
+                data.update(
+                    privacy_notice_version=ticket.privacy_notice_version,
+                    health_consent=ticket.health_consent,
+                    events=[event.as_dict() for event in ticket.events],
+                    notes=[
+                        note.as_dict()
+                        for note in session.execute(
+                            select(TicketNote).where(TicketNote.ticket_id == ticket.id).order_by(TicketNote.id)
+                        ).scalars()
+                    ],
+                )
                 tickets.append(data)
-            handoffs = [row.as_dict() for row in session.execute(
-                select(HandoffRequest).where(HandoffRequest.id.in_(subject.handoff_ids))
-                .order_by(HandoffRequest.id)).scalars()]
-            lookups = [{"conversation_id": row.conversation_id, "at": row.at.isoformat(),
-                        "succeeded": bool(row.succeeded), "ticket_no": row.ticket_no}
-                       for row in session.execute(select(StatusLookup).where(
-                           (StatusLookup.phone_key == subject.key)
-                           | StatusLookup.conversation_id.in_(subject.conversations))
-                           .order_by(StatusLookup.id)).scalars()]
-            failures = [row.as_dict() for row in session.execute(
-                select(DeliveryFailure).where(DeliveryFailure.conversation_id.in_(subject.conversations))
-                .order_by(DeliveryFailure.id)).scalars()]
-            unfollows = [{"conversation_id": row.conversation_id, "unfollowed_at": row.unfollowed_at.isoformat()}
-                         for row in session.execute(select(WeChatUnfollow).where(
-                             WeChatUnfollow.conversation_id.in_(subject.conversations))).scalars()]
-            earlier = [row.as_dict() for row in session.execute(
-                select(PrivacyRequest).where(PrivacyRequest.subject_key == subject.key)
-                .order_by(PrivacyRequest.id)).scalars()]
-            counts = {"tickets": len(tickets), "handoff_requests": len(handoffs), "status_lookups": len(lookups),
-                      "conversations": len(conversations),
-                      "tracker_events": sum(len(events) for events in conversations.values())}
+            handoffs = [
+                row.as_dict()
+                for row in session.execute(
+                    select(HandoffRequest).where(HandoffRequest.id.in_(subject.handoff_ids)).order_by(HandoffRequest.id)
+                ).scalars()
+            ]
+            lookups = [
+                {
+                    "conversation_id": row.conversation_id,
+                    "at": row.at.isoformat(),
+                    "succeeded": bool(row.succeeded),
+                    "ticket_no": row.ticket_no,
+                }
+                for row in session.execute(
+                    select(StatusLookup)
+                    .where(
+                        (StatusLookup.phone_key == subject.key)
+                        | StatusLookup.conversation_id.in_(subject.conversations)
+                    )
+                    .order_by(StatusLookup.id)
+                ).scalars()
+            ]
+            failures = [
+                row.as_dict()
+                for row in session.execute(
+                    select(DeliveryFailure)
+                    .where(DeliveryFailure.conversation_id.in_(subject.conversations))
+                    .order_by(DeliveryFailure.id)
+                ).scalars()
+            ]
+            unfollows = [
+                {"conversation_id": row.conversation_id, "unfollowed_at": row.unfollowed_at.isoformat()}
+                for row in session.execute(
+                    select(WeChatUnfollow).where(WeChatUnfollow.conversation_id.in_(subject.conversations))
+                ).scalars()
+            ]
+            earlier = [
+                row.as_dict()
+                for row in session.execute(
+                    select(PrivacyRequest).where(PrivacyRequest.subject_key == subject.key).order_by(PrivacyRequest.id)
+                ).scalars()
+            ]
+            counts = {
+                "tickets": len(tickets),
+                "handoff_requests": len(handoffs),
+                "status_lookups": len(lookups),
+                "conversations": len(conversations),
+                "tracker_events": sum(len(events) for events in conversations.values()),
+            }
             request = self._audit(session, "export", actor, reason, subject, counts)
             exported_at = request.at
             request_id = request.id
@@ -177,11 +221,21 @@ class SubjectRequests:
 
     def _open_cases(self, subject: Subject) -> Tuple[List[str], int]:
         with self.db.transaction() as session:
-            open_tickets = list(session.execute(select(Ticket.ticket_no).where(
-                Ticket.id.in_(subject.ticket_ids), Ticket.status != CLOSED).order_by(Ticket.id)).scalars())
-            active = len(session.execute(select(HandoffRequest.id).where(
-                HandoffRequest.conversation_id.in_(subject.conversations),
-                HandoffRequest.status.in_(ACTIVE_HANDOFF_STATUSES))).all())
+            open_tickets = list(
+                session.execute(
+                    select(Ticket.ticket_no)
+                    .where(Ticket.id.in_(subject.ticket_ids), Ticket.status != CLOSED)
+                    .order_by(Ticket.id)
+                ).scalars()
+            )
+            active = len(
+                session.execute(
+                    select(HandoffRequest.id).where(
+                        HandoffRequest.conversation_id.in_(subject.conversations),
+                        HandoffRequest.status.in_(ACTIVE_HANDOFF_STATUSES),
+                    )
+                ).all()
+            )
         return open_tickets, active
 
     def erase(self, raw_phone: str, actor: str, reason: str) -> Dict[str, Any]:
@@ -195,8 +249,10 @@ class SubjectRequests:
         # Conversations first: the tickets still lead to them if anything below fails.
         removed = self.trackers.delete(subject.conversations)
         now = self.clock()
-        counts: Dict[str, int] = {"tracker_conversations": removed["conversations"],
-                                  "tracker_events": removed["events"]}
+        counts: Dict[str, int] = {
+            "tracker_conversations": removed["conversations"],
+            "tracker_events": removed["events"],
+        }
         with self.db.transaction() as session:
             request = self._audit(session, "erase", actor, reason, subject, counts)
             tickets = session.execute(select(Ticket).where(Ticket.id.in_(subject.ticket_ids))).scalars().all()
@@ -208,12 +264,21 @@ class SubjectRequests:
                 ticket.customer_request = ERASED
                 ticket.conversation_id = ERASED
                 ticket.updated_at = now
-                session.add(TicketEvent(ticket_id=ticket.id, at=now, actor=actor, field="personal_data_erased",
-                                        old_value=None, new_value=f"privacy_request:{request.id}"))
+                session.add(
+                    TicketEvent(
+                        ticket_id=ticket.id,
+                        at=now,
+                        actor=actor,
+                        field="personal_data_erased",
+                        old_value=None,
+                        new_value=f"privacy_request:{request.id}",
+                    )
+                )
             ticket_ids = [ticket.id for ticket in tickets]
             counts["tickets_anonymised"] = len(tickets)
             counts["ticket_notes"] = session.execute(
-                bulk_delete(TicketNote).where(TicketNote.ticket_id.in_(ticket_ids))).rowcount
+                bulk_delete(TicketNote).where(TicketNote.ticket_id.in_(ticket_ids))
+            ).rowcount
             # The audit trail keeps who changed what and when; note texts it quoted and the
             # conversation ids naming the bot's actions ("bot:<conversation>") go.
             for event in session.execute(select(TicketEvent).where(TicketEvent.ticket_id.in_(ticket_ids))).scalars():
@@ -221,19 +286,26 @@ class SubjectRequests:
                     event.old_value = event.new_value = None
                 if event.actor.startswith("bot:") and event.actor[4:] in subject.conversations:
                     event.actor = "bot"
-            handoffs = session.execute(select(HandoffRequest).where(
-                HandoffRequest.id.in_(subject.handoff_ids))).scalars().all()
+            handoffs = (
+                session.execute(select(HandoffRequest).where(HandoffRequest.id.in_(subject.handoff_ids)))
+                .scalars()
+                .all()
+            )
             for handoff in handoffs:
                 handoff.slots = {}
                 handoff.conversation_id = ERASED
             counts["handoff_requests_anonymised"] = len(handoffs)
-            counts["status_lookups"] = session.execute(bulk_delete(StatusLookup).where(
-                (StatusLookup.phone_key == subject.key) | StatusLookup.conversation_id.in_(subject.conversations))
+            counts["status_lookups"] = session.execute(
+                bulk_delete(StatusLookup).where(
+                    (StatusLookup.phone_key == subject.key) | StatusLookup.conversation_id.in_(subject.conversations)
+                )
             ).rowcount
-            counts["delivery_failures"] = session.execute(bulk_delete(DeliveryFailure).where(
-                DeliveryFailure.conversation_id.in_(subject.conversations))).rowcount
-            counts["wechat_unfollows"] = session.execute(bulk_delete(WeChatUnfollow).where(
-                WeChatUnfollow.conversation_id.in_(subject.conversations))).rowcount
+            counts["delivery_failures"] = session.execute(
+                bulk_delete(DeliveryFailure).where(DeliveryFailure.conversation_id.in_(subject.conversations))
+            ).rowcount
+            counts["wechat_unfollows"] = session.execute(
+                bulk_delete(WeChatUnfollow).where(WeChatUnfollow.conversation_id.in_(subject.conversations))
+            ).rowcount
             request.counts = dict(counts)
             request_id = request.id
             erased_at: datetime = request.at
@@ -241,5 +313,9 @@ class SubjectRequests:
 
     def history(self, limit: int = 100) -> List[Dict[str, Any]]:
         with self.db.transaction() as session:
-            return [row.as_dict() for row in session.execute(
-                select(PrivacyRequest).order_by(PrivacyRequest.id.desc()).limit(limit)).scalars()]
+            return [
+                row.as_dict()
+                for row in session.execute(
+                    select(PrivacyRequest).order_by(PrivacyRequest.id.desc()).limit(limit)
+                ).scalars()
+            ]

@@ -1,4 +1,5 @@
 """Complaint tickets: numbering, deadlines, idempotent submission, lifecycle, status lookup."""
+
 from __future__ import annotations
 
 import enum
@@ -21,6 +22,7 @@ from bot.models import StatusLookup, Ticket, TicketEvent, TicketNote, TicketSequ
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
 
 class TicketStatus(str, enum.Enum):
     """The lifecycle 受理→调查→处理→反馈→跟进→结案."""
@@ -147,9 +149,7 @@ class TicketService:
 
     def _find_by_key(self, submission_key: str) -> Optional[Receipt]:
         with self.db.transaction() as session:
-            ticket = session.execute(
-                select(Ticket).where(Ticket.submission_key == submission_key)
-            ).scalar_one_or_none()
+            ticket = session.execute(select(Ticket).where(Ticket.submission_key == submission_key)).scalar_one_or_none()
             return Receipt(ticket.ticket_no, ticket.deadline, created=False) if ticket else None
 
     def _insert(self, session: Session, draft: ComplaintDraft, submission_key: str) -> Ticket:
@@ -177,8 +177,14 @@ class TicketService:
         session.add(ticket)
         session.flush()
         session.add(
-            TicketEvent(ticket_id=ticket.id, at=now, actor=bot_actor(draft.conversation_id), field="status",
-                        old_value=None, new_value=TicketStatus.ACCEPTED.value)
+            TicketEvent(
+                ticket_id=ticket.id,
+                at=now,
+                actor=bot_actor(draft.conversation_id),
+                field="status",
+                old_value=None,
+                new_value=TicketStatus.ACCEPTED.value,
+            )
         )
         log.info("ticket %s created for conversation %s", ticket.ticket_no, draft.conversation_id)
         return ticket
@@ -187,19 +193,13 @@ class TicketService:
         key = day.strftime("%Y%m%d")
         dialect = session.get_bind().dialect.name
         insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        session.execute(
-            insert(TicketSequence).values(day=key, last_value=0).on_conflict_do_nothing()
-        )
+        session.execute(insert(TicketSequence).values(day=key, last_value=0).on_conflict_do_nothing())
         # The UPDATE takes the row lock (PostgreSQL) or the write lock (SQLite),
         # so concurrent transactions get distinct values.
         session.execute(
-            update(TicketSequence)
-            .where(TicketSequence.day == key)
-            .values(last_value=TicketSequence.last_value + 1)
+            update(TicketSequence).where(TicketSequence.day == key).values(last_value=TicketSequence.last_value + 1)
         )
-        value = session.execute(
-            select(TicketSequence.last_value).where(TicketSequence.day == key)
-        ).scalar_one()
+        value = session.execute(select(TicketSequence.last_value).where(TicketSequence.day == key)).scalar_one()
         if value > 999_999:
             raise OverflowError(f"more than 999999 tickets on {key}")
         return f"TS{key}{value:06d}"
@@ -225,8 +225,9 @@ class TicketService:
                 if field == "category" and new not in CATEGORY_LABELS:
                     raise ValueError(f"unknown category {new!r}")
                 setattr(ticket, field, new)
-                session.add(TicketEvent(ticket_id=ticket.id, at=now, actor=actor,
-                                        field=field, old_value=old, new_value=new))
+                session.add(
+                    TicketEvent(ticket_id=ticket.id, at=now, actor=actor, field=field, old_value=old, new_value=new)
+                )
             ticket.updated_at = now
             return ticket
 
@@ -246,8 +247,16 @@ class TicketService:
             if ticket.status == TicketStatus.CLOSED.value:
                 return ticket
             now = self.clock()
-            session.add(TicketEvent(ticket_id=ticket.id, at=now, actor=actor, field="status",
-                                    old_value=ticket.status, new_value=TicketStatus.CLOSED.value))
+            session.add(
+                TicketEvent(
+                    ticket_id=ticket.id,
+                    at=now,
+                    actor=actor,
+                    field="status",
+                    old_value=ticket.status,
+                    new_value=TicketStatus.CLOSED.value,
+                )
+            )
             ticket.status = TicketStatus.CLOSED.value
             ticket.withdrawn_at = ticket.closed_at = ticket.updated_at = now
             return ticket
@@ -258,8 +267,11 @@ class TicketService:
             ticket = self._get(session, ticket_no)
             now = self.clock()
             session.add(TicketNote(ticket_id=ticket.id, at=now, author=author, body=body))
-            session.add(TicketEvent(ticket_id=ticket.id, at=now, actor=author, field="note",
-                                    old_value=None, new_value=body[:200]))
+            session.add(
+                TicketEvent(
+                    ticket_id=ticket.id, at=now, actor=author, field="note", old_value=None, new_value=body[:200]
+                )
+            )
             ticket.updated_at = now
 
     def notes(self, ticket_no: str) -> List[Dict]:
@@ -274,17 +286,23 @@ class TicketService:
         """The full phone number for a call back; each look is audited."""
         with self.db.transaction() as session:
             ticket = self._get(session, ticket_no)
-            session.add(TicketEvent(ticket_id=ticket.id, at=self.clock(), actor=actor,
-                                    field="phone_viewed", old_value=None, new_value=None))
+            session.add(
+                TicketEvent(
+                    ticket_id=ticket.id,
+                    at=self.clock(),
+                    actor=actor,
+                    field="phone_viewed",
+                    old_value=None,
+                    new_value=None,
+                )
+            )
             return ticket.phone_number
 
     # -- reading --------------------------------------------------------------
 
     @staticmethod
     def _get(session: Session, ticket_no: str) -> Ticket:
-        ticket = session.execute(
-            select(Ticket).where(Ticket.ticket_no == ticket_no)
-        ).scalar_one_or_none()
+        ticket = session.execute(select(Ticket).where(Ticket.ticket_no == ticket_no)).scalar_one_or_none()
         if ticket is None:
             raise TicketNotFound(ticket_no)
         return ticket
@@ -317,24 +335,34 @@ class TicketService:
         with self.db.transaction() as session:
             if session.get_bind().dialect.name == "postgresql":
                 session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOOKUP_LOCK_KEY})
-            attempt = StatusLookup(conversation_id=conversation_id, at=now, succeeded=0,
-                                   ticket_no=ticket_no, phone_key=self._phone_key(phone), client=client)
+            attempt = StatusLookup(
+                conversation_id=conversation_id,
+                at=now,
+                succeeded=0,
+                ticket_no=ticket_no,
+                phone_key=self._phone_key(phone),
+                client=client,
+            )
             session.add(attempt)
             session.flush()  # SQLite: takes the write lock before counting
             left = self._attempts_left(session, attempt, since)
             if left <= 0:
                 session.delete(attempt)  # refused attempts neither count nor extend the lock
-                log.warning("status look-up refused after too many failures (conversation %s, ticket %s)",
-                            conversation_id, ticket_no)
-                return StatusAnswer(found=False, locked=True,
-                                    lock_minutes=self.settings.status_lock_window_minutes)
-            ticket = session.execute(
-                select(Ticket).where(Ticket.ticket_no == ticket_no)
-            ).scalar_one_or_none()
+                log.warning(
+                    "status look-up refused after too many failures (conversation %s, ticket %s)",
+                    conversation_id,
+                    ticket_no,
+                )
+                return StatusAnswer(found=False, locked=True, lock_minutes=self.settings.status_lock_window_minutes)
+            ticket = session.execute(select(Ticket).where(Ticket.ticket_no == ticket_no)).scalar_one_or_none()
             if ticket is None or not self._phone_matches(ticket, phone):
                 log.info("status look-up failed (conversation %s, ticket %s)", conversation_id, ticket_no)
-                return StatusAnswer(found=False, attempts_left=left - 1, locked=left <= 1,
-                                    lock_minutes=self.settings.status_lock_window_minutes)
+                return StatusAnswer(
+                    found=False,
+                    attempts_left=left - 1,
+                    locked=left <= 1,
+                    lock_minutes=self.settings.status_lock_window_minutes,
+                )
             attempt.succeeded = 1
             return StatusAnswer(
                 found=True,
@@ -356,9 +384,13 @@ class TicketService:
         left = []
         for column, value, limit in limits:
             failures = session.execute(
-                select(func.count()).select_from(StatusLookup).where(
-                    column == value, StatusLookup.succeeded == 0,
-                    StatusLookup.at >= since, StatusLookup.id != attempt.id,
+                select(func.count())
+                .select_from(StatusLookup)
+                .where(
+                    column == value,
+                    StatusLookup.succeeded == 0,
+                    StatusLookup.at >= since,
+                    StatusLookup.id != attempt.id,
                 )
             ).scalar_one()
             left.append(limit - failures)

@@ -14,6 +14,7 @@ class in a table; on PostgreSQL each statement commits by itself, so a turn
 makes few round trips on the blocking driver. Measurements: docs/benchmark.md,
 "Why the Rasa overrides exist".
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -77,23 +78,22 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
 
     engine: sa.engine.Engine  # set by SQLTrackerStore.__init__, replaced in ours
 
-    def __init__(self, *args: Any, outage_wait_seconds: float = DEFAULT_OUTAGE_WAIT_SECONDS,
-                 **kwargs: Any) -> None:
+    def __init__(self, *args: Any, outage_wait_seconds: float = DEFAULT_OUTAGE_WAIT_SECONDS, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         url = self.engine.url
         self.engine.dispose()
         if url.get_backend_name() == "sqlite":
             # SQLAlchemy 1.4 opens a new SQLite connection for every session otherwise.
-            self.engine = sa.create_engine(url, future=True, poolclass=sa.pool.QueuePool,
-                                           connect_args={"check_same_thread": False})
+            self.engine = sa.create_engine(
+                url, future=True, poolclass=sa.pool.QueuePool, connect_args={"check_same_thread": False}
+            )
             sa.event.listen(self.engine, "connect", _enable_wal)
         else:
             # Each statement commits by itself: a load is one round trip and a save one
             # multi-row INSERT (atomic by itself), instead of BEGIN, statement, COMMIT or
             # ROLLBACK and a pre-ping each, all of which block the event loop. A connection
             # that PostgreSQL closed fails once and is replaced (see _retrying).
-            self.engine = sa.create_engine(url, future=True, isolation_level="AUTOCOMMIT",
-                                           **create_engine_kwargs(url))
+            self.engine = sa.create_engine(url, future=True, isolation_level="AUTOCOMMIT", **create_engine_kwargs(url))
         self.sessionmaker = sa.orm.session.sessionmaker(bind=self.engine)
         self.outage_wait_seconds = max(0.0, float(outage_wait_seconds))
         self._event_classes = event_classes()
@@ -111,18 +111,23 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
                 return await operation()
             except (OperationalError, InterfaceError) as exc:
                 if time.monotonic() + delay > deadline:
-                    logger.error("Tracker store: the database is still unavailable after %.0f s (%s); "
-                                 "giving up on this %s.", self.outage_wait_seconds,
-                                 exc.__class__.__name__, what)
+                    logger.error(
+                        "Tracker store: the database is still unavailable after %.0f s (%s); " "giving up on this %s.",
+                        self.outage_wait_seconds,
+                        exc.__class__.__name__,
+                        what,
+                    )
                     raise
-                logger.warning("Tracker store: the database is unavailable (%s); retrying the %s "
-                               "in %.2f s.", exc.__class__.__name__, what, delay)
+                logger.warning(
+                    "Tracker store: the database is unavailable (%s); retrying the %s " "in %.2f s.",
+                    exc.__class__.__name__,
+                    what,
+                    delay,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
-    async def _retrieve(
-        self, sender_id: Text, fetch_events_from_all_sessions: bool
-    ) -> Optional[DialogueStateTracker]:
+    async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
         async def load() -> Optional[DialogueStateTracker]:
             statement = _ALL_SESSIONS if fetch_events_from_all_sessions else _LAST_SESSION
             with self.engine.connect() as connection:
@@ -131,7 +136,8 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
                 return None
             events = [self._event(json.loads(row)) for row in rows]
             tracker = DialogueStateTracker.from_events(
-                sender_id, [event for event in events if event is not None], self.domain.slots)
+                sender_id, [event for event in events if event is not None], self.domain.slots
+            )
             setattr(tracker, _STORED, len(rows))
             return tracker
 
@@ -142,12 +148,12 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
             with self.engine.begin() as connection:
                 stored = getattr(tracker, _STORED, None)
                 if stored is None:  # a tracker this store did not load: Rasa's way
-                    stored = connection.execute(
-                        _COUNT_LAST_SESSION, self._parameters(tracker.sender_id)).scalar_one()
+                    stored = connection.execute(_COUNT_LAST_SESSION, self._parameters(tracker.sender_id)).scalar_one()
                 new = list(itertools.islice(tracker.events, stored, None))
                 if new:
-                    connection.execute(sa.insert(self.SQLEvent.__table__),
-                                       [self._row(tracker.sender_id, event) for event in new])
+                    connection.execute(
+                        sa.insert(self.SQLEvent.__table__), [self._row(tracker.sender_id, event) for event in new]
+                    )
             setattr(tracker, _STORED, stored + len(new))
             return new
 

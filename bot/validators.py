@@ -3,6 +3,7 @@
 Each validator returns a `Check`: the normalised value, or a Chinese message
 that tells the user exactly what is wrong.
 """
+
 from __future__ import annotations
 
 import re
@@ -99,10 +100,10 @@ _NAME_PREFIXES = ("我的名字是", "我的名字叫", "我叫", "我是", "姓
 
 
 def complainant_name(raw: str) -> Check:
-    text = _half_width(raw or "").strip().rstrip("。.!!")
+    text = _half_width(raw or "").strip().rstrip("。.!!")  # noqa: B005 (any of these characters)
     for prefix in _NAME_PREFIXES:
         if text.startswith(prefix):
-            text = text[len(prefix):].strip(":: ")
+            text = text[len(prefix) :].strip(":: ")  # noqa: B005 (any of these characters)
             break
     if not text:
         return Check(error="请告诉我投诉人的姓名，例如“张三”。")

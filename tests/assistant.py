@@ -2,6 +2,7 @@
 model, REST channel, HTTP API with a token) on free ports, sharing a fresh
 SQLite database. tests/conftest.py starts one for the session (`assistant`);
 tests of other channels start their own with their credentials."""
+
 from __future__ import annotations
 
 import os
@@ -39,8 +40,12 @@ class Assistant:
         return {SECRET_HEADER: secret} if secret else {}
 
     def say(self, sender: str, text: str) -> List[Dict]:
-        response = requests.post(f"{self.url}/webhooks/rest/webhook", headers=self.rest_headers(sender),
-                                 json={"sender": sender, "message": text}, timeout=60)
+        response = requests.post(
+            f"{self.url}/webhooks/rest/webhook",
+            headers=self.rest_headers(sender),
+            json={"sender": sender, "message": text},
+            timeout=60,
+        )
         response.raise_for_status()
         if SECRET_HEADER in response.headers:
             self.rest_secrets[sender] = response.headers[SECRET_HEADER]
@@ -50,8 +55,7 @@ class Assistant:
         return [m.get("text", "") for m in self.say(sender, text)]
 
     def tracker(self, sender: str) -> Dict:
-        return requests.get(f"{self.url}/conversations/{sender}/tracker",
-                            params={"token": TOKEN}, timeout=30).json()
+        return requests.get(f"{self.url}/conversations/{sender}/tracker", params={"token": TOKEN}, timeout=30).json()
 
     def api(self, method: str, path: str, **kwargs) -> requests.Response:
         return requests.request(method, f"{self.url}{path}", params={"token": TOKEN}, timeout=60, **kwargs)
@@ -82,26 +86,43 @@ def running_assistant(var: Path, credentials: Path = PROJECT_ROOT / "credentials
         pytest.fail("models/complaints.tar.gz is missing: run `make train` (make test does it)")
     # Human service around the clock, so that handoff tests don't depend on the
     # time of day; whether an agent is online is up to each test.
-    env = {**os.environ, "COMPLAINTS_VAR_DIR": str(var), "RASA_TELEMETRY_ENABLED": "false",
-           "TF_CPP_MIN_LOG_LEVEL": "2", "SERVICE_HOURS": "00:00-24:00", "SERVICE_DAYS": "1-7",
-           # The suite drives many conversations from 127.0.0.1; tests of the channels' rate
-           # limit speak from other loopback addresses (tests/channels/test_rest.py).
-           "CHANNEL_RATE_EXEMPT": "127.0.0.1"}
+    env = {
+        **os.environ,
+        "COMPLAINTS_VAR_DIR": str(var),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "SERVICE_HOURS": "00:00-24:00",
+        "SERVICE_DAYS": "1-7",
+        # The suite drives many conversations from 127.0.0.1; tests of the channels' rate
+        # limit speak from other loopback addresses (tests/channels/test_rest.py).
+        "CHANNEL_RATE_EXEMPT": "127.0.0.1",
+    }
     env.pop("DATABASE_URL", None)
     settings = Settings.from_env(env)
     migrate(settings)
     servers = embedded_servers(var, free_port(), free_port(), TOKEN, MODEL, credentials)
     logs = [var / "actions.log", var / "rasa.log"]
     processes = [
-        subprocess.Popen(servers.commands[role], cwd=PROJECT_ROOT, env=env, stdout=open(log, "w"),
-                         stderr=subprocess.STDOUT, start_new_session=True)
+        subprocess.Popen(
+            servers.commands[role],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=open(log, "w"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         for role, log in zip(("actions", "rasa"), logs)
     ]
     try:
         _wait(servers.actions_health_url, processes, logs)
         _wait(f"{servers.rasa_url}/status?token={TOKEN}", processes, logs)
-        yield Assistant(servers.rasa_url, settings, Database(settings.database_url),
-                        f"http://127.0.0.1:{servers.actions_port}", tuple(p.pid for p in processes))
+        yield Assistant(
+            servers.rasa_url,
+            settings,
+            Database(settings.database_url),
+            f"http://127.0.0.1:{servers.actions_port}",
+            tuple(p.pid for p in processes),
+        )
     finally:
         # A server that exited early has no process group left: stop the others all the same.
         for process in processes:

@@ -9,6 +9,7 @@ scripts/install-chromium installs. Use it from a test module with
 and request the `chromium` fixture; it yields a Playwright `Browser`. Without
 the binary the tests skip, except under CI=true, where they fail.
 """
+
 from __future__ import annotations
 
 import os

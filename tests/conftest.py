@@ -1,4 +1,5 @@
 """Fixtures that build real objects: settings in a temp dir, migrated databases, the trained model."""
+
 from __future__ import annotations
 
 import os
@@ -21,9 +22,7 @@ IN_CI = os.environ.get("CI") == "true"
 # test starts: their var directories (and so their key files) differ.
 for _name, _value in generate_keys().items():
     os.environ.setdefault(_name, _value)
-POSTGRES_ADMIN_URL = os.environ.get(
-    "TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
-)
+POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def make_settings(tmp_path: Path, **env: str) -> Settings:

@@ -1,4 +1,5 @@
 """Input and output channels: how policyholders reach the assistant."""
+
 from bot.validators import MAX_TEXT_LENGTH
 
 # What every channel tells the policyholder when a message cannot be handled.

@@ -10,6 +10,7 @@ Every channel's conversations live in their own namespace: the web chat's are
 the alphabet alone keeps away from REST. A REST client may name neither, so it
 can neither read nor steer another channel's conversation.
 """
+
 from __future__ import annotations
 
 import re

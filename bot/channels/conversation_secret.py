@@ -13,6 +13,7 @@ conversation (bot/channels/rest.py serialises first messages per id), so
 guessing a new id gives nobody the secret of a conversation someone else
 started. Changing the hash key invalidates every secret issued before.
 """
+
 from __future__ import annotations
 
 import base64

@@ -17,6 +17,7 @@ balancer one address gets up to N times the rate. The counted address goes with
 each message to the bot (metadata `client_address`), where the status look-up
 limits failures per address across conversations.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -54,7 +55,7 @@ def parse_networks(value: str, name: str) -> Tuple[Network, ...]:
 def _address(value: str) -> Optional[Address]:
     value = value.strip()
     if value.startswith("[") and "]" in value:  # [v6]:port
-        value = value[1:value.index("]")]
+        value = value[1 : value.index("]")]
     elif value.count(":") == 1:  # v4:port
         value = value.split(":", 1)[0]
     try:
@@ -70,8 +71,7 @@ def _within(address: Address, networks: Sequence[Network]) -> bool:
     return any(address in network for network in networks)
 
 
-def client_address(peer: str, forwarded_for: Optional[str],
-                   trusted_proxies: Sequence[Network]) -> Optional[Address]:
+def client_address(peer: str, forwarded_for: Optional[str], trusted_proxies: Sequence[Network]) -> Optional[Address]:
     """The client's address: the peer, or what trusted proxies say they saw; None if unreadable."""
     address = _address(peer or "")
     if address is not None and forwarded_for and _within(address, trusted_proxies):
@@ -113,8 +113,14 @@ class Admission:
 class ClientRateLimit:
     """Token buckets per client address, in this process."""
 
-    def __init__(self, per_minute: int, burst: int, exempt: Sequence[Network] = (),
-                 trusted_proxies: Sequence[Network] = (), clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        per_minute: int,
+        burst: int,
+        exempt: Sequence[Network] = (),
+        trusted_proxies: Sequence[Network] = (),
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.per_second = max(0, per_minute) / 60.0
         self.burst = max(1, burst)
         self.exempt = tuple(exempt)

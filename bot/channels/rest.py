@@ -25,6 +25,7 @@ fails inside Rasa (its lock store unreachable, say) was answered `200 []`. It
 is now answered 503 with an apology the app can show, and the message counts
 as not received.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,7 +44,11 @@ from bot.channels import FAILED_TURN_TEXT, TOO_LONG_TEXT
 from bot.channels.conversation_ids import BAD_ID_TEXT, RESERVED_ID_TEXT, is_reserved, is_safe_id
 from bot.channels.conversation_secret import (
     BODY_FIELD as SECRET_FIELD,
+)
+from bot.channels.conversation_secret import (
     HEADER as SECRET_HEADER,
+)
+from bot.channels.conversation_secret import (
     MISSING_SECRET_TEXT,
     WRONG_SECRET_TEXT,
     ConversationSecrets,
@@ -63,10 +68,9 @@ FIRST_MESSAGE_LOCK = "rest-first-message:"
 FIRST_MESSAGE_LOCK_SECONDS = 60.0
 
 BAD_REQUEST_TEXT = (
-    "请求格式不正确：需要一个不超过64KB的JSON对象，"
-    "形如 {\"sender\": \"会话编号\", \"message\": \"消息文本\"}。"
+    "请求格式不正确：需要一个不超过64KB的JSON对象，" '形如 {"sender": "会话编号", "message": "消息文本"}。'
 )
-BAD_MAILBOX_REQUEST_TEXT = "请求格式不正确：需要形如 {\"sender\": \"会话编号\", \"after\": 时间戳数字} 的JSON对象。"
+BAD_MAILBOX_REQUEST_TEXT = '请求格式不正确：需要形如 {"sender": "会话编号", "after": 时间戳数字} 的JSON对象。'
 
 
 def _body(request: Request) -> Optional[Dict[str, Any]]:
@@ -91,11 +95,13 @@ def bot_messages_after(events: List[Mapping[str, Any]], after: float) -> List[Di
         if event.get("event") != "bot" or float(event.get("timestamp") or 0) <= after:
             continue
         agent = (event.get("metadata") or {}).get("agent")
-        found.append({
-            "text": event.get("text") or "",
-            "timestamp": event.get("timestamp"),
-            "agent": agent.get("name") if isinstance(agent, dict) else None,
-        })
+        found.append(
+            {
+                "text": event.get("text") or "",
+                "timestamp": event.get("timestamp"),
+                "agent": agent.get("name") if isinstance(agent, dict) else None,
+            }
+        )
     return found[-MAX_MESSAGES:]
 
 
@@ -132,12 +138,14 @@ class RestChannel(RestInput):
             metadata = {CLIENT_ADDRESS_KEY: client} if client else None
             try:
                 text = await passed_on(text, request.app.ctx.agent.tracker_store, sender)
-                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(),
-                                                 metadata=metadata))
+                await on_new_message(UserMessage(text, collector, sender, input_channel=self.name(), metadata=metadata))
             except Exception:
                 logger.exception("Rasa turn for a REST message failed")
-                return response.json([{"recipient_id": sender, "text": FAILED_TURN_TEXT}], status=503,
-                                     headers={"Retry-After": RETRY_AFTER_SECONDS})
+                return response.json(
+                    [{"recipient_id": sender, "text": FAILED_TURN_TEXT}],
+                    status=503,
+                    headers={"Retry-After": RETRY_AFTER_SECONDS},
+                )
             return response.json(collector.messages)
 
         async def first_turn(request: Request, sender: str, text: str) -> HTTPResponse:
@@ -146,8 +154,9 @@ class RestChannel(RestInput):
             agent = request.app.ctx.agent
             try:
                 # Serialises first messages to one id, across replicas with a shared lock store.
-                async with agent.lock_store.lock(FIRST_MESSAGE_LOCK + sender,
-                                                 lock_lifetime=FIRST_MESSAGE_LOCK_SECONDS, wait_time_in_seconds=0.05):
+                async with agent.lock_store.lock(
+                    FIRST_MESSAGE_LOCK + sender, lock_lifetime=FIRST_MESSAGE_LOCK_SECONDS, wait_time_in_seconds=0.05
+                ):
                     if await _exists(agent, sender):
                         logger.warning("REST message refused: no conversation secret for an existing conversation")
                         return _refused(MISSING_SECRET_TEXT, 403)
@@ -162,8 +171,11 @@ class RestChannel(RestInput):
                     return answer
             except Exception:  # the lock store or the tracker store; the turn answers its own failures
                 logger.exception("REST first message: could not check whether the conversation exists")
-                return response.json([{"recipient_id": sender, "text": FAILED_TURN_TEXT}], status=503,
-                                     headers={"Retry-After": RETRY_AFTER_SECONDS})
+                return response.json(
+                    [{"recipient_id": sender, "text": FAILED_TURN_TEXT}],
+                    status=503,
+                    headers={"Retry-After": RETRY_AFTER_SECONDS},
+                )
 
         def refusal(sender: str, presented: Any) -> Optional[HTTPResponse]:
             """403 for another channel's conversation or a wrong secret; None when the client may go on."""
@@ -234,8 +246,7 @@ class RestChannel(RestInput):
                 return _refused(MISSING_SECRET_TEXT, 403)
             tracker = await request.app.ctx.agent.tracker_store.retrieve(sender)
             events = [event.as_dict() for event in tracker.events] if tracker else []
-            return response.json({"messages": bot_messages_after(events, after)},
-                                 headers={"Cache-Control": "no-store"})
+            return response.json({"messages": bot_messages_after(events, after)}, headers={"Cache-Control": "no-store"})
 
         return blueprint
 

@@ -14,6 +14,7 @@ Two things must never reach Rasa from a policyholder's keyboard:
   button is tapped); otherwise the slash becomes a full-width `／`, which Rasa
   treats as ordinary text for the NLU.
 """
+
 from __future__ import annotations
 
 import re
@@ -60,7 +61,7 @@ def without_intent_syntax(text: str, offered: AbstractSet[str] = frozenset()) ->
     if text in offered or not is_intent_syntax(text):
         return text
     stripped = text.lstrip()
-    return NEUTRAL_PREFIX + stripped[len(INTENT_PREFIX):]
+    return NEUTRAL_PREFIX + stripped[len(INTENT_PREFIX) :]
 
 
 async def passed_on(text: str, tracker_store: Any, conversation_id: str) -> str:

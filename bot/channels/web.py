@@ -28,6 +28,7 @@ Differences from Rasa's stock `socketio` channel, and why:
 
 The wire format is documented in docs/chat-channels.md.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -39,7 +40,17 @@ import time
 import uuid
 from pathlib import Path
 from typing import (
-    Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Text, Tuple,
+    Any,
+    Awaitable,
+    Callable,
+    Dict,
+    Iterable,
+    List,
+    Mapping,
+    Optional,
+    Sequence,
+    Text,
+    Tuple,
 )
 
 import rasa.core.channels.channel
@@ -52,6 +63,7 @@ from socketio import AsyncServer
 from socketio.async_manager import AsyncManager
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
+from bot import consent
 from bot.channels import FAILED_TURN_TEXT, TOO_LONG_TEXT
 from bot.channels.rate_limit import (
     CLIENT_ADDRESS_KEY,
@@ -61,7 +73,6 @@ from bot.channels.rate_limit import (
     forwarded_for,
 )
 from bot.channels.user_text import passed_on, storable
-from bot import consent
 from bot.settings import PROJECT_ROOT, Settings
 from bot.validators import MAX_TEXT_LENGTH
 
@@ -124,8 +135,9 @@ def _buttons(message: Mapping[str, Any]) -> List[Dict[str, str]]:
             continue
         title, payload = button.get("title"), button.get("payload")
         if isinstance(title, str) and isinstance(payload, str) and title and payload:
-            buttons.append({"content_type": "text", "title": title[:MAX_BUTTON_TEXT],
-                            "payload": payload[:MAX_BUTTON_TEXT]})
+            buttons.append(
+                {"content_type": "text", "title": title[:MAX_BUTTON_TEXT], "payload": payload[:MAX_BUTTON_TEXT]}
+            )
     return buttons[:MAX_BUTTONS]
 
 
@@ -186,8 +198,7 @@ def history(events: Iterable[Mapping[str, Any]], limit: int = HISTORY_LIMIT) -> 
             metadata = raw_metadata if isinstance(raw_metadata, Mapping) else {}
             data = raw_data if isinstance(raw_data, Mapping) else {}
             # Same shape as BotUttered.message(), so ids match the live messages.
-            payload = bot_payload({**data, "text": event.get("text"),
-                                   "timestamp": event.get("timestamp"), **metadata})
+            payload = bot_payload({**data, "text": event.get("text"), "timestamp": event.get("timestamp"), **metadata})
         else:
             continue
         if payload is not None:
@@ -228,9 +239,7 @@ class WebChatOutput(OutputChannel):
     async def send_text_with_buttons(
         self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
     ) -> None:
-        await self.send_response(
-            recipient_id, {"text": text, "buttons": buttons, "timestamp": time.time()}
-        )
+        await self.send_response(recipient_id, {"text": text, "buttons": buttons, "timestamp": time.time()})
 
 
 class WebChatInput(SocketIOInput):
@@ -334,9 +343,9 @@ class WebChatInput(SocketIOInput):
         if not self.jwt_key:
             return True
         token = auth.get("token") if isinstance(auth, Mapping) else None
-        return bool(token) and bool(rasa.core.channels.channel.decode_bearer_token(
-            token, self.jwt_key, self.jwt_algorithm
-        ))
+        return bool(token) and bool(
+            rasa.core.channels.channel.decode_bearer_token(token, self.jwt_key, self.jwt_algorithm)
+        )
 
     def _page(self) -> str:
         template = (WEB_DIR / "index.html").read_text(encoding="utf-8")
@@ -348,7 +357,8 @@ class WebChatInput(SocketIOInput):
         notice = consent.load(settings.privacy_notice_file)
         paragraphs = "\n".join(  # blank lines part paragraphs; a paragraph's lines run on
             "<p>{}</p>".format(html.escape("".join(line.strip() for line in block.splitlines())))
-            for block in notice.full_rules(settings).split("\n\n") if block.strip()
+            for block in notice.full_rules(settings).split("\n\n")
+            if block.strip()
         )
         return (
             '<!doctype html>\n<html lang="zh-CN"><head><meta charset="utf-8">'
@@ -395,7 +405,8 @@ class WebChatInput(SocketIOInput):
                 return response.text("not found", status=404)
             path, content_type = ASSETS[name]
             return await response.file(
-                path, mime_type=content_type,
+                path,
+                mime_type=content_type,
                 headers={"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache"},
             )
 
@@ -403,8 +414,11 @@ class WebChatInput(SocketIOInput):
         async def history_endpoint(request: Request) -> HTTPResponse:
             no_store = {"Cache-Control": "no-store"}
             if not self._admit({"peer": request.ip, "forwarded_for": forwarded_for(request.headers)}).allowed:
-                return response.json({"error": RATE_LIMITED_TEXT}, status=429,
-                                     headers={**no_store, "Retry-After": self.rate_limit.retry_after()})
+                return response.json(
+                    {"error": RATE_LIMITED_TEXT},
+                    status=429,
+                    headers={**no_store, "Retry-After": self.rate_limit.retry_after()},
+                )
             if len(request.body or b"") > MAX_HISTORY_REQUEST_BYTES:
                 return response.json({"error": "request too large"}, status=413, headers=no_store)
             try:
@@ -413,20 +427,21 @@ class WebChatInput(SocketIOInput):
                 body = None
             session_id = parse_session_id(body.get("session_id")) if isinstance(body, dict) else None
             if session_id is None:
-                return response.json({"error": "session_id must be a UUID v4"}, status=400,
-                                     headers=no_store)
+                return response.json({"error": "session_id must be a UUID v4"}, status=400, headers=no_store)
             agent = getattr(request.app.ctx, "agent", None)
             if agent is None or agent.tracker_store is None:
                 return response.json({"error": "not ready"}, status=503, headers=no_store)
             tracker = await agent.tracker_store.retrieve(sender_id_for(session_id))
             events = [event.as_dict() for event in tracker.events] if tracker else []
-            return response.json({"session_id": session_id, "messages": history(events)},
-                                 headers=no_store)
+            return response.json({"session_id": session_id, "messages": history(events)}, headers=no_store)
 
         async def notice(sid: Text, text: str) -> None:
             """A bot message to this socket only, not part of the conversation."""
-            await sio.emit(self.bot_message_evt, {"id": "n" + uuid.uuid4().hex, "sender": "bot",
-                                                  "text": text, "timestamp": None}, to=sid)
+            await sio.emit(
+                self.bot_message_evt,
+                {"id": "n" + uuid.uuid4().hex, "sender": "bot", "text": text, "timestamp": None},
+                to=sid,
+            )
 
         @sio.on("connect")
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
@@ -488,10 +503,16 @@ class WebChatInput(SocketIOInput):
             sender_id = sender_id_for(bound)
             try:
                 text = await passed_on(text, self._tracker_store(), sender_id)
-                await on_new_message(UserMessage(
-                    text, WebChatOutput(sio, self.bot_message_evt), sender_id,
-                    input_channel=self.name(), message_id=message_id, metadata=metadata,
-                ))
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        WebChatOutput(sio, self.bot_message_evt),
+                        sender_id,
+                        input_channel=self.name(),
+                        message_id=message_id,
+                        metadata=metadata,
+                    )
+                )
             except Exception:
                 logger.exception("Rasa turn for a web chat message failed")
                 await notice(sid, FAILED_TURN_TEXT)

@@ -1,4 +1,5 @@
 """The desk's Sanic app (server-rendered pages, JSON, server-sent events), assembled from one blueprint per concern."""
+
 from __future__ import annotations
 
 from sanic import Sanic

@@ -1,4 +1,5 @@
 """Logins: the session and CSRF check before every request, and the login, logout and health routes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,18 +28,24 @@ async def authenticate(request: Request) -> Optional[HTTPResponse]:
     login = await asyncio.to_thread(desk.agents.resolve, token) if token else None
     if login is None:
         if request.path.startswith("/api/") or request.method != "GET":
-            desk.refusals.refused(401, "request without a valid session", client_address(request),
-                                  f"{request.method} {request.path!r}")
+            desk.refusals.refused(
+                401, "request without a valid session", client_address(request), f"{request.method} {request.path!r}"
+            )
             return error(401, "请先登录")
         return response.redirect("/login")
     if request.method not in ("GET", "HEAD"):
         # Header values arrive surrogate-escaped when they are not UTF-8: only a
         # short ASCII token can be compared.
         sent = request.headers.get("x-csrf-token", "")
-        if not (sent.isascii() and len(sent) <= MAX_TOKEN
-                and hmac.compare_digest(sent.encode(), login.csrf_token.encode())):
-            desk.refusals.refused(403, "request with a wrong CSRF token", client_address(request),
-                                  f"{request.method} {request.path!r} by {login.agent.username}")
+        if not (
+            sent.isascii() and len(sent) <= MAX_TOKEN and hmac.compare_digest(sent.encode(), login.csrf_token.encode())
+        ):
+            desk.refusals.refused(
+                403,
+                "request with a wrong CSRF token",
+                client_address(request),
+                f"{request.method} {request.path!r} by {login.agent.username}",
+            )
             return error(403, "页面已过期，请刷新后重试")
     request.ctx.login = login
     return None
@@ -64,8 +71,12 @@ async def login(request: Request) -> HTTPResponse:
     address = client_address(request)
     refusal = desk.failed_logins.refusal(username, address)
     if refusal is not None:
-        desk.refusals.refused(429, "login while locked", address,
-                              "this address" if refusal == ADDRESS_LOCKED_MESSAGE else "this username from there")
+        desk.refusals.refused(
+            429,
+            "login while locked",
+            address,
+            "this address" if refusal == ADDRESS_LOCKED_MESSAGE else "this username from there",
+        )
         return _too_many(desk, refusal, 900)
     try:
         attempt: LoginAttempt = await desk.password_checks.run(desk.agents.attempt, username, password)

@@ -3,6 +3,7 @@
 Inputs come from the browser: every field is checked and bounded here, and
 errors are Chinese sentences the desk shows as they are.
 """
+
 from __future__ import annotations
 
 import re
@@ -65,9 +66,9 @@ def _card(row: Dict[str, Any]) -> Dict[str, Any]:
         "position": row.get("position"),
         "ticket_no": row.get("ticket_no"),
         "fields": [
-            {"label": FIELD_LABELS.get(name, name),
-             "value": mask_text(field_value_for_display(name, str(value)))}
-            for name, value in slots.items() if name in FIELD_LABELS
+            {"label": FIELD_LABELS.get(name, name), "value": mask_text(field_value_for_display(name, str(value)))}
+            for name, value in slots.items()
+            if name in FIELD_LABELS
         ],
     }
 
@@ -111,9 +112,17 @@ def ticket_view(tickets: TicketService, ticket_no: str) -> Dict[str, Any]:
 
 def _draft_defaults(held: Dict[str, Any]) -> Dict[str, str]:
     slots = held.get("slots") or {}
-    return {name: str(slots[name]) for name in
-            ("complaint_category", "complainant_name", "complaint_description",
-             "customer_request", "policy_number") if slots.get(name) not in (None, "skipped")}
+    return {
+        name: str(slots[name])
+        for name in (
+            "complaint_category",
+            "complainant_name",
+            "complaint_description",
+            "customer_request",
+            "policy_number",
+        )
+        if slots.get(name) not in (None, "skipped")
+    }
 
 
 def _text(body: Any, name: str, limit: int, required: bool = True) -> str:
@@ -145,8 +154,9 @@ def _checked(check: validators.Check) -> str:
     return check.value or ""
 
 
-def create_ticket(tickets: TicketService, handoffs: HandoffService, held: Dict[str, Any],
-                  agent: AgentAccount, body: Any) -> Dict[str, Any]:
+def create_ticket(
+    tickets: TicketService, handoffs: HandoffService, held: Dict[str, Any], agent: AgentAccount, body: Any
+) -> Dict[str, Any]:
     """A ticket for a handed-off conversation that has none (e.g. the bot never finished the form)."""
     if held.get("ticket_no"):
         raise InvalidInput("该会话已有工单")
@@ -163,10 +173,12 @@ def create_ticket(tickets: TicketService, handoffs: HandoffService, held: Dict[s
         complainant_name=_checked(validators.complainant_name(_text(body, "complainant_name", 100))),
         phone_number=_checked(validators.phone_number(phone)),
         description=_checked(validators.free_text(_text(body, "description", validators.MAX_TEXT_LENGTH), "投诉事项")),
-        customer_request=_checked(validators.free_text(
-            _text(body, "customer_request", validators.MAX_TEXT_LENGTH), "诉求", minimum=2)),
+        customer_request=_checked(
+            validators.free_text(_text(body, "customer_request", validators.MAX_TEXT_LENGTH), "诉求", minimum=2)
+        ),
         policy_number=_checked(validators.policy_number(policy, tickets.settings.policy_number_pattern))
-        if policy else None,
+        if policy
+        else None,
     )
     receipt = tickets.submit(draft, submission_key=f"handoff:{held['id']}")
     handoffs.link_ticket(held["id"], agent, receipt.ticket_no)
@@ -180,8 +192,7 @@ def _ticket_no(held: Dict[str, Any]) -> str:
     return held["ticket_no"]
 
 
-def change_ticket(tickets: TicketService, held: Dict[str, Any], agent: AgentAccount,
-                  body: Any) -> Dict[str, Any]:
+def change_ticket(tickets: TicketService, held: Dict[str, Any], agent: AgentAccount, body: Any) -> Dict[str, Any]:
     ticket_no = _ticket_no(held)
     changes: Dict[str, Optional[str]] = {}
     if isinstance(body, dict) and "status" in body:

@@ -1,4 +1,5 @@
 """What every desk route shares: the services on `app.ctx.desk`, the client's address, error answers."""
+
 from __future__ import annotations
 
 import re
@@ -36,6 +37,7 @@ def handoff_id(text: str) -> int:
 @dataclass
 class Desk:
     """The desk's services and settings, built once per app and kept on `app.ctx.desk`."""
+
     settings: Settings
     db: Database
     agents: AgentService
@@ -52,12 +54,14 @@ class Desk:
     def build(cls, settings: Settings) -> "Desk":
         db = Database(settings.database_url)
         return cls(
-            settings=settings, db=db, agents=AgentService(db),
-            handoffs=HandoffService(db, settings), tickets=TicketService(db, settings),
+            settings=settings,
+            db=db,
+            agents=AgentService(db),
+            handoffs=HandoffService(db, settings),
+            tickets=TicketService(db, settings),
             rasa=RasaConversations(settings),
             trusted_proxies=rate_limit.parse_networks(settings.trusted_proxies, "TRUSTED_PROXIES"),
-            pages=Environment(loader=FileSystemLoader(HERE / "templates"),
-                              autoescape=select_autoescape(["html"])),
+            pages=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])),
         )
 
     def page(self, name: str, status: int = 200, **context: Any) -> HTTPResponse:
@@ -77,16 +81,20 @@ def error(status: int, message: str) -> HTTPResponse:
 def client_address(request: Request) -> str:
     """The client's address as the channels count it: the connection's, or what a proxy in
     TRUSTED_PROXIES forwarded; IPv6 per /64."""
-    return rate_limit.bucket_key(rate_limit.client_address(
-        request.ip, request.headers.get("x-forwarded-for"), desk_of(request).trusted_proxies))
+    return rate_limit.bucket_key(
+        rate_limit.client_address(request.ip, request.headers.get("x-forwarded-for"), desk_of(request).trusted_proxies)
+    )
 
 
 def refused_conversation(request: Request, exc: ClaimError) -> None:
     """Logs an agent reaching for a conversation it does not hold."""
     login = request.ctx.login
     desk_of(request).refusals.refused(
-        403, "conversation not held by the agent", client_address(request),
-        f"{request.method} {request.path!r} by {login.agent.username if login else '?'}: {exc}")
+        403,
+        "conversation not held by the agent",
+        client_address(request),
+        f"{request.method} {request.path!r} by {login.agent.username if login else '?'}: {exc}",
+    )
 
 
 def agent_tag(agent: AgentAccount) -> Dict[str, Any]:

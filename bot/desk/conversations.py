@@ -1,4 +1,5 @@
 """One held conversation: its page, case and transcript, delivery failures, replies, hand-back and close."""
+
 from __future__ import annotations
 
 import asyncio
@@ -19,8 +20,10 @@ from bot.privacy import mask_text
 
 log = logging.getLogger(__name__)
 
-UNADDRESSABLE_FINISH = ("该会话的编号含有机器人接口无法识别的字符：已在工作台结束，但无法通知用户，"
-                        "机器人要到用户下次开始对话时才会回复；请通过工单中的联系电话联系用户")
+UNADDRESSABLE_FINISH = (
+    "该会话的编号含有机器人接口无法识别的字符：已在工作台结束，但无法通知用户，"
+    "机器人要到用户下次开始对话时才会回复；请通过工单中的联系电话联系用户"
+)
 
 
 async def held(request: Request, request_id: int) -> Dict[str, Any]:
@@ -36,8 +39,13 @@ async def conversation_page(request: Request, request_id: int) -> HTTPResponse:
         # A page, not JSON: the agent followed a link.
         refused_conversation(request, exc)
         return desk.page("refused.html", 403, login=request.ctx.login, message=exc.message)
-    return desk.page("conversation.html", login=request.ctx.login, request_id=request_id,
-                     categories=casework.CATEGORY_CHOICES, statuses=casework.STATUS_CHOICES)
+    return desk.page(
+        "conversation.html",
+        login=request.ctx.login,
+        request_id=request_id,
+        categories=casework.CATEGORY_CHOICES,
+        statuses=casework.STATUS_CHOICES,
+    )
 
 
 async def conversation(request: Request, request_id: int) -> HTTPResponse:
@@ -58,8 +66,9 @@ async def failures(request: Request, request_id: int) -> HTTPResponse:
     desk = desk_of(request)
     current = await held(request, request_id)
     rows = await asyncio.to_thread(recent_delivery_failures, desk.db, 20, current["conversation_id"])
-    return response.json({"failures": [
-        {"at": row["at"], "code": row["code"], "message": row["message"]} for row in rows]})
+    return response.json(
+        {"failures": [{"at": row["at"], "code": row["code"], "message": row["message"]} for row in rows]}
+    )
 
 
 async def reply(request: Request, request_id: int) -> HTTPResponse:
@@ -72,8 +81,12 @@ async def reply(request: Request, request_id: int) -> HTTPResponse:
     try:
         await desk.rasa.say(current["conversation_id"], text.value, agent_tag(agent))
     except UnaddressableConversation as exc:
-        log.warning("reply of %s in handoff %s not sent: conversation id %r not addressable",
-                    agent.username, request_id, mask_text(current["conversation_id"]))
+        log.warning(
+            "reply of %s in handoff %s not sent: conversation id %r not addressable",
+            agent.username,
+            request_id,
+            mask_text(current["conversation_id"]),
+        )
         return error(422, exc.message)
     except RasaUnavailable:
         return error(502, "消息未能发送，请稍后重试")
@@ -95,8 +108,13 @@ async def _finish(request: Request, request_id: int, outcome: str, farewell: str
     except RasaUnavailable:
         return error(502, "机器人暂时无法接回会话，请稍后重试")
     await asyncio.to_thread(desk.handoffs.finish, request_id, agent, outcome)
-    log.info("agent %s ended handoff %s: %s%s", agent.username, request_id, outcome,
-             " (the user could not be told: conversation id not addressable)" if warning else "")
+    log.info(
+        "agent %s ended handoff %s: %s%s",
+        agent.username,
+        request_id,
+        outcome,
+        " (the user could not be told: conversation id not addressable)" if warning else "",
+    )
     if warning:
         return response.json({"ok": True, "url": "/", "warning": warning})
     return response.json({"ok": True, "url": "/"})

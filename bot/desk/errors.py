@@ -1,4 +1,5 @@
 """How the desk answers what goes wrong, and the security headers on every response."""
+
 from __future__ import annotations
 
 from sanic import Request
@@ -11,7 +12,7 @@ from bot.handoff import ClaimError
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
-                               "form-action 'self'; base-uri 'none'",
+    "form-action 'self'; base-uri 'none'",
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "same-origin",

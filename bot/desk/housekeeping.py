@@ -1,4 +1,5 @@
 """The desk's background loop: idle conversations back to the queue, waiting users told their place."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,9 @@ async def _tell(desk: Desk, conversation_id: str, text: str) -> None:
     try:
         await desk.rasa.say(conversation_id, text)
     except UnaddressableConversation:
-        log.warning("notice not sent: conversation id %r not addressable in Rasa's HTTP API",
-                    mask_text(conversation_id))
+        log.warning(
+            "notice not sent: conversation id %r not addressable in Rasa's HTTP API", mask_text(conversation_id)
+        )
 
 
 async def housekeeping(desk: Desk) -> None:

@@ -1,4 +1,5 @@
 """The queue: its page, the waiting and held conversations, and claiming one."""
+
 from __future__ import annotations
 
 import asyncio

@@ -19,6 +19,7 @@ that does not start a valid escape, an escaped NUL, and dot segments that climb
 above the root (it normalises the path, decoding escapes, before routing it).
 Such ids are refused here, loudly, before anything is sent.
 """
+
 from __future__ import annotations
 
 import re
@@ -58,8 +59,7 @@ class RasaConversations:
         self.token = settings.rasa_token
         self.timeout = aiohttp.ClientTimeout(total=timeout)
 
-    async def _call(self, method: str, path: str, *, json: Any = None,
-                    params: Optional[Dict[str, str]] = None) -> Any:
+    async def _call(self, method: str, path: str, *, json: Any = None, params: Optional[Dict[str, str]] = None) -> Any:
         query = {"token": self.token, **(params or {})}
         # encoded=True: the path goes out byte for byte, as Rasa must see it.
         url = URL(f"{self.base}{path}", encoded=True)
@@ -79,17 +79,19 @@ class RasaConversations:
 
     async def events(self, conversation_id: str) -> List[Dict[str, Any]]:
         """Every event of the conversation, all sessions included."""
-        tracker = await self._call("GET", self._path(conversation_id),
-                                   params={"include_events": "ALL"})
+        tracker = await self._call("GET", self._path(conversation_id), params={"include_events": "ALL"})
         return tracker.get("events") or []
 
     async def append(self, conversation_id: str, events: List[Dict[str, Any]]) -> None:
         """Appends events; bot messages among them are delivered to the user."""
-        await self._call("POST", f"{self._path(conversation_id)}/events", json=events,
-                         params={"execute_side_effects": "true", "output_channel": "latest"})
+        await self._call(
+            "POST",
+            f"{self._path(conversation_id)}/events",
+            json=events,
+            params={"execute_side_effects": "true", "output_channel": "latest"},
+        )
 
-    async def say(self, conversation_id: str, text: str,
-                  agent: Optional[Dict[str, Any]] = None) -> None:
+    async def say(self, conversation_id: str, text: str, agent: Optional[Dict[str, Any]] = None) -> None:
         message: Dict[str, Any] = {"event": "bot", "text": text}
         if agent is not None:
             message["metadata"] = {"agent": agent}
@@ -97,8 +99,11 @@ class RasaConversations:
 
     async def resume(self, conversation_id: str, text: str) -> None:
         """The bot listens again; the user is told so in the same step."""
-        await self.append(conversation_id, [
-            {"event": "resume"},
-            {"event": "action", "name": "action_listen"},
-            {"event": "bot", "text": text},
-        ])
+        await self.append(
+            conversation_id,
+            [
+                {"event": "resume"},
+                {"event": "action", "name": "action_listen"},
+                {"event": "bot", "text": text},
+            ],
+        )

@@ -10,6 +10,7 @@ Records go to the `bot.desk.security` logger; they never hold a password, and
 a username is only named when it is an account (a mistyped password is often
 entered as a username).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -119,8 +120,13 @@ class _WindowCounter(Generic[K]):
 class FailedLogins:
     """Which login attempts to refuse before verifying a password, from earlier failures."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic, per_username: int = FAILURES_PER_USERNAME,
-                 per_address: int = FAILURES_PER_ADDRESS, window: float = FAILURE_WINDOW) -> None:
+    def __init__(
+        self,
+        clock: Callable[[], float] = time.monotonic,
+        per_username: int = FAILURES_PER_USERNAME,
+        per_address: int = FAILURES_PER_ADDRESS,
+        window: float = FAILURE_WINDOW,
+    ) -> None:
         self.by_username: _WindowCounter[Tuple[str, str]] = _WindowCounter(per_username, window, clock)
         self.by_address: _WindowCounter[str] = _WindowCounter(per_address, window, clock)
 
@@ -137,14 +143,21 @@ class FailedLogins:
         who = _who(username, account)
         pair = self.by_username.add((username, address))
         total = self.by_address.add(address)
-        log.warning("failed desk login for %s from %s (%d/%d for this username from there, %d/%d from there)",
-                    who, address, pair, self.by_username.limit, total, self.by_address.limit)
+        log.warning(
+            "failed desk login for %s from %s (%d/%d for this username from there, %d/%d from there)",
+            who,
+            address,
+            pair,
+            self.by_username.limit,
+            total,
+            self.by_address.limit,
+        )
         if pair == self.by_username.limit:
-            log.warning("desk login for %s from %s locked for %d minutes", who, address,
-                        self.by_username.window // 60)
+            log.warning("desk login for %s from %s locked for %d minutes", who, address, self.by_username.window // 60)
         if total == self.by_address.limit:
-            log.warning("desk logins from %s locked for %d minutes (%d failures)", address,
-                        self.by_address.window // 60, total)
+            log.warning(
+                "desk logins from %s locked for %d minutes (%d failures)", address, self.by_address.window // 60, total
+            )
 
     def succeeded(self, username: str, address: str) -> None:
         self.by_username.forget((username, address))

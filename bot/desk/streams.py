@@ -1,4 +1,5 @@
 """Live streams (server-sent events) of the queue and of a conversation, ended when the login or the right goes."""
+
 from __future__ import annotations
 
 import asyncio
@@ -29,6 +30,7 @@ KEEP_ALIVE = 20.0  # seconds between comments that keep proxies from closing an 
 @dataclass(frozen=True)
 class Refusal:
     """Why a live stream must end, for the agent (Chinese), and where the page should go."""
+
     error: str
     url: str
 
@@ -46,15 +48,20 @@ def may_follow(desk: Desk, token: str, request_id: Optional[int]) -> Optional[Re
     return None
 
 
-async def stream(request: Request, produce: Callable[[], Awaitable[Any]],
-                 refusal: Callable[[], Awaitable[Optional[Refusal]]],
-                 tick: Optional[Callable[[], Awaitable[None]]], only_changes: bool = True,
-                 interval: float = 1.0) -> None:
+async def stream(
+    request: Request,
+    produce: Callable[[], Awaitable[Any]],
+    refusal: Callable[[], Awaitable[Optional[Refusal]]],
+    tick: Optional[Callable[[], Awaitable[None]]],
+    only_changes: bool = True,
+    interval: float = 1.0,
+) -> None:
     """Server-sent events: `produce()` every interval, sent when new (or changed), until `refusal()`."""
     # The login and the right to what is streamed are checked before every delivery: a logout,
     # deactivation, close or reassignment ends the stream with an `end` event, not later.
-    events = await request.respond(content_type="text/event-stream",
-                                   headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+    events = await request.respond(
+        content_type="text/event-stream", headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )
     last, beat = None, 0.0
     try:
         while True:
@@ -62,8 +69,11 @@ async def stream(request: Request, produce: Callable[[], Awaitable[Any]],
             ended = await refusal()
             if ended is not None:
                 log.info("live stream %s ended: %s", request.path, ended.error)
-                await events.send("event: end\ndata: " + json.dumps(
-                    {"error": ended.error, "url": ended.url}, ensure_ascii=False) + "\n\n")
+                await events.send(
+                    "event: end\ndata: "
+                    + json.dumps({"error": ended.error, "url": ended.url}, ensure_ascii=False)
+                    + "\n\n"
+                )
                 return
             payload = json.dumps(data, ensure_ascii=False) if data is not None else None
             if payload is not None and (payload != last or not only_changes):

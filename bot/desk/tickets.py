@@ -1,4 +1,5 @@
 """The ticket of a held conversation: create it, change it, annotate it, reveal the phone number."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,8 +13,9 @@ from bot.desk import casework
 from bot.desk.context import Desk, desk_of
 
 
-async def _ticket_action(request: Request, request_id: int,
-                         work: Callable[[Desk, Dict[str, Any], AgentAccount], Any]) -> HTTPResponse:
+async def _ticket_action(
+    request: Request, request_id: int, work: Callable[[Desk, Dict[str, Any], AgentAccount], Any]
+) -> HTTPResponse:
     # touch, not held: working the ticket counts as activity, so the conversation is not requeued as idle.
     desk, agent = desk_of(request), request.ctx.login.agent
     held = await asyncio.to_thread(desk.handoffs.touch, request_id, agent)
@@ -22,25 +24,31 @@ async def _ticket_action(request: Request, request_id: int,
 
 async def create_ticket(request: Request, request_id: int) -> HTTPResponse:
     body = request.json
-    return await _ticket_action(request, request_id, lambda desk, held, agent: casework.create_ticket(
-        desk.tickets, desk.handoffs, held, agent, body))
+    return await _ticket_action(
+        request,
+        request_id,
+        lambda desk, held, agent: casework.create_ticket(desk.tickets, desk.handoffs, held, agent, body),
+    )
 
 
 async def change_ticket(request: Request, request_id: int) -> HTTPResponse:
     body = request.json
-    return await _ticket_action(request, request_id, lambda desk, held, agent: casework.change_ticket(
-        desk.tickets, held, agent, body))
+    return await _ticket_action(
+        request, request_id, lambda desk, held, agent: casework.change_ticket(desk.tickets, held, agent, body)
+    )
 
 
 async def add_note(request: Request, request_id: int) -> HTTPResponse:
     body = request.json
-    return await _ticket_action(request, request_id, lambda desk, held, agent: casework.add_note(
-        desk.tickets, held, agent, body))
+    return await _ticket_action(
+        request, request_id, lambda desk, held, agent: casework.add_note(desk.tickets, held, agent, body)
+    )
 
 
 async def reveal_phone(request: Request, request_id: int) -> HTTPResponse:
-    return await _ticket_action(request, request_id, lambda desk, held, agent: casework.reveal_phone(
-        desk.tickets, held, agent))
+    return await _ticket_action(
+        request, request_id, lambda desk, held, agent: casework.reveal_phone(desk.tickets, held, agent)
+    )
 
 
 def blueprint() -> Blueprint:

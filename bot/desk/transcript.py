@@ -1,4 +1,5 @@
 """A conversation as the agent reads it, from Rasa's tracker events."""
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass

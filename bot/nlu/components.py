@@ -1,4 +1,5 @@
 """Custom Rasa NLU components (referenced by module path in config.yml)."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Text

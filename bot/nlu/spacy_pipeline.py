@@ -5,6 +5,7 @@ recognises the structured fields (policy, phone, ID and ticket numbers).
 Rasa loads it through `SpacyNLP` and `SpacyEntityExtractor`; nothing is
 downloaded and no binary model is committed: `make nlu` writes it to var/.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Dict, List, cast
@@ -34,8 +35,10 @@ def token_patterns(policy_number_pattern: str) -> List[Dict]:
     sep = {"TEXT": {"IN": ["-", "—"]}, "OP": "?"}
     prefix = [{"TEXT": "+", "OP": "?"}, {"TEXT": {"IN": ["86", "0086"]}}, sep]
     split_mobile = [
-        {"TEXT": {"REGEX": r"^1[3-9]\d$"}}, sep,
-        {"TEXT": {"REGEX": r"^\d{4}$"}}, sep,
+        {"TEXT": {"REGEX": r"^1[3-9]\d$"}},
+        sep,
+        {"TEXT": {"REGEX": r"^\d{4}$"}},
+        sep,
         {"TEXT": {"REGEX": r"^\d{4}$"}},
     ]
     whole_mobile = [{"TEXT": {"REGEX": _MOBILE}}]

@@ -11,6 +11,7 @@ It writes `state.json` in its run directory (processes, pids, ports, readiness)
 for operators and for the tests in tests/production/. Configuration comes from
 the environment; every variable is listed in docs/production.md.
 """
+
 from __future__ import annotations
 
 import json
@@ -32,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a program
 from sqlalchemy.engine import make_url  # noqa: E402  (after the path is set)
 
 from bot.action_server import TOKEN_ENV, TokenError, shared_token  # noqa: E402
-from bot.settings import DEV_RASA_TOKEN as DEV_TOKEN, PROJECT_ROOT, Settings  # noqa: E402
+from bot.settings import DEV_RASA_TOKEN as DEV_TOKEN  # noqa: E402
+from bot.settings import PROJECT_ROOT, Settings
 
 LOOPBACK = "127.0.0.1"
 STARTUP_SECONDS = 900  # two Rasa replicas load their model in parallel on a busy machine
@@ -111,8 +113,9 @@ class Config:
     def with_action_server_token(self) -> "Config":
         """This configuration with its action-server secret: ACTION_SERVER_TOKEN, or one generated once in var_dir."""
         try:
-            token = shared_token(Settings.from_env({"COMPLAINTS_VAR_DIR": str(self.var_dir),
-                                                    TOKEN_ENV: self.action_server_token}))
+            token = shared_token(
+                Settings.from_env({"COMPLAINTS_VAR_DIR": str(self.var_dir), TOKEN_ENV: self.action_server_token})
+            )
         except TokenError as exc:
             raise SystemExit(f"Cannot start the production topology: {exc}") from exc
         return replace(self, action_server_token=token)
@@ -121,37 +124,39 @@ class Config:
         """The environment of every process: what endpoints.production.yml,
         credentials.production.yml and bot/settings.py read."""
         env = dict(base)
-        env.update({
-            "DATABASE_URL": self.database_url,
-            "TRACKER_DATABASE_URL": self.tracker_database_url,
-            "REDIS_HOST": self.redis[0],
-            "REDIS_PORT": str(self.redis[1]),
-            "REDIS_PASSWORD": base.get("REDIS_PASSWORD", ""),
-            "RABBITMQ_HOST": self.rabbitmq[0],
-            "RABBITMQ_PORT": str(self.rabbitmq[1]),
-            "RABBITMQ_USERNAME": base.get("RABBITMQ_USERNAME") or "guest",
-            "RABBITMQ_PASSWORD": base.get("RABBITMQ_PASSWORD") or "guest",
-            "EVENTS_EXCHANGE": base.get("EVENTS_EXCHANGE") or "complaints_events",
-            "ANALYTICS_QUEUE": base.get("ANALYTICS_QUEUE") or "complaints_analytics",
-            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.lb_actions_port}/webhook",
-            "RASA_URL": f"http://127.0.0.1:{self.lb_api_port}",
-            "RASA_TOKEN": self.rasa_token,
-            TOKEN_ENV: self.action_server_token,
-            "COMPLAINTS_VAR_DIR": str(self.var_dir),
-            # A replica that dies holding a conversation's lock blocks it this long;
-            # it must exceed the slowest turn (a few seconds here).
-            "TICKET_LOCK_LIFETIME": base.get("TICKET_LOCK_LIFETIME") or "30",
-            # Rasa's tracker-store pool per replica (its defaults are 50 + 100).
-            "SQL_POOL_SIZE": base.get("SQL_POOL_SIZE") or "5",
-            "SQL_MAX_OVERFLOW": base.get("SQL_MAX_OVERFLOW") or "10",
-            "RASA_TELEMETRY_ENABLED": "false",
-            "TF_CPP_MIN_LOG_LEVEL": "2",
-            "BIND_HOST": LOOPBACK,  # every server listens on loopback only; nginx is the entry
-            # nginx is on loopback too: believe its X-Forwarded-For, so that each
-            # policyholder, not the load balancer, gets the per-address rate limit.
-            "TRUSTED_PROXIES": base.get("TRUSTED_PROXIES") or LOOPBACK,
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "DATABASE_URL": self.database_url,
+                "TRACKER_DATABASE_URL": self.tracker_database_url,
+                "REDIS_HOST": self.redis[0],
+                "REDIS_PORT": str(self.redis[1]),
+                "REDIS_PASSWORD": base.get("REDIS_PASSWORD", ""),
+                "RABBITMQ_HOST": self.rabbitmq[0],
+                "RABBITMQ_PORT": str(self.rabbitmq[1]),
+                "RABBITMQ_USERNAME": base.get("RABBITMQ_USERNAME") or "guest",
+                "RABBITMQ_PASSWORD": base.get("RABBITMQ_PASSWORD") or "guest",
+                "EVENTS_EXCHANGE": base.get("EVENTS_EXCHANGE") or "complaints_events",
+                "ANALYTICS_QUEUE": base.get("ANALYTICS_QUEUE") or "complaints_analytics",
+                "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.lb_actions_port}/webhook",
+                "RASA_URL": f"http://127.0.0.1:{self.lb_api_port}",
+                "RASA_TOKEN": self.rasa_token,
+                TOKEN_ENV: self.action_server_token,
+                "COMPLAINTS_VAR_DIR": str(self.var_dir),
+                # A replica that dies holding a conversation's lock blocks it this long;
+                # it must exceed the slowest turn (a few seconds here).
+                "TICKET_LOCK_LIFETIME": base.get("TICKET_LOCK_LIFETIME") or "30",
+                # Rasa's tracker-store pool per replica (its defaults are 50 + 100).
+                "SQL_POOL_SIZE": base.get("SQL_POOL_SIZE") or "5",
+                "SQL_MAX_OVERFLOW": base.get("SQL_MAX_OVERFLOW") or "10",
+                "RASA_TELEMETRY_ENABLED": "false",
+                "TF_CPP_MIN_LOG_LEVEL": "2",
+                "BIND_HOST": LOOPBACK,  # every server listens on loopback only; nginx is the entry
+                # nginx is on loopback too: believe its X-Forwarded-For, so that each
+                # policyholder, not the load balancer, gets the per-address rate limit.
+                "TRUSTED_PROXIES": base.get("TRUSTED_PROXIES") or LOOPBACK,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         return env
 
 
@@ -159,14 +164,14 @@ class Config:
 
 HOW_TO_START = {
     "PostgreSQL": "Debian/Ubuntu: apt-get install postgresql && pg_ctlcluster 15 main start; "
-                  "macOS: brew install postgresql@15 && brew services start postgresql@15; "
-                  "Docker: docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:15",
+    "macOS: brew install postgresql@15 && brew services start postgresql@15; "
+    "Docker: docker run -d -p 5432:5432 -e POSTGRES_HOST_AUTH_METHOD=trust postgres:15",
     "Redis": "Debian/Ubuntu: apt-get install redis-server && redis-server --daemonize yes; "
-             "macOS: brew install redis && brew services start redis; "
-             "Docker: docker run -d -p 6379:6379 redis:7",
+    "macOS: brew install redis && brew services start redis; "
+    "Docker: docker run -d -p 6379:6379 redis:7",
     "RabbitMQ": "Debian/Ubuntu: apt-get install rabbitmq-server && rabbitmq-server -detached; "
-                "macOS: brew install rabbitmq && brew services start rabbitmq; "
-                "Docker: docker run -d -p 5672:5672 rabbitmq:3",
+    "macOS: brew install rabbitmq && brew services start rabbitmq; "
+    "Docker: docker run -d -p 5672:5672 rabbitmq:3",
 }
 
 
@@ -186,13 +191,20 @@ def _postgres_address(url: str) -> Tuple[str, int]:
 def dependencies(config: Config) -> Dict[str, Tuple[Tuple[str, int], str]]:
     """name -> (address, what stops working while it is down)."""
     found = {
-        "PostgreSQL": (_postgres_address(config.database_url),
-                       "conversations and tickets cannot be stored: users get no answer, "
-                       "confirmed complaints wait in the spool"),
-        "Redis": (config.redis, "Rasa cannot lock conversations, so messages are not answered, and "
-                                "messages for web-chat users reach only sockets on the replica that sends them"),
-        "RabbitMQ": (config.rabbitmq, "Rasa keeps new events in memory and publishes them when it "
-                                      "returns; the analytics feed waits"),
+        "PostgreSQL": (
+            _postgres_address(config.database_url),
+            "conversations and tickets cannot be stored: users get no answer, "
+            "confirmed complaints wait in the spool",
+        ),
+        "Redis": (
+            config.redis,
+            "Rasa cannot lock conversations, so messages are not answered, and "
+            "messages for web-chat users reach only sockets on the replica that sends them",
+        ),
+        "RabbitMQ": (
+            config.rabbitmq,
+            "Rasa keeps new events in memory and publishes them when it " "returns; the analytics feed waits",
+        ),
     }
     tracker = _postgres_address(config.tracker_database_url)
     if tracker != found["PostgreSQL"][0]:
@@ -205,15 +217,24 @@ def preflight(config: Config) -> None:
     for name, (address, _) in dependencies(config).items():
         if not reachable(address):
             kind = name.split(" ")[0]
-            problems.append(f"{name} is not reachable at {address[0]}:{address[1]}. Start it, e.g.\n"
-                            f"    {HOW_TO_START[kind]}")
+            problems.append(
+                f"{name} is not reachable at {address[0]}:{address[1]}. Start it, e.g.\n" f"    {HOW_TO_START[kind]}"
+            )
     if not (os.path.isfile(config.nginx) and os.access(config.nginx, os.X_OK)):
-        problems.append(f"nginx was not found ({config.nginx}): run scripts/install-nginx "
-                        "(Debian's package) or set NGINX to its path.")
+        problems.append(
+            f"nginx was not found ({config.nginx}): run scripts/install-nginx "
+            "(Debian's package) or set NGINX to its path."
+        )
     if not config.model.exists():
         problems.append(f"The model {config.model} is missing: run `make train`.")
-    ports = [config.lb_port, config.lb_api_port, config.lb_actions_port, config.desk_port,
-             *config.rasa_ports, *config.action_ports]
+    ports = [
+        config.lb_port,
+        config.lb_api_port,
+        config.lb_actions_port,
+        config.desk_port,
+        *config.rasa_ports,
+        *config.action_ports,
+    ]
     if len(set(ports)) != len(ports):
         problems.append(f"The ports must all differ: {ports}")
     for port in ports:
@@ -227,8 +248,7 @@ def preflight(config: Config) -> None:
 
 def prepare_databases(config: Config) -> None:
     """Creates missing PostgreSQL databases, then migrates the ticket database."""
-    from bot.db import migrate
-    from bot.db import create_postgres_database
+    from bot.db import create_postgres_database, migrate
     from bot.settings import Settings
 
     for url in dict.fromkeys([config.database_url, config.tracker_database_url]):
@@ -249,8 +269,7 @@ def render_nginx_config(values: Mapping[str, str]) -> str:
     for key, value in values.items():
         rendered = rendered.replace("{{" + key + "}}", value)
     if "{{" in rendered:
-        raise ValueError("nginx template: unfilled placeholder near "
-                         + rendered[rendered.index("{{"):][:40])
+        raise ValueError("nginx template: unfilled placeholder near " + rendered[rendered.index("{{") :][:40])
     return rendered
 
 
@@ -273,39 +292,52 @@ COMPOSE_NGINX = {
     # Filled in from the container's environment by the nginx image's envsubst
     # step (deploy/compose.yaml); never written into the repository.
     "ACTION_SERVER_TOKEN": "${ACTION_SERVER_TOKEN}",
-    "ERROR_LOG": "/dev/stderr", "ACCESS_LOG": "/dev/stdout", "PID_FILE": "/tmp/nginx.pid",
-    "LISTEN_HOST": "0.0.0.0", "INTERNAL_HOST": "0.0.0.0",
-    "LB_PORT": "8080", "LB_API_PORT": "5004", "LB_ACTIONS_PORT": "5055",
+    "ERROR_LOG": "/dev/stderr",
+    "ACCESS_LOG": "/dev/stdout",
+    "PID_FILE": "/tmp/nginx.pid",
+    "LISTEN_HOST": "0.0.0.0",
+    "INTERNAL_HOST": "0.0.0.0",
+    "LB_PORT": "8080",
+    "LB_API_PORT": "5004",
+    "LB_ACTIONS_PORT": "5055",
     "RASA_SERVERS": upstream_servers(["rasa-1:5005", "rasa-2:5005"]),
     "ACTION_SERVERS": action_servers(["actions-1:5055", "actions-2:5055"]),
 }
 
 
 def render_nginx(config: Config) -> Path:
-    rendered = render_nginx_config({
-        "ACTION_SERVER_TOKEN": config.action_server_token,
-        "ERROR_LOG": str(config.run_dir / "nginx-error.log"),
-        "ACCESS_LOG": str(config.run_dir / "nginx-access.log"),
-        "PID_FILE": str(config.run_dir / "nginx.pid"),
-        "LISTEN_HOST": config.listen_host, "INTERNAL_HOST": "127.0.0.1",
-        "LB_PORT": str(config.lb_port), "LB_API_PORT": str(config.lb_api_port),
-        "LB_ACTIONS_PORT": str(config.lb_actions_port),
-        "RASA_SERVERS": upstream_servers([f"127.0.0.1:{port}" for port in config.rasa_ports]),
-        "ACTION_SERVERS": action_servers([f"127.0.0.1:{port}" for port in config.action_ports]),
-    })
+    rendered = render_nginx_config(
+        {
+            "ACTION_SERVER_TOKEN": config.action_server_token,
+            "ERROR_LOG": str(config.run_dir / "nginx-error.log"),
+            "ACCESS_LOG": str(config.run_dir / "nginx-access.log"),
+            "PID_FILE": str(config.run_dir / "nginx.pid"),
+            "LISTEN_HOST": config.listen_host,
+            "INTERNAL_HOST": "127.0.0.1",
+            "LB_PORT": str(config.lb_port),
+            "LB_API_PORT": str(config.lb_api_port),
+            "LB_ACTIONS_PORT": str(config.lb_actions_port),
+            "RASA_SERVERS": upstream_servers([f"127.0.0.1:{port}" for port in config.rasa_ports]),
+            "ACTION_SERVERS": action_servers([f"127.0.0.1:{port}" for port in config.action_ports]),
+        }
+    )
     path = config.run_dir / "nginx.conf"
     # It holds the action servers' secret: readable by its owner only.
     with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as handle:
         handle.write(rendered)
     path.chmod(0o600)
-    check = subprocess.run([config.nginx, "-t", "-q", "-p", str(config.run_dir), "-c", str(path),
-                            "-g", "daemon off;"], capture_output=True, text=True)
+    check = subprocess.run(
+        [config.nginx, "-t", "-q", "-p", str(config.run_dir), "-c", str(path), "-g", "daemon off;"],
+        capture_output=True,
+        text=True,
+    )
     if check.returncode != 0:
         raise SystemExit(f"nginx rejected {path}:\n{check.stderr}")
     return path
 
 
 # --- processes ---------------------------------------------------------------
+
 
 @dataclass
 class Service:
@@ -325,9 +357,15 @@ class Service:
         with open(self.log, "ab") as log:
             log.write(f"\n--- started {time.strftime('%Y-%m-%d %H:%M:%S')} ---\n".encode())
             log.flush()
-            self.process = subprocess.Popen(self.command, cwd=PROJECT_ROOT, env=dict(env), stdout=log,
-                                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=PROJECT_ROOT,
+                env=dict(env),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         self.started_at = time.time()
         self.ready = False
 
@@ -367,28 +405,60 @@ def services(config: Config, nginx_conf: Path) -> List[Service]:
     token = config.rasa_token
     log = config.log_dir
     found = [
-        Service(f"actions-{i}", [python, "-m", "bot.action_server", "--host", LOOPBACK, "--port", str(port),
-                                 "--actions", "actions"],
-                f"http://127.0.0.1:{port}/health", log / f"actions-{i}.log", port)
+        Service(
+            f"actions-{i}",
+            [python, "-m", "bot.action_server", "--host", LOOPBACK, "--port", str(port), "--actions", "actions"],
+            f"http://127.0.0.1:{port}/health",
+            log / f"actions-{i}.log",
+            port,
+        )
         for i, port in enumerate(config.action_ports, 1)
     ]
     found += [
-        Service(f"rasa-{i}", [python, "-m", "bot.rasa_server", "run", "--model", str(config.model),
-                              "--endpoints", "endpoints.production.yml",
-                              "--credentials", "credentials.production.yml",
-                              "--interface", LOOPBACK, "--port", str(port),
-                              "--enable-api", "--auth-token", token],
-                f"http://127.0.0.1:{port}/status?token={token}", log / f"rasa-{i}.log", port)
+        Service(
+            f"rasa-{i}",
+            [
+                python,
+                "-m",
+                "bot.rasa_server",
+                "run",
+                "--model",
+                str(config.model),
+                "--endpoints",
+                "endpoints.production.yml",
+                "--credentials",
+                "credentials.production.yml",
+                "--interface",
+                LOOPBACK,
+                "--port",
+                str(port),
+                "--enable-api",
+                "--auth-token",
+                token,
+            ],
+            f"http://127.0.0.1:{port}/status?token={token}",
+            log / f"rasa-{i}.log",
+            port,
+        )
         for i, port in enumerate(config.rasa_ports, 1)
     ]
     found += [
-        Service("nginx", [config.nginx, "-p", str(config.run_dir), "-c", str(nginx_conf), "-g", "daemon off;"],
-                f"http://127.0.0.1:{config.lb_actions_port}/health", log / "nginx.log", config.lb_port),
-        Service("desk", [python, "-m", "bot", "desk", "serve", "--host", LOOPBACK, "--port", str(config.desk_port)],
-                f"http://127.0.0.1:{config.desk_port}/health", log / "desk.log", config.desk_port),
+        Service(
+            "nginx",
+            [config.nginx, "-p", str(config.run_dir), "-c", str(nginx_conf), "-g", "daemon off;"],
+            f"http://127.0.0.1:{config.lb_actions_port}/health",
+            log / "nginx.log",
+            config.lb_port,
+        ),
+        Service(
+            "desk",
+            [python, "-m", "bot", "desk", "serve", "--host", LOOPBACK, "--port", str(config.desk_port)],
+            f"http://127.0.0.1:{config.desk_port}/health",
+            log / "desk.log",
+            config.desk_port,
+        ),
         Service("analytics", [python, "-m", "bot", "analytics", "consume"], None, log / "analytics.log"),
-        Service("retention", [python, "-m", "bot", "retention", "run", "--every", "1h"], None,
-                log / "retention.log"),
+        Service("retention", [python, "-m", "bot", "retention", "run", "--every", "1h"], None, log / "retention.log"),
     ]
     return found
 
@@ -412,8 +482,14 @@ class Topology:
             "supervisor_pid": os.getpid(),
             "dependencies": {name: ("up" if up else "down") for name, up in self.dependency_state.items()},
             "processes": {
-                s.name: {"pid": s.process.pid if s.process else None, "port": s.port, "log": str(s.log),
-                         "alive": s.alive(), "ready": s.ready, "restarts": s.restarts}
+                s.name: {
+                    "pid": s.process.pid if s.process else None,
+                    "port": s.port,
+                    "log": str(s.log),
+                    "alive": s.alive(),
+                    "ready": s.ready,
+                    "restarts": s.restarts,
+                }
                 for s in self.services
             },
         }
@@ -445,8 +521,7 @@ class Topology:
                     pending.remove(service)
                     say(f"{service.name} is ready.")
             if time.time() > deadline:
-                raise SystemExit("Not ready after {} s: {}".format(
-                    STARTUP_SECONDS, ", ".join(s.name for s in pending)))
+                raise SystemExit("Not ready after {} s: {}".format(STARTUP_SECONDS, ", ".join(s.name for s in pending)))
             time.sleep(1)
         # The load balancer itself routes to a replica.
         self._wait_for(f"http://127.0.0.1:{self.config.lb_port}/webhooks/rest/", "the load balancer")
@@ -473,8 +548,10 @@ class Topology:
             if up:
                 say(f"{name} at {address[0]}:{address[1]} is reachable again; service resumes by itself.")
             else:
-                say(f"ERROR: {name} at {address[0]}:{address[1]} is unreachable: {impact}. "
-                    f"Waiting for it to return.")
+                say(
+                    f"ERROR: {name} at {address[0]}:{address[1]} is unreachable: {impact}. "
+                    f"Waiting for it to return."
+                )
 
     def supervise_once(self) -> None:
         now = time.time()
@@ -492,8 +569,10 @@ class Topology:
                 how = f"signal {-code}" if code is not None and code < 0 else f"code {code}"
                 service.next_start = now + service.backoff
                 severity = "" if code == 0 else "ERROR: "
-                say(f"{severity}{service.name} exited ({how}); starting it again in {service.backoff:.0f} s "
-                    f"(log: {service.log}).")
+                say(
+                    f"{severity}{service.name} exited ({how}); starting it again in {service.backoff:.0f} s "
+                    f"(log: {service.log})."
+                )
             elif now >= service.next_start:
                 service.restarts += 1
                 service.next_start = 0.0
@@ -529,9 +608,10 @@ class Topology:
 def summary(config: Config) -> str:
     database = make_url(config.database_url).render_as_string(hide_password=True)
     operator = f"DATABASE_URL={database} COMPLAINTS_VAR_DIR={config.var_dir} .venv/bin/python -m bot"
+    replicas = f"(nginx → {len(config.rasa_ports)} Rasa replicas)"
     return f"""
 The production topology is running (docs/production.md).
-  Chat page (web/app):   http://127.0.0.1:{config.lb_port}/webhooks/web/     (nginx → {len(config.rasa_ports)} Rasa replicas)
+  Chat page (web/app):   http://127.0.0.1:{config.lb_port}/webhooks/web/     {replicas}
   REST channel:          http://127.0.0.1:{config.lb_port}/webhooks/rest/webhook
   Agent desk:            http://127.0.0.1:{config.desk_port}/
   Rasa HTTP API:         http://127.0.0.1:{config.lb_api_port}/   (internal; ?token=$RASA_TOKEN)

@@ -1,4 +1,5 @@
 """Tracker fixtures for the rasa-sdk actions, against a real migrated SQLite database."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
@@ -28,25 +29,41 @@ def svc(tmp_path, monkeypatch):
     services_module.services.cache_clear()
 
 
-def user(text: str, intent: str = "inform", entities: Optional[List[Dict]] = None,
-         timestamp: float = 1.0) -> Dict[str, Any]:
-    return {"event": "user", "text": text, "timestamp": timestamp, "input_channel": "rest",
-            "parse_data": {"intent": {"name": intent, "confidence": 0.9},
-                           "entities": entities or [], "text": text}}
+def user(
+    text: str, intent: str = "inform", entities: Optional[List[Dict]] = None, timestamp: float = 1.0
+) -> Dict[str, Any]:
+    return {
+        "event": "user",
+        "text": text,
+        "timestamp": timestamp,
+        "input_channel": "rest",
+        "parse_data": {"intent": {"name": intent, "confidence": 0.9}, "entities": entities or [], "text": text},
+    }
 
 
-def tracker(text: str = "", intent: str = "inform", slots: Optional[Dict[str, Any]] = None,
-            entities: Optional[List[Dict]] = None, events: Optional[List[Dict]] = None,
-            active_loop: Optional[str] = None, sender: str = "conv-1") -> Tracker:
+def tracker(
+    text: str = "",
+    intent: str = "inform",
+    slots: Optional[Dict[str, Any]] = None,
+    entities: Optional[List[Dict]] = None,
+    events: Optional[List[Dict]] = None,
+    active_loop: Optional[str] = None,
+    sender: str = "conv-1",
+) -> Tracker:
     latest = user(text, intent, entities)
     history = list(events or [])
     if active_loop and not any(e.get("event") == "active_loop" for e in history):
         history.insert(0, {"event": "active_loop", "name": active_loop, "timestamp": 0.5})
     history.append(latest)
     return Tracker(
-        sender_id=sender, slots=dict(slots or {}), latest_message=latest["parse_data"] | {"text": text},
-        events=history, paused=False, followup_action=None,
-        active_loop={"name": active_loop} if active_loop else {}, latest_action_name="action_listen",
+        sender_id=sender,
+        slots=dict(slots or {}),
+        latest_message=latest["parse_data"] | {"text": text},
+        events=history,
+        paused=False,
+        followup_action=None,
+        active_loop={"name": active_loop} if active_loop else {},
+        latest_action_name="action_listen",
     )
 
 

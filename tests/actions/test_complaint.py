@@ -6,8 +6,11 @@ from actions.complaint import (
 from tests.actions.conftest import slot_events, texts, tracker
 
 FILLED = {
-    "complaint_category": "claims", "policy_number": "PL202300123456", "complainant_name": "张三",
-    "phone_number": "13812345678", "complaint_description": "理赔申请交了两个月没有结果",
+    "complaint_category": "claims",
+    "policy_number": "PL202300123456",
+    "complainant_name": "张三",
+    "phone_number": "13812345678",
+    "complaint_description": "理赔申请交了两个月没有结果",
     "customer_request": "尽快赔付",
 }
 
@@ -15,21 +18,30 @@ FILLED = {
 async def validate(dispatcher, domain, text, new, intent="inform", known=None):
     """Runs the validation action as Rasa does after extracting `new` slot values this turn."""
     t = tracker(text, intent, slots={**(known or {}), **new}, active_loop="complaint_form")
-    t.events.extend({"event": "slot", "name": k, "value": v, "timestamp": 2.0}
-                    for k, v in new.items() if k not in ("requested_slot", "validation_failures"))
+    t.events.extend(
+        {"event": "slot", "name": k, "value": v, "timestamp": 2.0}
+        for k, v in new.items()
+        if k not in ("requested_slot", "validation_failures")
+    )
     return slot_events(await ValidateComplaintForm().run(dispatcher, t, domain))
 
 
 async def test_bad_phone_is_reprompted_with_the_reason(svc, dispatcher, domain):
-    result = await validate(dispatcher, domain, "1381234", {"requested_slot": "phone_number", "phone_number": "1381234"})
+    result = await validate(
+        dispatcher, domain, "1381234", {"requested_slot": "phone_number", "phone_number": "1381234"}
+    )
     assert result["phone_number"] is None
     assert result["validation_failures"] == {"phone_number": 1}
     assert "11位" in texts(dispatcher)[0]
 
 
 async def test_second_failure_explains_and_offers_a_human(svc, dispatcher, domain):
-    result = await validate(dispatcher, domain, "abc", {
-        "requested_slot": "phone_number", "phone_number": "abc", "validation_failures": {"phone_number": 1}})
+    result = await validate(
+        dispatcher,
+        domain,
+        "abc",
+        {"requested_slot": "phone_number", "phone_number": "abc", "validation_failures": {"phone_number": 1}},
+    )
     assert result["validation_failures"] == {"phone_number": 2}
     message = dispatcher.messages[-1]
     assert "11位中国大陆手机号" in message["text"]
@@ -37,17 +49,30 @@ async def test_second_failure_explains_and_offers_a_human(svc, dispatcher, domai
 
 
 async def test_optional_policy_number_can_be_skipped_after_failures(svc, dispatcher, domain):
-    await validate(dispatcher, domain, "12", {
-        "requested_slot": "policy_number", "policy_number": "12", "validation_failures": {"policy_number": 1}})
+    await validate(
+        dispatcher,
+        domain,
+        "12",
+        {"requested_slot": "policy_number", "policy_number": "12", "validation_failures": {"policy_number": 1}},
+    )
     assert "跳过此项" in [b["title"] for b in dispatcher.messages[-1]["buttons"]]
-    skipped = await validate(dispatcher, domain, "跳过", {"requested_slot": "policy_number", "policy_number": "skipped"}, "skip")
+    skipped = await validate(
+        dispatcher, domain, "跳过", {"requested_slot": "policy_number", "policy_number": "skipped"}, "skip"
+    )
     assert skipped["policy_number"] == "skipped"
 
 
 async def test_valid_phone_is_normalised_and_clears_the_failure_count(svc, dispatcher, domain):
-    result = await validate(dispatcher, domain, "+86 139 8765 4321", {
-        "requested_slot": "phone_number", "phone_number": "+86 139 8765 4321",
-        "validation_failures": {"phone_number": 1}})
+    result = await validate(
+        dispatcher,
+        domain,
+        "+86 139 8765 4321",
+        {
+            "requested_slot": "phone_number",
+            "phone_number": "+86 139 8765 4321",
+            "validation_failures": {"phone_number": 1},
+        },
+    )
     assert result["phone_number"] == "13987654321" and result["validation_failures"] == {}
     assert dispatcher.messages == []
 
@@ -73,12 +98,22 @@ async def test_summary_masks_the_phone(svc, dispatcher, domain):
 
 
 async def test_deny_asks_which_field_and_naming_it_clears_it(svc, dispatcher, domain):
-    denied = await validate(dispatcher, domain, "不对", {
-        "requested_slot": "complaint_confirmed", "complaint_confirmed": False}, "deny", known=FILLED)
+    denied = await validate(
+        dispatcher,
+        domain,
+        "不对",
+        {"requested_slot": "complaint_confirmed", "complaint_confirmed": False},
+        "deny",
+        known=FILLED,
+    )
     assert denied == {"complaint_confirmed": None, "awaiting_correction": True}
-    named = await validate(dispatcher, domain, "手机号写错了", {
-        "requested_slot": "complaint_confirmed", "complaint_confirmed": "手机号写错了"},
-        known=FILLED | {"awaiting_correction": True})
+    named = await validate(
+        dispatcher,
+        domain,
+        "手机号写错了",
+        {"requested_slot": "complaint_confirmed", "complaint_confirmed": "手机号写错了"},
+        known=FILLED | {"awaiting_correction": True},
+    )
     assert named["phone_number"] is None and named["complaint_confirmed"] is None
 
 
@@ -99,11 +134,18 @@ async def test_submit_during_a_database_outage_keeps_the_complaint(svc, dispatch
     from actions import services as services_module
     from bot.db import Database
     from bot.tickets import TicketService
+
     broken = services_module.Services(
-        settings=svc.settings, tickets=TicketService(Database("postgresql://x@127.0.0.1:1/none"), svc.settings),
-        handoffs=svc.handoffs, spool=svc.spool, materials=svc.materials)
+        settings=svc.settings,
+        tickets=TicketService(Database("postgresql://x@127.0.0.1:1/none"), svc.settings),
+        handoffs=svc.handoffs,
+        spool=svc.spool,
+        materials=svc.materials,
+    )
     monkeypatch.setattr("actions.complaint.services", lambda: broken)
-    await ActionSubmitComplaint().run(dispatcher, tracker("确认", "affirm", slots=FILLED, active_loop="complaint_form"), domain)
+    await ActionSubmitComplaint().run(
+        dispatcher, tracker("确认", "affirm", slots=FILLED, active_loop="complaint_form"), domain
+    )
     assert "不会丢失" in texts(dispatcher)[0]
     assert [item.draft.phone_number for item in svc.spool.pending()] == ["13812345678"]
 

@@ -67,8 +67,12 @@ def weekday_hours(svc, monkeypatch):
 
 
 async def test_threat_mid_form_queues_first_deactivates_the_form_and_pauses(desk_open, dispatcher, domain):
-    t = tracker("再不处理我就打12378投诉你们", "escalation_threat", active_loop="complaint_form",
-                slots={"complainant_name": "张三", "phone_number": "13812345678", "requested_slot": "phone_number"})
+    t = tracker(
+        "再不处理我就打12378投诉你们",
+        "escalation_threat",
+        active_loop="complaint_form",
+        slots={"complainant_name": "张三", "phone_number": "13812345678", "requested_slot": "phone_number"},
+    )
     events = await ActionRequestHandoff().run(dispatcher, t, domain)
     assert event_names(events) == ["active_loop", "slot", "pause"]
     assert events[0]["name"] is None
@@ -86,8 +90,9 @@ async def test_plain_request_tells_the_queue_position(desk_open, dispatcher, dom
 
 
 async def test_repeated_validation_failure_is_the_recorded_reason(desk_open, dispatcher, domain):
-    t = tracker("转人工", "request_human", active_loop="complaint_form",
-                slots={"validation_failures": {"phone_number": 2}})
+    t = tracker(
+        "转人工", "request_human", active_loop="complaint_form", slots={"validation_failures": {"phone_number": 2}}
+    )
     await ActionRequestHandoff().run(dispatcher, t, domain)
     assert desk_open.handoffs.list()[0]["reason"] == "validation_failure"
 
@@ -110,16 +115,24 @@ async def test_new_session_and_restart_keep_the_pause_while_a_human_holds_it(svc
     assert "pause" not in event_names(await ActionSessionStart().run(dispatcher, tracker(sender="x"), domain))
     svc.handoffs.request("x", "rest", HandoffReason.USER_REQUEST, {})
     assert event_names(await ActionSessionStart().run(dispatcher, tracker(sender="x"), domain)) == [
-        "session_started", "action", "pause"]
+        "session_started",
+        "action",
+        "pause",
+    ]
     assert event_names(await ActionRestart().run(dispatcher, tracker(sender="x"), domain)) == ["restart", "pause"]
     svc.handoffs.release("x", "agent:li")
     assert event_names(await ActionRestart().run(dispatcher, tracker(sender="x"), domain)) == ["restart"]
 
 
 async def test_asking_for_a_human_mid_message_once_one_is_online_queues_and_drops_the_message(
-        desk_open, dispatcher, domain):
-    t = tracker("转人工", "request_human", active_loop="callback_form",
-                slots={"callback_wanted": True, "requested_slot": "callback_message"})
+    desk_open, dispatcher, domain
+):
+    t = tracker(
+        "转人工",
+        "request_human",
+        active_loop="callback_form",
+        slots={"callback_wanted": True, "requested_slot": "callback_message"},
+    )
     events = await ActionRequestHandoff().run(dispatcher, t, domain)
     assert event_names(events)[-1] == "pause"
     assert slot_events(events)["callback_wanted"] is None
@@ -139,8 +152,7 @@ async def test_no_agent_online_offers_a_message_instead_of_queueing(nobody_onlin
     assert "全忙或暂时离线" in texts(dispatcher)[0]
 
 
-async def test_outside_hours_tells_the_configured_hours_even_with_an_agent_online(
-        weekday_hours, dispatcher, domain):
+async def test_outside_hours_tells_the_configured_hours_even_with_an_agent_online(weekday_hours, dispatcher, domain):
     at(weekday_hours, SATURDAY_MORNING)
     agent_online(weekday_hours)
     events = await ActionRequestHandoff().run(dispatcher, tracker("转人工", "request_human"), domain)
@@ -150,9 +162,12 @@ async def test_outside_hours_tells_the_configured_hours_even_with_an_agent_onlin
 
 
 async def test_threat_mid_complaint_with_nobody_online_keeps_what_was_collected(nobody_online, dispatcher, domain):
-    t = tracker("再不处理我就去12378投诉", "escalation_threat", active_loop="complaint_form",
-                slots={"complainant_name": "张三", "complaint_description": "理赔拖了两个月",
-                       "requested_slot": "phone_number"})
+    t = tracker(
+        "再不处理我就去12378投诉",
+        "escalation_threat",
+        active_loop="complaint_form",
+        slots={"complainant_name": "张三", "complaint_description": "理赔拖了两个月", "requested_slot": "phone_number"},
+    )
     events = await ActionRequestHandoff().run(dispatcher, t, domain)
     assert dispatcher.messages[0]["response"] == "utter_empathize"
     assert events[-1]["name"] == "callback_form"
@@ -168,8 +183,12 @@ async def test_second_fallback_with_nobody_online_offers_a_message(nobody_online
 
 
 async def test_asking_again_mid_message_keeps_the_answers(nobody_online, dispatcher, domain):
-    t = tracker("还是要人工", "request_human", active_loop="callback_form",
-                slots={"callback_wanted": True, "phone_number": "13812345678", "requested_slot": "callback_message"})
+    t = tracker(
+        "还是要人工",
+        "request_human",
+        active_loop="callback_form",
+        slots={"callback_wanted": True, "phone_number": "13812345678", "requested_slot": "callback_message"},
+    )
     events = await ActionRequestHandoff().run(dispatcher, t, domain)
     assert events[-1]["name"] == "callback_form"
     assert slot_events(events) == {"requested_slot": None}
@@ -181,53 +200,89 @@ async def test_asking_again_mid_message_keeps_the_answers(nobody_online, dispatc
 async def validate(dispatcher, domain, text, new, intent="inform", known=None):
     """Runs the validation action as Rasa does after extracting `new` slot values this turn."""
     # These turns come after the privacy notice (tests/actions/test_consent.py).
-    t = tracker(text, intent, slots={"privacy_notice_version": "1.0.0", **(known or {}), **new},
-                active_loop="callback_form")
-    t.events.extend({"event": "slot", "name": k, "value": v, "timestamp": 2.0}
-                    for k, v in new.items() if k not in ("requested_slot", "validation_failures"))
+    t = tracker(
+        text, intent, slots={"privacy_notice_version": "1.0.0", **(known or {}), **new}, active_loop="callback_form"
+    )
+    t.events.extend(
+        {"event": "slot", "name": k, "value": v, "timestamp": 2.0}
+        for k, v in new.items()
+        if k not in ("requested_slot", "validation_failures")
+    )
     return slot_events(await ValidateCallbackForm().run(dispatcher, t, domain))
 
 
 async def test_form_start_carries_over_the_complaint_description_and_name(svc, dispatcher, domain):
-    result = await validate(dispatcher, domain, "再不处理我就去12378投诉", {}, "escalation_threat",
-                            known={"complaint_description": "理赔拖了两个月没有结果", "complainant_name": "张三"})
+    result = await validate(
+        dispatcher,
+        domain,
+        "再不处理我就去12378投诉",
+        {},
+        "escalation_threat",
+        known={"complaint_description": "理赔拖了两个月没有结果", "complainant_name": "张三"},
+    )
     assert result == {"callback_message": "理赔拖了两个月没有结果", "callback_name": "张三"}
 
 
 async def test_an_answer_is_never_overwritten_by_the_complaint(svc, dispatcher, domain):
-    result = await validate(dispatcher, domain, "13812345678", {"phone_number": "13812345678"},
-                            known={"requested_slot": "phone_number", "callback_wanted": True,
-                                   "complaint_description": "理赔拖了两个月没有结果"})
+    result = await validate(
+        dispatcher,
+        domain,
+        "13812345678",
+        {"phone_number": "13812345678"},
+        known={
+            "requested_slot": "phone_number",
+            "callback_wanted": True,
+            "complaint_description": "理赔拖了两个月没有结果",
+        },
+    )
     assert result == {"phone_number": "13812345678"}
 
 
-@pytest.mark.parametrize("text, wanted", [("那我留个言吧", True), ("请回电给我", True),
-                                          ("不用留言了", False), ("算了", False)])
+@pytest.mark.parametrize(
+    "text, wanted", [("那我留个言吧", True), ("请回电给我", True), ("不用留言了", False), ("算了", False)]
+)
 async def test_typed_answers_to_the_offer(svc, dispatcher, domain, text, wanted):
-    result = await validate(dispatcher, domain, text, {}, "out_of_scope",
-                            known={"requested_slot": "callback_wanted"})
+    result = await validate(dispatcher, domain, text, {}, "out_of_scope", known={"requested_slot": "callback_wanted"})
     assert result["callback_wanted"] is wanted
 
 
 async def test_unrelated_text_does_not_answer_the_offer(svc, dispatcher, domain):
     # Left unanswered, so that Rasa's form rejects and the rules handle the message.
-    assert await validate(dispatcher, domain, "你是机器人吗", {}, "bot_challenge",
-                          known={"requested_slot": "callback_wanted"}) == {}
+    assert (
+        await validate(
+            dispatcher, domain, "你是机器人吗", {}, "bot_challenge", known={"requested_slot": "callback_wanted"}
+        )
+        == {}
+    )
 
 
 async def test_declining_ends_the_form(svc, dispatcher, domain):
-    result = await validate(dispatcher, domain, "不用了", {"callback_wanted": False}, "deny",
-                            known={"requested_slot": "callback_wanted"})
+    result = await validate(
+        dispatcher, domain, "不用了", {"callback_wanted": False}, "deny", known={"requested_slot": "callback_wanted"}
+    )
     assert result == {"callback_wanted": False, "requested_slot": None}
 
 
 async def test_bad_phone_uses_the_complaint_checks_and_offers_no_human(svc, dispatcher, domain):
-    first = await validate(dispatcher, domain, "1381234", {"phone_number": "1381234"},
-                           known={"requested_slot": "phone_number", "callback_wanted": True})
+    first = await validate(
+        dispatcher,
+        domain,
+        "1381234",
+        {"phone_number": "1381234"},
+        known={"requested_slot": "phone_number", "callback_wanted": True},
+    )
     assert first["phone_number"] is None and "11位" in texts(dispatcher)[0]
-    second = await validate(dispatcher, domain, "1381234", {"phone_number": "1381234"},
-                            known={"requested_slot": "phone_number", "callback_wanted": True,
-                                   "validation_failures": first["validation_failures"]})
+    second = await validate(
+        dispatcher,
+        domain,
+        "1381234",
+        {"phone_number": "1381234"},
+        known={
+            "requested_slot": "phone_number",
+            "callback_wanted": True,
+            "validation_failures": first["validation_failures"],
+        },
+    )
     assert second["validation_failures"] == {"phone_number": 2}
     assert "回电" in texts(dispatcher)[1] and "取消" in texts(dispatcher)[1]
     payloads = [b["payload"] for b in dispatcher.messages[1]["buttons"]]
@@ -235,21 +290,27 @@ async def test_bad_phone_uses_the_complaint_checks_and_offers_no_human(svc, disp
 
 
 async def test_message_and_name_are_checked(svc, dispatcher, domain):
-    assert (await validate(dispatcher, domain, "嗯", {"callback_message": "嗯"},
-                           known={"requested_slot": "callback_message"}))["callback_message"] is None
+    assert (
+        await validate(
+            dispatcher, domain, "嗯", {"callback_message": "嗯"}, known={"requested_slot": "callback_message"}
+        )
+    )["callback_message"] is None
     assert "留言内容" in texts(dispatcher)[0]
-    named = await validate(dispatcher, domain, "我叫李秀英", {"callback_name": "我叫李秀英"},
-                           known={"requested_slot": "callback_name"})
+    named = await validate(
+        dispatcher, domain, "我叫李秀英", {"callback_name": "我叫李秀英"}, known={"requested_slot": "callback_name"}
+    )
     assert named["callback_name"] == "李秀英"
 
 
-FILLED = {"callback_wanted": True, "phone_number": "13812345678", "callback_message": MESSAGE,
-          "callback_name": "张三"}
+FILLED = {"callback_wanted": True, "phone_number": "13812345678", "callback_message": MESSAGE, "callback_name": "张三"}
 
 
 async def test_submit_writes_one_callback_ticket_and_tells_its_number(svc, dispatcher, domain):
-    t = tracker("张三", slots={**FILLED, "complaint_category": "claims", "customer_request": "尽快赔付",
-                               "policy_number": "skipped"}, active_loop="callback_form")
+    t = tracker(
+        "张三",
+        slots={**FILLED, "complaint_category": "claims", "customer_request": "尽快赔付", "policy_number": "skipped"},
+        active_loop="callback_form",
+    )
     events = await ActionSubmitCallback().run(dispatcher, t, domain)
     await ActionSubmitCallback().run(dispatcher, t, domain)  # Rasa retrying the same call
     [ticket] = svc.tickets.list()
@@ -273,7 +334,8 @@ async def test_a_message_without_a_complaint_is_filed_as_other(svc, dispatcher, 
 
 async def test_declined_says_where_else_to_turn_and_writes_nothing(nobody_online, dispatcher, domain):
     events = await ActionSubmitCallback().run(
-        dispatcher, tracker("不用了", "deny", slots={"callback_wanted": False}), domain)
+        dispatcher, tracker("不用了", "deny", slots={"callback_wanted": False}), domain
+    )
     assert nobody_online.tickets.list() == []
     assert "保单上的客服电话" in texts(dispatcher)[0] and "每天 09:00-21:00" in texts(dispatcher)[0]
     assert slot_events(events)["callback_wanted"] is None
@@ -288,9 +350,14 @@ async def test_cancel_says_nothing_is_kept(svc, dispatcher, domain):
 async def test_submit_during_a_database_outage_keeps_the_message(svc, dispatcher, domain, monkeypatch):
     from bot.db import Database
     from bot.tickets import TicketService
+
     broken = services_module.Services(
-        settings=svc.settings, tickets=TicketService(Database("postgresql://x@127.0.0.1:1/none"), svc.settings),
-        handoffs=svc.handoffs, spool=svc.spool, materials=svc.materials)
+        settings=svc.settings,
+        tickets=TicketService(Database("postgresql://x@127.0.0.1:1/none"), svc.settings),
+        handoffs=svc.handoffs,
+        spool=svc.spool,
+        materials=svc.materials,
+    )
     monkeypatch.setattr("actions.handoff.services", lambda: broken)
     await ActionSubmitCallback().run(dispatcher, tracker("张三", slots=FILLED, active_loop="callback_form"), domain)
     assert "不会丢失" in texts(dispatcher)[0] and "暂存号" in texts(dispatcher)[0]

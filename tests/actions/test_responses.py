@@ -4,6 +4,7 @@ Rasa's template interpolator reads every `{...}` in a response, button payloads
 included, as a slot placeholder; a payload such as `/inform{"complaint_category":"sales"}`
 made it log an ERROR with a traceback each time the question was asked.
 """
+
 import json
 import logging
 import re
@@ -46,5 +47,6 @@ async def test_every_response_renders_without_interpolation_errors(name, index, 
 async def test_category_buttons_reach_the_user_as_rasa_payloads():
     tracker = DialogueStateTracker.from_dict("conv-1", [], DOMAIN.slots)
     rendered = await TemplatedNaturalLanguageGenerator(DOMAIN.responses).generate(
-        "utter_ask_complaint_category", tracker, "rest")
+        "utter_ask_complaint_category", tracker, "rest"
+    )
     assert rendered["buttons"][0] == {"title": "销售纠纷", "payload": '/inform{"complaint_category":"sales"}'}

@@ -9,29 +9,50 @@ from tests.actions.conftest import slot_events, texts, tracker
 
 
 def file_ticket(svc) -> str:
-    draft = ComplaintDraft(conversation_id="c", channel="rest", category="claims", complainant_name="张三",
-                           phone_number="13812345678", description="理赔太慢了啊", customer_request="尽快赔付")
+    draft = ComplaintDraft(
+        conversation_id="c",
+        channel="rest",
+        category="claims",
+        complainant_name="张三",
+        phone_number="13812345678",
+        description="理赔太慢了啊",
+        customer_request="尽快赔付",
+    )
     return svc.tickets.submit(draft, "c:1").ticket_no
 
 
 async def check(dispatcher, domain, ticket_no, phone, purpose="status", sender="visitor"):
-    t = tracker("", slots={"lookup_ticket_id": ticket_no, "lookup_phone": phone, "status_purpose": purpose},
-                sender=sender)
+    t = tracker(
+        "", slots={"lookup_ticket_id": ticket_no, "lookup_phone": phone, "status_purpose": purpose}, sender=sender
+    )
     return await ActionCheckTicketStatus().run(dispatcher, t, domain)
 
 
 async def withdraw(dispatcher, domain, ticket_no, phone, confirmed, sender="visitor"):
-    t = tracker("确认" if confirmed else "不撤回", "affirm" if confirmed else "deny", sender=sender, slots={
-        "lookup_ticket_id": ticket_no, "lookup_phone": phone, "status_purpose": "withdraw",
-        "withdraw_confirmed": confirmed})
+    t = tracker(
+        "确认" if confirmed else "不撤回",
+        "affirm" if confirmed else "deny",
+        sender=sender,
+        slots={
+            "lookup_ticket_id": ticket_no,
+            "lookup_phone": phone,
+            "status_purpose": "withdraw",
+            "withdraw_confirmed": confirmed,
+        },
+    )
     return await ActionWithdrawComplaint().run(dispatcher, t, domain)
 
 
 async def validate_status(dispatcher, domain, text, new, intent="inform", requested=None, entities=None):
     """Runs the status form's validation as Rasa does after extracting `new` slot values this turn."""
-    t = tracker(text, intent, slots={"requested_slot": requested, **new}, active_loop="status_form",
-                entities=entities, events=[{"event": "slot", "name": "privacy_notice_version", "value": "1.0.0",
-                                            "timestamp": 0.2}])
+    t = tracker(
+        text,
+        intent,
+        slots={"requested_slot": requested, **new},
+        active_loop="status_form",
+        entities=entities,
+        events=[{"event": "slot", "name": "privacy_notice_version", "value": "1.0.0", "timestamp": 0.2}],
+    )
     t.events.extend({"event": "slot", "name": k, "value": v, "timestamp": 2.0} for k, v in new.items())
     return slot_events(await ValidateStatusForm().run(dispatcher, t, domain))
 
@@ -45,8 +66,12 @@ async def test_status_is_told_only_to_the_matching_phone(svc, dispatcher, domain
     assert ticket_no not in wrong_phone
     events = await check(dispatcher, domain, ticket_no, "13812345678")
     assert "受理" in texts(dispatcher)[-1] and ticket_no in texts(dispatcher)[-1]
-    assert slot_events(events) == {"lookup_ticket_id": None, "lookup_phone": None, "status_purpose": None,
-                                   "withdraw_confirmed": None}
+    assert slot_events(events) == {
+        "lookup_ticket_id": None,
+        "lookup_phone": None,
+        "status_purpose": None,
+        "withdraw_confirmed": None,
+    }
 
 
 async def test_a_verified_withdrawal_asks_for_confirmation_naming_the_ticket_first(svc, dispatcher, domain):
@@ -54,7 +79,8 @@ async def test_a_verified_withdrawal_asks_for_confirmation_naming_the_ticket_fir
     events = await check(dispatcher, domain, ticket_no, "13812345678", purpose="withdraw")
     assert svc.tickets.get(ticket_no)["withdrawn_at"] is None  # nothing happens before the answer
     assert {"event": "active_loop", "name": "withdraw_form"} in [
-        {k: e.get(k) for k in ("event", "name")} for e in events]
+        {k: e.get(k) for k in ("event", "name")} for e in events
+    ]
     assert slot_events(events)["lookup_ticket_id"] == ticket_no
     question = TemplatedNaturalLanguageGenerator(Domain.load(str(PROJECT_ROOT / "domain.yml")).responses)
     rasa_tracker = DialogueStateTracker.from_dict("visitor", [], Domain.load(str(PROJECT_ROOT / "domain.yml")).slots)
@@ -92,9 +118,11 @@ async def test_typed_confirmations_are_understood(svc, dispatcher, domain):
     form = ValidateWithdrawForm()
     asked = {"requested_slot": "withdraw_confirmed"}
     assert await form.extract_withdraw_confirmed(dispatcher, tracker("不撤回了", slots=asked), domain) == {
-        "withdraw_confirmed": False}
+        "withdraw_confirmed": False
+    }
     assert await form.extract_withdraw_confirmed(dispatcher, tracker("确认撤回", slots=asked), domain) == {
-        "withdraw_confirmed": True}
+        "withdraw_confirmed": True
+    }
     assert form.validate_withdraw_confirmed("我再想想", dispatcher, tracker(), domain) == {"withdraw_confirmed": None}
     assert "确认撤回" in texts(dispatcher)[0]
 
@@ -102,31 +130,46 @@ async def test_typed_confirmations_are_understood(svc, dispatcher, domain):
 async def test_a_payload_cannot_fill_the_lookup_in_one_request(svc, dispatcher, domain):
     """`/check_ticket_status{"ticket_id": …, "phone_number": …}` (a typed intent or button payload)."""
     text = '/check_ticket_status{"ticket_id":"TS20261122000001","phone_number":"13812345678"}'
-    entities = [{"entity": "ticket_id", "value": "TS20261122000001", "extractor": "RegexMessageHandler"},
-                {"entity": "phone_number", "value": "13812345678", "extractor": "RegexMessageHandler"}]
-    result = await validate_status(dispatcher, domain, text, {
-        "lookup_ticket_id": "TS20261122000001", "lookup_phone": "13812345678"},
-        intent="check_ticket_status", entities=entities)
+    entities = [
+        {"entity": "ticket_id", "value": "TS20261122000001", "extractor": "RegexMessageHandler"},
+        {"entity": "phone_number", "value": "13812345678", "extractor": "RegexMessageHandler"},
+    ]
+    result = await validate_status(
+        dispatcher,
+        domain,
+        text,
+        {"lookup_ticket_id": "TS20261122000001", "lookup_phone": "13812345678"},
+        intent="check_ticket_status",
+        entities=entities,
+    )
     assert result["lookup_ticket_id"] is None and result["lookup_phone"] is None
     assert result.get("requested_slot", "lookup_ticket_id") == "lookup_ticket_id"
 
 
 async def test_the_phone_counts_only_as_the_answer_to_its_question(svc, dispatcher, domain):
-    one_line = await validate_status(dispatcher, domain, "查进度 TS20261122000001 13812345678", {
-        "lookup_ticket_id": "TS20261122000001", "lookup_phone": "13812345678"}, intent="check_ticket_status")
+    one_line = await validate_status(
+        dispatcher,
+        domain,
+        "查进度 TS20261122000001 13812345678",
+        {"lookup_ticket_id": "TS20261122000001", "lookup_phone": "13812345678"},
+        intent="check_ticket_status",
+    )
     assert one_line["lookup_ticket_id"] == "TS20261122000001" and one_line["lookup_phone"] is None
-    answered = await validate_status(dispatcher, domain, "138 1234 5678", {"lookup_phone": "138 1234 5678"},
-                                     requested="lookup_phone")
+    answered = await validate_status(
+        dispatcher, domain, "138 1234 5678", {"lookup_phone": "138 1234 5678"}, requested="lookup_phone"
+    )
     assert answered["lookup_phone"] == "13812345678"
     # A ticket number remembered from elsewhere, not typed in this message, is asked for again.
-    stale = await validate_status(dispatcher, domain, "查一下投诉进度", {"lookup_ticket_id": "TS20261122000001"},
-                                  intent="check_ticket_status")
+    stale = await validate_status(
+        dispatcher, domain, "查一下投诉进度", {"lookup_ticket_id": "TS20261122000001"}, intent="check_ticket_status"
+    )
     assert stale["lookup_ticket_id"] is None
 
 
 async def test_ticket_id_format_is_validated(svc, dispatcher, domain):
     form = ValidateStatusForm()
     assert form.validate_lookup_ticket_id("ts 20261122000001", dispatcher, tracker("ts 20261122000001"), domain) == {
-        "lookup_ticket_id": "TS20261122000001"}
+        "lookup_ticket_id": "TS20261122000001"
+    }
     assert form.validate_lookup_ticket_id("12345", dispatcher, tracker("12345"), domain) == {"lookup_ticket_id": None}
     assert "TS加14位数字" in texts(dispatcher)[0]

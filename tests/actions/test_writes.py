@@ -5,6 +5,7 @@ got a ticket with category "not-a-category", phone "not-a-phone" and conversatio
 id `../<script>`. These tests send such calls through rasa-sdk's ActionExecutor,
 the code behind the action server's /webhook.
 """
+
 import logging
 
 import pytest
@@ -20,19 +21,32 @@ from bot.tickets import ComplaintDraft
 from tests.actions.conftest import user
 
 GOOD = {
-    "complaint_category": "claims", "policy_number": "PL202300123456", "complainant_name": "张三",
-    "phone_number": "13812345678", "complaint_description": "理赔申请交了两个月没有结果",
-    "customer_request": "尽快赔付", "complaint_confirmed": True,
+    "complaint_category": "claims",
+    "policy_number": "PL202300123456",
+    "complainant_name": "张三",
+    "phone_number": "13812345678",
+    "complaint_description": "理赔申请交了两个月没有结果",
+    "customer_request": "尽快赔付",
+    "complaint_confirmed": True,
 }
-CALLBACK = {"callback_wanted": True, "phone_number": "13812345678",
-            "callback_message": "理赔款一直没到账，请回电", "callback_name": "张三"}
+CALLBACK = {
+    "callback_wanted": True,
+    "phone_number": "13812345678",
+    "callback_message": "理赔款一直没到账，请回电",
+    "callback_name": "张三",
+}
 
 
 @pytest.fixture
 def executor():
     server = ActionExecutor()
-    for action in (ActionSubmitComplaint, ActionSubmitCallback, ActionRequestHandoff,
-                   ActionCheckTicketStatus, ActionWithdrawComplaint):
+    for action in (
+        ActionSubmitComplaint,
+        ActionSubmitCallback,
+        ActionRequestHandoff,
+        ActionCheckTicketStatus,
+        ActionWithdrawComplaint,
+    ):
         server.register_action(action)
     return server
 
@@ -41,11 +55,20 @@ def call(action, slots, sender="conv-1", channel="rest"):
     latest = user("确认", "affirm")
     latest["input_channel"] = channel
     return {
-        "next_action": action, "sender_id": sender, "version": "3.6.0", "domain": {},
-        "tracker": {"sender_id": sender, "slots": slots, "latest_message": latest["parse_data"] | {"text": "确认"},
-                    "events": [{"event": "active_loop", "name": "complaint_form", "timestamp": 0.5}, latest],
-                    "paused": False, "followup_action": None, "active_loop": {},
-                    "latest_action_name": "action_listen"},
+        "next_action": action,
+        "sender_id": sender,
+        "version": "3.6.0",
+        "domain": {},
+        "tracker": {
+            "sender_id": sender,
+            "slots": slots,
+            "latest_message": latest["parse_data"] | {"text": "确认"},
+            "events": [{"event": "active_loop", "name": "complaint_form", "timestamp": 0.5}, latest],
+            "paused": False,
+            "followup_action": None,
+            "active_loop": {},
+            "latest_action_name": "action_listen",
+        },
     }
 
 
@@ -88,12 +111,15 @@ async def test_complaint_submit_still_writes_a_valid_complaint(svc, executor):
     assert svc.tickets.get(ticket["ticket_no"])["events"][0]["actor"] == "bot:conv-1"
 
 
-@pytest.mark.parametrize("forged, sender", [
-    ({"phone_number": "not-a-phone"}, "conv-1"),
-    ({"callback_message": ""}, "conv-1"),
-    ({"complaint_category": "not-a-category"}, "conv-1"),
-    ({}, "../<script>"),
-])
+@pytest.mark.parametrize(
+    "forged, sender",
+    [
+        ({"phone_number": "not-a-phone"}, "conv-1"),
+        ({"callback_message": ""}, "conv-1"),
+        ({"complaint_category": "not-a-category"}, "conv-1"),
+        ({}, "../<script>"),
+    ],
+)
 async def test_callback_ticket_refuses_forged_slots(svc, executor, forged, sender):
     response = await executor.run(call("action_submit_callback", CALLBACK | forged, sender))
     assert count(svc, Ticket) == 0 and "未能为您办理" in texts(response)[0]
@@ -107,16 +133,20 @@ async def test_callback_ticket_still_writes_a_valid_message(svc, executor):
 @pytest.fixture
 def desk_open(svc, monkeypatch):
     from bot.handoff import Availability
+
     monkeypatch.setattr(HandoffService, "availability", lambda self: Availability.OPEN)
 
 
-@pytest.mark.parametrize("forged, sender", [
-    ({"phone_number": "not-a-phone"}, "conv-1"),
-    ({"complaint_category": "not-a-category"}, "conv-1"),
-    ({"last_ticket_no": "../../x"}, "conv-1"),
-    ({}, "../<script>"),
-    ({}, "x" * 500),
-])
+@pytest.mark.parametrize(
+    "forged, sender",
+    [
+        ({"phone_number": "not-a-phone"}, "conv-1"),
+        ({"complaint_category": "not-a-category"}, "conv-1"),
+        ({"last_ticket_no": "../../x"}, "conv-1"),
+        ({}, "../<script>"),
+        ({}, "x" * 500),
+    ],
+)
 async def test_handoff_request_refuses_forged_slots(svc, executor, desk_open, forged, sender):
     response = await executor.run(call("action_request_handoff", {"phone_number": "13812345678"} | forged, sender))
     assert count(svc, HandoffRequest) == 0 and "未能为您办理" in texts(response)[-1]
@@ -129,21 +159,35 @@ async def test_handoff_request_still_queues_a_valid_conversation(svc, executor, 
 
 
 def file_ticket(svc) -> str:
-    draft = ComplaintDraft(conversation_id="c", channel="rest", category="claims", complainant_name="张三",
-                           phone_number="13812345678", description="理赔太慢了啊", customer_request="尽快赔付")
+    draft = ComplaintDraft(
+        conversation_id="c",
+        channel="rest",
+        category="claims",
+        complainant_name="张三",
+        phone_number="13812345678",
+        description="理赔太慢了啊",
+        customer_request="尽快赔付",
+    )
     return svc.tickets.submit(draft, "c:1").ticket_no
 
 
 @pytest.mark.parametrize("action", ["action_check_ticket_status", "action_withdraw_complaint"])
-@pytest.mark.parametrize("forged, sender", [
-    ({"lookup_phone": "not-a-phone"}, "conv-1"),
-    ({"lookup_ticket_id": "not-a-ticket"}, "conv-1"),
-    ({}, "../<script>"),
-])
+@pytest.mark.parametrize(
+    "forged, sender",
+    [
+        ({"lookup_phone": "not-a-phone"}, "conv-1"),
+        ({"lookup_ticket_id": "not-a-ticket"}, "conv-1"),
+        ({}, "../<script>"),
+    ],
+)
 async def test_lookup_and_withdrawal_refuse_forged_slots(svc, executor, action, forged, sender):
     ticket_no = file_ticket(svc)
-    slots = {"lookup_ticket_id": ticket_no, "lookup_phone": "13812345678", "status_purpose": "withdraw",
-             "withdraw_confirmed": True} | forged
+    slots = {
+        "lookup_ticket_id": ticket_no,
+        "lookup_phone": "13812345678",
+        "status_purpose": "withdraw",
+        "withdraw_confirmed": True,
+    } | forged
     response = await executor.run(call(action, slots, sender))
     assert count(svc, StatusLookup) == 0 and svc.tickets.get(ticket_no)["withdrawn_at"] is None
     assert "未能为您办理" in texts(response)[0]

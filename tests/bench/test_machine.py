@@ -1,5 +1,6 @@
 """Where the benchmark says CPU went: a real child process that burns CPU
 counts under its role, not as the harness's or other load."""
+
 from __future__ import annotations
 
 import subprocess

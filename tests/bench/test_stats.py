@@ -1,5 +1,6 @@
 """The benchmark's arithmetic on synthetic data: percentiles, summaries, ticket
 reconciliation, saturation and capacity. No server, no timing."""
+
 from __future__ import annotations
 
 import random
@@ -9,7 +10,16 @@ import pytest
 
 from bench.conversations import Conversation, Deviation, TicketPool, complaint, handoff, phone_number
 from bench.stats import (
-    LatencySummary, TicketClaim, Turn, capacity, growth, percentile, ratio, reconcile, saturation, summarize,
+    LatencySummary,
+    TicketClaim,
+    Turn,
+    capacity,
+    growth,
+    percentile,
+    ratio,
+    reconcile,
+    saturation,
+    summarize,
 )
 from bot import validators
 
@@ -49,15 +59,18 @@ def test_reconciliation_passes_when_every_quoted_ticket_is_written_once():
     assert result.ok and result.expected == 2 and result.written == 2
 
 
-@pytest.mark.parametrize("claims, rows, problem", [
-    ([claim("u1", number="TS1")], [], "missing"),
-    ([claim("u1", number="TS1")], [("u1", "TS1"), ("u1", "TS9")], "duplicates"),
-    ([claim("u1", number="TS1")], [("u1", "TS2")], "mismatched"),
-    ([claim("u1", sent=False)], [("u1", "TS1")], "unexpected"),
-    ([], [("stranger", "TS1")], "unexpected"),
-    ([claim("u1", number=None)], [], "unquoted"),  # answered without a number (e.g. spooled)
-    ([claim("u1", number="TS1"), claim("u2", number="TS1")], [("u1", "TS1"), ("u2", "TS1")], "duplicates"),
-])
+@pytest.mark.parametrize(
+    "claims, rows, problem",
+    [
+        ([claim("u1", number="TS1")], [], "missing"),
+        ([claim("u1", number="TS1")], [("u1", "TS1"), ("u1", "TS9")], "duplicates"),
+        ([claim("u1", number="TS1")], [("u1", "TS2")], "mismatched"),
+        ([claim("u1", sent=False)], [("u1", "TS1")], "unexpected"),
+        ([], [("stranger", "TS1")], "unexpected"),
+        ([claim("u1", number=None)], [], "unquoted"),  # answered without a number (e.g. spooled)
+        ([claim("u1", number="TS1"), claim("u2", number="TS1")], [("u1", "TS1"), ("u2", "TS1")], "duplicates"),
+    ],
+)
 def test_reconciliation_names_each_kind_of_discrepancy(claims, rows, problem):
     result = reconcile(claims, rows)
     assert not result.ok
@@ -96,6 +109,7 @@ def test_ratio():
 
 # -- the scripted users read answers like people do ----------------------------------------
 
+
 def drive(script, answers):
     """Runs a script against canned answers; returns the messages it sent."""
     sent = [next(script)]
@@ -115,15 +129,18 @@ def test_generated_phone_numbers_are_valid():
 def test_complaint_script_answers_what_is_asked_and_keeps_the_ticket_number():
     conversation = Conversation("u1", "complaint", random.Random(1), phone="13812345678")
     pool = TicketPool()
-    sent = drive(complaint(conversation, pool), [
-        ["您好，我可以帮您登记投诉"],
-        ["请提供涉及的保单号"],
-        ["请问投诉人怎么称呼？请提供投诉人姓名。"],
-        ["【重大疾病】理赔通常需要以下材料：1. 理赔申请书", "请问投诉人怎么称呼？请提供投诉人姓名。"],
-        ["请留下您的手机号"],
-        ["请核对您的投诉信息：· 联系电话：138****5678"],
-        ["您的投诉已受理，投诉编号：TS20261123000042。"],
-    ])
+    sent = drive(
+        complaint(conversation, pool),
+        [
+            ["您好，我可以帮您登记投诉"],
+            ["请提供涉及的保单号"],
+            ["请问投诉人怎么称呼？请提供投诉人姓名。"],
+            ["【重大疾病】理赔通常需要以下材料：1. 理赔申请书", "请问投诉人怎么称呼？请提供投诉人姓名。"],
+            ["请留下您的手机号"],
+            ["请核对您的投诉信息：· 联系电话：138****5678"],
+            ["您的投诉已受理，投诉编号：TS20261123000042。"],
+        ],
+    )
     assert sent[3] == "重疾险理赔需要准备什么材料"  # the side question, once
     assert sent[5] == "138-1234-5678" and sent[-1] == "确认"
     assert conversation.ticket_step_next and conversation.ticket_no == "TS20261123000042"

@@ -23,10 +23,14 @@ RABBITMQ = (os.environ.get("RABBITMQ_HOST", "127.0.0.1"), int(os.environ.get("RA
 def story_steps(agent) -> List[DialogueStateTracker]:
     """The tracker before each bot action of each test story (and of the training stories)."""
     domain = agent.domain
-    stories = load_data(str(PROJECT_ROOT / "tests" / "stories"), domain, augmentation_factor=0) + \
-        load_data(str(PROJECT_ROOT / "data" / "stories"), domain, augmentation_factor=0)
-    steps = [DialogueStateTracker.from_events(prior.sender_id, list(prior.events), slots=domain.slots)
-             for story in stories for prior, _ in story.generate_all_prior_trackers()]
+    stories = load_data(str(PROJECT_ROOT / "tests" / "stories"), domain, augmentation_factor=0) + load_data(
+        str(PROJECT_ROOT / "data" / "stories"), domain, augmentation_factor=0
+    )
+    steps = [
+        DialogueStateTracker.from_events(prior.sender_id, list(prior.events), slots=domain.slots)
+        for story in stories
+        for prior, _ in story.generate_all_prior_trackers()
+    ]
     assert len(steps) > 50
     return steps
 
@@ -50,8 +54,16 @@ def feed_settings(tmp_path: Path) -> Settings:
 def production_broker(settings: Settings, kind: Type[PikaEventBroker] = RabbitMQEventBroker) -> PikaEventBroker:
     """The event broker as endpoints.production.yml configures it (or Rasa's own, `kind`),
     on the settings' exchange and queue."""
-    return kind(RABBITMQ[0], "guest", "guest", port=RABBITMQ[1], queues=[settings.analytics_queue],
-                exchange_name=settings.events_exchange, connection_attempts=1, retry_delay_in_seconds=1)
+    return kind(
+        RABBITMQ[0],
+        "guest",
+        "guest",
+        port=RABBITMQ[1],
+        queues=[settings.analytics_queue],
+        exchange_name=settings.events_exchange,
+        connection_attempts=1,
+        retry_delay_in_seconds=1,
+    )
 
 
 async def published(broker: PikaEventBroker) -> None:

@@ -1,4 +1,5 @@
 """The check of action-server responses gives Rasa's own verdicts and errors."""
+
 from __future__ import annotations
 
 import copy
@@ -9,10 +10,27 @@ import jsonschema
 import pytest
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.events import (
-    ActionExecuted, ActionExecutionRejected, ActionReverted, ActiveLoop, AgentUttered, AllSlotsReset,
-    BotUttered, ConversationPaused, ConversationResumed, DefinePrevUserUtteredFeaturization,
-    EntitiesAdded, FollowupAction, LoopInterrupted, ReminderCancelled, ReminderScheduled, Restarted,
-    SessionStarted, SlotSet, StoryExported, UserUttered, UserUtteranceReverted,
+    ActionExecuted,
+    ActionExecutionRejected,
+    ActionReverted,
+    ActiveLoop,
+    AgentUttered,
+    AllSlotsReset,
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    DefinePrevUserUtteredFeaturization,
+    EntitiesAdded,
+    FollowupAction,
+    LoopInterrupted,
+    ReminderCancelled,
+    ReminderScheduled,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    StoryExported,
+    UserUtteranceReverted,
+    UserUttered,
 )
 
 from bot import action_responses
@@ -81,24 +99,43 @@ def test_the_schema_is_checked_and_split_by_event_kind_once():
 
 # --- checking each event against its own kind only ---------------------------------
 
+
 def events_of_every_kind() -> List[dict]:
     """Every event Rasa can serialise, as it serialises them, and the schema's
     kinds that have no event class any more."""
-    parse_data = {"text": "我要投诉", "intent": {"name": "complain", "confidence": 0.98},
-                  "intent_ranking": [{"name": "complain", "confidence": 0.98}],
-                  "entities": [{"entity": "phone_number", "value": "13812345678", "start": 0, "end": 11}]}
+    parse_data = {
+        "text": "我要投诉",
+        "intent": {"name": "complain", "confidence": 0.98},
+        "intent_ranking": [{"name": "complain", "confidence": 0.98}],
+        "entities": [{"entity": "phone_number", "value": "13812345678", "start": 0, "end": 11}],
+    }
     events = [
-        SessionStarted(), ActionExecuted("action_listen"), UserUttered("我要投诉", parse_data["intent"],
-                                                                       parse_data["entities"], parse_data),
-        DefinePrevUserUtteredFeaturization(False), EntitiesAdded([{"entity": "phone_number", "value": "1"}]),
-        ActiveLoop("complaint_form"), SlotSet("phone_number", "13812345678"), LoopInterrupted(True),
-        ActionExecutionRejected("complaint_form"), BotUttered("请问您的姓名？", {"buttons": []}),
-        AgentUttered("人工消息"), ConversationPaused(), ConversationResumed(), FollowupAction("utter_greet"),
-        ReminderScheduled("remind", datetime(2026, 11, 23, 9, 0), name="r1"), ReminderCancelled(name="r1"),
-        UserUtteranceReverted(), ActionReverted(), StoryExported("story.yml"), AllSlotsReset(), Restarted(),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        UserUttered("我要投诉", parse_data["intent"], parse_data["entities"], parse_data),
+        DefinePrevUserUtteredFeaturization(False),
+        EntitiesAdded([{"entity": "phone_number", "value": "1"}]),
+        ActiveLoop("complaint_form"),
+        SlotSet("phone_number", "13812345678"),
+        LoopInterrupted(True),
+        ActionExecutionRejected("complaint_form"),
+        BotUttered("请问您的姓名？", {"buttons": []}),
+        AgentUttered("人工消息"),
+        ConversationPaused(),
+        ConversationResumed(),
+        FollowupAction("utter_greet"),
+        ReminderScheduled("remind", datetime(2026, 11, 23, 9, 0), name="r1"),
+        ReminderCancelled(name="r1"),
+        UserUtteranceReverted(),
+        ActionReverted(),
+        StoryExported("story.yml"),
+        AllSlotsReset(),
+        Restarted(),
     ]
-    return [event.as_dict() for event in events] + [{"event": "form", "name": "complaint_form"},
-                                                    {"event": "form_validation", "validate": True}]
+    return [event.as_dict() for event in events] + [
+        {"event": "form", "name": "complaint_form"},
+        {"event": "form_validation", "validate": True},
+    ]
 
 
 ODD_VALUES: List[Any] = [None, True, 0, 1.5, "", "x", [], {}, [{}], {"name": 1}]
@@ -115,7 +152,7 @@ def mutations(value: Any) -> Iterator[Any]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             for changed in mutations(item):
-                yield value[:index] + [changed] + value[index + 1:]
+                yield value[:index] + [changed] + value[index + 1 :]
     for odd in ODD_VALUES:
         if odd != value or type(odd) is not type(value):
             yield copy.deepcopy(odd)

@@ -1,4 +1,5 @@
 """The action server's entry (bot/action_server.py): loopback, the shared secret, refusals logged."""
+
 from __future__ import annotations
 
 import os
@@ -26,9 +27,14 @@ from tests.conftest import make_settings
 def action_server(var: Path, **env: str) -> Iterator[Tuple[str, subprocess.Popen, Path]]:
     port = free_port()
     log = var / f"actions-{port}.log"
-    process = subprocess.Popen([sys.executable, "-m", "bot.action_server", "--port", str(port)], cwd=PROJECT_ROOT,
-                               env={**os.environ, "COMPLAINTS_VAR_DIR": str(var), **env},
-                               stdout=open(log, "w"), stderr=subprocess.STDOUT, start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot.action_server", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "COMPLAINTS_VAR_DIR": str(var), **env},
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.time() + 120
@@ -59,17 +65,27 @@ def test_only_health_is_answered_without_the_secret_and_refusals_are_logged(tmp_
         assert stat.S_IMODE(token_file(tmp_path).stat().st_mode) == 0o600
         assert requests.get(f"{url}/health", timeout=10).json() == {"status": "ok"}
         for headers in ({}, {HEADER: "wrong"}, {HEADER: token.upper()}, {HEADER: token + "x"}):
-            assert requests.post(f"{url}/webhook", json={"next_action": "action_restart"}, headers=headers,
-                                 timeout=10).status_code == 401
+            assert (
+                requests.post(
+                    f"{url}/webhook", json={"next_action": "action_restart"}, headers=headers, timeout=10
+                ).status_code
+                == 401
+            )
             assert requests.get(f"{url}/actions", headers=headers, timeout=10).status_code == 401
         listed = requests.get(f"{url}/actions", headers={HEADER: token}, timeout=10)
         assert listed.status_code == 200 and {"name": "action_submit_complaint"} in listed.json()
         # No browser may call it from another origin.
-        preflight = requests.options(f"{url}/webhook", headers={"Origin": "https://evil.example",
-                                                               "Access-Control-Request-Method": "POST"}, timeout=10)
+        preflight = requests.options(
+            f"{url}/webhook",
+            headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"},
+            timeout=10,
+        )
         assert "Access-Control-Allow-Origin" not in preflight.headers
-        listening = [c.laddr.ip for c in psutil.Process(process.pid).net_connections(kind="inet")
-                     if c.status == psutil.CONN_LISTEN]
+        listening = [
+            c.laddr.ip
+            for c in psutil.Process(process.pid).net_connections(kind="inet")
+            if c.status == psutil.CONN_LISTEN
+        ]
         assert listening == ["127.0.0.1"]
         time.sleep(0.5)
         text = log.read_text()
@@ -84,9 +100,14 @@ def test_the_token_from_the_environment_wins_and_a_bad_one_stops_the_server(tmp_
         assert requests.get(f"{url}/actions", headers={HEADER: secret}, timeout=10).status_code == 200
     assert not token_file(tmp_path).exists()
     for bad in ("short", "change-me-action-server-token-at-least-32-chars", "x" * 31 + " "):
-        result = subprocess.run([sys.executable, "-m", "bot.action_server", "--port", str(free_port())], cwd=PROJECT_ROOT,
-                                env={**os.environ, "COMPLAINTS_VAR_DIR": str(tmp_path), "ACTION_SERVER_TOKEN": bad},
-                                capture_output=True, text=True, timeout=120)
+        result = subprocess.run(
+            [sys.executable, "-m", "bot.action_server", "--port", str(free_port())],
+            cwd=PROJECT_ROOT,
+            env={**os.environ, "COMPLAINTS_VAR_DIR": str(tmp_path), "ACTION_SERVER_TOKEN": bad},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert result.returncode == 2 and "ACTION_SERVER_TOKEN" in result.stderr, (bad, result.stderr)
         assert "动作服务器无法启动" in result.stderr
 
@@ -116,13 +137,21 @@ def test_refusals_are_logged_once_a_minute_per_address_with_a_count(caplog):
         now[0] = 61
         refusals.refused("GET", "/actions", "10.0.0.1")
     assert [r.getMessage().split(": ", 1)[0] for r in caplog.records] == [
-        "refused POST /webhook from 10.0.0.1", "refused POST /webhook from 10.0.0.2", "refused GET /actions from 10.0.0.1"]
+        "refused POST /webhook from 10.0.0.1",
+        "refused POST /webhook from 10.0.0.2",
+        "refused GET /actions from 10.0.0.1",
+    ]
     assert caplog.records[-1].getMessage().endswith("(2 more from there since the last such line)")
 
 
 def test_every_launcher_starts_the_action_server_through_this_entry():
-    launchers = [PROJECT_ROOT / "scripts" / "run", PROJECT_ROOT / "bot" / "embedded.py", PROJECT_ROOT / "deploy" / "local" / "topology.py",
-                 PROJECT_ROOT / "deploy" / "compose.yaml", PROJECT_ROOT / "deploy" / "kubernetes" / "actions.yaml"]
+    launchers = [
+        PROJECT_ROOT / "scripts" / "run",
+        PROJECT_ROOT / "bot" / "embedded.py",
+        PROJECT_ROOT / "deploy" / "local" / "topology.py",
+        PROJECT_ROOT / "deploy" / "compose.yaml",
+        PROJECT_ROOT / "deploy" / "kubernetes" / "actions.yaml",
+    ]
     for path in launchers:
         text = path.read_text()
         assert "bot.action_server" in text, path

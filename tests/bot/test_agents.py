@@ -41,11 +41,14 @@ def test_sessions_expire_and_end_at_logout_or_deactivation(db):
     assert service.login("li", "correct horse battery") is None
 
 
-@pytest.mark.parametrize("username, name, password, message", [
-    ("Li Si", "李四", "long enough pw", "username"),
-    ("lisi", "  ", "long enough pw", "display name"),
-    ("lisi", "李四", "short", "password"),
-])
+@pytest.mark.parametrize(
+    "username, name, password, message",
+    [
+        ("Li Si", "李四", "long enough pw", "username"),
+        ("lisi", "  ", "long enough pw", "display name"),
+        ("lisi", "李四", "short", "password"),
+    ],
+)
 def test_bad_account_details_are_refused(db, username, name, password, message):
     with pytest.raises(AccountError, match=message):
         AgentService(db).add(username, name, password, Role.AGENT)

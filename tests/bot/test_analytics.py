@@ -1,5 +1,6 @@
 """The analytics feed: classifying Rasa's broker messages, idempotent recording,
 and the consumer against the real RabbitMQ, fed by the production broker."""
+
 from __future__ import annotations
 
 import asyncio
@@ -56,7 +57,8 @@ def test_classifier_keeps_names_and_ticket_numbers_only():
     assert [(f.kind, f.name) for f in facts] == [
         (Kind.INTENT, "complain"),
         (Kind.TICKET, "TS20261123000042"),
-        (Kind.INTENT, "nlu_fallback"), (Kind.FALLBACK, "nlu_fallback"),
+        (Kind.INTENT, "nlu_fallback"),
+        (Kind.FALLBACK, "nlu_fallback"),
         (Kind.FALLBACK, "action_default_fallback"),
         (Kind.INTENT, "request_human"),
         (Kind.HANDOFF, "action_request_handoff"),
@@ -69,10 +71,14 @@ def test_classifier_keeps_names_and_ticket_numbers_only():
 
 def test_classifier_rejects_what_is_not_a_rasa_event():
     classifier = EventClassifier()
-    for bad in [b"not json", b"[]", b'{"event": "user"}', json.dumps(
-            {"sender_id": "x" * 256, "event": "user", "timestamp": 1.0}).encode(),
-            json.dumps({"sender_id": "a", "event": "user", "timestamp": "NaN"}).encode(),
-            b"{" + b" " * 1_000_001 + b"}"]:
+    for bad in [
+        b"not json",
+        b"[]",
+        b'{"event": "user"}',
+        json.dumps({"sender_id": "x" * 256, "event": "user", "timestamp": 1.0}).encode(),
+        json.dumps({"sender_id": "a", "event": "user", "timestamp": "NaN"}).encode(),
+        b"{" + b" " * 1_000_001 + b"}",
+    ]:
         with pytest.raises(ValueError):
             classifier.classify(bad)
     # A ticket slot with something else than a ticket number is not a ticket.
@@ -107,6 +113,7 @@ def test_cli_shows_the_feed(tmp_path, sqlite_db):
 
 # --- the consumer on the real RabbitMQ ----------------------------------------
 
+
 async def _publish(settings, messages: List[dict]) -> None:
     """Publishes through the production broker, configured like endpoints.production.yml."""
     broker = production_broker(settings)
@@ -125,9 +132,7 @@ async def _until(predicate, seconds: float = 30) -> None:
         await asyncio.sleep(0.1)
 
 
-async def test_consumer_feeds_the_table_and_survives_redelivery_and_a_database_outage(
-    rabbitmq, tmp_path: Path
-):
+async def test_consumer_feeds_the_table_and_survives_redelivery_and_a_database_outage(rabbitmq, tmp_path: Path):
     settings = feed_settings(tmp_path)
     # The database is not migrated yet: writes fail as while PostgreSQL is down.
     db = Database(settings.database_url)

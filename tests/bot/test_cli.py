@@ -10,10 +10,18 @@ from tests.bot.test_tickets import draft
 
 
 def cli(tmp_path, *args):
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=PROJECT_ROOT, capture_output=True, text=True,
-                          env={"COMPLAINTS_VAR_DIR": str(tmp_path), "PATH": "/usr/bin:/bin",
-                               **{name: os.environ[name] for name in (ENCRYPTION_KEYS_VARIABLE, HASH_KEY_VARIABLE)}},
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env={
+            "COMPLAINTS_VAR_DIR": str(tmp_path),
+            "PATH": "/usr/bin:/bin",
+            **{name: os.environ[name] for name in (ENCRYPTION_KEYS_VARIABLE, HASH_KEY_VARIABLE)},
+        },
+        timeout=120,
+    )
 
 
 def test_operators_list_and_show_tickets_and_handoffs_as_json(tmp_path, sqlite_db, settings):

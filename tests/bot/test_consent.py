@@ -1,4 +1,5 @@
 """The reviewed personal-information notice file."""
+
 import dataclasses
 
 import pytest
@@ -9,9 +10,12 @@ from bot.settings import Settings
 
 
 def test_the_periods_told_are_the_periods_applied(tmp_path):
-    settings = dataclasses.replace(Settings.from_env({"COMPLAINTS_VAR_DIR": str(tmp_path)}),
-                                   retention_tracker_days=90, retention_ticket_years=7,
-                                   retention_unfollowed_days=10)
+    settings = dataclasses.replace(
+        Settings.from_env({"COMPLAINTS_VAR_DIR": str(tmp_path)}),
+        retention_tracker_days=90,
+        retention_ticket_years=7,
+        retention_unfollowed_days=10,
+    )
     notice = consent.load(settings.privacy_notice_file)
     short, full = notice.short_text(settings), notice.full_rules(settings)
     assert "对话记录保存90天" in short and "保存7年" in short and notice.full_text_url in short

@@ -1,4 +1,5 @@
 """Phone and ID numbers encrypted in the ticket database, searchable by keyed hash, keys rotatable."""
+
 from __future__ import annotations
 
 import json
@@ -34,17 +35,23 @@ def other_keys() -> FieldCrypto:
 def _dump(db: Database) -> str:
     """What a database dump shows: every column of the tables holding personal numbers, as stored."""
     with db.engine.connect() as connection:
-        rows = [list(row) for table in ("tickets", "handoff_requests")
-                for row in connection.execute(sa.text(f"SELECT * FROM {table}"))]
+        rows = [
+            list(row)
+            for table in ("tickets", "handoff_requests")
+            for row in connection.execute(sa.text(f"SELECT * FROM {table}"))
+        ]
     return json.dumps(rows, default=str, ensure_ascii=False)
 
 
 def test_a_dump_does_not_reveal_phone_numbers_but_the_application_reads_them(db, settings):
     service = TicketService(db, settings)
     ticket_no = service.submit(draft(phone_number=PHONE), "k1").ticket_no
-    HandoffService(db, settings).request("conv-1", "rest", HandoffReason.USER_REQUEST,
-                                         {"phone_number": PHONE, "id_number": "11010519491231002X",
-                                          "complainant_name": "张三"})
+    HandoffService(db, settings).request(
+        "conv-1",
+        "rest",
+        HandoffReason.USER_REQUEST,
+        {"phone_number": PHONE, "id_number": "11010519491231002X", "complainant_name": "张三"},
+    )
     dump = _dump(db)
     assert PHONE not in dump and "11010519491231002X" not in dump and "张三" in dump
     with db.engine.connect() as connection:
@@ -73,8 +80,13 @@ def test_search_by_phone_goes_through_the_hash(db, settings):
     mine = [service.submit(draft(phone_number=PHONE), f"k{i}").ticket_no for i in range(2)]
     service.submit(draft(phone_number="13987654321"), "other")
     with db.transaction() as session:
-        found = session.execute(select(Ticket.ticket_no).where(Ticket.phone_hash == db.crypto.digest(PHONE))
-                                .order_by(Ticket.id)).scalars().all()
+        found = (
+            session.execute(
+                select(Ticket.ticket_no).where(Ticket.phone_hash == db.crypto.digest(PHONE)).order_by(Ticket.id)
+            )
+            .scalars()
+            .all()
+        )
         assert found == mine
         with pytest.raises(TypeError, match="hash"):
             select(Ticket).where(Ticket.phone_number == PHONE)
@@ -99,17 +111,24 @@ def test_rotation_re_encrypts_every_row_with_the_new_first_key(db, settings):
     HandoffService(db, settings).request("conv-1", "rest", HandoffReason.USER_REQUEST, {"phone_number": PHONE})
     new_key, new_hash = generate_keys().values()
     old_key = old.encryption_keys[0].decode()
-    both = load(Path("/nonexistent"), {field_keys.ENCRYPTION_KEYS_VARIABLE: f"{new_key},{old_key}",
-                                       field_keys.HASH_KEY_VARIABLE: new_hash})
+    both = load(
+        Path("/nonexistent"),
+        {field_keys.ENCRYPTION_KEYS_VARIABLE: f"{new_key},{old_key}", field_keys.HASH_KEY_VARIABLE: new_hash},
+    )
     rotating = Database(db.url, crypto=both)
-    only_new = Database(db.url, crypto=load(Path("/nonexistent"), {field_keys.ENCRYPTION_KEYS_VARIABLE: new_key,
-                                                                   field_keys.HASH_KEY_VARIABLE: new_hash}))
+    only_new = Database(
+        db.url,
+        crypto=load(
+            Path("/nonexistent"), {field_keys.ENCRYPTION_KEYS_VARIABLE: new_key, field_keys.HASH_KEY_VARIABLE: new_hash}
+        ),
+    )
     try:
         report = rotate_keys(rotating)
         assert report.as_dict() == {"tickets": 1, "handoffs": 1}
         with only_new.transaction() as session:
-            ticket = session.execute(select(Ticket).where(Ticket.phone_hash == only_new.crypto.digest(PHONE))
-                                     ).scalar_one()
+            ticket = session.execute(
+                select(Ticket).where(Ticket.phone_hash == only_new.crypto.digest(PHONE))
+            ).scalar_one()
             assert ticket.phone_number == PHONE
             assert session.execute(select(HandoffRequest)).scalar_one().slots["phone_number"] == PHONE
         with pytest.raises(FieldKeyError):
@@ -198,17 +217,29 @@ def test_the_migration_encrypts_existing_rows_and_keeps_their_audit(empty_url):
     now = datetime(2026, 11, 1, tzinfo=timezone.utc)
     engine = sa.create_engine(empty_url, future=True)
     with engine.begin() as connection:
-        connection.execute(sa.text(
-            "INSERT INTO tickets (id, ticket_no, submission_key, kind, conversation_id, channel, status, category,"
-            " complainant_name, phone_number, description, customer_request, received_at, deadline, updated_at)"
-            " VALUES (1, 'TS20261101000001', 'k', 'complaint', 'c1', 'rest', 'accepted', 'claims', '张三',"
-            " :phone, 'd', 'r', :now, :day, :now)"), {"phone": PHONE, "now": now, "day": now.date()})
-        connection.execute(sa.text("INSERT INTO ticket_events (ticket_id, at, actor, field, new_value)"
-                                   " VALUES (1, :now, 'bot', 'status', 'accepted')"), {"now": now})
-        connection.execute(sa.text(
-            "INSERT INTO handoff_requests (conversation_id, channel, reason, priority, status, slots, ticket_id,"
-            " created_at, updated_at) VALUES ('c1', 'rest', 'user_request', 30, 'waiting', :slots, 1, :now, :now)"),
-            {"slots": json.dumps({"phone_number": PHONE, "complainant_name": "张三"}), "now": now})
+        connection.execute(
+            sa.text(
+                "INSERT INTO tickets (id, ticket_no, submission_key, kind, conversation_id, channel, status, category,"
+                " complainant_name, phone_number, description, customer_request, received_at, deadline, updated_at)"
+                " VALUES (1, 'TS20261101000001', 'k', 'complaint', 'c1', 'rest', 'accepted', 'claims', '张三',"
+                " :phone, 'd', 'r', :now, :day, :now)"
+            ),
+            {"phone": PHONE, "now": now, "day": now.date()},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO ticket_events (ticket_id, at, actor, field, new_value)"
+                " VALUES (1, :now, 'bot', 'status', 'accepted')"
+            ),
+            {"now": now},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO handoff_requests (conversation_id, channel, reason, priority, status, slots, ticket_id,"
+                " created_at, updated_at) VALUES ('c1', 'rest', 'user_request', 30, 'waiting', :slots, 1, :now, :now)"
+            ),
+            {"slots": json.dumps({"phone_number": PHONE, "complainant_name": "张三"}), "now": now},
+        )
     engine.dispose()
 
     command.upgrade(_alembic(empty_url), "head")
@@ -219,7 +250,9 @@ def test_the_migration_encrypts_existing_rows_and_keeps_their_audit(empty_url):
             ticket = session.execute(select(Ticket).where(Ticket.phone_hash == db.crypto.digest(PHONE))).scalar_one()
             assert ticket.phone_number == PHONE and len(ticket.events) == 1
             assert session.execute(select(HandoffRequest)).scalar_one().slots == {
-                "phone_number": PHONE, "complainant_name": "张三"}
+                "phone_number": PHONE,
+                "complainant_name": "张三",
+            }
         command.downgrade(_alembic(empty_url), "0005")
         with db.engine.connect() as connection:
             assert connection.execute(sa.text("SELECT phone_number FROM tickets")).scalar_one() == PHONE
@@ -238,13 +271,23 @@ def test_operators_rotate_keys_from_the_cli(tmp_path, sqlite_db, settings):
     old_key = sqlite_db.crypto.encryption_keys[0].decode()
     hash_key = os.environ[field_keys.HASH_KEY_VARIABLE]
     result = subprocess.run(
-        [sys.executable, "-m", "bot", "privacy", "rotate-keys"], cwd=PROJECT_ROOT, capture_output=True, text=True,
-        env={"COMPLAINTS_VAR_DIR": str(tmp_path), "PATH": "/usr/bin:/bin",
-             field_keys.ENCRYPTION_KEYS_VARIABLE: f"{new_key},{old_key}", field_keys.HASH_KEY_VARIABLE: hash_key},
-        timeout=120)
+        [sys.executable, "-m", "bot", "privacy", "rotate-keys"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env={
+            "COMPLAINTS_VAR_DIR": str(tmp_path),
+            "PATH": "/usr/bin:/bin",
+            field_keys.ENCRYPTION_KEYS_VARIABLE: f"{new_key},{old_key}",
+            field_keys.HASH_KEY_VARIABLE: hash_key,
+        },
+        timeout=120,
+    )
     assert json.loads(result.stdout) == {"re_encrypted": {"tickets": 1, "handoffs": 0}}, result.stderr
-    only_new = Database(sqlite_db.url, crypto=load(tmp_path, {field_keys.ENCRYPTION_KEYS_VARIABLE: new_key,
-                                                              field_keys.HASH_KEY_VARIABLE: hash_key}))
+    only_new = Database(
+        sqlite_db.url,
+        crypto=load(tmp_path, {field_keys.ENCRYPTION_KEYS_VARIABLE: new_key, field_keys.HASH_KEY_VARIABLE: hash_key}),
+    )
     try:
         assert TicketService(only_new, settings).list()[0]["phone_number"] == PHONE
     finally:

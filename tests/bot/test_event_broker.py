@@ -1,6 +1,7 @@
 """The production event broker on the real RabbitMQ: the messages Rasa's own
 pika broker would publish, and an event that cannot be published is kept for
 later without its content reaching the log."""
+
 from __future__ import annotations
 
 import json
@@ -17,9 +18,11 @@ PHONE = "13812345678"
 
 
 def an_event(sender: str) -> dict:
-    event = UserUttered(f"我的手机号是{PHONE}", {"name": "inform", "confidence": 0.98},
-                        parse_data={"intent": {"name": "inform", "confidence": 0.98}, "entities": [],
-                                    "text": f"我的手机号是{PHONE}"}).as_dict()
+    event = UserUttered(
+        f"我的手机号是{PHONE}",
+        {"name": "inform", "confidence": 0.98},
+        parse_data={"intent": {"name": "inform", "confidence": 0.98}, "entities": [], "text": f"我的手机号是{PHONE}"},
+    ).as_dict()
     return {"sender_id": sender, **event}
 
 

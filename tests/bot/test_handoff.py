@@ -6,8 +6,7 @@ from tests.bot.test_tickets import draft
 def test_request_records_everything_the_desk_needs(db, settings):
     ticket_no = TicketService(db, settings).submit(draft(), "k").ticket_no
     service = HandoffService(db, settings)
-    queued = service.request("conv-1", "rest", HandoffReason.USER_REQUEST,
-                             {"complainant_name": "张三"}, ticket_no)
+    queued = service.request("conv-1", "rest", HandoffReason.USER_REQUEST, {"complainant_name": "张三"}, ticket_no)
     [row] = service.list()
     assert queued.created and queued.position == 1
     assert row["conversation_id"] == "conv-1" and row["channel"] == "rest"
@@ -66,8 +65,10 @@ class Clock:
 @pytest.fixture
 def agents(db):
     service = AgentService(db)
-    return {name: service.add(name, name.title(), "a-long-password", role)
-            for name, role in [("li", Role.AGENT), ("wang", Role.AGENT), ("boss", Role.SUPERVISOR)]}
+    return {
+        name: service.add(name, name.title(), "a-long-password", role)
+        for name, role in [("li", Role.AGENT), ("wang", Role.AGENT), ("boss", Role.SUPERVISOR)]
+    }
 
 
 def test_two_agents_claiming_at_once_exactly_one_wins(db, settings, agents):
@@ -149,17 +150,21 @@ def test_availability_needs_service_hours_and_an_agent_online(db, agents, tmp_pa
     assert service.availability() is Availability.OUTSIDE_HOURS
 
 
-@pytest.mark.parametrize("hours, days, text", [
-    ("09:00-21:00", "1-7", "每天 09:00-21:00"),
-    ("8:30-17:30", "1-5", "周一至周五 08:30-17:30"),
-    ("00:00-24:00", "1,3,5", "周一、周三、周五 00:00-24:00"),
-])
+@pytest.mark.parametrize(
+    "hours, days, text",
+    [
+        ("09:00-21:00", "1-7", "每天 09:00-21:00"),
+        ("8:30-17:30", "1-5", "周一至周五 08:30-17:30"),
+        ("00:00-24:00", "1,3,5", "周一、周三、周五 00:00-24:00"),
+    ],
+)
 def test_service_hours_are_described_in_chinese(hours, days, text):
     assert ServiceHours.parse(hours, days, "Asia/Shanghai").describe() == text
 
 
-@pytest.mark.parametrize("hours, days", [("9-21", "1-7"), ("21:00-09:00", "1-7"), ("09:00-21:00", "0-8"),
-                                         ("09:00-21:00", "mon")])
+@pytest.mark.parametrize(
+    "hours, days", [("9-21", "1-7"), ("21:00-09:00", "1-7"), ("09:00-21:00", "0-8"), ("09:00-21:00", "mon")]
+)
 def test_bad_service_hours_are_refused_with_the_setting_named(hours, days):
     with pytest.raises(ValueError, match="SERVICE_"):
         ServiceHours.parse(hours, days, "Asia/Shanghai")

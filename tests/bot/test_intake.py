@@ -1,10 +1,10 @@
 """The database is down: the complaint is spooled, then replayed exactly once."""
+
 from bot.db import Database
 from bot.intake import record_complaint
 from bot.spool import ComplaintSpool
 from bot.tickets import TicketService
 from tests.bot.test_tickets import draft
-
 
 
 def test_outage_spools_then_replays_once(tmp_path, sqlite_db, settings):

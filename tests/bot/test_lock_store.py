@@ -1,5 +1,6 @@
 """The production lock store on the machine's real Redis: two stores stand for
 two Rasa replicas sharing it. Each test uses its own key prefix."""
+
 from __future__ import annotations
 
 import asyncio
@@ -33,8 +34,7 @@ def prefix() -> str:
 
 
 def store(prefix: str, port: int = REDIS_PORT) -> AtomicRedisLockStore:
-    return AtomicRedisLockStore(EndpointConfig(url=REDIS_HOST, port=port, db=1, key_prefix=prefix,
-                                               socket_timeout=2))
+    return AtomicRedisLockStore(EndpointConfig(url=REDIS_HOST, port=port, db=1, key_prefix=prefix, socket_timeout=2))
 
 
 @pytest.fixture
@@ -119,7 +119,6 @@ def socket_without_server() -> Iterator[int]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         yield sock.getsockname()[1]
-
 
 
 async def test_a_connection_closed_by_redis_is_reopened_for_the_next_turn(replicas, prefix):

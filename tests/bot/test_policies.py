@@ -1,4 +1,5 @@
 """The memoised TED answers exactly as TED itself, for every step of every test story."""
+
 from __future__ import annotations
 
 from typing import List, Tuple
@@ -12,8 +13,11 @@ from bot.policies import MemoizedTEDPolicy
 @pytest.fixture(scope="module")
 def ted(agent) -> Tuple[str, MemoizedTEDPolicy]:
     runner = agent.processor.graph_runner
-    found = [(name, node._component) for name, node in runner._instantiated_nodes.items()
-             if isinstance(node._component, MemoizedTEDPolicy)]
+    found = [
+        (name, node._component)
+        for name, node in runner._instantiated_nodes.items()
+        if isinstance(node._component, MemoizedTEDPolicy)
+    ]
     assert len(found) == 1, "config.yml must use bot.policies.MemoizedTEDPolicy once"
     return found[0]
 

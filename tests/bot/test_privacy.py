@@ -42,8 +42,21 @@ _DIGIT_FORMS = {
     "circled": lambda d: "⓪" if d == 0 else chr(0x2460 + d - 1),
 }
 _PHONES = ["13812345678", "13987654321", "15012345678", "18600001111", "19912345678", "17712345670"]
-_PHONE_PREFIXES = ["", "+86", "+86 ", "0086", "0086-", "86", "86 ", "(+86)", "（+86）", "+86 (0)", "0",
-                   "+0086 ", "＋８６ "]
+_PHONE_PREFIXES = [
+    "",
+    "+86",
+    "+86 ",
+    "0086",
+    "0086-",
+    "86",
+    "86 ",
+    "(+86)",
+    "（+86）",
+    "+86 (0)",
+    "0",
+    "+0086 ",
+    "＋８６ ",
+]
 _PHONE_GROUPS = [[11], [3, 4, 4], [3, 8], [4, 3, 4], [3, 3, 5], [1] * 11]
 _SEPARATORS = [" ", "-", "\u3000", "－", "  ", " - ", "\t", "（", "）"]
 _CONTEXTS = ["{}", "我的手机号是{}。", "电话:{}，谢谢", "{}是我的号码", "身份证{}，请核对"]
@@ -52,7 +65,7 @@ _CONTEXTS = ["{}", "我的手机号是{}。", "电话:{}，谢谢", "{}是我的
 def _written(digits: str, groups, separator: str, form, rng: random.Random) -> str:
     pieces, at = [], 0
     for size in groups:
-        pieces.append("".join(form(int(d)) if d.isdigit() else d for d in digits[at:at + size]))
+        pieces.append("".join(form(int(d)) if d.isdigit() else d for d in digits[at : at + size]))
         at += size
     return separator.join(pieces)
 
@@ -73,8 +86,14 @@ def _plain_digits(text: str) -> str:
 
 def _longest_original_run(masked: str, original: str) -> int:
     plain = _plain_digits(masked)
-    return max((n for n in range(1, len(original) + 1)
-                if any(original[i:i + n] in plain for i in range(len(original) - n + 1))), default=0)
+    return max(
+        (
+            n
+            for n in range(1, len(original) + 1)
+            if any(original[i : i + n] in plain for i in range(len(original) - n + 1))
+        ),
+        default=0,
+    )
 
 
 def test_every_phone_format_the_validator_accepts_is_masked():
@@ -83,8 +102,7 @@ def test_every_phone_format_the_validator_accepts_is_masked():
     for _ in range(3000):
         phone = rng.choice(_PHONES)
         form = _DIGIT_FORMS[rng.choice(list(_DIGIT_FORMS))]
-        prefix = "".join(form(int(c)) if c.isdigit() and rng.random() < 0.5 else c
-                         for c in rng.choice(_PHONE_PREFIXES))
+        prefix = "".join(form(int(c)) if c.isdigit() and rng.random() < 0.5 else c for c in rng.choice(_PHONE_PREFIXES))
         typed = prefix + _written(phone, rng.choice(_PHONE_GROUPS), rng.choice(_SEPARATORS), form, rng)
         assert validators.phone_number(typed).value == phone, typed
         masked = mask_text(rng.choice(_CONTEXTS).format(typed))
@@ -100,8 +118,14 @@ def _valid_id(body17: str) -> str:
 
 
 def test_every_id_format_the_validator_accepts_is_masked_and_hyphens_too():
-    ids = ["11010519491231002X", "360426199101010071", "440524188001010014", _valid_id("11010119900307123"),
-           _valid_id("81000019940823002"), _valid_id("32010219851010001")]
+    ids = [
+        "11010519491231002X",
+        "360426199101010071",
+        "440524188001010014",
+        _valid_id("11010119900307123"),
+        _valid_id("81000019940823002"),
+        _valid_id("32010219851010001"),
+    ]
     groups = [[18], [6, 8, 4], [6, 4, 4, 4], [6, 8, 3, 1], [3] * 6, [1] * 18]
     x_forms = ["X", "x", "Ｘ", "ｘ"]
     rng = random.Random(7)
@@ -128,8 +152,15 @@ def test_masking_leaves_ticket_policy_and_short_numbers_alone():
 def test_desk_transcript_and_queue_cards_mask_full_width_and_spaced_numbers():
     typed = "我的电话是１３８１２３４５６７８，身份证110101 19900307 123X"
     lines = transcript([{"event": "user", "text": typed, "timestamp": 1}])
-    card = _card({"id": 1, "reason": "user_request", "channel": "rest", "created_at": "2026-11-28T00:00:00",
-                  "slots": {"complaint_description": typed, "phone_number": "１３８１２３４５６７８"}})
+    card = _card(
+        {
+            "id": 1,
+            "reason": "user_request",
+            "channel": "rest",
+            "created_at": "2026-11-28T00:00:00",
+            "slots": {"complaint_description": typed, "phone_number": "１３８１２３４５６７８"},
+        }
+    )
     shown = lines[0].text + " ".join(field["value"] for field in card["fields"])
     assert "１３８１２３４５６７８" not in shown and "19900307" not in shown
     assert "138****5678" in lines[0].text and "110101********123X" in lines[0].text

@@ -1,4 +1,5 @@
 """The project's entry point for the Rasa server: Rasa's own CLI, without jax."""
+
 from __future__ import annotations
 
 import os
@@ -20,9 +21,11 @@ def run_python(code: str) -> str:
 
 
 def test_tensorflow_and_rasa_load_without_importing_jax():
-    code = ("import sys; from bot.rasa_server import lean_process; lean_process(); "
-            "import tensorflow, rasa.core.agent; "
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'jaxlib') and sys.modules[m]))")
+    code = (
+        "import sys; from bot.rasa_server import lean_process; lean_process(); "
+        "import tensorflow, rasa.core.agent; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('jax', 'jaxlib') and sys.modules[m]))"
+    )
     assert run_python(code) == "[]"
 
 
@@ -32,17 +35,29 @@ def test_without_it_tensorflow_imports_jax():
 
 
 def test_arguments_go_to_rasas_own_command_line():
-    result = subprocess.run([sys.executable, "-m", "bot.rasa_server", "--version"], cwd=PROJECT_ROOT,
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot.rasa_server", "--version"],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0 and "Rasa Version      :         3.6.21" in result.stdout, result.stdout
 
 
 # --- exposure: where Rasa listens and with which token -----------------------
 
+
 def rasa_server(*args: str, env_extra: dict = None, timeout: int = 120) -> subprocess.CompletedProcess:
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", **(env_extra or {})}
-    return subprocess.run([sys.executable, "-m", "bot.rasa_server", *args], cwd=PROJECT_ROOT, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.rasa_server", *args],
+        cwd=PROJECT_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def listening(port: int) -> bool:
@@ -51,12 +66,25 @@ def listening(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-@pytest.mark.parametrize("token_args", [["--auth-token", DEV_RASA_TOKEN], ["--auth-token", "change-me-rasa-token"], []],
-                         ids=["development token", "placeholder token", "no token"])
+@pytest.mark.parametrize(
+    "token_args",
+    [["--auth-token", DEV_RASA_TOKEN], ["--auth-token", "change-me-rasa-token"], []],
+    ids=["development token", "placeholder token", "no token"],
+)
 def test_the_http_api_is_refused_beyond_loopback_without_a_real_token(tmp_path, token_args):
     port = free_port()
-    result = rasa_server("run", "--model", str(MODEL), "--interface", "0.0.0.0", "--port", str(port),
-                         "--enable-api", *token_args, env_extra={"COMPLAINTS_VAR_DIR": str(tmp_path)})
+    result = rasa_server(
+        "run",
+        "--model",
+        str(MODEL),
+        "--interface",
+        "0.0.0.0",
+        "--port",
+        str(port),
+        "--enable-api",
+        *token_args,
+        env_extra={"COMPLAINTS_VAR_DIR": str(tmp_path)},
+    )
     assert result.returncode != 0
     assert "Refusing to start: Rasa's HTTP API would listen on '0.0.0.0'" in result.stderr
     assert "拒绝启动" in result.stderr and "RASA_TOKEN" in result.stderr
@@ -65,9 +93,17 @@ def test_the_http_api_is_refused_beyond_loopback_without_a_real_token(tmp_path, 
 
 def test_bind_host_beyond_loopback_needs_a_real_token_too(tmp_path):
     # No --interface: BIND_HOST decides, and the same refusal applies.
-    result = rasa_server("run", "--model", str(MODEL), "--port", str(free_port()), "--enable-api",
-                         "--auth-token", DEV_RASA_TOKEN,
-                         env_extra={"COMPLAINTS_VAR_DIR": str(tmp_path), "BIND_HOST": "0.0.0.0"})
+    result = rasa_server(
+        "run",
+        "--model",
+        str(MODEL),
+        "--port",
+        str(free_port()),
+        "--enable-api",
+        "--auth-token",
+        DEV_RASA_TOKEN,
+        env_extra={"COMPLAINTS_VAR_DIR": str(tmp_path), "BIND_HOST": "0.0.0.0"},
+    )
     assert result.returncode != 0 and "would listen on '0.0.0.0'" in result.stderr
 
 
@@ -88,15 +124,18 @@ def test_serving_commands_listen_on_the_bind_host_unless_told_otherwise():
 
 def test_what_counts_as_exposed():
     assert exposure_problem(parsed("run", "--enable-api", "--auth-token", DEV_RASA_TOKEN), DEV_RASA_TOKEN) is None
-    assert exposure_problem(parsed("run", "--enable-api", "-i", "localhost", "-t", DEV_RASA_TOKEN),
-                            DEV_RASA_TOKEN) is None
+    assert (
+        exposure_problem(parsed("run", "--enable-api", "-i", "localhost", "-t", DEV_RASA_TOKEN), DEV_RASA_TOKEN) is None
+    )
     assert exposure_problem(parsed("run", "--enable-api", "-i", "::1"), DEV_RASA_TOKEN) is None
     assert exposure_problem(parsed("run", "-i", "0.0.0.0"), DEV_RASA_TOKEN) is None  # no HTTP API: channels only
-    assert exposure_problem(parsed("run", "--enable-api", "-i", "0.0.0.0", "-t", "a-real-secret-1f9c2d"),
-                            DEV_RASA_TOKEN) is None
-    assert exposure_problem(parsed("run", "--enable-api", "-i", "0.0.0.0", "--jwt-secret", "s"),
-                            DEV_RASA_TOKEN) is None
+    assert (
+        exposure_problem(parsed("run", "--enable-api", "-i", "0.0.0.0", "-t", "a-real-secret-1f9c2d"), DEV_RASA_TOKEN)
+        is None
+    )
+    assert exposure_problem(parsed("run", "--enable-api", "-i", "0.0.0.0", "--jwt-secret", "s"), DEV_RASA_TOKEN) is None
     for interface in ("0.0.0.0", "::", "192.168.1.20", "example.org", ""):
-        assert exposure_problem(parsed("run", "--enable-api", "-i", interface, "-t", DEV_RASA_TOKEN),
-                                DEV_RASA_TOKEN), interface
+        assert exposure_problem(
+            parsed("run", "--enable-api", "-i", interface, "-t", DEV_RASA_TOKEN), DEV_RASA_TOKEN
+        ), interface
     assert is_loopback("127.0.0.2") and is_loopback("[::1]") and not is_loopback(None)

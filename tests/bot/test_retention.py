@@ -1,4 +1,5 @@
 """Retention: what is due is purged (by several runners at once, each row once), nothing earlier."""
+
 from __future__ import annotations
 
 import asyncio
@@ -64,16 +65,20 @@ class Conversations:
         events = []
         for moment in moments:
             at = moment.timestamp()
-            events += [SessionStarted(timestamp=at), UserUttered(text, {"name": "greet"}, timestamp=at),
-                       BotUttered("您好", timestamp=at)]
+            events += [
+                SessionStarted(timestamp=at),
+                UserUttered(text, {"name": "greet"}, timestamp=at),
+                BotUttered("您好", timestamp=at),
+            ]
         asyncio.run(self.store.save(DialogueStateTracker.from_events(sender, events)))
         self.written.append(sender)
         return sender
 
     def count(self, sender: str) -> int:
         with self.store.engine.connect() as connection:
-            return connection.execute(sa.text("SELECT COUNT(*) FROM events WHERE sender_id = :s"),
-                                      {"s": sender}).scalar_one()
+            return connection.execute(
+                sa.text("SELECT COUNT(*) FROM events WHERE sender_id = :s"), {"s": sender}
+            ).scalar_one()
 
 
 @pytest.fixture
@@ -130,39 +135,104 @@ def test_purge_deletes_what_is_due_and_nothing_before(db, settings, conversation
         agent = Agent(username="a1", display_name="王", role="agent", password_hash="x", created_at=ago(days=1))
         session.add(agent)
         session.flush()
-        session.add_all([
-            HandoffRequest(conversation_id="c-expired", channel="rest", reason="user_request", priority=30,
-                           status="closed", slots={"phone_number": "13812345678"}, ticket_id=expired_id,
-                           created_at=ago(days=2000), updated_at=ago(days=2000), ended_at=ago(days=2000)),
-            HandoffRequest(conversation_id="h-ended", channel="rest", reason="fallback", priority=40,
-                           status="released", slots={}, created_at=ago(days=190), updated_at=ago(days=181),
-                           ended_at=ago(days=181)),
-            HandoffRequest(conversation_id="h-ended-lately", channel="rest", reason="fallback", priority=40,
-                           status="released", slots={}, created_at=ago(days=190), updated_at=ago(days=179),
-                           ended_at=ago(days=179)),
-            HandoffRequest(conversation_id=old_but_open, channel="rest", reason="fallback", priority=40,
-                           status="waiting", slots={}, created_at=ago(days=400), updated_at=ago(days=400)),
-            StatusLookup(conversation_id="s1", at=ago(days=31), succeeded=0),
-            StatusLookup(conversation_id="s2", at=ago(days=29), succeeded=0),
-            DeskSession(token_hash="a" * 64, agent_id=agent.id, csrf_token="x", created_at=ago(days=2),
-                        expires_at=ago(minutes=1)),
-            DeskSession(token_hash="b" * 64, agent_id=agent.id, csrf_token="x", created_at=ago(hours=1),
-                        expires_at=ago(minutes=-60)),
-            WeChatInboxMessage(dedupe_key="d" * 64, openid="o1", request_signature="s" * 40, status="replied",
-                               received_at=ago(days=3), updated_at=ago(days=3)),
-            WeChatInboxMessage(dedupe_key="e" * 64, openid="o1", request_signature="t" * 40, status="replied",
-                               received_at=ago(days=1), updated_at=ago(days=1)),
-            DeliveryFailure(conversation_id="wx:o1", channel="wechat", code="45047", message="m", at=ago(days=181)),
-            DeliveryFailure(conversation_id="wx:o1", channel="wechat", code="45047", message="m", at=ago(days=179)),
-        ])
+        session.add_all(
+            [
+                HandoffRequest(
+                    conversation_id="c-expired",
+                    channel="rest",
+                    reason="user_request",
+                    priority=30,
+                    status="closed",
+                    slots={"phone_number": "13812345678"},
+                    ticket_id=expired_id,
+                    created_at=ago(days=2000),
+                    updated_at=ago(days=2000),
+                    ended_at=ago(days=2000),
+                ),
+                HandoffRequest(
+                    conversation_id="h-ended",
+                    channel="rest",
+                    reason="fallback",
+                    priority=40,
+                    status="released",
+                    slots={},
+                    created_at=ago(days=190),
+                    updated_at=ago(days=181),
+                    ended_at=ago(days=181),
+                ),
+                HandoffRequest(
+                    conversation_id="h-ended-lately",
+                    channel="rest",
+                    reason="fallback",
+                    priority=40,
+                    status="released",
+                    slots={},
+                    created_at=ago(days=190),
+                    updated_at=ago(days=179),
+                    ended_at=ago(days=179),
+                ),
+                HandoffRequest(
+                    conversation_id=old_but_open,
+                    channel="rest",
+                    reason="fallback",
+                    priority=40,
+                    status="waiting",
+                    slots={},
+                    created_at=ago(days=400),
+                    updated_at=ago(days=400),
+                ),
+                StatusLookup(conversation_id="s1", at=ago(days=31), succeeded=0),
+                StatusLookup(conversation_id="s2", at=ago(days=29), succeeded=0),
+                DeskSession(
+                    token_hash="a" * 64,
+                    agent_id=agent.id,
+                    csrf_token="x",
+                    created_at=ago(days=2),
+                    expires_at=ago(minutes=1),
+                ),
+                DeskSession(
+                    token_hash="b" * 64,
+                    agent_id=agent.id,
+                    csrf_token="x",
+                    created_at=ago(hours=1),
+                    expires_at=ago(minutes=-60),
+                ),
+                WeChatInboxMessage(
+                    dedupe_key="d" * 64,
+                    openid="o1",
+                    request_signature="s" * 40,
+                    status="replied",
+                    received_at=ago(days=3),
+                    updated_at=ago(days=3),
+                ),
+                WeChatInboxMessage(
+                    dedupe_key="e" * 64,
+                    openid="o1",
+                    request_signature="t" * 40,
+                    status="replied",
+                    received_at=ago(days=1),
+                    updated_at=ago(days=1),
+                ),
+                DeliveryFailure(conversation_id="wx:o1", channel="wechat", code="45047", message="m", at=ago(days=181)),
+                DeliveryFailure(conversation_id="wx:o1", channel="wechat", code="45047", message="m", at=ago(days=179)),
+            ]
+        )
 
     report = purge(db, c, settings).run_once()
 
     assert report is not None
     assert report.counts == {
-        "tracker_conversations": 1, "tracker_events": 6 + 3, "tracker_conversations_unfollowed": 1,
-        "tickets": 1, "ticket_events": 3, "ticket_notes": 1, "handoff_requests": 2, "delivery_failures": 1,
-        "status_lookups": 1, "desk_sessions": 1, "wechat_inbox": 1,
+        "tracker_conversations": 1,
+        "tracker_events": 6 + 3,
+        "tracker_conversations_unfollowed": 1,
+        "tickets": 1,
+        "ticket_events": 3,
+        "ticket_notes": 1,
+        "handoff_requests": 2,
+        "delivery_failures": 1,
+        "status_lookups": 1,
+        "desk_sessions": 1,
+        "wechat_inbox": 1,
     }
     assert c.count(old) == 0 and c.count(unfollowed) == 0
     assert c.count(recent) == 6 and c.count(old_but_open) == 3 and c.count(unfollowed_lately) == 3
@@ -171,9 +241,11 @@ def test_purge_deletes_what_is_due_and_nothing_before(db, settings, conversation
         assert session.execute(select(WeChatUnfollow.conversation_id)).scalars().all() == [unfollowed_lately]
         assert [t.ticket_no for t in session.execute(select(Ticket).order_by(Ticket.id)).scalars()] == [
             session.execute(select(Ticket.ticket_no).where(Ticket.conversation_id == old_but_open)).scalar_one(),
-            kept]
+            kept,
+        ]
         assert sorted(session.execute(select(HandoffRequest.conversation_id)).scalars()) == sorted(
-            ["h-ended-lately", old_but_open])
+            ["h-ended-lately", old_but_open]
+        )
         run = session.execute(select(RetentionRun)).scalar_one()
         assert run.counts == report.counts and run.runner == purge(db, c, settings, runner=run.runner).runner
     assert _count(db, TicketEvent) == 1 + 3 and _count(db, TicketNote) == 1
@@ -263,17 +335,29 @@ def test_periods_are_validated():
 
 
 def _cli_env(tmp_path, db: Database, conversations: Conversations) -> Dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "COMPLAINTS_VAR_DIR": str(tmp_path), "DATABASE_URL": db.url,
-            "TRACKER_DATABASE_URL": conversations.url,
-            **{name: os.environ[name] for name in ("FIELD_ENCRYPTION_KEYS", "FIELD_HASH_KEY")}}
+    return {
+        "PATH": "/usr/bin:/bin",
+        "COMPLAINTS_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": db.url,
+        "TRACKER_DATABASE_URL": conversations.url,
+        **{name: os.environ[name] for name in ("FIELD_ENCRYPTION_KEYS", "FIELD_HASH_KEY")},
+    }
 
 
 def test_scheduled_runs_on_two_replicas_purge_once_per_period_and_stop_on_sigterm(db, tmp_path, conversations):
     stale = conversations.write("stale", ago(days=365))
     env = _cli_env(tmp_path, db, conversations)
-    replicas = [subprocess.Popen([sys.executable, "-m", "bot", "retention", "run", "--every", "1h"], cwd=PROJECT_ROOT,
-                                 env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-                for _ in range(2)]
+    replicas = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bot", "retention", "run", "--every", "1h"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     try:
         deadline = time.time() + 120
         while time.time() < deadline and conversations.count(stale):
@@ -291,12 +375,24 @@ def test_scheduled_runs_on_two_replicas_purge_once_per_period_and_stop_on_sigter
 
 def test_operators_purge_once_from_the_cli(db, tmp_path, conversations):
     conversations.write("stale", ago(days=365))
-    result = subprocess.run([sys.executable, "-m", "bot", "retention", "purge"], cwd=PROJECT_ROOT,
-                            env=_cli_env(tmp_path, db, conversations), capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "bot", "retention", "purge"],
+        cwd=PROJECT_ROOT,
+        env=_cli_env(tmp_path, db, conversations),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr
     assert '"tracker_conversations": 1' in result.stdout
-    runs = subprocess.run([sys.executable, "-m", "bot", "retention", "runs"], cwd=PROJECT_ROOT,
-                          env=_cli_env(tmp_path, db, conversations), capture_output=True, text=True, timeout=120)
+    runs = subprocess.run(
+        [sys.executable, "-m", "bot", "retention", "runs"],
+        cwd=PROJECT_ROOT,
+        env=_cli_env(tmp_path, db, conversations),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert '"tracker_events": 3' in runs.stdout and "138" not in runs.stdout
 
 
@@ -306,16 +402,25 @@ async def test_the_wechat_channel_records_an_unfollow(db, tmp_path):
     from bot.channels.wechat.messages import InboundMessage
     from bot.channels.wechat.webhook import OpenedRequest
 
-    channel = WeChatInput(WeChatCredentials.from_mapping({"token": "token1", "app_id": "wx" + "0" * 16,
-                                                          "app_secret": "secret", "mode": "plaintext"}),
-                          make_settings(tmp_path, DATABASE_URL=db.url))
-    fields = {"ToUserName": "gh_account", "FromUserName": "oUser1", "CreateTime": str(int(time.time())),
-              "MsgType": "event", "Event": "unsubscribe"}
+    channel = WeChatInput(
+        WeChatCredentials.from_mapping(
+            {"token": "token1", "app_id": "wx" + "0" * 16, "app_secret": "secret", "mode": "plaintext"}
+        ),
+        make_settings(tmp_path, DATABASE_URL=db.url),
+    )
+    fields = {
+        "ToUserName": "gh_account",
+        "FromUserName": "oUser1",
+        "CreateTime": str(int(time.time())),
+        "MsgType": "event",
+        "Event": "unsubscribe",
+    }
     opened = OpenedRequest(InboundMessage.from_fields(fields), encrypted=False, request_signature="s" * 40)
     reply = await channel._answer(opened, None, time.monotonic())
     assert reply.status == 200
     with db.transaction() as session:
         row = session.execute(select(WeChatUnfollow)).scalar_one()
-    assert row.conversation_id == "wx:oUser1" and abs(retention._aware(row.unfollowed_at) - datetime.now(
-        timezone.utc)) < timedelta(minutes=1)
+    assert row.conversation_id == "wx:oUser1" and abs(
+        retention._aware(row.unfollowed_at) - datetime.now(timezone.utc)
+    ) < timedelta(minutes=1)
     channel._database().dispose()

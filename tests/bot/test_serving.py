@@ -5,6 +5,7 @@ The reference is the same model archive loaded in fine-tuning mode, where
 bot/serving.py hands over to Rasa's `RasaModel.load` (a training step, then
 the trained weights).
 """
+
 from __future__ import annotations
 
 from typing import Dict, Iterator, List
@@ -26,14 +27,15 @@ MESSAGES = sorted((PROJECT_ROOT / "tests" / "nlu").glob("heldout_*.yml"))
 
 
 def node_of(runner: DaskGraphRunner, component: type) -> str:
-    [name] = [name for name, node in runner._instantiated_nodes.items()
-              if isinstance(node._component, component)]
+    [name] = [name for name, node in runner._instantiated_nodes.items() if isinstance(node._component, component)]
     return name
 
 
 def models(runner: DaskGraphRunner) -> List:
-    return [runner._instantiated_nodes[node_of(runner, kind)]._component.model
-            for kind in (ServingDIETClassifier, MemoizedTEDPolicy)]
+    return [
+        runner._instantiated_nodes[node_of(runner, kind)]._component.model
+        for kind in (ServingDIETClassifier, MemoizedTEDPolicy)
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -51,16 +53,23 @@ def reference(tmp_path_factory) -> Iterator[DaskGraphRunner]:
 def parse(runner: DaskGraphRunner, text: str) -> Dict:
     node = node_of(runner, ServingDIETClassifier)
     message = runner.run(inputs={PLACEHOLDER_MESSAGE: [UserMessage(text)]}, targets=[node])[node][0]
-    return {"ranking": [(i["name"], i["confidence"]) for i in message.get("intent_ranking")],
-            "entities": [(e["entity"], e["start"], e["end"], e["confidence_entity"])
-                         for e in message.get("entities", []) if e.get("extractor") == "ServingDIETClassifier"]}
+    return {
+        "ranking": [(i["name"], i["confidence"]) for i in message.get("intent_ranking")],
+        "entities": [
+            (e["entity"], e["start"], e["end"], e["confidence_entity"])
+            for e in message.get("entities", [])
+            if e.get("extractor") == "ServingDIETClassifier"
+        ],
+    }
 
 
 def same(ours: Dict, theirs: Dict) -> bool:
     names = lambda found: [name for name, *_ in found]  # noqa: E731
     scores = lambda found: [score for *_, score in found]  # noqa: E731
-    return all(names(ours[k]) == names(theirs[k])
-               and scores(ours[k]) == pytest.approx(scores(theirs[k]), abs=1e-5) for k in ours)
+    return all(
+        names(ours[k]) == names(theirs[k]) and scores(ours[k]) == pytest.approx(scores(theirs[k]), abs=1e-5)
+        for k in ours
+    )
 
 
 def test_served_models_carry_no_training_graph_or_optimizer(served, reference):

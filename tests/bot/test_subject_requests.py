@@ -1,4 +1,5 @@
 """Data subject requests: a person's data exported in full and erased, statistics kept, both audited."""
+
 from __future__ import annotations
 
 import json
@@ -25,23 +26,56 @@ def _people(db, settings, conversations):
     service = TicketService(db, settings)
     mine_conv = conversations.write("mine", ago(days=3), text="我叫张三，电话13812345678，住院花了两万")
     other_conv = conversations.write("other", ago(days=2), text="我是李四，电话13987654321")
-    mine = service.submit(draft(conversation_id=mine_conv, phone_number=PHONE, complainant_name="张三",
-                                description="住院两万元的理赔被拒", customer_request="全额赔付",
-                                policy_number="PL202300999999"), "k1").ticket_no
-    other = service.submit(draft(conversation_id=other_conv, phone_number=OTHER, complainant_name="李四"),
-                           "k2").ticket_no
+    mine = service.submit(
+        draft(
+            conversation_id=mine_conv,
+            phone_number=PHONE,
+            complainant_name="张三",
+            description="住院两万元的理赔被拒",
+            customer_request="全额赔付",
+            policy_number="PL202300999999",
+        ),
+        "k1",
+    ).ticket_no
+    other = service.submit(
+        draft(conversation_id=other_conv, phone_number=OTHER, complainant_name="李四"), "k2"
+    ).ticket_no
     service.add_note(mine, "agent1", "客户张三说明了病情")
     handoffs = HandoffService(db, settings)
-    handoffs.request(mine_conv, "rest", HandoffReason.USER_REQUEST, {"phone_number": PHONE,
-                                                                     "complainant_name": "张三"}, ticket_no=mine)
+    handoffs.request(
+        mine_conv,
+        "rest",
+        HandoffReason.USER_REQUEST,
+        {"phone_number": PHONE, "complainant_name": "张三"},
+        ticket_no=mine,
+    )
     handoffs.release(mine_conv, "agent1")
     with db.transaction() as session:
-        session.add_all([StatusLookup(conversation_id=mine_conv, at=ago(days=1), succeeded=1, ticket_no=mine,
-                                      phone_key=db.crypto.digest(PHONE)),
-                         StatusLookup(conversation_id="someone-else", at=ago(days=1), succeeded=0, ticket_no=mine,
-                                      phone_key=db.crypto.digest(PHONE)),
-                         StatusLookup(conversation_id=other_conv, at=ago(days=1), succeeded=1, ticket_no=other,
-                                      phone_key=db.crypto.digest(OTHER))])
+        session.add_all(
+            [
+                StatusLookup(
+                    conversation_id=mine_conv,
+                    at=ago(days=1),
+                    succeeded=1,
+                    ticket_no=mine,
+                    phone_key=db.crypto.digest(PHONE),
+                ),
+                StatusLookup(
+                    conversation_id="someone-else",
+                    at=ago(days=1),
+                    succeeded=0,
+                    ticket_no=mine,
+                    phone_key=db.crypto.digest(PHONE),
+                ),
+                StatusLookup(
+                    conversation_id=other_conv,
+                    at=ago(days=1),
+                    succeeded=1,
+                    ticket_no=other,
+                    phone_key=db.crypto.digest(OTHER),
+                ),
+            ]
+        )
     return mine, other, mine_conv, other_conv
 
 
@@ -93,8 +127,15 @@ def test_export_then_erase_round_trip_keeps_statistics_only(db, settings, conver
     assert requests.export(PHONE, "operator1")["tickets"][0]["status"] == "closed"
     with db.transaction() as session:
         before = session.execute(select(Ticket).where(Ticket.ticket_no == mine)).scalar_one()
-        stats = (before.category, before.status, before.channel, before.received_at, before.closed_at,
-                 before.deadline, before.kind)
+        stats = (
+            before.category,
+            before.status,
+            before.channel,
+            before.received_at,
+            before.closed_at,
+            before.deadline,
+            before.kind,
+        )
 
     erased = requests.erase(PHONE, "operator1", "客户来电要求删除，回拨13812345678")
 
@@ -108,11 +149,21 @@ def test_export_then_erase_round_trip_keeps_statistics_only(db, settings, conver
     # ...but the complaint statistics are, and the audit trail says who erased it and why.
     with db.transaction() as session:
         after = session.execute(select(Ticket).where(Ticket.ticket_no == mine)).scalar_one()
-        assert (after.category, after.status, after.channel, after.received_at, after.closed_at, after.deadline,
-                after.kind) == stats
+        assert (
+            after.category,
+            after.status,
+            after.channel,
+            after.received_at,
+            after.closed_at,
+            after.deadline,
+            after.kind,
+        ) == stats
         assert after.complainant_name == ERASED and after.phone_number == "" and after.phone_hash is None
-        events = session.execute(select(TicketEvent).where(TicketEvent.ticket_id == after.id)
-                                 .order_by(TicketEvent.id)).scalars().all()
+        events = (
+            session.execute(select(TicketEvent).where(TicketEvent.ticket_id == after.id).order_by(TicketEvent.id))
+            .scalars()
+            .all()
+        )
         assert [e.field for e in events] == ["status", "note", "status", "personal_data_erased"]
         assert events[-1].actor == "operator1" and events[1].new_value is None
         assert session.execute(select(TicketNote)).scalars().all() == []
@@ -139,8 +190,14 @@ def test_requests_are_validated():
 
 
 def _cli(tmp_path, db, conversations, *args):
-    return subprocess.run([sys.executable, "-m", "bot", "privacy", *args], cwd=PROJECT_ROOT, capture_output=True,
-                          text=True, env=_cli_env(tmp_path, db, conversations), timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "privacy", *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        env=_cli_env(tmp_path, db, conversations),
+        timeout=120,
+    )
 
 
 def test_operators_export_and_erase_from_the_cli(tmp_path, db, settings, conversations):

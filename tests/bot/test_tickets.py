@@ -12,9 +12,13 @@ from tests.conftest import make_settings
 
 def draft(**overrides):
     values = dict(
-        conversation_id="conv-1", channel="rest", category="claims",
-        complainant_name="张三", phone_number="13812345678",
-        description="理赔申请交了两个月没有结果", customer_request="尽快赔付",
+        conversation_id="conv-1",
+        channel="rest",
+        category="claims",
+        complainant_name="张三",
+        phone_number="13812345678",
+        description="理赔申请交了两个月没有结果",
+        customer_request="尽快赔付",
         policy_number="PL202300123456",
     )
     values.update(overrides)
@@ -181,8 +185,10 @@ def test_lookups_record_the_ticket_and_a_keyed_hash_of_the_phone_never_the_numbe
         rows = session.execute(select(StatusLookup).order_by(StatusLookup.id)).scalars().all()
         stored = [(r.conversation_id, r.ticket_no, r.phone_key, r.client, r.succeeded) for r in rows]
     digest = crypto.load(settings.var_dir).digest
-    assert stored == [("visitor", ticket_no, digest("13900000000"), "203.0.113.7", 0),
-                      ("visitor", ticket_no, digest("13812345678"), None, 1)]
+    assert stored == [
+        ("visitor", ticket_no, digest("13900000000"), "203.0.113.7", 0),
+        ("visitor", ticket_no, digest("13812345678"), None, 1),
+    ]
     assert not any("138123" in str(value) or "139000" in str(value) for row in stored for value in row)
 
 
@@ -190,8 +196,7 @@ def test_parallel_guesses_from_many_conversations_never_exceed_the_limit(db, set
     service = TicketService(db, settings, clock=fixed_clock())
     ticket_no = service.submit(draft(), "k").ticket_no
     with ThreadPoolExecutor(max_workers=8) as pool:
-        answers = list(pool.map(
-            lambda i: service.lookup_status(f"probe-{i}", ticket_no, f"139{i:08d}"), range(24)))
+        answers = list(pool.map(lambda i: service.lookup_status(f"probe-{i}", ticket_no, f"139{i:08d}"), range(24)))
     limit = settings.status_max_failures_per_ticket
     assert sum(not a.locked for a in answers) == limit - 1  # the last failure already says locked
     with db.transaction() as session:

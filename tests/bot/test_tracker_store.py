@@ -2,6 +2,7 @@
 writes each event once, publishes each new event once, and survives
 PostgreSQL closing its connections (as a restart or failover does) where
 Rasa's own store fails the turn."""
+
 from __future__ import annotations
 
 import json
@@ -10,17 +11,34 @@ import time
 from datetime import datetime
 
 import pytest
+import sqlalchemy as sa
 from rasa.core.brokers.sql import SQLEventBroker
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
-    ActionExecuted, ActionExecutionRejected, ActionReverted, ActiveLoop, AgentUttered, AllSlotsReset,
-    BotUttered, ConversationPaused, ConversationResumed, DefinePrevUserUtteredFeaturization,
-    EntitiesAdded, FollowupAction, LoopInterrupted, ReminderCancelled, ReminderScheduled, Restarted,
-    SessionStarted, SlotSet, StoryExported, UserUttered, UserUtteranceReverted,
+    ActionExecuted,
+    ActionExecutionRejected,
+    ActionReverted,
+    ActiveLoop,
+    AgentUttered,
+    AllSlotsReset,
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    DefinePrevUserUtteredFeaturization,
+    EntitiesAdded,
+    FollowupAction,
+    LoopInterrupted,
+    ReminderCancelled,
+    ReminderScheduled,
+    Restarted,
+    SessionStarted,
+    SlotSet,
+    StoryExported,
+    UserUtteranceReverted,
+    UserUttered,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
-import sqlalchemy as sa
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
@@ -40,8 +58,13 @@ def dicts(tracker: DialogueStateTracker) -> list:
 
 
 def turn(text: str, phase: str) -> list:
-    return [UserUttered(text, {"name": "greet"}), SlotSet("phase", phase), ActionExecuted("utter_greet"),
-            BotUttered("您好"), ActionExecuted("action_listen")]
+    return [
+        UserUttered(text, {"name": "greet"}),
+        SlotSet("phase", phase),
+        ActionExecuted("utter_greet"),
+        BotUttered("您好"),
+        ActionExecuted("action_listen"),
+    ]
 
 
 async def test_turns_are_stored_once_each_and_read_back_by_rasas_own_store(tmp_path):
@@ -57,8 +80,9 @@ async def test_turns_are_stored_once_each_and_read_back_by_rasas_own_store(tmp_p
     reloaded.update_with_events(turn("谢谢", "three"), DOMAIN)
     await store.save(reloaded)
 
-    rasas_view = await SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db")
-                                       ).retrieve("user-a")
+    rasas_view = await SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db")).retrieve(
+        "user-a"
+    )
     assert dicts(rasas_view) == dicts(reloaded)
     assert [e["text"] for e in dicts(rasas_view) if e["event"] == "user"] == ["你好", "在吗", "谢谢"]
     assert rasas_view.get_slot("phase") == "three"
@@ -66,24 +90,40 @@ async def test_turns_are_stored_once_each_and_read_back_by_rasas_own_store(tmp_p
 
 async def test_every_kind_of_event_is_read_back_as_rasa_reads_it(tmp_path):
     events = [
-        SessionStarted(), ActionExecuted("action_listen"),
-        UserUttered("我要投诉", {"name": "complain", "confidence": 0.98},
-                    [{"entity": "complaint_category", "value": "claims", "start": 0, "end": 2}]),
-        DefinePrevUserUtteredFeaturization(False), EntitiesAdded([{"entity": "phone_number", "value": "1"}]),
-        ActiveLoop("complaint_form"), SlotSet("phase", "asked"), LoopInterrupted(True),
-        ActionExecutionRejected("complaint_form"), BotUttered("请问您的姓名？", {"buttons": []}),
-        AgentUttered("人工消息"), ConversationPaused(), ConversationResumed(), FollowupAction("utter_greet"),
+        SessionStarted(),
+        ActionExecuted("action_listen"),
+        UserUttered(
+            "我要投诉",
+            {"name": "complain", "confidence": 0.98},
+            [{"entity": "complaint_category", "value": "claims", "start": 0, "end": 2}],
+        ),
+        DefinePrevUserUtteredFeaturization(False),
+        EntitiesAdded([{"entity": "phone_number", "value": "1"}]),
+        ActiveLoop("complaint_form"),
+        SlotSet("phase", "asked"),
+        LoopInterrupted(True),
+        ActionExecutionRejected("complaint_form"),
+        BotUttered("请问您的姓名？", {"buttons": []}),
+        AgentUttered("人工消息"),
+        ConversationPaused(),
+        ConversationResumed(),
+        FollowupAction("utter_greet"),
         ReminderScheduled("remind", datetime(2026, 11, 23, 9, 0), name="r1"),
-        ReminderCancelled(name="r1"), UserUtteranceReverted(), ActionReverted(),
+        ReminderCancelled(name="r1"),
+        UserUtteranceReverted(),
+        ActionReverted(),
         StoryExported(str(tmp_path / "exported.yml")),  # applying it writes the file
-        AllSlotsReset(), Restarted(), ActiveLoop(None),
+        AllSlotsReset(),
+        Restarted(),
+        ActiveLoop(None),
     ]
     store = sqlite_store(tmp_path)
     await store.save(DialogueStateTracker.from_events("user-k", events, slots=DOMAIN.slots))
 
     ours = await store.retrieve_full_tracker("user-k")
-    rasas = await SQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db")
-                                  ).retrieve_full_tracker("user-k")
+    rasas = await SQLTrackerStore(
+        domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db")
+    ).retrieve_full_tracker("user-k")
     assert [type(e) for e in ours.events] == [type(e) for e in events]
     assert dicts(ours) == dicts(rasas)
 
@@ -93,8 +133,7 @@ async def test_a_tracker_it_did_not_load_is_appended_after_what_is_stored(tmp_pa
     first = DialogueStateTracker.from_events("user-b", turn("你好", "one"), slots=DOMAIN.slots)
     await store.save(first)
     # e.g. built by another process: its stored events are counted, as Rasa does
-    longer = DialogueStateTracker.from_events("user-b", turn("你好", "one") + turn("在吗", "two"),
-                                              slots=DOMAIN.slots)
+    longer = DialogueStateTracker.from_events("user-b", turn("你好", "one") + turn("在吗", "two"), slots=DOMAIN.slots)
     await store.save(longer)
 
     assert len((await store.retrieve("user-b")).events) == 10
@@ -104,8 +143,11 @@ async def test_only_the_latest_session_is_loaded_and_every_session_is_kept(tmp_p
     store = sqlite_store(tmp_path)
     tracker = DialogueStateTracker.from_events("user-c", turn("你好", "old"), slots=DOMAIN.slots)
     await store.save(tracker)
-    tracker.update_with_events([ActionExecuted("action_session_start"), SessionStarted(),
-                                ActionExecuted("action_listen")] + turn("又来了", "new"), DOMAIN)
+    tracker.update_with_events(
+        [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")]
+        + turn("又来了", "new"),
+        DOMAIN,
+    )
     await store.save(tracker)
 
     latest = await store.retrieve("user-c")
@@ -141,17 +183,22 @@ def drop_connections(url: str) -> None:
     """What a PostgreSQL restart does to the pooled connections, without restarting the shared server."""
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
     with admin.connect() as connection:
-        connection.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                                "WHERE datname = :name AND pid <> pg_backend_pid()"),
-                           {"name": make_url(url).database})
+        connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": make_url(url).database},
+        )
     admin.dispose()
 
 
 @pytest.mark.postgres
 async def test_connections_closed_by_the_server_are_replaced_and_the_turn_goes_on(postgres_url):
     store = ResilientSQLTrackerStore(domain=DOMAIN, host=postgres_url, outage_wait_seconds=5)
-    tracker = DialogueStateTracker.from_events("user-1", [UserUttered("你好"), SlotSet("phase", "asked")],
-                                               slots=DOMAIN.slots)
+    tracker = DialogueStateTracker.from_events(
+        "user-1", [UserUttered("你好"), SlotSet("phase", "asked")], slots=DOMAIN.slots
+    )
     await store.save(tracker)
     drop_connections(postgres_url)
     retrieved = await store.retrieve("user-1")
@@ -164,8 +211,11 @@ async def test_on_postgresql_a_load_and_a_save_are_one_statement_each_without_tr
     # The synchronous driver blocks the event loop for each round trip.
     store = ResilientSQLTrackerStore(domain=DOMAIN, host=postgres_url)
     statements: list = []
-    sa.event.listen(store.engine, "before_cursor_execute",
-                    lambda connection, cursor, statement, *args: statements.append(statement.split()[0]))
+    sa.event.listen(
+        store.engine,
+        "before_cursor_execute",
+        lambda connection, cursor, statement, *args: statements.append(statement.split()[0]),
+    )
     tracker = DialogueStateTracker.from_events("user-statements", turn("你好", "one"), slots=DOMAIN.slots)
     await store.save(tracker)  # a tracker it did not load: Rasa's count first
     loaded = await store.retrieve("user-statements")
@@ -193,8 +243,9 @@ async def test_rasas_own_store_fails_the_turn_in_the_same_situation(postgres_url
 def set_connections_allowed(url: str, allowed: bool) -> None:
     admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT", future=True)
     with admin.connect() as connection:
-        connection.execute(text(f'ALTER DATABASE "{make_url(url).database}" '
-                                f'ALLOW_CONNECTIONS {"true" if allowed else "false"}'))
+        connection.execute(
+            text(f'ALTER DATABASE "{make_url(url).database}" ' f'ALLOW_CONNECTIONS {"true" if allowed else "false"}')
+        )
     admin.dispose()
 
 

@@ -1,5 +1,6 @@
 """HTTP clients speaking from loopback addresses other than 127.0.0.1, which the
 test servers exempt from the channels' per-address rate limit."""
+
 from __future__ import annotations
 
 import random

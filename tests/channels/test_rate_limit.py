@@ -1,4 +1,5 @@
 """Requests per client address (bot/channels/rate_limit.py)."""
+
 import pytest
 
 from bot.channels.rate_limit import ClientRateLimit, client_address, parse_networks

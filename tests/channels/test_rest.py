@@ -9,6 +9,8 @@ from bot.channels import TOO_LONG_TEXT
 from bot.channels.conversation_ids import BAD_ID_TEXT, RESERVED_ID_TEXT, is_safe_id
 from bot.channels.conversation_secret import (
     HEADER as SECRET_HEADER,
+)
+from bot.channels.conversation_secret import (
     MISSING_SECRET_TEXT,
     WRONG_SECRET_TEXT,
     ConversationSecrets,
@@ -59,6 +61,7 @@ def test_a_conversation_secret_is_a_keyed_hash_of_the_id_and_nothing_else():
 # (A turn failing inside Rasa is answered 503 with an apology: tests/production/test_faults.py
 # stops the lock store's Redis to cause one.)
 
+
 def post(assistant: Assistant, **kwargs) -> requests.Response:
     return requests.post(f"{assistant.url}/webhooks/rest/webhook", timeout=60, **kwargs)
 
@@ -67,15 +70,18 @@ def user_events(assistant: Assistant, sender: str) -> list:
     return [event for event in assistant.tracker(sender)["events"] if event["event"] == "user"]
 
 
-@pytest.mark.parametrize("body", [
-    {"message": "你好"},  # Rasa would put it in the conversation everyone without a sender shares
-    {"sender": "", "message": "你好"},
-    {"sender": "s" * 256, "message": "你好"},
-    {"sender": 42, "message": "你好"},
-    {"sender": "someone", "message": {"text": "你好"}},
-    {"sender": "someone"},
-    ["someone", "你好"],
-])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"message": "你好"},  # Rasa would put it in the conversation everyone without a sender shares
+        {"sender": "", "message": "你好"},
+        {"sender": "s" * 256, "message": "你好"},
+        {"sender": 42, "message": "你好"},
+        {"sender": "someone", "message": {"text": "你好"}},
+        {"sender": "someone"},
+        ["someone", "你好"],
+    ],
+)
 def test_a_message_without_a_proper_sender_and_text_is_refused(assistant, body):
     response = post(assistant, json=body)
     assert response.status_code == 400 and "sender" in response.json()["error"]
@@ -104,8 +110,20 @@ def test_a_client_cannot_name_another_channel_as_its_own(assistant):
 
 
 # Ids the desk and Rasa's HTTP API quoted differently: agent replies went to phantom conversations.
-ODD_SENDERS = ["张三的会话", "with space", "a/b", "a?b", "a#b", "a%2Fb", "../tracker", "tab\tid", "s" * 129, "x.y",
-               "-flag", "_x"]
+ODD_SENDERS = [
+    "张三的会话",
+    "with space",
+    "a/b",
+    "a?b",
+    "a#b",
+    "a%2Fb",
+    "../tracker",
+    "tab\tid",
+    "s" * 129,
+    "x.y",
+    "-flag",
+    "_x",
+]
 
 
 def test_a_conversation_id_is_letters_digits_underscore_and_hyphen():
@@ -124,9 +142,11 @@ def test_an_odd_sender_id_is_refused_in_chinese(assistant, sender):
 
 # --- the conversation secret (finding 6) ------------------------------------------------
 
+
 def mailbox(assistant: Assistant, sender: str, **headers: str) -> requests.Response:
-    return requests.post(f"{assistant.url}/webhooks/rest/messages", json={"sender": sender, "after": 0},
-                         headers=headers, timeout=60)
+    return requests.post(
+        f"{assistant.url}/webhooks/rest/messages", json={"sender": sender, "after": 0}, headers=headers, timeout=60
+    )
 
 
 def test_the_first_answer_carries_the_secret_that_later_messages_need(assistant):
@@ -136,8 +156,11 @@ def test_the_first_answer_carries_the_secret_that_later_messages_need(assistant)
     secret = first.headers[SECRET_HEADER]
     assert len(secret) >= 40 and first.headers["Cache-Control"] == "no-store"
 
-    for headers, expected in (({}, MISSING_SECRET_TEXT), ({SECRET_HEADER: secret[:-1] + "x"}, WRONG_SECRET_TEXT),
-                              ({SECRET_HEADER: "密钥".encode().decode("latin-1")}, WRONG_SECRET_TEXT)):
+    for headers, expected in (
+        ({}, MISSING_SECRET_TEXT),
+        ({SECRET_HEADER: secret[:-1] + "x"}, WRONG_SECRET_TEXT),
+        ({SECRET_HEADER: "密钥".encode().decode("latin-1")}, WRONG_SECRET_TEXT),
+    ):
         refused = post(assistant, json={"sender": sender, "message": "我要投诉"}, headers=headers)
         assert refused.status_code == 403 and refused.json()["error"] == expected
     assert [e["text"] for e in user_events(assistant, sender)] == ["你好"]
@@ -164,8 +187,9 @@ def test_the_mailbox_is_read_only_with_the_conversations_secret(assistant):
 
 def test_other_channels_conversations_are_out_of_reach(assistant):
     web = f"web-{uuid.uuid4()}"
-    assistant.api("POST", f"/conversations/{web}/tracker/events",
-                  json=[{"event": "bot", "text": "网页会话里的客服消息"}]).raise_for_status()
+    assistant.api(
+        "POST", f"/conversations/{web}/tracker/events", json=[{"event": "bot", "text": "网页会话里的客服消息"}]
+    ).raise_for_status()
     for sender in (web, web.upper(), "web-anything"):
         for path, body in (("webhook", {"sender": sender, "message": "转人工"}), ("messages", {"sender": sender})):
             refused = requests.post(f"{assistant.url}/webhooks/rest/{path}", json=body, timeout=60)
@@ -180,8 +204,12 @@ def test_other_channels_conversations_are_out_of_reach(assistant):
 def test_of_first_messages_racing_for_one_new_id_only_one_gets_in(assistant):
     sender = f"rest-{uuid.uuid4().hex}"
     with ThreadPoolExecutor(4) as pool:
-        answers = list(pool.map(lambda text: post(assistant, json={"sender": sender, "message": text}),
-                                ["你好", "我要投诉", "转人工", "理赔需要什么材料"]))
+        answers = list(
+            pool.map(
+                lambda text: post(assistant, json={"sender": sender, "message": text}),
+                ["你好", "我要投诉", "转人工", "理赔需要什么材料"],
+            )
+        )
     assert sorted(a.status_code for a in answers) == [200, 403, 403, 403]
     [winner] = [a for a in answers if a.status_code == 200]
     assert SECRET_HEADER in winner.headers
@@ -190,6 +218,7 @@ def test_of_first_messages_racing_for_one_new_id_only_one_gets_in(assistant):
 
 
 # --- what reaches Rasa of a message (finding 8) ----------------------------------------
+
 
 class Conversation:
     """A REST client keeping its conversation's secret."""
@@ -227,8 +256,11 @@ def test_typed_intent_syntax_is_text_but_an_offered_button_is_an_intent(assistan
     # Ordinary text for the NLU (which may still recognise what it says, as for any typed text).
     assert threat["text"] == "／escalation_threat" and lookup["text"].startswith("／check_ticket_status{")
     assert threat["parse_data"]["intent"]["name"] != "escalation_threat"
-    assert not [r for r in HandoffService(assistant.db, assistant.settings).list()
-                if r["conversation_id"] == conversation.sender]
+    assert not [
+        r
+        for r in HandoffService(assistant.db, assistant.settings).list()
+        if r["conversation_id"] == conversation.sender
+    ]
 
     # A button of the bot's latest answer is what apps send when it is tapped.
     conversation.send("你好")
@@ -241,40 +273,53 @@ def test_typed_intent_syntax_is_text_but_an_offered_button_is_an_intent(assistan
 # The session's servers exempt 127.0.0.1 (tests/assistant.py), so the suite's own traffic is
 # not limited; these tests speak from other loopback addresses, under the default limit.
 
+
 def test_one_address_is_limited_to_a_burst_then_a_rate_and_told_so_in_chinese(assistant):
     settings = Settings.from_env({})
     assert (settings.channel_rate_per_minute, settings.channel_rate_burst) == (60, 30)
     address = fresh_address()
     client = client_at(address)
     started = time.monotonic()
-    codes = [client.post(f"{assistant.url}/webhooks/rest/messages", json={"sender": "x y"}, timeout=30).status_code
-             for _ in range(45)]
+    codes = [
+        client.post(f"{assistant.url}/webhooks/rest/messages", json={"sender": "x y"}, timeout=30).status_code
+        for _ in range(45)
+    ]
     allowed = codes.count(400)
     assert 30 <= allowed <= 30 + int(time.monotonic() - started) + 1 and codes.count(429) == 45 - allowed
     assert codes[-1] == 429
 
-    refused = client.post(f"{assistant.url}/webhooks/rest/webhook",
-                          json={"sender": f"rest-{uuid.uuid4().hex}", "message": "查询投诉进度"}, timeout=30)
+    refused = client.post(
+        f"{assistant.url}/webhooks/rest/webhook",
+        json={"sender": f"rest-{uuid.uuid4().hex}", "message": "查询投诉进度"},
+        timeout=30,
+    )
     assert refused.status_code == 429 and refused.json() == [{"text": RATE_LIMITED_TEXT}]
     assert int(refused.headers["Retry-After"]) >= 1
     mailbox = client.post(f"{assistant.url}/webhooks/rest/messages", json={"sender": "x"}, timeout=30)
     assert mailbox.status_code == 429 and mailbox.json() == {"error": RATE_LIMITED_TEXT}
     # A forwarded-for header from a client that is not a trusted proxy changes nothing.
-    forged = client.post(f"{assistant.url}/webhooks/rest/webhook", headers={"X-Forwarded-For": "198.51.100.9"},
-                         json={"sender": f"rest-{uuid.uuid4().hex}", "message": "你好"}, timeout=30)
+    forged = client.post(
+        f"{assistant.url}/webhooks/rest/webhook",
+        headers={"X-Forwarded-For": "198.51.100.9"},
+        json={"sender": f"rest-{uuid.uuid4().hex}", "message": "你好"},
+        timeout=30,
+    )
     assert forged.status_code == 429
     # Other addresses are not affected.
     other = client_at(fresh_address()).post(
-        f"{assistant.url}/webhooks/rest/webhook", json={"sender": f"rest-{uuid.uuid4().hex}", "message": "你好"},
-        timeout=60)
+        f"{assistant.url}/webhooks/rest/webhook",
+        json={"sender": f"rest-{uuid.uuid4().hex}", "message": "你好"},
+        timeout=60,
+    )
     assert other.status_code == 200 and other.json()
 
 
 def test_the_client_address_is_passed_on_for_the_status_look_up_limits(assistant):
     address = fresh_address()
     sender = f"rest-{uuid.uuid4().hex}"
-    answer = client_at(address).post(f"{assistant.url}/webhooks/rest/webhook",
-                                     json={"sender": sender, "message": "你好"}, timeout=60)
+    answer = client_at(address).post(
+        f"{assistant.url}/webhooks/rest/webhook", json={"sender": sender, "message": "你好"}, timeout=60
+    )
     assert answer.status_code == 200
     [event] = user_events(assistant, sender)
     assert event["metadata"]["client_address"] == address

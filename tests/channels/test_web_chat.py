@@ -3,6 +3,7 @@
 The Rasa server runs with the project's credentials.yml (plus one embedding
 origin for the iframe test); the page is the one `make run` serves.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,8 +40,8 @@ from bot.embedded import free_port
 from bot.handoff import HandoffService
 from bot.settings import PROJECT_ROOT
 from bot.tickets import TicketService
-from tests.browser_support import DESKTOP, PHONE, chromium, save_screenshot  # noqa: F401
 from tests.assistant import TOKEN, Assistant, running_assistant
+from tests.browser_support import DESKTOP, PHONE, chromium, save_screenshot  # noqa: F401
 from tests.channels.loopback import client_at, fresh_address
 
 CHANNEL_KEY = "bot.channels.web.WebChatInput"
@@ -50,17 +51,28 @@ AGENT = {"id": 3, "name": "王小明"}
 
 # --- the channel's pure parts ---------------------------------------------------------
 
+
 def test_only_a_uuid4_is_a_session_id():
     assert parse_session_id("0F8FAD5B-D9CB-469F-A165-70867728950E") == "0f8fad5b-d9cb-469f-a165-70867728950e"
-    for bad in [None, 42, "", "me", "0f8fad5b-d9cb-169f-a165-70867728950e",  # version 1
-                "0f8fad5b-d9cb-469f-a165-70867728950e ", "../0f8fad5b-d9cb-469f-a165-70867728950",
-                {"session_id": "x"}]:
+    for bad in [
+        None,
+        42,
+        "",
+        "me",
+        "0f8fad5b-d9cb-169f-a165-70867728950e",  # version 1
+        "0f8fad5b-d9cb-469f-a165-70867728950e ",
+        "../0f8fad5b-d9cb-469f-a165-70867728950",
+        {"session_id": "x"},
+    ]:
         assert parse_session_id(bad) is None
 
 
 def test_a_message_has_the_same_id_live_and_read_back_from_the_tracker():
-    event = BotUttered("您好\n\n请问有什么可以帮您？", data={"buttons": [{"title": "我要投诉", "payload": "/complain"}]},
-                       metadata={"agent": AGENT})
+    event = BotUttered(
+        "您好\n\n请问有什么可以帮您？",
+        data={"buttons": [{"title": "我要投诉", "payload": "/complain"}]},
+        metadata={"agent": AGENT},
+    )
     live = bot_payload(event.message())
     # The tracker store keeps events as JSON.
     [stored] = history([json.loads(json.dumps(event.as_dict()))])
@@ -74,15 +86,23 @@ def test_a_message_has_the_same_id_live_and_read_back_from_the_tracker():
 def test_history_shows_button_titles_skips_other_events_and_is_bounded():
     events = [
         {"event": "action", "name": "action_listen", "timestamp": 1.0},
-        {"event": "user", "text": '/inform{"complaint_category":"sales"}', "timestamp": 2.0,
-         "message_id": "m1", "metadata": {"button_title": "销售纠纷"}},
+        {
+            "event": "user",
+            "text": '/inform{"complaint_category":"sales"}',
+            "timestamp": 2.0,
+            "message_id": "m1",
+            "metadata": {"button_title": "销售纠纷"},
+        },
         {"event": "bot", "text": "请提供保单号", "timestamp": 3.0, "data": {}, "metadata": {}},
         {"event": "bot", "text": None, "timestamp": 4.0, "data": {"custom": {"x": 1}}, "metadata": {}},
         {"event": "user", "text": "跳过", "timestamp": 5.0, "message_id": "m2", "metadata": {}},
     ]
     messages = history(events)
     assert [(m["sender"], m["text"]) for m in messages] == [
-        ("user", "销售纠纷"), ("bot", "请提供保单号"), ("user", "跳过")]
+        ("user", "销售纠纷"),
+        ("bot", "请提供保单号"),
+        ("user", "跳过"),
+    ]
     assert [m["id"] for m in messages][::2] == ["m1", "m2"]
     assert [m["text"] for m in history(events, limit=1)] == ["跳过"]
 
@@ -106,6 +126,7 @@ def test_a_redis_url_shares_sockets_between_servers():
 
 
 # --- the real servers -------------------------------------------------------------------
+
 
 class Proxy:
     """A TCP relay between the browser and Rasa that can drop every connection,
@@ -182,7 +203,8 @@ class WebChat:
         response = requests.post(
             f"{self.assistant.url}/conversations/{conversation_id}/tracker/events",
             params={"token": TOKEN, "execute_side_effects": "true", "output_channel": "latest"},
-            json={"event": "bot", "text": text, "metadata": {"agent": AGENT}}, timeout=60,
+            json={"event": "bot", "text": text, "metadata": {"agent": AGENT}},
+            timeout=60,
         )
         response.raise_for_status()
 
@@ -198,7 +220,8 @@ def web(tmp_path_factory) -> Iterator[WebChat]:
     assert CHANNEL_KEY in credentials, "credentials.yml must enable the web channel"
     channel = dict(credentials[CHANNEL_KEY] or {})
     channel["frame_ancestors"] = list(channel.get("frame_ancestors") or ["'self'"]) + [
-        f"http://localhost:{embedding_port}"]
+        f"http://localhost:{embedding_port}"
+    ]
     credentials[CHANNEL_KEY] = channel
     path = var / "credentials.yml"
     path.write_text(yaml.safe_dump(credentials, allow_unicode=True), encoding="utf-8")
@@ -239,10 +262,13 @@ def bot_texts(page: Page) -> List[str]:
 
 
 def shown(page: Page) -> List[Dict[str, str]]:
-    return page.eval_on_selector_all(".message", """els => els.map(e => ({
+    return page.eval_on_selector_all(
+        ".message",
+        """els => els.map(e => ({
         id: e.dataset.id, kind: e.className,
         label: (e.querySelector('.message-label') || {}).textContent || '',
-        text: e.querySelector('.bubble').textContent}))""")
+        text: e.querySelector('.bubble').textContent}))""",
+    )
 
 
 def _answered(page: Page, before: int) -> List[str]:
@@ -302,8 +328,11 @@ def test_complaint_from_greeting_to_ticket(web, chromium):
 
     done = "\n".join(say(page, "确认"))
     session_id = session_of(page)
-    [ticket] = [t for t in TicketService(web.assistant.db, web.assistant.settings).list()
-                if t["conversation_id"] == SENDER_PREFIX + session_id]
+    [ticket] = [
+        t
+        for t in TicketService(web.assistant.db, web.assistant.settings).list()
+        if t["conversation_id"] == SENDER_PREFIX + session_id
+    ]
     assert ticket["ticket_no"] in done and ticket["channel"] == "web"
     assert ticket["category"] == "claims" and ticket["phone_number"] == "13812345678"
     assert ticket["complainant_name"] == "张三" and ticket["policy_number"] == "PL202300123456"
@@ -397,7 +426,11 @@ def test_agent_message_after_handoff_is_labelled(web, chromium, agent_online):
     say(page, "你好")
     assert "人工客服" in "\n".join(say(page, "转人工"))
     conversation_id = SENDER_PREFIX + session_of(page)
-    [request] = [r for r in HandoffService(web.assistant.db, web.assistant.settings).list() if r["conversation_id"] == conversation_id]
+    [request] = [
+        r
+        for r in HandoffService(web.assistant.db, web.assistant.settings).list()
+        if r["conversation_id"] == conversation_id
+    ]
     assert request["channel"] == "web" and request["status"] == "waiting"
 
     web.post_agent_message(conversation_id, "您好，我是客服王小明，请问有什么可以帮您？")
@@ -427,8 +460,8 @@ def test_message_text_is_never_markup(web, chromium):
     page = open_chat(chromium, web.page_url, PHONE)
     attack = '<img src=x onerror="window.__xss=1"><b>粗体</b>'
     say(page, attack)
-    web.post_agent_message(SENDER_PREFIX + session_of(page), '<script>window.__xss=2</script>客服')
-    expect(page.locator(".message.from-agent .bubble")).to_have_text('<script>window.__xss=2</script>客服')
+    web.post_agent_message(SENDER_PREFIX + session_of(page), "<script>window.__xss=2</script>客服")
+    expect(page.locator(".message.from-agent .bubble")).to_have_text("<script>window.__xss=2</script>客服")
     assert page.locator(".message.from-user .bubble").first.text_content() == attack
     assert page.locator("#messages img, #messages b, #messages script").count() == 0
     assert page.evaluate("window.__xss") is None
@@ -480,7 +513,9 @@ def test_http_endpoints_validate_their_input(web):
     assert 'content="/webhooks/web/socket.io"' in page.text
     assert requests.get(url.rstrip("/"), timeout=10, allow_redirects=False).headers["Location"] == "/webhooks/web/"
     client = requests.get(url + "static/socket.io.min.js", timeout=10)
-    assert client.ok and client.headers["Content-Type"].startswith("text/javascript") and "Socket.IO v4.8.4" in client.text
+    assert (
+        client.ok and client.headers["Content-Type"].startswith("text/javascript") and "Socket.IO v4.8.4" in client.text
+    )
     assert requests.get(url + "static/..%2Fpackage.json", timeout=10).status_code == 404
     assert requests.get(url + "static/index.html", timeout=10).status_code == 404
 
@@ -494,6 +529,7 @@ def test_http_endpoints_validate_their_input(web):
 
 
 # --- what reaches Rasa of a message (finding 8) ----------------------------------------
+
 
 class Socket:
     """A native app's socket: Engine.IO v4 over a WebSocket, spoken directly."""
@@ -577,8 +613,11 @@ def test_typed_intent_syntax_is_text_but_buttons_still_work(web, chromium):
     say(page, "/escalation_threat")
     session_id = session_of(page)
     assert user_texts(web, session_id) == ["你好", "／escalation_threat"]
-    assert not [r for r in HandoffService(web.assistant.db, web.assistant.settings).list()
-                if r["conversation_id"] == SENDER_PREFIX + session_id]
+    assert not [
+        r
+        for r in HandoffService(web.assistant.db, web.assistant.settings).list()
+        if r["conversation_id"] == SENDER_PREFIX + session_id
+    ]
     # The latest answer's buttons are intents, as the page sends them.
     say(page, "你好")
     assert "哪一类" in click(page, "我要投诉")[-1]
@@ -587,6 +626,7 @@ def test_typed_intent_syntax_is_text_but_buttons_still_work(web, chromium):
 
 
 # --- requests per client address (finding 1) --------------------------------------------
+
 
 def test_one_address_is_limited_and_its_user_told_in_chinese(web):
     """The servers exempt 127.0.0.1 (tests/assistant.py); this app speaks from another loopback address."""
@@ -597,8 +637,10 @@ def test_one_address_is_limited_and_its_user_told_in_chinese(web):
         async with Socket(web.assistant.url, local_address=address) as app:  # one connection counted
             answered = await app.say("你好")
             # Drain the address's allowance with history requests (the page makes one per reconnect).
-            codes = [http.post(web.page_url + "history", json={"session_id": app.session_id}, timeout=30).status_code
-                     for _ in range(40)]
+            codes = [
+                http.post(web.page_url + "history", json={"session_id": app.session_id}, timeout=30).status_code
+                for _ in range(40)
+            ]
             assert 429 in codes and codes[-1] == 429
             return answered, await app.say("我要投诉"), app.session_id
 

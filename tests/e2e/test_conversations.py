@@ -1,4 +1,5 @@
 """Whole conversations through the REST channel against the real servers."""
+
 from __future__ import annotations
 
 import uuid
@@ -74,8 +75,9 @@ def test_complaint_from_greeting_to_ticket(assistant):
 
     # Resending the confirmation never files a second ticket.
     assistant.texts(sender, "确认")
-    assert len([t for t in TicketService(assistant.db, assistant.settings).list()
-                if t["conversation_id"] == sender]) == 1
+    assert (
+        len([t for t in TicketService(assistant.db, assistant.settings).list() if t["conversation_id"] == sender]) == 1
+    )
 
 
 def test_side_questions_mid_form_are_answered_and_the_form_resumes(assistant):
@@ -116,8 +118,15 @@ def test_status_lookup_verifies_the_phone(assistant):
 
 def ticket_with_phone(assistant, phone: str) -> str:
     """A ticket of its own for a test that locks look-ups (the servers' database is shared)."""
-    draft = ComplaintDraft(conversation_id=new_sender(), channel="rest", category="claims", complainant_name="张三",
-                           phone_number=phone, description="理赔申请交了两个月没有结果", customer_request="尽快赔付")
+    draft = ComplaintDraft(
+        conversation_id=new_sender(),
+        channel="rest",
+        category="claims",
+        complainant_name="张三",
+        phone_number=phone,
+        description="理赔申请交了两个月没有结果",
+        customer_request="尽快赔付",
+    )
     return TicketService(assistant.db, assistant.settings).submit(draft, uuid.uuid4().hex).ticket_no
 
 
@@ -144,8 +153,9 @@ def test_a_typed_intent_carrying_both_answers_does_not_look_up_in_one_request(as
     phone = "13655550456"
     ticket_no = ticket_with_phone(assistant, phone)
     sender = new_sender()
-    reply = joined(assistant.texts(
-        sender, '/check_ticket_status{"ticket_id":"%s","phone_number":"%s"}' % (ticket_no, phone)))
+    reply = joined(
+        assistant.texts(sender, '/check_ticket_status{"ticket_id":"%s","phone_number":"%s"}' % (ticket_no, phone))
+    )
     assert "当前状态" not in reply and ("手机号" in reply or "投诉编号" in reply)
     with assistant.db.transaction() as session:
         assert session.query(StatusLookup).filter(StatusLookup.conversation_id == sender).count() == 0
@@ -216,8 +226,11 @@ CALLBACK_MESSAGE = "理赔款一直没到账，想请工作人员回电说明一
 
 
 def callback_tickets(assistant, sender: str):
-    return [t for t in TicketService(assistant.db, assistant.settings).list()
-            if t["conversation_id"] == sender and t["kind"] == "callback"]
+    return [
+        t
+        for t in TicketService(assistant.db, assistant.settings).list()
+        if t["conversation_id"] == sender and t["kind"] == "callback"
+    ]
 
 
 def test_no_agent_online_takes_a_message_that_becomes_a_callback_ticket(assistant, nobody_online):
@@ -266,11 +279,14 @@ def test_declining_the_message_says_where_else_to_turn(assistant, nobody_online)
     assert callback_tickets(assistant, sender) == [] and not assistant.tracker(sender)["paused"]
 
 
-@pytest.mark.parametrize("text", ["", "   ", "😡😡😡", "投诉" * 2500, "<script>alert(1)</script>",
-                                  "'; DROP TABLE tickets; --", "Hello 你好 123 ☎️"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "   ", "😡😡😡", "投诉" * 2500, "<script>alert(1)</script>", "'; DROP TABLE tickets; --", "Hello 你好 123 ☎️"],
+)
 def test_bad_input_gets_an_answer_and_nothing_crashes(assistant, text):
-    response = requests.post(f"{assistant.url}/webhooks/rest/webhook",
-                             json={"sender": new_sender(), "message": text}, timeout=60)
+    response = requests.post(
+        f"{assistant.url}/webhooks/rest/webhook", json={"sender": new_sender(), "message": text}, timeout=60
+    )
     assert response.status_code == 200
     assert isinstance(response.json(), list)
 

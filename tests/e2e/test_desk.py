@@ -3,6 +3,7 @@
 Real parts only: the trained Rasa server with the REST channel, the action
 server, the desk process, one SQLite database, Debian's Chromium.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,24 +16,29 @@ import requests
 
 from bot.agents import AgentService, Role
 from bot.handoff import Availability, HandoffReason, HandoffService
+from tests.assistant import TOKEN, Assistant
 from tests.bot.desk.conftest import PASSWORD, DeskClient, DeskServer, start_desk, stop_desk
 from tests.browser_support import DESKTOP, chromium, save_screenshot  # noqa: F401
-from tests.assistant import TOKEN, Assistant
 
-XSS = '<img src=x onerror="document.title=\'pwned\'">'
+XSS = "<img src=x onerror=\"document.title='pwned'\">"
 
 
 @pytest.fixture(scope="module")
 def desk(assistant: Assistant) -> Iterator[DeskServer]:
-    server = start_desk(assistant.settings.var_dir, {"RASA_URL": assistant.url, "RASA_TOKEN": TOKEN,
-                                                     "SERVICE_HOURS": "00:00-24:00"})
+    server = start_desk(
+        assistant.settings.var_dir, {"RASA_URL": assistant.url, "RASA_TOKEN": TOKEN, "SERVICE_HOURS": "00:00-24:00"}
+    )
     yield server
     stop_desk(server)
 
 
 def mailbox(assistant: Assistant, sender: str, after: float) -> List[dict]:
-    response = requests.post(f"{assistant.url}/webhooks/rest/messages", headers=assistant.rest_headers(sender),
-                             json={"sender": sender, "after": after}, timeout=10)
+    response = requests.post(
+        f"{assistant.url}/webhooks/rest/messages",
+        headers=assistant.rest_headers(sender),
+        json={"sender": sender, "after": after},
+        timeout=10,
+    )
     response.raise_for_status()
     return response.json()["messages"]
 
@@ -100,8 +106,11 @@ def test_an_agent_takes_over_replies_and_hands_back(assistant, desk, chromium): 
     save_screenshot(page, "desk-conversation")
     # The bot stayed silent through all of it.
     user_turns = assistant.tracker(sender)["events"]
-    assert not [e for e in user_turns if e["event"] == "bot" and e.get("timestamp", 0) > sent_at
-                and not (e.get("metadata") or {}).get("agent")]
+    assert not [
+        e
+        for e in user_turns
+        if e["event"] == "bot" and e.get("timestamp", 0) > sent_at and not (e.get("metadata") or {}).get("agent")
+    ]
 
     # Hand back: the user is told, and the bot answers the next message.
     handed_back_at = time.time()
@@ -119,8 +128,10 @@ def test_the_mailbox_refuses_bad_requests(assistant):
         response = requests.post(f"{assistant.url}/webhooks/rest/messages", json=body, timeout=10)
         assert response.status_code == 400, body
     # Readable only with the conversation's secret (tests/channels/test_rest.py).
-    assert requests.post(f"{assistant.url}/webhooks/rest/messages", json={"sender": "nobody-ever"},
-                         timeout=10).status_code == 403
+    assert (
+        requests.post(f"{assistant.url}/webhooks/rest/messages", json={"sender": "nobody-ever"}, timeout=10).status_code
+        == 403
+    )
 
 
 # Every printable ASCII character but space, '?' and '#', and '%' as escapes that must stay literal.
@@ -144,8 +155,9 @@ def test_agent_replies_reach_conversations_with_odd_ids(assistant, desk, convers
     username = f"odd{ODD_IDS.index(conversation_id)}"
     AgentService(desk.db).add(username, "李客服", PASSWORD, Role.AGENT)
     li = DeskClient(desk.url).login(username)
-    request_id = HandoffService(desk.db, desk.settings).request(
-        conversation_id, "rest", HandoffReason.USER_REQUEST, {}).id
+    request_id = (
+        HandoffService(desk.db, desk.settings).request(conversation_id, "rest", HandoffReason.USER_REQUEST, {}).id
+    )
     before = set(stored_senders(assistant))
     assert li.post(f"/api/handoffs/{request_id}/claim").status_code == 200
     reply = li.post(f"/api/handoffs/{request_id}/messages", json={"text": "您好，这里是人工客服。"})
@@ -163,8 +175,9 @@ def test_a_reply_rasa_cannot_deliver_is_refused_not_lost(assistant, desk):
     AgentService(desk.db).add("unaddressable", "李客服", PASSWORD, Role.AGENT)
     li = DeskClient(desk.url).login("unaddressable")
     conversation_id = "desk-e2e-张三 的会话?#1"
-    request_id = HandoffService(desk.db, desk.settings).request(
-        conversation_id, "rest", HandoffReason.USER_REQUEST, {}).id
+    request_id = (
+        HandoffService(desk.db, desk.settings).request(conversation_id, "rest", HandoffReason.USER_REQUEST, {}).id
+    )
     before = set(stored_senders(assistant))
     assert li.post(f"/api/handoffs/{request_id}/claim").status_code == 200
     reply = li.post(f"/api/handoffs/{request_id}/messages", json={"text": "您好"})

@@ -1,5 +1,6 @@
 """The probe's transport attacks on the real servers (issue 12, finding 2): a
 direct call to the action server, and which addresses the servers listen on."""
+
 from __future__ import annotations
 
 import socket
@@ -46,23 +47,27 @@ FORGED_SUBMISSION = {
 
 def written(assistant) -> tuple:
     with assistant.db.transaction() as session:
-        return (session.scalar(select(func.count()).select_from(Ticket)),
-                session.scalar(select(func.count()).select_from(HandoffRequest)))
+        return (
+            session.scalar(select(func.count()).select_from(Ticket)),
+            session.scalar(select(func.count()).select_from(HandoffRequest)),
+        )
 
 
 def test_a_direct_call_to_the_action_server_without_the_secret_is_refused_and_writes_nothing(assistant):
     before = written(assistant)
     for headers in ({}, {HEADER: "wrong"}, {HEADER: shared_token(assistant.settings)[:-1]}):
-        response = requests.post(f"{assistant.actions_url}/webhook", json=FORGED_SUBMISSION,
-                                 headers=headers, timeout=30)
+        response = requests.post(
+            f"{assistant.actions_url}/webhook", json=FORGED_SUBMISSION, headers=headers, timeout=30
+        )
         assert response.status_code == 401, (headers.keys(), response.text[:300])
         assert response.json() == {"error": "unauthorized"}
         assert requests.get(f"{assistant.actions_url}/actions", headers=headers, timeout=30).status_code == 401
     assert written(assistant) == before
     # Health checks stay open; the right secret is answered.
     assert requests.get(f"{assistant.actions_url}/health", timeout=30).json() == {"status": "ok"}
-    listed = requests.get(f"{assistant.actions_url}/actions", headers={HEADER: shared_token(assistant.settings)},
-                          timeout=30)
+    listed = requests.get(
+        f"{assistant.actions_url}/actions", headers={HEADER: shared_token(assistant.settings)}, timeout=30
+    )
     assert listed.status_code == 200 and {"name": "action_submit_complaint"} in listed.json()
 
 
@@ -89,8 +94,12 @@ def test_the_servers_listen_on_loopback_only(assistant):
     assert {rasa_port, actions_port} <= {port for _, _, port in listening}, listening
     assert all(address == "127.0.0.1" for _, address, _ in listening), listening
     # From this machine's other addresses, nothing answers.
-    others = [a.address for addresses in psutil.net_if_addrs().values() for a in addresses
-              if a.family == socket.AF_INET and not a.address.startswith("127.")]
+    others = [
+        a.address
+        for addresses in psutil.net_if_addrs().values()
+        for a in addresses
+        if a.family == socket.AF_INET and not a.address.startswith("127.")
+    ]
     for address in others:
         for port in (rasa_port, actions_port):
             with socket.socket() as sock:

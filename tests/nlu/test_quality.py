@@ -4,6 +4,7 @@ Reports intent macro-F1 and entity F1 (entity type and normalised value must
 both match) to results/nlu_quality.md, and holds both to the 0.95 bar.
 Training is seeded, so the figures are reproducible on a clean clone.
 """
+
 from __future__ import annotations
 
 import re
@@ -53,8 +54,10 @@ def evaluation(parse):
         counts["fp"] += len(found - gold)
         counts["fn"] += len(gold - found)
         if gold != found or message.get("intent") != result["intent"]["name"]:
-            errors.append(f"| {text} | {message.get('intent')} → {result['intent']['name']} | "
-                          f"missed {sorted(gold - found)} extra {sorted(found - gold)} |")
+            errors.append(
+                f"| {text} | {message.get('intent')} → {result['intent']['name']} | "
+                f"missed {sorted(gold - found)} extra {sorted(found - gold)} |"
+            )
     # Macro over the contract intents; a fallback or wrong prediction counts against the gold intent.
     intent_f1 = f1_score(gold_intents, predicted_intents, labels=sorted(set(gold_intents)), average="macro")
     precision = counts["tp"] / max(1, counts["tp"] + counts["fp"])

@@ -6,6 +6,7 @@ the analytics consumer, on a fresh PostgreSQL database, a private Redis server
 They need PostgreSQL, RabbitMQ, redis-server and nginx: under CI=true a missing
 one fails the tests; elsewhere they skip, saying which one is absent.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -77,9 +78,23 @@ class RedisServer:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "no", "--daemonize", "no"],
-            stdout=open(self.log, "a"), stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+            ],
+            stdout=open(self.log, "a"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         deadline = time.time() + 20
         while not reachable(("127.0.0.1", self.port), 0.5):
             if self.process.poll() is not None or time.time() > deadline:
@@ -138,20 +153,22 @@ class Topology:
 
     def wait_healthy(self, seconds: float = STARTUP_SECONDS) -> None:
         """Every process running and serving (a killed one is started again by the launcher)."""
-        self.wait_until(lambda: self.state()["ready"] and all(
-            p["alive"] and p["ready"] for p in self.state()["processes"].values()), seconds, "a healthy topology")
+        self.wait_until(
+            lambda: self.state()["ready"]
+            and all(p["alive"] and p["ready"] for p in self.state()["processes"].values()),
+            seconds,
+            "a healthy topology",
+        )
 
     def tracker(self, sender: str) -> Dict[str, Any]:
-        response = requests.get(f"{self.api_url}/conversations/{sender}/tracker",
-                                params={"token": TOKEN}, timeout=60)
+        response = requests.get(f"{self.api_url}/conversations/{sender}/tracker", params={"token": TOKEN}, timeout=60)
         response.raise_for_status()
         return response.json()
 
     def stored_events(self, sender: str) -> int:
         """Events of the conversation in PostgreSQL (Rasa's `events` table)."""
         with self.db.transaction() as session:
-            return session.execute(text("SELECT count(*) FROM events WHERE sender_id = :s"),
-                                   {"s": sender}).scalar_one()
+            return session.execute(text("SELECT count(*) FROM events WHERE sender_id = :s"), {"s": sender}).scalar_one()
 
 
 class User:
@@ -169,8 +186,11 @@ class User:
     def send(self, message: str, timeout: float = 120) -> Optional[List[str]]:
         """The bot's answers, or None when the message was not answered."""
         try:
-            response = self.http.post(f"{self.topology.lb_url}/webhooks/rest/webhook",
-                                      json={"sender": self.sender, "message": message}, timeout=timeout)
+            response = self.http.post(
+                f"{self.topology.lb_url}/webhooks/rest/webhook",
+                json={"sender": self.sender, "message": message},
+                timeout=timeout,
+            )
         except requests.RequestException:
             return None
         if "X-Conversation-Secret" in response.headers:  # later messages need it (docs/chat-channels.md)
@@ -257,27 +277,48 @@ def topology(tmp_path_factory) -> Iterator[Topology]:
     suffix = uuid.uuid4().hex[:8]
     ports = {key: str(free_port()) for key in ("LB_PORT", "LB_API_PORT", "LB_ACTIONS_PORT", "DESK_PORT")}
     env = {
-        **os.environ, **ports,
-        "PRODUCTION_VAR_DIR": str(var), "DATABASE_URL": database_url,
-        "REDIS_HOST": "127.0.0.1", "REDIS_PORT": str(redis.port),
-        "RABBITMQ_HOST": RABBITMQ[0], "RABBITMQ_PORT": str(RABBITMQ[1]),
-        "EVENTS_EXCHANGE": f"test_events_{suffix}", "ANALYTICS_QUEUE": f"test_analytics_{suffix}",
-        "RASA_TOKEN": TOKEN, "NGINX": nginx,
+        **os.environ,
+        **ports,
+        "PRODUCTION_VAR_DIR": str(var),
+        "DATABASE_URL": database_url,
+        "REDIS_HOST": "127.0.0.1",
+        "REDIS_PORT": str(redis.port),
+        "RABBITMQ_HOST": RABBITMQ[0],
+        "RABBITMQ_PORT": str(RABBITMQ[1]),
+        "EVENTS_EXCHANGE": f"test_events_{suffix}",
+        "ANALYTICS_QUEUE": f"test_analytics_{suffix}",
+        "RASA_TOKEN": TOKEN,
+        "NGINX": nginx,
         "RASA_REPLICA_PORTS": f"{free_port()},{free_port()}",
         "ACTION_WORKER_PORTS": f"{free_port()},{free_port()}",
         # Human service around the clock; whether an agent is online is up to each test.
-        "SERVICE_HOURS": "00:00-24:00", "SERVICE_DAYS": "1-7",
+        "SERVICE_HOURS": "00:00-24:00",
+        "SERVICE_DAYS": "1-7",
         # Every simulated user speaks from 127.0.0.1: not limited per address.
         "CHANNEL_RATE_EXEMPT": "127.0.0.1",
     }
     env.pop("TRACKER_DATABASE_URL", None)
     settings = Settings.from_env(env)
     output = var / "launcher.log"
-    launcher = subprocess.Popen([str(PROJECT_ROOT / "scripts" / "run-production")], cwd=PROJECT_ROOT, env=env,
-                                stdout=open(output, "w"), stderr=subprocess.STDOUT, start_new_session=True)
-    running = Topology(var, f"http://127.0.0.1:{ports['LB_PORT']}", f"http://127.0.0.1:{ports['LB_API_PORT']}",
-                       f"http://127.0.0.1:{ports['DESK_PORT']}", settings, Database(database_url), redis,
-                       launcher, output)
+    launcher = subprocess.Popen(
+        [str(PROJECT_ROOT / "scripts" / "run-production")],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=open(output, "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    running = Topology(
+        var,
+        f"http://127.0.0.1:{ports['LB_PORT']}",
+        f"http://127.0.0.1:{ports['LB_API_PORT']}",
+        f"http://127.0.0.1:{ports['DESK_PORT']}",
+        settings,
+        Database(database_url),
+        redis,
+        launcher,
+        output,
+    )
     try:
         running.wait_healthy()
         yield running
@@ -340,14 +381,16 @@ class WebChatUser:
             self._http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
             self._client = socketio.AsyncClient(http_session=self._http, reconnection=False)
             self._client.on("*", self._on_event)
-            await self._client.connect(self.topology.lb_url, transports=["polling"],
-                                       socketio_path="/webhooks/web/socket.io", wait_timeout=30)
+            await self._client.connect(
+                self.topology.lb_url, transports=["polling"], socketio_path="/webhooks/web/socket.io", wait_timeout=30
+            )
         else:
             import websockets
 
             url = self.topology.lb_url.replace("http://", "ws://")
             self._socket = await websockets.connect(
-                f"{url}/webhooks/web/socket.io/?EIO=4&transport=websocket", open_timeout=30)
+                f"{url}/webhooks/web/socket.io/?EIO=4&transport=websocket", open_timeout=30
+            )
             opened = await asyncio.wait_for(self._socket.recv(), 30)
             assert opened.startswith("0{"), opened  # Engine.IO open packet
             await self._socket.send("40")  # Socket.IO connect to the default namespace
@@ -382,8 +425,9 @@ class WebChatUser:
             await self._socket.close()
 
     async def say(self, text: str) -> None:
-        await self._emit("user_uttered", {"message": text, "session_id": self.session_id,
-                                          "message_id": uuid.uuid4().hex})
+        await self._emit(
+            "user_uttered", {"message": text, "session_id": self.session_id, "message_id": uuid.uuid4().hex}
+        )
 
     async def wait_for(self, contains: str, seconds: float = 60) -> Dict[str, Any]:
         deadline = asyncio.get_running_loop().time() + seconds
@@ -407,7 +451,8 @@ def post_agent_message(base_url: str, conversation_id: str, text: str) -> None:
         f"{base_url}/conversations/{conversation_id}/tracker/events",
         params={"token": TOKEN, "execute_side_effects": "true", "output_channel": "latest"},
         json={"event": "bot", "text": text, "metadata": {"agent": {"id": 1, "name": "王小明"}}},
-        timeout=60)
+        timeout=60,
+    )
     response.raise_for_status()
 
 

@@ -1,5 +1,6 @@
 """Conversations through the production topology: nginx, two Rasa replicas on
 PostgreSQL, Redis locks and socket.io rooms, the RabbitMQ analytics feed, the desk."""
+
 from __future__ import annotations
 
 import re
@@ -26,8 +27,9 @@ def test_a_complaint_through_the_load_balancer_is_stored_in_postgresql_and_fed_t
     assert healthy.stored_events(user.sender) > 10
 
     feed = AnalyticsFeed(healthy.db)
-    healthy.wait_until(lambda: feed.conversation(user.sender)["tickets"] == [ticket_no], 60,
-                       "the ticket in the analytics feed")
+    healthy.wait_until(
+        lambda: feed.conversation(user.sender)["tickets"] == [ticket_no], 60, "the ticket in the analytics feed"
+    )
     summary = feed.conversation(user.sender)
     assert summary["channel"] == "rest" and summary["intents"].get("complain", 0) >= 1
     assert summary["messages"] == len(user.acknowledged) and summary["handoffs"] == 0
@@ -41,8 +43,9 @@ def test_a_long_conversation_still_reaches_the_action_servers(healthy):
         assert any("理赔申请书" in text for text in user.say("重疾险理赔需要什么材料"))
         assert any("防止冒领" in text for text in user.say("为什么要身份证"))
         user.say("谢谢")
-    tracker = requests.get(f"{healthy.api_url}/conversations/{user.sender}/tracker",
-                           params={"token": TOKEN}, timeout=30)
+    tracker = requests.get(
+        f"{healthy.api_url}/conversations/{user.sender}/tracker", params={"token": TOKEN}, timeout=30
+    )
     assert len(tracker.content) > 128 * 1024  # the tracker alone is past the old limit
 
 
@@ -72,8 +75,7 @@ async def test_the_desk_reaches_a_web_chat_user_through_the_load_balancer(health
         async with WebChatUser(healthy) as user:
             await user.say("转人工")
             await user.wait_for("人工客服")
-            [request] = [r for r in handoffs.list(active_only=True)
-                         if r["conversation_id"] == user.conversation_id]
+            [request] = [r for r in handoffs.list(active_only=True) if r["conversation_id"] == user.conversation_id]
             assert request["channel"] == "web"
 
             # The desk speaks through the load balancer's API entry, to whichever replica.
@@ -88,8 +90,9 @@ async def test_the_desk_reaches_a_web_chat_user_through_the_load_balancer(health
         agents.deactivate(username)
 
     feed = AnalyticsFeed(healthy.db)
-    healthy.wait_until(lambda: feed.conversation(user.conversation_id)["handoffs"] == 1, 60,
-                       "the handoff in the analytics feed")
+    healthy.wait_until(
+        lambda: feed.conversation(user.conversation_id)["handoffs"] == 1, 60, "the handoff in the analytics feed"
+    )
     summary = feed.conversation(user.conversation_id)
     assert summary["channel"] == "web" and summary["intents"].get("request_human") == 1
     assert re.fullmatch(r"web-[0-9a-f-]{36}", summary["conversation_id"])

@@ -5,6 +5,7 @@ no cluster); these tests catch what would otherwise only fail at deploy time:
 a variable the endpoints need but a deployment does not set, a load balancer
 configuration drifting from the tested one, a misspelt tracker store.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -60,8 +61,14 @@ def of_kind(kind: str) -> List[Dict[str, Any]]:
 
 def test_the_production_endpoints_need_these_variables():
     # Guards the comparisons below against a regex that finds nothing.
-    assert {"TRACKER_DATABASE_URL", "REDIS_HOST", "RABBITMQ_HOST", "ACTION_ENDPOINT_URL",
-            "ANALYTICS_QUEUE", "ACTION_SERVER_TOKEN"} <= referenced_variables()
+    assert {
+        "TRACKER_DATABASE_URL",
+        "REDIS_HOST",
+        "RABBITMQ_HOST",
+        "ACTION_ENDPOINT_URL",
+        "ANALYTICS_QUEUE",
+        "ACTION_SERVER_TOKEN",
+    } <= referenced_variables()
 
 
 def test_rasa_builds_the_production_stores_from_the_endpoints(monkeypatch):
@@ -76,8 +83,7 @@ def test_rasa_builds_the_production_stores_from_the_endpoints(monkeypatch):
     from bot.tracker_store import ResilientSQLTrackerStore
 
     topology = _topology_module()
-    env = topology.Config.from_env({"PRODUCTION_VAR_DIR": "/tmp/unused",
-                                    "ACTION_SERVER_TOKEN": SECRET}).process_env({})
+    env = topology.Config.from_env({"PRODUCTION_VAR_DIR": "/tmp/unused", "ACTION_SERVER_TOKEN": SECRET}).process_env({})
     assert referenced_variables() <= set(env)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -138,7 +144,12 @@ def test_kubernetes_gives_rasa_what_the_endpoints_need_and_hardens_every_pod():
     [retention] = of_kind("CronJob")
     assert retention["spec"]["concurrencyPolicy"] == "Forbid"
     assert retention["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"] == [
-        "python", "-m", "bot", "retention", "purge"]
+        "python",
+        "-m",
+        "bot",
+        "retention",
+        "purge",
+    ]
     pods = {name: d["spec"]["template"]["spec"] for name, d in deployments.items()}
     pods["retention"] = retention["spec"]["jobTemplate"]["spec"]["template"]["spec"]
     for name, pod in pods.items():
@@ -177,8 +188,9 @@ def test_kubernetes_gives_rasa_what_the_endpoints_need_and_hardens_every_pod():
 
 def test_the_compose_load_balancer_is_the_tested_one():
     topology = _topology_module()
-    assert (DEPLOY / "nginx" / "nginx.conf").read_text() == topology.render_nginx_config(topology.COMPOSE_NGINX), \
-        "regenerate: .venv/bin/python deploy/local/topology.py --compose-nginx > deploy/nginx/nginx.conf"
+    assert (DEPLOY / "nginx" / "nginx.conf").read_text() == topology.render_nginx_config(
+        topology.COMPOSE_NGINX
+    ), "regenerate: .venv/bin/python deploy/local/topology.py --compose-nginx > deploy/nginx/nginx.conf"
 
 
 def test_nginx_accepts_the_compose_configuration(tmp_path: Path):
@@ -196,6 +208,7 @@ def test_nginx_accepts_the_compose_configuration(tmp_path: Path):
     conf = conf.replace("${ACTION_SERVER_TOKEN}", SECRET)  # as the image's envsubst step does
     path = tmp_path / "nginx.conf"
     path.write_text(conf)
-    check = subprocess.run([nginx, "-t", "-p", str(tmp_path), "-c", str(path), "-g", "daemon off;"],
-                           capture_output=True, text=True)
+    check = subprocess.run(
+        [nginx, "-t", "-p", str(tmp_path), "-c", str(path), "-g", "daemon off;"], capture_output=True, text=True
+    )
     assert check.returncode == 0, check.stderr

@@ -1,5 +1,6 @@
 """The production topology's transport (issue 12, finding 2): the action servers
 answer only Rasa, in nginx and in each server, and every process listens on loopback."""
+
 from __future__ import annotations
 
 import re
@@ -21,8 +22,9 @@ def tickets(topology) -> int:
 def test_the_action_servers_refuse_requests_without_the_secret_in_nginx_and_directly(healthy):
     state = healthy.state()
     token = token_file(healthy.var).read_text().strip()  # generated: the tests set no ACTION_SERVER_TOKEN
-    workers = [f"http://127.0.0.1:{p['port']}" for name, p in sorted(state["processes"].items())
-               if name.startswith("actions-")]
+    workers = [
+        f"http://127.0.0.1:{p['port']}" for name, p in sorted(state["processes"].items()) if name.startswith("actions-")
+    ]
     before = tickets(healthy)
     for url in [state["actions_url"], *workers]:
         for headers in ({}, {HEADER: "wrong"}):

@@ -3,6 +3,7 @@ anyone's help: action servers restarting, Redis going away, PostgreSQL
 restarting, a Rasa replica killed under load. Killing a replica comes last:
 its restart costs a model load (`healthy` waits for it if tests are reordered).
 """
+
 from __future__ import annotations
 
 import os
@@ -27,8 +28,7 @@ from tests.production.conftest import ANSWERS, OPENING, PHONE, User, assert_ever
 
 
 def tickets_of(topology, sender: str):
-    return [t for t in TicketService(topology.db, topology.settings).list(limit=1000)
-            if t["conversation_id"] == sender]
+    return [t for t in TicketService(topology.db, topology.settings).list(limit=1000) if t["conversation_id"] == sender]
 
 
 def assert_filed(topology, user: User, ticket_no: str) -> None:
@@ -39,8 +39,11 @@ def assert_filed(topology, user: User, ticket_no: str) -> None:
 
 
 def wait_restarted(topology, name: str, restarts_before: int) -> None:
-    topology.wait_until(lambda: topology.process(name)["restarts"] > restarts_before
-                        and topology.process(name)["ready"], 120, f"{name} serving again")
+    topology.wait_until(
+        lambda: topology.process(name)["restarts"] > restarts_before and topology.process(name)["ready"],
+        120,
+        f"{name} serving again",
+    )
 
 
 def test_the_form_resumes_when_the_action_servers_restart(healthy):
@@ -71,8 +74,11 @@ def test_the_form_resumes_when_the_action_servers_restart(healthy):
     for name in befores:
         healthy.kill(name, signal.SIGKILL)
     assert user.send(ANSWERS[asked], timeout=60) is None
-    healthy.wait_until(lambda: all(healthy.process(n)["restarts"] > r and healthy.process(n)["ready"]
-                                   for n, r in befores.items()), 120, "the action servers serving again")
+    healthy.wait_until(
+        lambda: all(healthy.process(n)["restarts"] > r and healthy.process(n)["ready"] for n, r in befores.items()),
+        120,
+        "the action servers serving again",
+    )
     assert user.slots()["requested_slot"] == asked  # the unanswered message changed nothing
     user.say(ANSWERS[asked])
     assert_filed(healthy, user, user.finish_form())
@@ -86,21 +92,28 @@ async def test_redis_outage_is_reported_and_the_service_recovers_when_it_returns
     healthy.redis.stop()
     try:
         # The operator is told what is down and what that means…
-        healthy.wait_until(lambda: f"ERROR: Redis at 127.0.0.1:{port} is unreachable" in
-                           healthy.launcher_output(), 30, "the Redis outage reported")
+        healthy.wait_until(
+            lambda: f"ERROR: Redis at 127.0.0.1:{port} is unreachable" in healthy.launcher_output(),
+            30,
+            "the Redis outage reported",
+        )
         # …the message is refused rather than answered without a lock, and the
         # user is told so (503: it counts as not received); Rasa logs why,
         # naming the lock store's Redis.
-        refused = user.http.post(f"{healthy.lb_url}/webhooks/rest/webhook",
-                                 json={"sender": user.sender, "message": ANSWERS[asked]}, timeout=60)
+        refused = user.http.post(
+            f"{healthy.lb_url}/webhooks/rest/webhook",
+            json={"sender": user.sender, "message": ANSWERS[asked]},
+            timeout=60,
+        )
         assert refused.status_code == 503 and refused.headers["Retry-After"]
         assert [m["text"] for m in refused.json()] == [FAILED_TURN_TEXT]
         logs = healthy.log("rasa-1") + healthy.log("rasa-2")
         assert "Error while acquiring lock" in logs and f"127.0.0.1:{port}" in logs
     finally:
         healthy.redis.start()  # the same port, as a restarted Redis would be
-    healthy.wait_until(lambda: f"Redis at 127.0.0.1:{port} is reachable again" in healthy.launcher_output(),
-                       30, "Redis reported back")
+    healthy.wait_until(
+        lambda: f"Redis at 127.0.0.1:{port} is reachable again" in healthy.launcher_output(), 30, "Redis reported back"
+    )
 
     # No restart of anything: the conversation continues where it was.
     assert user.slots()["requested_slot"] == asked
@@ -157,8 +170,9 @@ def test_postgresql_restart_loses_no_ticket_and_needs_no_help(healthy):
     assert_filed(healthy, before, acknowledged)
     # The analytics consumer got through the restart as well.
     feed = AnalyticsFeed(healthy.db)
-    healthy.wait_until(lambda: feed.conversation(user.sender)["tickets"] == [ticket_no], 120,
-                       "the ticket in the analytics feed")
+    healthy.wait_until(
+        lambda: feed.conversation(user.sender)["tickets"] == [ticket_no], 120, "the ticket in the analytics feed"
+    )
 
 
 def _served_by(topology, port: int) -> int:
@@ -168,6 +182,7 @@ def _served_by(topology, port: int) -> int:
 
 def _routed_to(topology, user: User) -> str:
     """The replica (host:port) the load balancer's cookie sends this user to; sets the cookie."""
+
     def routes() -> List[str]:
         return re.findall(r"GET /webhooks/rest/ -> (\S+)", (topology.var / "run" / "nginx-access.log").read_text())
 
@@ -222,7 +237,11 @@ def test_killing_a_rasa_replica_under_load_loses_nothing_acknowledged(healthy):
 
     # The launcher noticed (it looks once a second; the users may finish sooner)
     # and started the replica again.
-    healthy.wait_until(lambda: "rasa-1 exited (signal 9)" in healthy.launcher_output(), 30,
-                       "the launcher reporting rasa-1's death")
-    healthy.wait_until(lambda: healthy.process("rasa-1")["restarts"] >= 1 and healthy.process("rasa-1")["alive"],
-                       60, "rasa-1 started again")
+    healthy.wait_until(
+        lambda: "rasa-1 exited (signal 9)" in healthy.launcher_output(), 30, "the launcher reporting rasa-1's death"
+    )
+    healthy.wait_until(
+        lambda: healthy.process("rasa-1")["restarts"] >= 1 and healthy.process("rasa-1")["alive"],
+        60,
+        "rasa-1 started again",
+    )

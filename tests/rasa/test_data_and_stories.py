@@ -1,4 +1,5 @@
 """Rasa's own checks: `rasa data validate` and test stories against the trained model."""
+
 from __future__ import annotations
 
 import re
@@ -12,9 +13,18 @@ RASA = str(Path(sys.executable).parent / "rasa")
 
 
 def run(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([RASA, *args], cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=900,
-                          env={"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2",
-                               "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"})
+    return subprocess.run(
+        [RASA, *args],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={
+            "RASA_TELEMETRY_ENABLED": "false",
+            "TF_CPP_MIN_LOG_LEVEL": "2",
+            "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin",
+        },
+    )
 
 
 def responses_used_by_code() -> set:
@@ -33,14 +43,24 @@ def test_rasa_data_validate_is_clean():
     unused = set(re.findall(r"The utterance '(\w+)' is not used in any story or rule", output))
     # Only false positives remain: responses that actions or forms do use.
     assert unused <= responses_used_by_code(), unused - responses_used_by_code()
-    other = [line for line in output.splitlines()
-             if "UserWarning" in line and "is not used in any story or rule" not in line]
+    other = [
+        line for line in output.splitlines() if "UserWarning" in line and "is not used in any story or rule" not in line
+    ]
     assert other == []
 
 
 def test_stories_are_predicted_without_errors(tmp_path):
-    result = run("test", "core", "--model", "models/complaints.tar.gz", "--stories", "tests/stories",
-                 "--fail-on-prediction-errors", "--out", str(tmp_path))
-    failed = (tmp_path / "failed_test_stories.yml")
+    result = run(
+        "test",
+        "core",
+        "--model",
+        "models/complaints.tar.gz",
+        "--stories",
+        "tests/stories",
+        "--fail-on-prediction-errors",
+        "--out",
+        str(tmp_path),
+    )
+    failed = tmp_path / "failed_test_stories.yml"
     details = failed.read_text("utf-8") if failed.exists() else ""
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:] + details

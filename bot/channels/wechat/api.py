@@ -5,6 +5,7 @@ blocks on WeChat. The token is fetched by one caller at a time (single
 flight): every fetch from ``/cgi-bin/token`` invalidates the previous token,
 so a burst of callers must not each fetch one.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -142,8 +143,12 @@ class AccessTokens:
             answer = await self._transport.call(
                 "POST",
                 "/cgi-bin/stable_token",
-                body={"grant_type": "client_credential", "appid": self._app_id,
-                      "secret": self._app_secret, "force_refresh": False},
+                body={
+                    "grant_type": "client_credential",
+                    "appid": self._app_id,
+                    "secret": self._app_secret,
+                    "force_refresh": False,
+                },
             )
         else:
             answer = await self._transport.call(
@@ -178,8 +183,9 @@ class CustomerServiceApi:
         for attempt in (1, 2):
             token = await self.tokens.get()
             try:
-                await self._transport.call("POST", "/cgi-bin/message/custom/send",
-                                           params={"access_token": token}, body=body)
+                await self._transport.call(
+                    "POST", "/cgi-bin/message/custom/send", params={"access_token": token}, body=body
+                )
                 return
             except WeChatApiError as error:
                 if attempt == 1 and error.code in TOKEN_ERRORS:
@@ -194,7 +200,8 @@ class CustomerServiceApi:
         await self._transport.close()
 
 
-def customer_service_api(base_url: str, app_id: str, app_secret: str,
-                         token_endpoint: str = "stable", timeout_seconds: float = 10.0) -> CustomerServiceApi:
+def customer_service_api(
+    base_url: str, app_id: str, app_secret: str, token_endpoint: str = "stable", timeout_seconds: float = 10.0
+) -> CustomerServiceApi:
     transport = ApiTransport(base_url, timeout_seconds)
     return CustomerServiceApi(transport, AccessTokens(transport, app_id, app_secret, token_endpoint))

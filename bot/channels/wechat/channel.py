@@ -13,6 +13,7 @@ Routes: ``GET/POST /webhooks/wechat/webhook``. The Rasa sender id is the
 OpenID with the ``wx:`` prefix, so WeChat conversations never collide with
 those of other channels; the output channel strips it again.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -68,12 +69,14 @@ class _WeChatOutputBase(OutputChannel):
         name = _agent_label(kwargs)
         await self._emit(recipient_id, f"【人工客服 · {name}】\n{text}" if name else text)
 
-    async def send_text_with_buttons(self, recipient_id: str, text: str, buttons: List[Dict[str, Any]],
-                                     **kwargs: Any) -> None:
+    async def send_text_with_buttons(
+        self, recipient_id: str, text: str, buttons: List[Dict[str, Any]], **kwargs: Any
+    ) -> None:
         await self.send_text_message(recipient_id, text_with_buttons(text, buttons), **kwargs)
 
-    async def send_quick_replies(self, recipient_id: str, text: str, quick_replies: List[Dict[str, Any]],
-                                 **kwargs: Any) -> None:
+    async def send_quick_replies(
+        self, recipient_id: str, text: str, quick_replies: List[Dict[str, Any]], **kwargs: Any
+    ) -> None:
         await self.send_text_with_buttons(recipient_id, text, quick_replies, **kwargs)
 
     async def send_image_url(self, recipient_id: str, image: str, **kwargs: Any) -> None:
@@ -133,8 +136,13 @@ class WeChatInput(InputChannel):
         self._settings = settings or Settings.from_env()
         self._db: Optional[Database] = None
         self._inbox: Optional[Inbox] = None
-        self.api = customer_service_api(credentials.api_base_url, credentials.app_id, credentials.app_secret,
-                                        credentials.token_endpoint, credentials.api_timeout_seconds)
+        self.api = customer_service_api(
+            credentials.api_base_url,
+            credentials.app_id,
+            credentials.app_secret,
+            credentials.token_endpoint,
+            credentials.api_timeout_seconds,
+        )
         self.delivery = Delivery(self.api, self._record_failure, self.name(), credentials.max_reply_bytes)
         # Strong references: the event loop keeps only weak ones to tasks.
         self._tasks: Set[asyncio.Task] = set()
@@ -226,8 +234,9 @@ class WeChatInput(InputChannel):
 
     # --- one message ----------------------------------------------------
 
-    async def _answer(self, opened: OpenedRequest, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                      started: float) -> HTTPResponse:
+    async def _answer(
+        self, opened: OpenedRequest, on_new_message: Callable[[UserMessage], Awaitable[Any]], started: float
+    ) -> HTTPResponse:
         message = opened.message
         key = message.dedupe_key()
         claim = await self._claim(key, message.from_user, opened.request_signature)
@@ -239,8 +248,9 @@ class WeChatInput(InputChannel):
             return self._reply(opened, claim.reply)
 
         if message.event == "unsubscribe":  # the conversation's retention clock starts (bot/retention.py)
-            await asyncio.to_thread(record_unfollow_safely, self._database(),
-                                    self.credentials.sender_id(message.from_user))
+            await asyncio.to_thread(
+                record_unfollow_safely, self._database(), self.credentials.sender_id(message.from_user)
+            )
         route = self.webhook.route(message)
         if route.kind == "ignore":
             await self._settle(key, inbox_states.IGNORED)
@@ -252,8 +262,12 @@ class WeChatInput(InputChannel):
         sender_id = self.credentials.sender_id(message.from_user)
         replies = TurnReplies(self.delivery, sender_id, message.from_user)
         user_message = UserMessage(
-            route.text, WeChatTurnOutput(replies), sender_id, input_channel=self.name(),
-            message_id=message.msg_id, metadata={"wechat": _metadata(message)},
+            route.text,
+            WeChatTurnOutput(replies),
+            sender_id,
+            input_channel=self.name(),
+            message_id=message.msg_id,
+            metadata={"wechat": _metadata(message)},
         )
         turn = self._background(self._run_turn(on_new_message, user_message, replies))
         budget = self.credentials.passive_reply_seconds - (time.monotonic() - started)
@@ -274,8 +288,9 @@ class WeChatInput(InputChannel):
         await self._settle(key, inbox_states.REPLIED, chunks[0])
         return self._reply(opened, chunks[0])
 
-    async def _run_turn(self, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                        user_message: UserMessage, replies: TurnReplies) -> None:
+    async def _run_turn(
+        self, on_new_message: Callable[[UserMessage], Awaitable[Any]], user_message: UserMessage, replies: TurnReplies
+    ) -> None:
         try:
             await on_new_message(user_message)
         except Exception:
@@ -287,8 +302,7 @@ class WeChatInput(InputChannel):
         if not text:
             # Unencrypted even in safe mode: established practice, and nothing is disclosed.
             return response.text(NO_REPLY, content_type="text/plain")
-        return response.text(self.webhook.render_reply(opened, text),
-                             content_type="application/xml; charset=utf-8")
+        return response.text(self.webhook.render_reply(opened, text), content_type="application/xml; charset=utf-8")
 
     async def _claim(self, key: str, openid: str, request_signature: str) -> Claim:
         try:

@@ -1,4 +1,5 @@
 """The channel's block in credentials.yml, validated once at start-up."""
+
 from __future__ import annotations
 
 import re
@@ -118,5 +119,5 @@ class WeChatCredentials:
         """The OpenID behind a Rasa sender id, or None if it is not one of ours."""
         if not sender_id.startswith(self.sender_prefix):
             return None
-        openid = sender_id[len(self.sender_prefix):]
+        openid = sender_id[len(self.sender_prefix) :]
         return openid if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", openid) else None

@@ -6,6 +6,7 @@ Byte layout (Tencent "消息加解密说明"): AES-256-CBC with key
 a multiple of 32 bytes (not 16 — libraries that unpad with 16 reject about half
 of all real messages).
 """
+
 from __future__ import annotations
 
 import base64
@@ -101,7 +102,7 @@ class MessageCrypto:
         (length,) = struct.unpack(">I", plain[16:20])
         if 20 + length > len(plain):
             raise CryptoError("message length exceeds the plaintext")
-        body, receiver = plain[20:20 + length], plain[20 + length:]
+        body, receiver = plain[20 : 20 + length], plain[20 + length :]
         if not hmac.compare_digest(receiver, self.app_id.encode("utf-8")):
             raise AppIdMismatch("message was encrypted for another AppID")
         try:

@@ -5,6 +5,7 @@ Texts are merged into as few messages as the size limit allows, because the
 customer-service API allows only a handful of messages per user message.
 Failures are logged and recorded for the desk; they never propagate into Rasa.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -21,8 +22,9 @@ FailureRecorder = Callable[[str, str, str, str], None]
 
 
 class Delivery:
-    def __init__(self, api: CustomerServiceApi, record_failure: FailureRecorder, channel: str,
-                 max_bytes: int = 2048) -> None:
+    def __init__(
+        self, api: CustomerServiceApi, record_failure: FailureRecorder, channel: str, max_bytes: int = 2048
+    ) -> None:
         self.api = api
         self.record_failure = record_failure
         self.channel = channel

@@ -4,6 +4,7 @@ WeChat re-posts a message it got no answer to within 5 s, up to three times,
 possibly to another replica behind the load balancer. The first request to
 claim a message runs the turn; the others only answer.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -38,8 +39,9 @@ class Claim:
 
 
 class Inbox:
-    def __init__(self, db: Database, retention: timedelta = DEFAULT_RETENTION,
-                 clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self, db: Database, retention: timedelta = DEFAULT_RETENTION, clock: Callable[[], datetime] = _utcnow
+    ) -> None:
         self.db = db
         self.retention = retention
         self.clock = clock
@@ -58,9 +60,12 @@ class Inbox:
         try:
             with self.db.transaction() as session:
                 rows = session.execute(
-                    select(WeChatInboxMessage.dedupe_key, WeChatInboxMessage.status, WeChatInboxMessage.reply)
-                    .where(or_(WeChatInboxMessage.dedupe_key == digest,
-                               WeChatInboxMessage.request_signature == request_signature))
+                    select(WeChatInboxMessage.dedupe_key, WeChatInboxMessage.status, WeChatInboxMessage.reply).where(
+                        or_(
+                            WeChatInboxMessage.dedupe_key == digest,
+                            WeChatInboxMessage.request_signature == request_signature,
+                        )
+                    )
                 ).all()
                 for row in rows:
                     if row.dedupe_key == digest:
@@ -68,17 +73,24 @@ class Inbox:
                 if rows:
                     return Claim(REPLAY)
                 now = self.clock()
-                session.add(WeChatInboxMessage(
-                    dedupe_key=digest, openid=openid, request_signature=request_signature,
-                    status=PROCESSING, received_at=now, updated_at=now,
-                ))
+                session.add(
+                    WeChatInboxMessage(
+                        dedupe_key=digest,
+                        openid=openid,
+                        request_signature=request_signature,
+                        status=PROCESSING,
+                        received_at=now,
+                        updated_at=now,
+                    )
+                )
             return Claim(NEW)
         except IntegrityError:
             # Another replica claimed it between our read and our insert.
             with self.db.transaction() as session:
                 row = session.execute(
-                    select(WeChatInboxMessage.status, WeChatInboxMessage.reply)
-                    .where(WeChatInboxMessage.dedupe_key == digest)
+                    select(WeChatInboxMessage.status, WeChatInboxMessage.reply).where(
+                        WeChatInboxMessage.dedupe_key == digest
+                    )
                 ).first()
                 return self._duplicate(row) if row is not None else Claim(DUPLICATE)
 

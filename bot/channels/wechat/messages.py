@@ -5,6 +5,7 @@ refused before the parser sees it (no XXE, no entity expansion). Reply text
 goes into CDATA sections with ``]]>`` split, so user text echoed by the bot
 cannot break the reply document.
 """
+
 from __future__ import annotations
 
 import re

@@ -6,6 +6,7 @@ DTD/entity refusal and parsing of the envelope, ``msg_signature`` over
 ``Encrypt``, decryption with the AppID check, the same hardened parsing of
 the inner document, field validation.
 """
+
 from __future__ import annotations
 
 import re

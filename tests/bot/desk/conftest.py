@@ -1,4 +1,5 @@
 """A real desk server process on a free port, on a migrated SQLite database."""
+
 from __future__ import annotations
 
 import os
@@ -35,10 +36,10 @@ class DeskServer:
         AgentService(self.db).add(username, name or username.title(), PASSWORD, role)
         return DeskClient(self.url).login(username)
 
-    def handoff(self, conversation_id: str, reason: HandoffReason = HandoffReason.USER_REQUEST,
-                slots: Optional[Dict] = None) -> int:
-        return HandoffService(self.db, self.settings).request(
-            conversation_id, "rest", reason, slots or {}).id
+    def handoff(
+        self, conversation_id: str, reason: HandoffReason = HandoffReason.USER_REQUEST, slots: Optional[Dict] = None
+    ) -> int:
+        return HandoffService(self.db, self.settings).request(conversation_id, "rest", reason, slots or {}).id
 
 
 class DeskClient:
@@ -50,8 +51,7 @@ class DeskClient:
         self.csrf = ""
 
     def login(self, username: str, password: str = PASSWORD) -> "DeskClient":
-        response = self.http.post(f"{self.url}/login", data={"username": username, "password": password},
-                                  timeout=10)
+        response = self.http.post(f"{self.url}/login", data={"username": username, "password": password}, timeout=10)
         match = re.search(r'name="csrf-token" content="([^"]+)"', response.text)
         assert match, f"login of {username} failed: {response.status_code}"
         self.csrf = match.group(1)
@@ -62,21 +62,32 @@ class DeskClient:
 
     def post(self, path: str, json=None, csrf: bool = True, **kwargs) -> requests.Response:
         headers = {"X-CSRF-Token": self.csrf} if csrf else {}
-        return self.http.post(f"{self.url}{path}", json=json, headers=headers, timeout=10,
-                              allow_redirects=False, **kwargs)
+        return self.http.post(
+            f"{self.url}{path}", json=json, headers=headers, timeout=10, allow_redirects=False, **kwargs
+        )
 
 
 def start_desk(var: Path, extra_env: Optional[Dict[str, str]] = None) -> DeskServer:
-    env = {**os.environ, "COMPLAINTS_VAR_DIR": str(var), "RASA_TELEMETRY_ENABLED": "false",
-           "RASA_URL": "http://127.0.0.1:9", **(extra_env or {})}  # no Rasa unless a test gives one
+    env = {
+        **os.environ,
+        "COMPLAINTS_VAR_DIR": str(var),
+        "RASA_TELEMETRY_ENABLED": "false",
+        "RASA_URL": "http://127.0.0.1:9",
+        **(extra_env or {}),
+    }  # no Rasa unless a test gives one
     env.pop("DATABASE_URL", None)
     settings = Settings.from_env(env)
     migrate(settings)
     port = free_port()
     log = var / f"desk-{port}.log"
-    process = subprocess.Popen([sys.executable, "-m", "bot", "desk", "serve", "--port", str(port)],
-                               cwd=PROJECT_ROOT, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
-                               start_new_session=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", "desk", "serve", "--port", str(port)],
+        cwd=PROJECT_ROOT,
+        env=env,
+        stdout=open(log, "w"),
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
     while time.time() < deadline:

@@ -3,6 +3,7 @@
 Rasa is not running here (its URL points at a closed port): these tests cover
 what the desk decides by itself. Talking to the policyholder is in tests/e2e.
 """
+
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -16,12 +17,19 @@ from bot.tickets import TicketService
 from tests.bot.desk.conftest import DeskClient, start_desk, stop_desk
 
 ROUTES = [
-    ("GET", "/api/queue"), ("GET", "/api/queue/stream"), ("GET", "/api/handoffs/1"),
-    ("GET", "/api/handoffs/1/stream"), ("POST", "/api/handoffs/1/claim"),
-    ("POST", "/api/handoffs/1/messages"), ("POST", "/api/handoffs/1/handback"),
-    ("POST", "/api/handoffs/1/close"), ("POST", "/api/handoffs/1/ticket"),
-    ("POST", "/api/handoffs/1/ticket/changes"), ("POST", "/api/handoffs/1/ticket/notes"),
-    ("POST", "/api/handoffs/1/ticket/phone"), ("POST", "/logout"),
+    ("GET", "/api/queue"),
+    ("GET", "/api/queue/stream"),
+    ("GET", "/api/handoffs/1"),
+    ("GET", "/api/handoffs/1/stream"),
+    ("POST", "/api/handoffs/1/claim"),
+    ("POST", "/api/handoffs/1/messages"),
+    ("POST", "/api/handoffs/1/handback"),
+    ("POST", "/api/handoffs/1/close"),
+    ("POST", "/api/handoffs/1/ticket"),
+    ("POST", "/api/handoffs/1/ticket/changes"),
+    ("POST", "/api/handoffs/1/ticket/notes"),
+    ("POST", "/api/handoffs/1/ticket/phone"),
+    ("POST", "/logout"),
 ]
 
 
@@ -29,8 +37,9 @@ def test_without_login_every_route_is_refused_and_nothing_changes(desk):
     request_id = desk.handoff("conv-1")
     anonymous = DeskClient(desk.url)
     for method, path in ROUTES:
-        response = anonymous.http.request(method, desk.url + path.replace("/1", f"/{request_id}"),
-                                          timeout=10, allow_redirects=False)
+        response = anonymous.http.request(
+            method, desk.url + path.replace("/1", f"/{request_id}"), timeout=10, allow_redirects=False
+        )
         assert response.status_code == 401, path
         assert response.json() == {"error": "请先登录"}
     for page in ("/", f"/conversations/{request_id}"):
@@ -95,8 +104,9 @@ def test_agents_see_the_queue_and_their_own_work_supervisors_see_everything(desk
 
 
 def test_the_queue_shows_collected_fields_masked(desk):
-    desk.handoff("conv-1", slots={"complainant_name": "张三", "phone_number": "13812345678",
-                                  "complaint_category": "claims"})
+    desk.handoff(
+        "conv-1", slots={"complainant_name": "张三", "phone_number": "13812345678", "complaint_category": "claims"}
+    )
     [card] = desk.agent("li").get("/api/queue").json()["waiting"]
     fields = {field["label"]: field["value"] for field in card["fields"]}
     assert fields == {"投诉人姓名": "张三", "联系电话": "138****5678", "投诉类别": "理赔纠纷"}
@@ -116,11 +126,26 @@ def test_ticket_work_is_validated_and_audited(desk):
     li.post(f"/api/handoffs/{request_id}/claim")
     base = f"/api/handoffs/{request_id}/ticket"
     assert li.post(f"{base}/notes", json={"body": "x"}).json()["error"] == "该会话还没有工单，请先创建"
-    bad = li.post(base, json={"category": "claims", "complainant_name": "张三", "phone_number": "12345",
-                              "description": "理赔申请一个月没有结果", "customer_request": "尽快赔付"})
+    bad = li.post(
+        base,
+        json={
+            "category": "claims",
+            "complainant_name": "张三",
+            "phone_number": "12345",
+            "description": "理赔申请一个月没有结果",
+            "customer_request": "尽快赔付",
+        },
+    )
     assert bad.status_code == 400 and "手机号" in bad.json()["error"]
-    ticket = li.post(base, json={"category": "claims", "complainant_name": "张三",
-                                 "description": "理赔申请一个月没有结果", "customer_request": "尽快赔付"}).json()
+    ticket = li.post(
+        base,
+        json={
+            "category": "claims",
+            "complainant_name": "张三",
+            "description": "理赔申请一个月没有结果",
+            "customer_request": "尽快赔付",
+        },
+    ).json()
     assert ticket["phone_masked"] == "138****5678" and ticket["status"] == "accepted"
     assert li.post(base, json={"category": "claims"}).json()["error"] == "该会话已有工单"
 
@@ -144,11 +169,14 @@ def test_ticket_work_is_validated_and_audited(desk):
     ]
 
 
-@pytest.mark.parametrize("body, error", [
-    ({"text": ""}, "内容不能为空"),
-    ({"text": "字" * 2001}, "内容过长，请控制在2000字以内"),
-    ({"text": 42}, "提交的内容格式不正确"),
-])
+@pytest.mark.parametrize(
+    "body, error",
+    [
+        ({"text": ""}, "内容不能为空"),
+        ({"text": "字" * 2001}, "内容过长，请控制在2000字以内"),
+        ({"text": 42}, "提交的内容格式不正确"),
+    ],
+)
 def test_bad_replies_get_a_clear_message(desk, body, error):
     request_id = desk.handoff("conv-1")
     li = desk.agent("li")
@@ -161,11 +189,19 @@ def test_oversized_and_malformed_bodies_are_refused(desk):
     li = desk.agent("li")
     request_id = desk.handoff("conv-1")
     li.post(f"/api/handoffs/{request_id}/claim")
-    too_big = li.http.post(f"{desk.url}/api/handoffs/{request_id}/messages", data="x" * 100_000,
-                           headers={"Content-Type": "application/json", "X-CSRF-Token": li.csrf}, timeout=10)
+    too_big = li.http.post(
+        f"{desk.url}/api/handoffs/{request_id}/messages",
+        data="x" * 100_000,
+        headers={"Content-Type": "application/json", "X-CSRF-Token": li.csrf},
+        timeout=10,
+    )
     assert too_big.status_code == 413
-    broken = li.http.post(f"{desk.url}/api/handoffs/{request_id}/messages", data="{not json",
-                          headers={"Content-Type": "application/json", "X-CSRF-Token": li.csrf}, timeout=10)
+    broken = li.http.post(
+        f"{desk.url}/api/handoffs/{request_id}/messages",
+        data="{not json",
+        headers={"Content-Type": "application/json", "X-CSRF-Token": li.csrf},
+        timeout=10,
+    )
     assert broken.status_code == 400
 
 
@@ -182,8 +218,10 @@ def test_when_rasa_is_down_a_reply_fails_visibly_and_the_agent_keeps_the_convers
 def test_repeated_wrong_passwords_lock_the_login_for_a_while(desk):
     desk.agent("li")
     client = DeskClient(desk.url)
-    codes = [client.http.post(f"{desk.url}/login", data={"username": "li", "password": "nope"},
-                              timeout=10).status_code for _ in range(6)]
+    codes = [
+        client.http.post(f"{desk.url}/login", data={"username": "li", "password": "nope"}, timeout=10).status_code
+        for _ in range(6)
+    ]
     assert codes == [401] * 5 + [429]
     locked = client.http.post(f"{desk.url}/login", data={"username": "li", "password": "a-long-password"}, timeout=10)
     assert locked.status_code == 429 and "15分钟" in locked.text
@@ -258,8 +296,9 @@ def test_every_route_but_the_public_ones_needs_a_login(desk):
 def test_a_csrf_token_or_cookie_that_is_not_utf8_is_refused_cleanly(desk):
     request_id = desk.handoff("conv-1")
     li = desk.agent("li")
-    response = li.http.post(f"{desk.url}/api/handoffs/{request_id}/claim",
-                            headers={"X-CSRF-Token": b"\xff\xfe\x80"}, timeout=10)
+    response = li.http.post(
+        f"{desk.url}/api/handoffs/{request_id}/claim", headers={"X-CSRF-Token": b"\xff\xfe\x80"}, timeout=10
+    )
     assert response.status_code == 403 and response.json()["error"] == "页面已过期，请刷新后重试"
     response = requests.get(f"{desk.url}/api/queue", headers={"Cookie": b"desk_session=\xff\xfe\x80"}, timeout=10)
     assert response.status_code == 401 and response.json() == {"error": "请先登录"}
@@ -268,10 +307,15 @@ def test_a_csrf_token_or_cookie_that_is_not_utf8_is_refused_cleanly(desk):
 @pytest.mark.parametrize("request_id", ["99999999999999999999", "2147483648", "0", "-1", "1_0", "+1", "01"])
 def test_handoff_ids_that_cannot_exist_are_not_found(desk, request_id):
     li = desk.agent("li")
-    for method, path in [("GET", f"/api/handoffs/{request_id}"), ("POST", f"/api/handoffs/{request_id}/claim"),
-                         ("GET", f"/api/handoffs/{request_id}/stream"), ("GET", f"/conversations/{request_id}")]:
-        response = li.http.request(method, desk.url + path, headers={"X-CSRF-Token": li.csrf},
-                                   timeout=10, allow_redirects=False)
+    for method, path in [
+        ("GET", f"/api/handoffs/{request_id}"),
+        ("POST", f"/api/handoffs/{request_id}/claim"),
+        ("GET", f"/api/handoffs/{request_id}/stream"),
+        ("GET", f"/conversations/{request_id}"),
+    ]:
+        response = li.http.request(
+            method, desk.url + path, headers={"X-CSRF-Token": li.csrf}, timeout=10, allow_redirects=False
+        )
         assert response.status_code == 404 and response.json() == {"error": "页面不存在"}, (method, path)
 
 
@@ -288,28 +332,48 @@ def test_text_that_cannot_be_stored_is_refused(desk):
     request_id = desk.handoff("conv-1")
     li = desk.agent("li")
     li.post(f"/api/handoffs/{request_id}/claim")
-    ticket = {"category": "claims", "complainant_name": "张三", "phone_number": "13812345678",
-              "description": "理赔申请一个月没有结果", "customer_request": "尽快赔付"}
+    ticket = {
+        "category": "claims",
+        "complainant_name": "张三",
+        "phone_number": "13812345678",
+        "description": "理赔申请一个月没有结果",
+        "customer_request": "尽快赔付",
+    }
     for body in ('{"text": "\\ud800"}', '{"text": "a\\u0000b"}'):
-        response = li.http.post(f"{desk.url}/api/handoffs/{request_id}/messages", data=body,
-                                headers={"Content-Type": "application/json", "X-CSRF-Token": li.csrf}, timeout=10)
+        response = li.http.post(
+            f"{desk.url}/api/handoffs/{request_id}/messages",
+            data=body,
+            headers={"Content-Type": "application/json", "X-CSRF-Token": li.csrf},
+            timeout=10,
+        )
         assert response.status_code == 400 and response.json() == {"error": "内容包含无法识别的字符"}
     assert li.post(f"/api/handoffs/{request_id}/ticket", json=ticket).status_code == 200
-    response = li.http.post(f"{desk.url}/api/handoffs/{request_id}/ticket/notes", data='{"body": "x\\udfff"}',
-                            headers={"Content-Type": "application/json", "X-CSRF-Token": li.csrf}, timeout=10)
+    response = li.http.post(
+        f"{desk.url}/api/handoffs/{request_id}/ticket/notes",
+        data='{"body": "x\\udfff"}',
+        headers={"Content-Type": "application/json", "X-CSRF-Token": li.csrf},
+        timeout=10,
+    )
     assert response.status_code == 400 and response.json() == {"error": "内容包含无法识别的字符"}
 
 
 def test_a_login_form_in_an_odd_charset_is_refused_cleanly(desk):
     desk.agent("li")
     boundary = "x-boundary"
-    body = "".join(
-        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n'
-        f'Content-Type: text/plain; charset=unicode_escape\r\n\r\n{value}\r\n'
-        for name, value in (("username", "li\\ud800"), ("password", "pw\\udfff-long-enough"))
-    ) + f"--{boundary}--\r\n"
-    response = requests.post(f"{desk.url}/login", data=body.encode(), timeout=10,
-                             headers={"Content-Type": f"multipart/form-data; boundary={boundary}"})
+    body = (
+        "".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n'
+            f"Content-Type: text/plain; charset=unicode_escape\r\n\r\n{value}\r\n"
+            for name, value in (("username", "li\\ud800"), ("password", "pw\\udfff-long-enough"))
+        )
+        + f"--{boundary}--\r\n"
+    )
+    response = requests.post(
+        f"{desk.url}/login",
+        data=body.encode(),
+        timeout=10,
+        headers={"Content-Type": f"multipart/form-data; boundary={boundary}"},
+    )
     assert response.status_code == 401 and "用户名或密码错误" in response.text
 
 

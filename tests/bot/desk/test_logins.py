@@ -3,6 +3,7 @@
 Clients on other loopback addresses (127.0.0.2, 127.0.0.3) stand for other
 machines: the desk counts failures per username and address and per address.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -39,8 +40,9 @@ def client_from(url: str, address: str) -> DeskClient:
 
 
 def attempt(client: DeskClient, username: str, password: str) -> requests.Response:
-    return client.http.post(f"{client.url}/login", data={"username": username, "password": password},
-                            timeout=30, allow_redirects=False)
+    return client.http.post(
+        f"{client.url}/login", data={"username": username, "password": password}, timeout=30, allow_redirects=False
+    )
 
 
 def test_a_flood_of_wrong_logins_does_not_slow_down_a_logged_in_agent(desk):
@@ -169,9 +171,13 @@ def test_behind_a_trusted_proxy_failures_count_per_forwarded_address(desk_factor
     client = DeskClient(desk.url)
 
     def attempt_via(forwarded_for: str, password: str) -> int:
-        return client.http.post(f"{desk.url}/login", data={"username": "li", "password": password},
-                                headers={"X-Forwarded-For": forwarded_for}, timeout=30,
-                                allow_redirects=False).status_code
+        return client.http.post(
+            f"{desk.url}/login",
+            data={"username": "li", "password": password},
+            headers={"X-Forwarded-For": forwarded_for},
+            timeout=30,
+            allow_redirects=False,
+        ).status_code
 
     assert [attempt_via("203.0.113.5", "wrong-password") for _ in range(6)] == [401] * 5 + [429]
     assert attempt_via("198.51.100.7", PASSWORD) == 302
@@ -184,5 +190,10 @@ def test_without_a_trusted_proxy_a_forged_forwarded_address_changes_nothing(desk
 
 
 def attempt_with_header(url: str, forwarded_for: str) -> int:
-    return requests.post(f"{url}/login", data={"username": "li", "password": "wrong-password"},
-                         headers={"X-Forwarded-For": forwarded_for}, timeout=30, allow_redirects=False).status_code
+    return requests.post(
+        f"{url}/login",
+        data={"username": "li", "password": "wrong-password"},
+        headers={"X-Forwarded-For": forwarded_for},
+        timeout=30,
+        allow_redirects=False,
+    ).status_code

@@ -3,6 +3,7 @@
 A real desk process and database; Rasa is not running, so a conversation's
 stream delivers no lines here, only its keep-alive and, at the end, its `end`.
 """
+
 from __future__ import annotations
 
 import json
@@ -13,8 +14,8 @@ from typing import List, Tuple
 import requests
 
 from bot.agents import AgentService, Role
-from bot.handoff import HandoffService
 from bot.clock import utc_now
+from bot.handoff import HandoffService
 from tests.bot.desk.conftest import DeskClient
 
 ENDS_WITHIN = 8.0  # seconds; the stream checks every second and keeps alive every 20

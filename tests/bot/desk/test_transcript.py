@@ -5,8 +5,12 @@ EVENTS = [
     {"event": "user", "text": "我要转人工，电话13812345678", "timestamp": 2.0},
     {"event": "bot", "text": "已为您转接人工客服", "timestamp": 3.0},
     {"event": "pause", "timestamp": 3.1},
-    {"event": "bot", "text": "您好，我是客服王小明", "timestamp": 4.0,
-     "metadata": {"agent": {"id": 1, "name": "王小明"}}},
+    {
+        "event": "bot",
+        "text": "您好，我是客服王小明",
+        "timestamp": 4.0,
+        "metadata": {"agent": {"id": 1, "name": "王小明"}},
+    },
     {"event": "user", "text": "", "timestamp": 4.5},
     {"event": "resume", "timestamp": 5.0},
 ]

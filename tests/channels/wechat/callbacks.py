@@ -1,4 +1,5 @@
 """Builds callbacks the way WeChat's servers send them (signed query, plain or encrypted XML)."""
+
 from __future__ import annotations
 
 import secrets
@@ -17,21 +18,27 @@ ACCOUNT = "gh_0123456789ab"
 
 
 def text_xml(openid: str, content: str, msg_id: str, create_time: Optional[int] = None) -> str:
-    return (f"<xml><ToUserName>{cdata(ACCOUNT)}</ToUserName><FromUserName>{cdata(openid)}</FromUserName>"
-            f"<CreateTime>{create_time or int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-            f"<Content>{cdata(content)}</Content><MsgId>{msg_id}</MsgId></xml>")
+    return (
+        f"<xml><ToUserName>{cdata(ACCOUNT)}</ToUserName><FromUserName>{cdata(openid)}</FromUserName>"
+        f"<CreateTime>{create_time or int(time.time())}</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+        f"<Content>{cdata(content)}</Content><MsgId>{msg_id}</MsgId></xml>"
+    )
 
 
 def event_xml(openid: str, event: str, key: str = "", create_time: Optional[int] = None) -> str:
-    return (f"<xml><ToUserName>{cdata(ACCOUNT)}</ToUserName><FromUserName>{cdata(openid)}</FromUserName>"
-            f"<CreateTime>{create_time or int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
-            f"<Event>{cdata(event)}</Event><EventKey>{cdata(key)}</EventKey></xml>")
+    return (
+        f"<xml><ToUserName>{cdata(ACCOUNT)}</ToUserName><FromUserName>{cdata(openid)}</FromUserName>"
+        f"<CreateTime>{create_time or int(time.time())}</CreateTime><MsgType><![CDATA[event]]></MsgType>"
+        f"<Event>{cdata(event)}</Event><EventKey>{cdata(key)}</EventKey></xml>"
+    )
 
 
 def media_xml(openid: str, msg_type: str, msg_id: str) -> str:
-    return (f"<xml><ToUserName>{cdata(ACCOUNT)}</ToUserName><FromUserName>{cdata(openid)}</FromUserName>"
-            f"<CreateTime>{int(time.time())}</CreateTime><MsgType>{cdata(msg_type)}</MsgType>"
-            f"<MediaId><![CDATA[media]]></MediaId><MsgId>{msg_id}</MsgId></xml>")
+    return (
+        f"<xml><ToUserName>{cdata(ACCOUNT)}</ToUserName><FromUserName>{cdata(openid)}</FromUserName>"
+        f"<CreateTime>{int(time.time())}</CreateTime><MsgType>{cdata(msg_type)}</MsgType>"
+        f"<MediaId><![CDATA[media]]></MediaId><MsgId>{msg_id}</MsgId></xml>"
+    )
 
 
 def new_openid() -> str:
@@ -55,18 +62,19 @@ class Callbacks:
     def query(self, timestamp: Optional[int] = None, nonce: Optional[str] = None) -> Dict[str, str]:
         timestamp_text = str(timestamp if timestamp is not None else int(time.time()))
         nonce = nonce or str(secrets.randbelow(10**9) + 10**9)
-        return {"signature": signature(self.token, timestamp_text, nonce), "timestamp": timestamp_text,
-                "nonce": nonce}
+        return {"signature": signature(self.token, timestamp_text, nonce), "timestamp": timestamp_text, "nonce": nonce}
 
-    def plain(self, xml: str, openid: Optional[str] = None,
-              timestamp: Optional[int] = None) -> Tuple[Dict[str, str], bytes]:
+    def plain(
+        self, xml: str, openid: Optional[str] = None, timestamp: Optional[int] = None
+    ) -> Tuple[Dict[str, str], bytes]:
         query = self.query(timestamp)
         if openid:
             query["openid"] = openid
         return query, xml.encode("utf-8")
 
-    def encrypted(self, xml: str, timestamp: Optional[int] = None,
-                  crypto: Optional[MessageCrypto] = None) -> Tuple[Dict[str, str], bytes]:
+    def encrypted(
+        self, xml: str, timestamp: Optional[int] = None, crypto: Optional[MessageCrypto] = None
+    ) -> Tuple[Dict[str, str], bytes]:
         """Safe mode: only ToUserName and Encrypt in the body, msg_signature over Encrypt."""
         query = self.query(timestamp)
         encrypt = (crypto or self.crypto).encrypt(xml)

@@ -8,6 +8,7 @@ WeChat's documented answers. It records every request and can be told to
 answer with error codes or after a delay. It runs in its own thread and event
 loop so that both async unit tests and a separate Rasa process can call it.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -109,8 +110,11 @@ class FakeWeChatApi:
 
     def delivered(self, openid: Optional[str] = None) -> List[str]:
         """Texts WeChat accepted, optionally for one OpenID."""
-        return [s["body"]["text"]["content"] for s in self.sends
-                if s["errcode"] == 0 and (openid is None or s["body"].get("touser") == openid)]
+        return [
+            s["body"]["text"]["content"]
+            for s in self.sends
+            if s["errcode"] == 0 and (openid is None or s["body"].get("touser") == openid)
+        ]
 
     def wait_for(self, condition: Callable[[], bool], timeout: float = 30.0) -> bool:
         deadline = time.monotonic() + timeout
@@ -160,8 +164,9 @@ class FakeWeChatApi:
         error = self._credentials_error(body.get("appid"), body.get("secret"))
         if error is not None:
             return error
-        return web.json_response({"access_token": self._issue(replace=bool(body.get("force_refresh"))),
-                                  "expires_in": self.expires_in})
+        return web.json_response(
+            {"access_token": self._issue(replace=bool(body.get("force_refresh"))), "expires_in": self.expires_in}
+        )
 
     async def _custom_send(self, request: web.Request) -> web.Response:
         raw = await request.read()
@@ -178,6 +183,7 @@ class FakeWeChatApi:
                 answer = self._send_errors.popleft()
             else:
                 answer = (0, "ok")
-            self._sends.append({"body": body, "access_token": token, "errcode": answer[0],
-                                "raw_has_escapes": b"\\u" in raw})
+            self._sends.append(
+                {"body": body, "access_token": token, "errcode": answer[0], "raw_has_escapes": b"\\u" in raw}
+            )
         return web.json_response({"errcode": answer[0], "errmsg": answer[1]})

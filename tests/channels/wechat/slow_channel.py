@@ -5,6 +5,7 @@ Rasa keys input channels by class, so running the same channel a second time
 turn within 0.1 s, so only 0 makes every turn "slow" deterministically) needs
 a subclass with its own name and URL prefix. Nothing else differs.
 """
+
 from __future__ import annotations
 
 from bot.channels.wechat.channel import WeChatInput

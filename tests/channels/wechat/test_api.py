@@ -1,5 +1,6 @@
 """The access_token cache and customer-service client against the fake WeChat API
 (a loopback test double: WeChat's servers are unreachable from here)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,7 +8,7 @@ from typing import AsyncIterator
 
 import pytest
 
-from bot.channels.wechat.api import ApiTransport, AccessTokens, CustomerServiceApi, WeChatApiError
+from bot.channels.wechat.api import AccessTokens, ApiTransport, CustomerServiceApi, WeChatApiError
 from tests.channels.wechat.callbacks import APP_ID, APP_SECRET
 
 OPENID = "oAbCdEfGhIjKlMnOpQrStUvWxYz0"
@@ -38,8 +39,10 @@ async def test_many_concurrent_callers_cause_one_token_fetch(api, wechat_api):
 async def test_stable_token_request(api, wechat_api):
     await api.send_text(OPENID, "您好")
     [fetch] = wechat_api.token_fetches
-    assert fetch == {"endpoint": "stable_token", "body": {"grant_type": "client_credential", "appid": APP_ID,
-                                                          "secret": APP_SECRET, "force_refresh": False}}
+    assert fetch == {
+        "endpoint": "stable_token",
+        "body": {"grant_type": "client_credential", "appid": APP_ID, "secret": APP_SECRET, "force_refresh": False},
+    }
     [send] = wechat_api.sends
     assert send["body"] == {"touser": OPENID, "msgtype": "text", "text": {"content": "您好"}}
     assert not send["raw_has_escapes"]  # real UTF-8, not \u escapes

@@ -1,6 +1,7 @@
 """The WeChat channel inside a real Rasa server (trained model, action server),
 talking to the fake WeChat API (a loopback test double: WeChat's servers are
 unreachable from here). One server pair for the whole module."""
+
 from __future__ import annotations
 
 import time
@@ -14,11 +15,21 @@ import yaml
 
 from bot.channels.wechat import recent_delivery_failures
 from bot.channels.wechat.webhook import UNSUPPORTED_TEXT
+from tests.assistant import TOKEN as RASA_TOKEN
+from tests.assistant import Assistant, running_assistant
 from tests.channels.wechat.callbacks import (
-    AES_KEY, APP_ID, APP_SECRET, TOKEN, Callbacks, event_xml, media_xml, new_msg_id, new_openid, text_xml,
+    AES_KEY,
+    APP_ID,
+    APP_SECRET,
+    TOKEN,
+    Callbacks,
+    event_xml,
+    media_xml,
+    new_msg_id,
+    new_openid,
+    text_xml,
 )
 from tests.channels.wechat.fake_api import FakeWeChatApi
-from tests.assistant import TOKEN as RASA_TOKEN, Assistant, running_assistant
 
 CHANNEL = "bot.channels.wechat.channel.WeChatInput"
 SLOW_CHANNEL = "tests.channels.wechat.slow_channel.SlowWeChatInput"
@@ -31,8 +42,13 @@ class WeChatSetup:
     fake: FakeWeChatApi
 
     def post(self, query: Dict[str, str], body: bytes, channel: str = "wechat") -> requests.Response:
-        return requests.post(f"{self.assistant.url}/webhooks/{channel}/webhook", params=query, data=body,
-                             headers={"Content-Type": "text/xml"}, timeout=30)
+        return requests.post(
+            f"{self.assistant.url}/webhooks/{channel}/webhook",
+            params=query,
+            data=body,
+            headers={"Content-Type": "text/xml"},
+            timeout=30,
+        )
 
     def user_texts(self, openid: str) -> List[str]:
         events = self.assistant.tracker(f"wx:{openid}").get("events") or []
@@ -40,10 +56,19 @@ class WeChatSetup:
 
 
 def _credentials(fake_url: str) -> Dict:
-    common = {"token": TOKEN, "app_id": APP_ID, "app_secret": APP_SECRET, "encoding_aes_key": AES_KEY,
-              "mode": "safe", "api_base_url": fake_url}
-    return {"rest": None, CHANNEL: {**common, "passive_reply_seconds": 4.5},
-            SLOW_CHANNEL: {**common, "passive_reply_seconds": 0}}
+    common = {
+        "token": TOKEN,
+        "app_id": APP_ID,
+        "app_secret": APP_SECRET,
+        "encoding_aes_key": AES_KEY,
+        "mode": "safe",
+        "api_base_url": fake_url,
+    }
+    return {
+        "rest": None,
+        CHANNEL: {**common, "passive_reply_seconds": 4.5},
+        SLOW_CHANNEL: {**common, "passive_reply_seconds": 0},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -104,12 +129,19 @@ def test_rejected_callbacks_never_reach_rasa(wechat):
     query, body = CALLBACKS.encrypted(text_xml(forged_openid, "你好", new_msg_id()))
     cases.append((forged_openid, ({**query, "msg_signature": "a" * 40}, body), 403))
     stale_openid = new_openid()
-    cases.append((stale_openid, CALLBACKS.encrypted(text_xml(stale_openid, "你好", new_msg_id()),
-                                                    timestamp=int(time.time()) - 3600), 403))
+    cases.append(
+        (
+            stale_openid,
+            CALLBACKS.encrypted(text_xml(stale_openid, "你好", new_msg_id()), timestamp=int(time.time()) - 3600),
+            403,
+        )
+    )
     xxe_openid = new_openid()
-    xxe = text_xml(xxe_openid, "&xxe;", new_msg_id()).replace(
-        "<xml>", '<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml>', 1).replace(
-        "<![CDATA[&xxe;]]>", "&xxe;")
+    xxe = (
+        text_xml(xxe_openid, "&xxe;", new_msg_id())
+        .replace("<xml>", '<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml>', 1)
+        .replace("<![CDATA[&xxe;]]>", "&xxe;")
+    )
     cases.append((xxe_openid, CALLBACKS.encrypted(xxe), 400))
     big_openid = new_openid()
     cases.append((big_openid, CALLBACKS.encrypted(text_xml(big_openid, "长" * 30000, new_msg_id())), 413))
@@ -140,13 +172,12 @@ def test_during_a_handoff_user_and_agent_messages_cross_through_wechat(wechat):
     openid = new_openid()
     sender = f"wx:{openid}"
     wechat.post(*CALLBACKS.encrypted(text_xml(openid, "你好", new_msg_id())))
-    assert wechat.assistant.api("POST", f"/conversations/{sender}/tracker/events",
-                                json={"event": "pause"}).ok
+    assert wechat.assistant.api("POST", f"/conversations/{sender}/tracker/events", json={"event": "pause"}).ok
     waiting = wechat.post(*CALLBACKS.encrypted(text_xml(openid, "我的理赔到底怎么样了？", new_msg_id())))
     assert waiting.text == "success"  # the bot stays silent while a human holds the conversation
     events = wechat.assistant.tracker(sender)["events"]
     paused = max(i for i, event in enumerate(events) if event["event"] == "pause")
-    since_pause = events[paused + 1:]
+    since_pause = events[paused + 1 :]
     # Logged for the desk to read, and nothing said by the bot.
     assert [e["text"] for e in since_pause if e["event"] == "user"] == ["我的理赔到底怎么样了？"]
     assert not [e for e in since_pause if e["event"] == "bot"]
@@ -155,7 +186,11 @@ def test_during_a_handoff_user_and_agent_messages_cross_through_wechat(wechat):
     answer = requests.post(
         f"{wechat.assistant.url}/conversations/{sender}/tracker/events",
         params={"token": RASA_TOKEN, "execute_side_effects": "true", "output_channel": "latest"},
-        json={"event": "bot", "text": "您好，我来帮您查一下理赔进度。", "metadata": {"agent": {"id": 3, "name": "王小明"}}},
+        json={
+            "event": "bot",
+            "text": "您好，我来帮您查一下理赔进度。",
+            "metadata": {"agent": {"id": 3, "name": "王小明"}},
+        },
         timeout=30,
     )
     assert answer.ok

@@ -1,4 +1,5 @@
 """Safe-mode crypto against published vectors (Tencent's sample, wechatpy's tests)."""
+
 from __future__ import annotations
 
 import base64
@@ -111,11 +112,14 @@ def test_another_accounts_message_is_refused():
         a_crypto().decrypt(foreign)
 
 
-@pytest.mark.parametrize("payload", [
-    "not base64!!",
-    base64.b64encode(b"x" * 31).decode(),  # not a multiple of the block
-    "",
-])
+@pytest.mark.parametrize(
+    "payload",
+    [
+        "not base64!!",
+        base64.b64encode(b"x" * 31).decode(),  # not a multiple of the block
+        "",
+    ],
+)
 def test_malformed_ciphertext_is_a_crypto_error(payload):
     with pytest.raises(CryptoError):
         a_crypto().decrypt(payload)

@@ -1,5 +1,6 @@
 """Merging, pushing and recording failures, against the fake WeChat API
 (a loopback test double: WeChat's servers are unreachable from here)."""
+
 from __future__ import annotations
 
 from functools import partial

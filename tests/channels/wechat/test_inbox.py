@@ -1,4 +1,5 @@
 """Retry deduplication in the database (shared by every Rasa replica)."""
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor

@@ -1,4 +1,5 @@
 """Parsing callbacks safely and rendering replies that survive any content."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,22 +17,34 @@ from bot.channels.wechat.messages import (
     utf8_size,
 )
 
-TEXT = ("<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oUser_1-x]]></FromUserName>"
-        "<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>"
-        "<Content><![CDATA[我要投诉]]></Content><MsgId>123456789</MsgId></xml>")
+TEXT = (
+    "<xml><ToUserName><![CDATA[gh_1]]></ToUserName><FromUserName><![CDATA[oUser_1-x]]></FromUserName>"
+    "<CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType>"
+    "<Content><![CDATA[我要投诉]]></Content><MsgId>123456789</MsgId></xml>"
+)
 
 
 def test_parses_a_text_message():
     message = InboundMessage.from_fields(parse_fields(TEXT))
-    assert message == InboundMessage(to_user="gh_1", from_user="oUser_1-x", create_time=1700000000,
-                                     msg_type="text", msg_id="123456789", content="我要投诉")
+    assert message == InboundMessage(
+        to_user="gh_1",
+        from_user="oUser_1-x",
+        create_time=1700000000,
+        msg_type="text",
+        msg_id="123456789",
+        content="我要投诉",
+    )
     assert message.dedupe_key() == "msg|gh_1|123456789"
 
 
 def test_events_are_deduplicated_by_sender_time_and_event():
-    fields = parse_fields(TEXT.replace("<MsgId>123456789</MsgId>", "").replace(
-        "<MsgType><![CDATA[text]]></MsgType>", "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[CLICK]]></Event>"
-        "<EventKey><![CDATA[HUMAN]]></EventKey>"))
+    fields = parse_fields(
+        TEXT.replace("<MsgId>123456789</MsgId>", "").replace(
+            "<MsgType><![CDATA[text]]></MsgType>",
+            "<MsgType><![CDATA[event]]></MsgType><Event><![CDATA[CLICK]]></Event>"
+            "<EventKey><![CDATA[HUMAN]]></EventKey>",
+        )
+    )
     click = InboundMessage.from_fields(fields)
     assert click.event == "click" and click.event_key == "HUMAN" and click.msg_id is None
     subscribe = InboundMessage.from_fields({**fields, "Event": "subscribe", "EventKey": ""})
@@ -44,7 +57,7 @@ XXE_BODIES = [
     "<xml><Content>&xxe;</Content></xml>",
     '<!doctype xml [<!entity a "aaaaaaaaaa">]><xml><Content>&a;&a;</Content></xml>',
     '<!ENTITY a "x"><xml/>',
-    '<! DOCTYPE xml><xml/>',
+    "<! DOCTYPE xml><xml/>",
 ]
 
 
@@ -71,10 +84,17 @@ def test_malformed_documents_are_refused(document):
         parse_fields(document)
 
 
-@pytest.mark.parametrize("field,value", [
-    ("FromUserName", "o<script>"), ("FromUserName", ""), ("CreateTime", "12ab"),
-    ("MsgId", "-1"), ("MsgType", "text!"), ("ToUserName", "x" * 65),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("FromUserName", "o<script>"),
+        ("FromUserName", ""),
+        ("CreateTime", "12ab"),
+        ("MsgId", "-1"),
+        ("MsgType", "text!"),
+        ("ToUserName", "x" * 65),
+    ],
+)
 def test_fields_are_validated(field, value):
     fields = parse_fields(TEXT)
     fields[field] = value
@@ -82,12 +102,15 @@ def test_fields_are_validated(field, value):
         InboundMessage.from_fields(fields)
 
 
-@pytest.mark.parametrize("content", [
-    "用户说 ]]> 然后 <xml> & </Content>",
-    "]]>]]>",
-    "结尾]]",
-    "控制字符\x01\x08保留其余",
-])
+@pytest.mark.parametrize(
+    "content",
+    [
+        "用户说 ]]> 然后 <xml> & </Content>",
+        "]]>]]>",
+        "结尾]]",
+        "控制字符\x01\x08保留其余",
+    ],
+)
 def test_reply_content_survives_cdata_breakers(content):
     document = render_text_reply("oUser", "gh_1", content, 1700000000)
     fields = parse_fields(document)
@@ -121,7 +144,9 @@ def test_merge_packs_texts_into_as_few_messages_as_fit():
 
 
 def test_buttons_become_reply_options():
-    rendered = text_with_buttons("请选择：", [{"title": "我要投诉", "payload": "/complain"},
-                                           {"title": "查询投诉进度", "payload": "/check_ticket_status"}])
+    rendered = text_with_buttons(
+        "请选择：",
+        [{"title": "我要投诉", "payload": "/complain"}, {"title": "查询投诉进度", "payload": "/check_ticket_status"}],
+    )
     assert rendered == "请选择：\n可回复：我要投诉｜查询投诉进度"
     assert "/complain" not in rendered

@@ -1,4 +1,5 @@
 """Authentication, opening and routing of callbacks, without a web server."""
+
 from __future__ import annotations
 
 import time
@@ -10,16 +11,32 @@ from bot.channels.wechat.crypto import MessageCrypto, signature
 from bot.channels.wechat.messages import parse_fields
 from bot.channels.wechat.webhook import UNKNOWN_MENU_TEXT, UNSUPPORTED_TEXT, Rejected, Route, Webhook
 from tests.channels.wechat.callbacks import (
-    AES_KEY, APP_ID, APP_SECRET, TOKEN, Callbacks, event_xml, media_xml, text_xml,
+    AES_KEY,
+    APP_ID,
+    APP_SECRET,
+    TOKEN,
+    Callbacks,
+    event_xml,
+    media_xml,
+    text_xml,
 )
 
 OPENID = "oAbCdEfGhIjKlMnOpQrStUvWxYz0"
 
 
 def webhook(mode: str = "safe", **extra) -> Webhook:
-    return Webhook(WeChatCredentials.from_mapping(
-        {"token": TOKEN, "app_id": APP_ID, "app_secret": APP_SECRET, "encoding_aes_key": AES_KEY,
-         "mode": mode, **extra}))
+    return Webhook(
+        WeChatCredentials.from_mapping(
+            {
+                "token": TOKEN,
+                "app_id": APP_ID,
+                "app_secret": APP_SECRET,
+                "encoding_aes_key": AES_KEY,
+                "mode": mode,
+                **extra,
+            }
+        )
+    )
 
 
 def rejected(call, *args) -> Rejected:
@@ -37,10 +54,16 @@ def test_url_verification_echoes_only_after_a_valid_signature():
 
 
 def test_tencents_sample_signature_verifies_at_its_time():
-    hook = Webhook(WeChatCredentials.from_mapping(
-        {"token": "spamtest", "app_id": APP_ID, "app_secret": "s", "mode": "plaintext"}), clock=lambda: 1409735669)
-    query = {"signature": "16120ec1b8dbb870f510d87ce6bc2463eae6ca1a", "timestamp": "1409735669",
-             "nonce": "1320562132", "echostr": "hello"}
+    hook = Webhook(
+        WeChatCredentials.from_mapping({"token": "spamtest", "app_id": APP_ID, "app_secret": "s", "mode": "plaintext"}),
+        clock=lambda: 1409735669,
+    )
+    query = {
+        "signature": "16120ec1b8dbb870f510d87ce6bc2463eae6ca1a",
+        "timestamp": "1409735669",
+        "nonce": "1320562132",
+        "echostr": "hello",
+    }
     assert hook.verify_url(query) == "hello"
 
 
@@ -80,10 +103,16 @@ def test_digits_cannot_move_between_timestamp_and_nonce():
     # (ts=1409735669, nonce=1320562132) and (ts=9735669, nonce=1320562132140)
     # have the same sorted concatenation and therefore the same signature.
     assert signature("spamtest", "9735669", "1320562132140") == signature("spamtest", "1409735669", "1320562132")
-    hook = Webhook(WeChatCredentials.from_mapping(
-        {"token": "spamtest", "app_id": APP_ID, "app_secret": "s", "mode": "plaintext"}), clock=lambda: 9735669)
-    query = {"signature": "16120ec1b8dbb870f510d87ce6bc2463eae6ca1a", "timestamp": "9735669",
-             "nonce": "1320562132140", "echostr": "x"}
+    hook = Webhook(
+        WeChatCredentials.from_mapping({"token": "spamtest", "app_id": APP_ID, "app_secret": "s", "mode": "plaintext"}),
+        clock=lambda: 9735669,
+    )
+    query = {
+        "signature": "16120ec1b8dbb870f510d87ce6bc2463eae6ca1a",
+        "timestamp": "9735669",
+        "nonce": "1320562132140",
+        "echostr": "x",
+    }
     assert rejected(hook.verify_url, query).status == 400
 
 
@@ -100,8 +129,11 @@ def test_compat_mode_takes_both_and_plaintext_mode_needs_no_key():
     assert not webhook("compat").open(plain_query, plain_body).encrypted
     enc_query, enc_body = Callbacks().encrypted(text_xml(OPENID, "你好", "2"))
     assert webhook("compat").open(enc_query, enc_body).encrypted
-    hook = Webhook(WeChatCredentials.from_mapping(
-        {"token": TOKEN, "app_id": APP_ID, "app_secret": APP_SECRET, "mode": "plaintext"}))
+    hook = Webhook(
+        WeChatCredentials.from_mapping(
+            {"token": TOKEN, "app_id": APP_ID, "app_secret": APP_SECRET, "mode": "plaintext"}
+        )
+    )
     assert hook.open(plain_query, plain_body).message.content == "你好"
 
 
@@ -112,9 +144,11 @@ def test_the_appid_is_checked_after_decryption():
 
 
 def test_xxe_is_refused_outside_and_inside_the_encryption():
-    xxe = ('<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><ToUserName>gh_0123456789ab</ToUserName>'
-           f"<FromUserName>{OPENID}</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>"
-           "<Content>&xxe;</Content><MsgId>1</MsgId></xml>")
+    xxe = (
+        '<!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><ToUserName>gh_0123456789ab</ToUserName>'
+        f"<FromUserName>{OPENID}</FromUserName><CreateTime>1</CreateTime><MsgType>text</MsgType>"
+        "<Content>&xxe;</Content><MsgId>1</MsgId></xml>"
+    )
     query, body = Callbacks().encrypted(xxe)
     assert rejected(webhook().open, query, body).status == 400
     query, _ = Callbacks().plain("")
@@ -165,13 +199,25 @@ def test_plain_reply_for_a_plain_request():
     assert parse_fields(webhook("compat").render_reply(opened, "您好"))["Content"] == "您好"
 
 
-@pytest.mark.parametrize("override", [
-    {"token": "ab"}, {"app_id": "123"}, {"app_secret": ""}, {"mode": "open"}, {"encoding_aes_key": None},
-    {"api_base_url": "ftp://x"}, {"passive_reply_seconds": 6}, {"menu_intents": {"K": "bad intent"}},
-    {"token_endpoint": "other"},
-    # A prefix without ':' would put WeChat conversations where REST clients can name them.
-    {"sender_prefix": ""}, {"sender_prefix": "wechat-"}, {"sender_prefix": "wx"}, {"sender_prefix": "w:x:"},
-])
+@pytest.mark.parametrize(
+    "override",
+    [
+        {"token": "ab"},
+        {"app_id": "123"},
+        {"app_secret": ""},
+        {"mode": "open"},
+        {"encoding_aes_key": None},
+        {"api_base_url": "ftp://x"},
+        {"passive_reply_seconds": 6},
+        {"menu_intents": {"K": "bad intent"}},
+        {"token_endpoint": "other"},
+        # A prefix without ':' would put WeChat conversations where REST clients can name them.
+        {"sender_prefix": ""},
+        {"sender_prefix": "wechat-"},
+        {"sender_prefix": "wx"},
+        {"sender_prefix": "w:x:"},
+    ],
+)
 def test_credentials_are_validated(override):
     raw = {"token": TOKEN, "app_id": APP_ID, "app_secret": APP_SECRET, "encoding_aes_key": AES_KEY, **override}
     with pytest.raises(ValueError):
