@@ -32,7 +32,10 @@ import ctypes.util
 import ipaddress
 import os
 import sys
-from typing import List, Optional, Sequence
+from typing import TYPE_CHECKING, List, Optional, Sequence
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 M_ARENA_MAX = -8  # from glibc's malloc.h
 MALLOC_ARENAS = 2
@@ -94,16 +97,25 @@ def exposure_problem(args: argparse.Namespace, dev_token: str) -> Optional[str]:
     )
 
 
+def startup(settings: Settings) -> None:
+    """What the Rasa process installs before Rasa starts: log handling with masking, the cheaper response check."""
+    from bot import action_responses
+    from bot.logs import configure_logging
+
+    configure_logging("rasa", settings)
+    action_responses.install()
+
+
 def main() -> None:
     lean_process()
     from bot.action_server import TOKEN_ENV, TokenError, shared_token
-    from bot.logs import LoggingSetupError, configure_logging
+    from bot.logs import LoggingSetupError
     from bot.settings import DEV_RASA_TOKEN, Settings
 
     settings = Settings.from_env()
     argv = with_interface(sys.argv[1:], settings.bind_host)
     try:
-        configure_logging("rasa", settings)
+        startup(settings)
     except LoggingSetupError as exc:
         sys.exit(f"{exc}\n日志配置有误：请检查 LOG_LEVEL / LOG_DIR。")
     from rasa.__main__ import create_argument_parser

@@ -15,17 +15,10 @@ from rasa.shared.nlu.constants import ENTITIES
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot import action_responses, validators
+from bot import validators
 from bot.nlu import vocabulary
-from bot.privacy import install_log_masking
 from bot.serving import ServingDIET
 from bot.settings import Settings
-
-# The Rasa server offers no startup hook; loading our components is the
-# earliest point in its process where we can mask PII in every log record and
-# make its checks of action-server responses cheap (bot/action_responses.py).
-install_log_masking()
-action_responses.install()
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)

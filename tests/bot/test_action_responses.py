@@ -80,8 +80,10 @@ def test_invalid_responses_fail_with_rasas_error(result):
     assert list(ours.value.path) == list(rasa_error.value.path)
 
 
-def test_loading_the_nlu_components_installs_it_for_every_remote_action():
-    import bot.nlu.components  # noqa: F401  (what every Rasa process loading the model imports)
+def test_install_makes_every_remote_action_use_it(monkeypatch):
+    # bot.rasa_server.startup calls install() (tests/bot/test_rasa_server.py); undone after the test.
+    monkeypatch.setattr(RemoteAction, "_validate_action_result", RemoteAction._validate_action_result)
+    action_responses.install()
 
     assert RemoteAction._validate_action_result is action_responses.validate_action_result
     with pytest.raises(jsonschema.ValidationError):

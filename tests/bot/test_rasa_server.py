@@ -139,3 +139,38 @@ def test_what_counts_as_exposed():
             parsed("run", "--enable-api", "-i", interface, "-t", DEV_RASA_TOKEN), DEV_RASA_TOKEN
         ), interface
     assert is_loopback("127.0.0.2") and is_loopback("[::1]") and not is_loopback(None)
+
+
+def _in_a_fresh_process(code: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.strip().splitlines()[-1]
+
+
+CHECK_RASA_PATCHES = (
+    "import logging\n"
+    "from rasa.core.actions.action import RemoteAction\n"
+    "factory, check = logging.getLogRecordFactory(), RemoteAction._validate_action_result\n"
+    "{action}\n"
+    "print(logging.getLogRecordFactory() is factory, RemoteAction._validate_action_result is check)\n"
+)
+
+
+def test_importing_the_nlu_components_changes_nothing_in_rasa():
+    assert _in_a_fresh_process(CHECK_RASA_PATCHES.format(action="import bot.nlu.components")) == "True True"
+
+
+def test_the_server_startup_installs_masking_and_the_response_check(tmp_path):
+    action = (
+        "from bot.rasa_server import startup\n"
+        "from bot.settings import Settings\n"
+        f"startup(Settings.from_env({{'COMPLAINTS_VAR_DIR': {str(tmp_path)!r}}}))"
+    )
+    assert _in_a_fresh_process(CHECK_RASA_PATCHES.format(action=action)) == "False False"
