@@ -6,7 +6,6 @@ import enum
 import logging
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from functools import cached_property
 from typing import Dict, List, Optional
 from zoneinfo import ZoneInfo
 
@@ -15,7 +14,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import crypto
 from bot.clock import Clock, utc_now
 from bot.db import Database
 from bot.models import StatusLookup, Ticket, TicketEvent, TicketNote, TicketSequence
@@ -396,13 +394,9 @@ class TicketService:
             left.append(limit - failures)
         return min(left)
 
-    @cached_property
-    def _lookup_crypto(self) -> crypto.FieldCrypto:
-        return crypto.load(self.settings.var_dir)
-
     def _phone_key(self, phone: str) -> str:
         """Keyed hash of a phone number: look-ups are counted per phone without storing it."""
-        return self._lookup_crypto.digest(phone)
+        return self.db.crypto.digest(phone)
 
     @staticmethod
     def _phone_matches(ticket: Ticket, phone: str) -> bool:

@@ -395,9 +395,11 @@ class WebChatInput(SocketIOInput):
                 return response.redirect(request.path + "/")
             return response.html(self._page(), headers=self._page_headers())
 
+        privacy_page = self._privacy_page()  # read once, like the domain and the materials script
+
         @blueprint.route("/privacy", methods=["GET"])
         async def privacy(request: Request) -> HTTPResponse:
-            return response.html(self._privacy_page(), headers=self._page_headers())
+            return response.html(privacy_page, headers=self._page_headers())
 
         @blueprint.route("/static/<name>", methods=["GET"])
         async def asset(request: Request, name: str) -> HTTPResponse:
