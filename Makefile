@@ -6,7 +6,7 @@ RASA := $(VENV)/bin/rasa
 SPACY_PIPELINE := var/spacy/zh_complaints
 MODEL := models/complaints.tar.gz
 MODEL_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) \
-	$(wildcard data/jieba/*) bot/nlu/components.py bot/nlu/vocabulary.py bot/policies.py bot/serving.py
+	$(wildcard data/jieba/*) bot/rasa/nlu/components.py bot/rasa/nlu/vocabulary.py bot/rasa/policies.py bot/rasa/serving.py
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
@@ -60,7 +60,7 @@ nginx:
 
 nlu: $(SPACY_PIPELINE)/meta.json
 
-$(SPACY_PIPELINE)/meta.json: bot/nlu/spacy_pipeline.py bot/settings.py $(VENV)/.installed
+$(SPACY_PIPELINE)/meta.json: bot/rasa/nlu/spacy_pipeline.py bot/settings.py $(VENV)/.installed
 	$(PY) -m bot nlu build-spacy $(SPACY_PIPELINE)
 
 train: $(MODEL)

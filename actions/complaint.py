@@ -14,7 +14,7 @@ from actions.services import WriteCheck, blocking, channel_of, latest_intent, la
 from bot import consent, replies, validators
 from bot.emotion import is_distressed
 from bot.intake import record_complaint
-from bot.nlu import vocabulary
+from bot.rasa.nlu import vocabulary
 from bot.tickets import CATEGORY_LABELS, ComplaintDraft
 
 FORM = "complaint_form"

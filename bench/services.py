@@ -22,8 +22,8 @@ from rasa.utils.endpoints import EndpointConfig
 from rasa.utils.log_utils import configure_structlog
 
 from bot.analytics import delete_feed
-from bot.event_broker import RabbitMQEventBroker
-from bot.lock_store import AtomicRedisLockStore
+from bot.rasa.event_broker import RabbitMQEventBroker
+from bot.rasa.lock_store import AtomicRedisLockStore
 from bot.settings import Settings
 
 REDIS = ("127.0.0.1", 6379)
@@ -81,7 +81,7 @@ async def locks(turns: int) -> List[Dict[str, Any]]:
 
     found = [
         await measure("lock: Rasa's RedisLockStore", turns, turn_of(rasas)),
-        await measure("lock: bot.lock_store.AtomicRedisLockStore", turns, turn_of(ours)),
+        await measure("lock: bot.rasa.lock_store.AtomicRedisLockStore", turns, turn_of(ours)),
     ]
     await ours.redis.close()
     return found
@@ -91,7 +91,7 @@ async def publishing(turns: int) -> List[Dict[str, Any]]:
     found = []
     for label, kind in (
         ("publish: Rasa's PikaEventBroker", PikaEventBroker),
-        ("publish: bot.event_broker.RabbitMQEventBroker", RabbitMQEventBroker),
+        ("publish: bot.rasa.event_broker.RabbitMQEventBroker", RabbitMQEventBroker),
     ):
         name = uuid.uuid4().hex[:8]
         settings = Settings.from_env(

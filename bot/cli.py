@@ -126,7 +126,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         migrate(settings)
         return 0
     if args.group == "nlu":
-        from bot.nlu.spacy_pipeline import build_pipeline
+        from bot.rasa.nlu.spacy_pipeline import build_pipeline
 
         output = Path(args.output)
         output.parent.mkdir(parents=True, exist_ok=True)

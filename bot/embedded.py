@@ -4,7 +4,7 @@
 endpoints.yml; this is the same configuration on any ports and any var
 directory, so that several copies can run side by side. Both servers listen
 on 127.0.0.1 only; the action server answers only requests carrying the
-shared secret (bot/action_server.py), which both processes take from
+shared secret (bot/rasa/action_server.py), which both processes take from
 ACTION_SERVER_TOKEN or from the var directory of their environment.
 """
 
@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, List
 
-from bot.action_server import HEADER, TOKEN_ENV
+from bot.rasa.action_server import HEADER, TOKEN_ENV
 from bot.settings import PROJECT_ROOT
 
 RASA = str(Path(sys.executable).parent / "rasa")
@@ -36,7 +36,7 @@ def endpoints_yaml(var: Path, actions_port: int) -> str:
     return (
         f'action_endpoint:\n  url: "http://127.0.0.1:{actions_port}/webhook"\n'
         f"  headers:\n    {HEADER}: ${{{TOKEN_ENV}}}\n"
-        "tracker_store:\n  type: bot.tracker_store.ResilientSQLTrackerStore\n"
+        "tracker_store:\n  type: bot.rasa.tracker_store.ResilientSQLTrackerStore\n"
         f'  dialect: "sqlite"\n  db: "{var / "tracker.db"}"\n'
     )
 
@@ -74,7 +74,7 @@ def embedded_servers(
             "actions": [
                 sys.executable,
                 "-m",
-                "bot.action_server",
+                "bot.rasa.action_server",
                 "--host",
                 LOOPBACK,
                 "--port",
@@ -85,7 +85,7 @@ def embedded_servers(
             "rasa": [
                 sys.executable,
                 "-m",
-                "bot.rasa_server",
+                "bot.rasa.server",
                 "run",
                 "--model",
                 str(model),

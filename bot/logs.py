@@ -1,7 +1,7 @@
 """Log handling of every process: one format, the LOG_LEVEL setting, stderr and an optional file, masked PII.
 
 Each entry point calls `configure_logging` once, first thing: the Rasa server
-(bot/rasa_server.py), the action server (bot/action_server.py), the desk, the
+(bot/rasa/server.py), the action server (bot/rasa/action_server.py), the desk, the
 analytics consumer and the operator CLI (bot/cli.py). Records of the `bot.*`
 loggers (failed logins, lockouts, refused requests) propagate to the root
 logger configured here, so they reach the process's log. Launchers redirect

@@ -14,7 +14,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
 
-from bot.nlu.vocabulary import CLAIM_TYPES
+from bot.rasa.nlu.vocabulary import CLAIM_TYPES
 
 
 class MaterialsFileError(ValueError):

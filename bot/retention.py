@@ -114,7 +114,7 @@ _events = sa.table(
 
 
 class TrackerEvents:
-    """The `events` table of Rasa's SQL tracker store (bot/tracker_store.py), read and pruned here."""
+    """The `events` table of Rasa's SQL tracker store (bot/rasa/tracker_store.py), read and pruned here."""
 
     def __init__(self, url: str) -> None:
         self.url = url

@@ -75,7 +75,7 @@ class Settings:
     desk_secure_cookies: bool = False
     # Servers: the address `make run`'s servers listen on (loopback unless set),
     # the action server's shared secret (generated under var/keys/ when unset;
-    # bot/action_server.py) and logging (bot/logs.py).
+    # bot/rasa/action_server.py) and logging (bot/logs.py).
     bind_host: str = "127.0.0.1"
     action_server_token: str = field(default="", repr=False)
     log_level: str = "INFO"

@@ -94,7 +94,7 @@ def running_assistant(var: Path, credentials: Path = PROJECT_ROOT / "credentials
         "SERVICE_HOURS": "00:00-24:00",
         "SERVICE_DAYS": "1-7",
         # The suite drives many conversations from 127.0.0.1; tests of the channels' rate
-        # limit speak from other loopback addresses (tests/channels/test_rest.py).
+        # limit speak from other loopback addresses (tests/bot/channels/test_rest.py).
         "CHANNEL_RATE_EXEMPT": "127.0.0.1",
     }
     env.pop("DATABASE_URL", None)

@@ -8,7 +8,7 @@ process and supervises them: a process that exits is started again, and
 outages of PostgreSQL, Redis and RabbitMQ are reported when they begin and end.
 
 It writes `state.json` in its run directory (processes, pids, ports, readiness)
-for operators and for the tests in tests/production/. Configuration comes from
+for operators and for the tests in tests/e2e/production/. Configuration comes from
 the environment; every variable is listed in docs/production.md.
 """
 
@@ -32,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a program
 
 from sqlalchemy.engine import make_url  # noqa: E402  (after the path is set)
 
-from bot.action_server import TOKEN_ENV, TokenError, shared_token  # noqa: E402
+from bot.rasa.action_server import TOKEN_ENV, TokenError, shared_token  # noqa: E402
 from bot.settings import DEV_RASA_TOKEN as DEV_TOKEN  # noqa: E402
 from bot.settings import PROJECT_ROOT, Settings
 
@@ -407,7 +407,7 @@ def services(config: Config, nginx_conf: Path) -> List[Service]:
     found = [
         Service(
             f"actions-{i}",
-            [python, "-m", "bot.action_server", "--host", LOOPBACK, "--port", str(port), "--actions", "actions"],
+            [python, "-m", "bot.rasa.action_server", "--host", LOOPBACK, "--port", str(port), "--actions", "actions"],
             f"http://127.0.0.1:{port}/health",
             log / f"actions-{i}.log",
             port,
@@ -420,7 +420,7 @@ def services(config: Config, nginx_conf: Path) -> List[Service]:
             [
                 python,
                 "-m",
-                "bot.rasa_server",
+                "bot.rasa.server",
                 "run",
                 "--model",
                 str(config.model),

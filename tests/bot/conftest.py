@@ -12,7 +12,7 @@ from rasa.core.brokers.pika import PikaEventBroker
 from rasa.core.training import load_data
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.event_broker import RabbitMQEventBroker
+from bot.rasa.event_broker import RabbitMQEventBroker
 from bot.settings import PROJECT_ROOT, Settings
 from tests.conftest import IN_CI, make_settings
 
@@ -23,9 +23,9 @@ RABBITMQ = (os.environ.get("RABBITMQ_HOST", "127.0.0.1"), int(os.environ.get("RA
 def story_steps(agent) -> List[DialogueStateTracker]:
     """The tracker before each bot action of each test story (and of the training stories)."""
     domain = agent.domain
-    stories = load_data(str(PROJECT_ROOT / "tests" / "stories"), domain, augmentation_factor=0) + load_data(
-        str(PROJECT_ROOT / "data" / "stories"), domain, augmentation_factor=0
-    )
+    stories = load_data(
+        str(PROJECT_ROOT / "tests" / "model" / "test_stories.yml"), domain, augmentation_factor=0
+    ) + load_data(str(PROJECT_ROOT / "data" / "stories"), domain, augmentation_factor=0)
     steps = [
         DialogueStateTracker.from_events(prior.sender_id, list(prior.events), slots=domain.slots)
         for story in stories

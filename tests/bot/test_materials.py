@@ -4,7 +4,7 @@ import pytest
 import yaml
 
 from bot import materials
-from bot.nlu.vocabulary import CLAIM_TYPES
+from bot.rasa.nlu.vocabulary import CLAIM_TYPES
 
 KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge" / "claim_materials.yml"
 

@@ -35,10 +35,10 @@ from bot.models import (
     WeChatInboxMessage,
     WeChatUnfollow,
 )
+from bot.rasa.tracker_store import ResilientSQLTrackerStore
 from bot.retention import RetentionPurge, TrackerEvents, parse_duration, record_unfollow, years_before
 from bot.settings import PROJECT_ROOT, Settings
 from bot.tickets import TicketService
-from bot.tracker_store import ResilientSQLTrackerStore
 from tests.bot.test_tickets import draft
 from tests.conftest import make_settings
 

@@ -127,7 +127,7 @@ def test_the_mailbox_refuses_bad_requests(assistant):
     for body in ({}, {"sender": ""}, {"sender": "x" * 256}, {"sender": "a", "after": "soon"}):
         response = requests.post(f"{assistant.url}/webhooks/rest/messages", json=body, timeout=10)
         assert response.status_code == 400, body
-    # Readable only with the conversation's secret (tests/channels/test_rest.py).
+    # Readable only with the conversation's secret (tests/bot/channels/test_rest.py).
     assert (
         requests.post(f"{assistant.url}/webhooks/rest/messages", json={"sender": "nobody-ever"}, timeout=10).status_code
         == 403

@@ -10,8 +10,8 @@ import psutil
 import requests
 from sqlalchemy import func, select
 
-from bot.action_server import HEADER, shared_token
 from bot.models import HandoffRequest, Ticket
+from bot.rasa.action_server import HEADER, shared_token
 
 # What the probe sent: the complaint action with nothing valid in it, from a
 # conversation id that is a path and markup.

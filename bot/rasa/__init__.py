@@ -1,0 +1,1 @@
+"""Everything that subclasses, patches or launches Rasa; the rest of `bot` runs without it."""

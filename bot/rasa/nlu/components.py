@@ -1,0 +1,102 @@
+"""Custom Rasa NLU components (referenced by module path in config.yml)."""
+
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
+from rasa.nlu.tokenizers.tokenizer import Token
+from rasa.shared.nlu.constants import ENTITIES
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot import validators
+from bot.rasa.nlu import vocabulary
+from bot.rasa.serving import ServingDIET
+from bot.settings import Settings
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
+class ChineseTokenizer(JiebaTokenizer):
+    """JiebaTokenizer without whitespace tokens (RasaHQ/rasa#7910)."""
+
+    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+        return [token for token in super().tokenize(message, attribute) if token.text.strip()]
+
+
+@DefaultV1Recipe.register(
+    [DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR],
+    is_trainable=True,
+)
+class ServingDIETClassifier(DIETClassifier):
+    """DIETClassifier, trained as Rasa trains it, loaded without its training graph (bot/rasa/serving.py)."""
+
+    @staticmethod
+    def model_class() -> type:
+        return ServingDIET
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
+class EntityNormalizer(GraphComponent):
+    """Normalises entity values to the contract and drops what fails validation.
+
+    phone_number → 11 digits; id_number → 18 characters with a valid checksum;
+    policy_number and ticket_id → upper case; claim_type and complaint_category
+    → one of their canonical values. Runs after all extractors.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "EntityNormalizer":
+        return cls(Settings.from_env())
+
+    def process_training_data(self, training_data: TrainingData) -> TrainingData:
+        return training_data
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        for message in messages:
+            entities = [self.normalise(entity) for entity in message.get(ENTITIES, [])]
+            kept: List[Dict[str, Any]] = []
+            seen = set()
+            for entity in entities:
+                if entity is None:
+                    continue
+                key = (entity["entity"], entity["value"], entity.get("start"))
+                if key not in seen:
+                    seen.add(key)
+                    kept.append(entity)
+            message.set(ENTITIES, kept, add_to_output=True)
+        return messages
+
+    def normalise(self, entity: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+        name, value = entity.get("entity"), str(entity.get("value", ""))
+        if name == "phone_number":
+            normalised: Optional[str] = validators.phone_number(value).value
+        elif name == "id_number":
+            normalised = validators.id_number(value).value
+        elif name == "policy_number":
+            normalised = validators.policy_number(value, self.settings.policy_number_pattern).value
+        elif name == "ticket_id":
+            normalised = value.upper()
+        elif name == "claim_type":
+            normalised = vocabulary.claim_type(value)
+        elif name == "complaint_category":
+            normalised = vocabulary.complaint_category(value)
+        else:
+            return entity
+        if normalised is None:
+            return None
+        return {**entity, "value": normalised}
