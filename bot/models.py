@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     event,
+    false,
 )
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Mapper, declarative_base, relationship
@@ -116,8 +117,60 @@ class Ticket(Base):
     updated_at = Column(DateTime(timezone=True), nullable=False)
     privacy_notice_version = Column(String(32))  # the notice shown before collection
     health_consent = Column(String(16))  # granted | refused | None (no health details asked)
+    # Last four digits of the phone, for the desk's search (the masked number shows them anyway).
+    phone_last4 = Column(String(4), index=True)
+
+    # Ownership (首问负责制) and 回避: the agent complained about can never own the ticket.
+    assignee = Column(String(64))
+    subject_staff = Column(String(64))
+    priority = Column(Integer, nullable=False, default=0, server_default="0")
+    risk_flags = Column(String(64))  # comma list of bot.risk flags: media, regulator, lawsuit, violence
+
+    # Deadline inputs (bot/deadlines.py); `deadline` is the effective one, kept in sync.
+    is_complex = Column(Boolean, nullable=False, default=False, server_default=false())
+    extension_days = Column(Integer, nullable=False, default=0, server_default="0")
+    extension_requested_days = Column(Integer)
+    extension_requested_by = Column(String(64))
+    extension_reason = Column(Text)
+    extension_approved_by = Column(String(64))
+    paused_since = Column(DateTime(timezone=True))  # an external appraisal is running
+    # on_time | due_soon | overdue: what the reminder pass last marked (bot/reminders.py).
+    due_state = Column(String(16), nullable=False, default="on_time", server_default="on_time")
+    escalated_at = Column(DateTime(timezone=True))
+
+    # Content of each step (bot/step_content.py says which is required when).
+    findings = Column(Text)
+    decision = Column(Text)
+    decision_basis = Column(Text)
+    outcome = Column(String(16))  # upheld | partly_upheld | not_upheld | mediated
+    result_notice = Column(Text)
+    follow_up_reached = Column(Boolean)
+    follow_up_satisfied = Column(Boolean)
+    follow_up_note = Column(Text)
+    root_cause_controllable = Column(Boolean)
+    root_cause_category = Column(String(64))
+    improvement_action = Column(Text)
+    reopened_count = Column(Integer, nullable=False, default=0, server_default="0")
+
+    # Callbacks (留言): when too many calls failed; the complaint a callback became.
+    unreachable_at = Column(DateTime(timezone=True))
+    linked_ticket_id = Column(Integer, index=True)
+
+    # Optimistic concurrency: every ORM update checks and bumps it (StaleDataError otherwise).
+    version = Column(Integer, nullable=False, default=1, server_default="1")
 
     events = relationship("TicketEvent", back_populates="ticket", order_by="TicketEvent.id")
+
+    __mapper_args__ = {"version_id_col": version}
+    __table_args__ = (
+        # The workspace: open tickets by deadline, per owner, by priority and receipt.
+        Index("ix_tickets_status_deadline", "status", "deadline"),
+        Index("ix_tickets_assignee_deadline", "assignee", "deadline"),
+        Index("ix_tickets_priority_deadline", "priority", "deadline"),
+        Index("ix_tickets_received_at", "received_at"),
+        Index("ix_tickets_policy_number", "policy_number"),
+        Index("ix_tickets_complainant_name", "complainant_name"),
+    )
 
     def as_dict(self) -> Dict[str, Any]:
         return {
@@ -140,7 +193,41 @@ class Ticket(Base):
             "withdrawn_at": self.withdrawn_at.isoformat() if self.withdrawn_at else None,
             "closed_at": self.closed_at.isoformat() if self.closed_at else None,
             "updated_at": self.updated_at.isoformat(),
+            **{name: getattr(self, name) for name in CASE_FIELDS},
+            "paused_since": self.paused_since.isoformat() if self.paused_since else None,
+            "escalated_at": self.escalated_at.isoformat() if self.escalated_at else None,
+            "unreachable_at": self.unreachable_at.isoformat() if self.unreachable_at else None,
         }
+
+
+# Plain values of a ticket's case management columns, as Ticket.as_dict gives them.
+CASE_FIELDS = (
+    "assignee",
+    "subject_staff",
+    "priority",
+    "risk_flags",
+    "is_complex",
+    "extension_days",
+    "extension_requested_days",
+    "extension_requested_by",
+    "extension_reason",
+    "extension_approved_by",
+    "due_state",
+    "findings",
+    "decision",
+    "decision_basis",
+    "outcome",
+    "result_notice",
+    "follow_up_reached",
+    "follow_up_satisfied",
+    "follow_up_note",
+    "root_cause_controllable",
+    "root_cause_category",
+    "improvement_action",
+    "reopened_count",
+    "linked_ticket_id",
+    "version",
+)
 
 
 @event.listens_for(Ticket, "before_insert")
@@ -149,6 +236,8 @@ def _hash_phone(_mapper: Mapper, connection: Connection, ticket: Ticket) -> None
     """Keeps phone_hash in step with phone_number, whoever writes the ticket."""
     phone = ticket.phone_number
     ticket.phone_hash = field_crypto(connection.dialect).digest(phone) if phone else None
+    digits = "".join(ch for ch in phone or "" if ch.isdigit())
+    ticket.phone_last4 = digits[-4:] if len(digits) >= 4 else None
 
 
 class TicketEvent(Base):
@@ -416,4 +505,99 @@ class PrivacyRequest(Base):
             "reason": self.reason,
             "at": self.at.isoformat(),
             "counts": self.counts,
+        }
+
+
+class TicketPause(Base):
+    """Time spent on an external 鉴定/检测/评估: it does not count towards the deadline (Art. 18)."""
+
+    __tablename__ = "ticket_pauses"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind = Column(String(16), nullable=False)  # appraisal | inspection | assessment
+    note = Column(Text)
+    started_at = Column(DateTime(timezone=True), nullable=False)
+    started_by = Column(String(100), nullable=False)
+    ended_at = Column(DateTime(timezone=True))
+    ended_by = Column(String(100))
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "note": self.note,
+            "started_at": self.started_at.isoformat(),
+            "started_by": self.started_by,
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "ended_by": self.ended_by,
+        }
+
+
+class CallAttempt(Base):
+    """One call to the person who left a 留言 (or any complainant)."""
+
+    __tablename__ = "call_attempts"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    at = Column(DateTime(timezone=True), nullable=False)
+    outcome = Column(String(16), nullable=False)  # reached | no_answer | wrong_number
+    note = Column(Text)
+    actor = Column(String(100), nullable=False)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "id": self.id,
+            "at": self.at.isoformat(),
+            "outcome": self.outcome,
+            "note": self.note,
+            "actor": self.actor,
+        }
+
+
+class Alert(Base):
+    """A supervisor alert (overdue, due soon, risk, unreachable). The dedupe key makes each one raised once."""
+
+    __tablename__ = "alerts"
+
+    id = Column(Integer, primary_key=True)
+    kind = Column(String(32), nullable=False)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    message = Column(Text, nullable=False)
+    dedupe_key = Column(String(128), unique=True, nullable=False)
+    created_at = Column(DateTime(timezone=True), nullable=False, index=True)
+    acknowledged_by = Column(String(64))
+    acknowledged_at = Column(DateTime(timezone=True), index=True)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "message": self.message,
+            "created_at": self.created_at.isoformat(),
+            "acknowledged_by": self.acknowledged_by,
+            "acknowledged_at": self.acknowledged_at.isoformat() if self.acknowledged_at else None,
+        }
+
+
+class OwedNotice(Base):
+    """Something the complainant must be told (e.g. an extension); the notices issue delivers it."""
+
+    __tablename__ = "owed_notices"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
+    kind = Column(String(32), nullable=False)  # extension | pause
+    detail = Column(Text)
+    created_at = Column(DateTime(timezone=True), nullable=False)
+    delivered_at = Column(DateTime(timezone=True), index=True)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "id": self.id,
+            "kind": self.kind,
+            "detail": self.detail,
+            "created_at": self.created_at.isoformat(),
+            "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
         }
