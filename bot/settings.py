@@ -35,13 +35,28 @@ def _positive(env: Mapping[str, str], name: str, default: int) -> int:
     return value
 
 
+def _bounded(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    value = _int(env, name, default)
+    if not low <= value <= high:
+        raise ValueError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
     var_dir: Path
     spool_dir: Path
-    # Art. 18 of 《银行业保险业消费投诉处理管理办法》: decide within 15 calendar days.
+    # Art. 18 of 《银行业保险业消费投诉处理管理办法》: decide within 15 calendar days, 30 when
+    # complex, plus up to 30 more with a supervisor's approval; being revised, so configurable.
     handling_days: int = 15
+    complex_deadline_days: int = 30
+    max_extension_days: int = 30
+    due_soon_days: int = 3
+    # Failed calls to a 留言 before the ticket is marked unreachable and a supervisor alerted.
+    callback_max_failed_attempts: int = 3
+    # The 结案 root-cause categories offered to handlers (bot/step_content.py).
+    root_causes_file: Path = field(default=PROJECT_ROOT / "knowledge" / "root_causes.yml")
     # Insurer-specific; no national format exists (domain-facts §4.3).
     policy_number_pattern: str = r"[A-Z]{1,4}\d{8,20}"
     status_max_attempts: int = 3
@@ -105,7 +120,12 @@ class Settings:
             database_url=env.get("DATABASE_URL") or f"sqlite:///{var_dir / 'complaints.db'}",
             var_dir=var_dir,
             spool_dir=Path(env.get("COMPLAINTS_SPOOL_DIR", str(var_dir / "spool"))),
-            handling_days=_int(env, "COMPLAINT_HANDLING_DAYS", 15),
+            handling_days=_positive(env, "TICKET_DEADLINE_DAYS", _positive(env, "COMPLAINT_HANDLING_DAYS", 15)),
+            complex_deadline_days=_positive(env, "TICKET_COMPLEX_DEADLINE_DAYS", 30),
+            max_extension_days=_bounded(env, "TICKET_MAX_EXTENSION_DAYS", 30, 0, 365),
+            due_soon_days=_bounded(env, "TICKET_DUE_SOON_DAYS", 3, 0, 365),
+            callback_max_failed_attempts=_positive(env, "CALLBACK_MAX_FAILED_ATTEMPTS", 3),
+            root_causes_file=Path(env.get("ROOT_CAUSES_FILE") or PROJECT_ROOT / "knowledge" / "root_causes.yml"),
             policy_number_pattern=env.get("POLICY_NUMBER_PATTERN") or r"[A-Z]{1,4}\d{8,20}",
             status_max_attempts=_int(env, "STATUS_MAX_ATTEMPTS", 3),
             status_lock_window_minutes=_int(env, "STATUS_LOCK_WINDOW_MINUTES", 1440),

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import Clock, utc_now
 from bot.db import Database
+from bot.deadlines import DeadlineRules, effective_deadline
 from bot.models import StatusLookup, Ticket, TicketEvent, TicketNote, TicketSequence
 from bot.settings import Settings
 
@@ -169,7 +170,7 @@ class TicketService:
             privacy_notice_version=draft.privacy_notice_version,
             health_consent=draft.health_consent,
             received_at=now,
-            deadline=local_day + timedelta(days=self.settings.handling_days),
+            deadline=effective_deadline(now, DeadlineRules.of(self.settings), now),
             updated_at=now,
         )
         session.add(ticket)
