@@ -4,12 +4,37 @@ from __future__ import annotations
 
 from sanic import Sanic
 
-from bot.desk import auth, conversations, errors, housekeeping, queue, streams, tickets
+from bot.desk import (
+    alerts,
+    auth,
+    canned,
+    conversations,
+    errors,
+    housekeeping,
+    queue,
+    streams,
+    ticket_actions,
+    ticket_page,
+    tickets,
+    workspace,
+)
 from bot.desk.context import HANDOFF_ID, HERE, Desk, handoff_id
 from bot.settings import Settings
 
 MAX_BODY = 64 * 1024
-BLUEPRINTS = (auth, queue, conversations, tickets, streams, housekeeping)
+BLUEPRINTS = (
+    auth,
+    queue,
+    conversations,
+    tickets,
+    streams,
+    housekeeping,
+    workspace,
+    ticket_page,
+    ticket_actions,
+    alerts,
+    canned,
+)
 
 
 def create_app(settings: Settings, name: str = "desk") -> Sanic:
@@ -20,6 +45,7 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
     app.ctx.desk = Desk.build(settings)
     # Before the blueprints: their routes are parsed as they are registered.
     app.router.register_pattern("handoff_id", handoff_id, HANDOFF_ID.pattern)
+    app.router.register_pattern("ticket_no", ticket_page.ticket_no, ticket_page.TICKET_NO.pattern)
     app.static("/static", str(HERE / "static"), name="static")
     app.on_request(auth.authenticate)
     app.on_response(errors.harden)

@@ -6,11 +6,12 @@ errors are Chinese sentences the desk shows as they are.
 
 from __future__ import annotations
 
-import re
 from typing import Any, Dict, List, Optional, Tuple
 
 from bot import validators
 from bot.agents import AgentAccount
+from bot.desk import fields
+from bot.desk.fields import InvalidInput
 from bot.handoff import HandoffService
 from bot.privacy import mask_phone, mask_text
 from bot.replies import FIELD_LABELS, field_value_for_display
@@ -25,9 +26,6 @@ from bot.tickets import (
 MAX_MESSAGE = 2000
 MAX_NOTE = 5000
 MAX_SUB_REASON = 200
-# Lone surrogates (JSON allows "\ud800") and NUL cannot be stored in PostgreSQL
-# or encoded as UTF-8 on the way to Rasa.
-UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 REASON_LABELS = {
     "escalation_threat": "投诉升级（媒体/诉讼/监管）",
@@ -38,10 +36,6 @@ REASON_LABELS = {
 CHANNEL_LABELS = {"rest": "网页/App", "socketio": "网页/App", "web": "网页/App", "wechat": "微信公众号"}
 CATEGORY_CHOICES: List[Tuple[str, str]] = list(CATEGORY_LABELS.items())
 STATUS_CHOICES: List[Tuple[str, str]] = [(status.value, status.label) for status in TicketStatus]
-
-
-class InvalidInput(ValueError):
-    """A field the agent must correct; the message is shown as it is."""
 
 
 def _utc(iso: Optional[str]) -> Optional[str]:
@@ -125,25 +119,9 @@ def _draft_defaults(held: Dict[str, Any]) -> Dict[str, str]:
     }
 
 
-def _text(body: Any, name: str, limit: int, required: bool = True) -> str:
-    value = body.get(name) if isinstance(body, dict) else None
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise InvalidInput("提交的内容格式不正确")
-    if UNSTORABLE.search(value):
-        raise InvalidInput("内容包含无法识别的字符")
-    value = value.strip()
-    if required and not value:
-        raise InvalidInput("内容不能为空")
-    if len(value) > limit:
-        raise InvalidInput(f"内容过长，请控制在{limit}字以内")
-    return value
-
-
 def message_text(body: Any) -> validators.Check:
     try:
-        return validators.Check(value=_text(body, "text", MAX_MESSAGE))
+        return validators.Check(value=fields.text(body, "text", MAX_MESSAGE))
     except InvalidInput as exc:
         return validators.Check(error=str(exc))
 
@@ -160,21 +138,23 @@ def create_ticket(
     """A ticket for a handed-off conversation that has none (e.g. the bot never finished the form)."""
     if held.get("ticket_no"):
         raise InvalidInput("该会话已有工单")
-    category = _text(body, "category", 32)
+    category = fields.text(body, "category", 32)
     if category not in CATEGORY_LABELS:
         raise InvalidInput("请选择投诉类别")
     slots = held.get("slots") or {}
-    phone = _text(body, "phone_number", 32, required=False) or str(slots.get("phone_number") or "")
-    policy = _text(body, "policy_number", 64, required=False)
+    phone = fields.text(body, "phone_number", 32, required=False) or str(slots.get("phone_number") or "")
+    policy = fields.text(body, "policy_number", 64, required=False)
     draft = ComplaintDraft(
         conversation_id=held["conversation_id"],
         channel=held["channel"],
         category=category,
-        complainant_name=_checked(validators.complainant_name(_text(body, "complainant_name", 100))),
+        complainant_name=_checked(validators.complainant_name(fields.text(body, "complainant_name", 100))),
         phone_number=_checked(validators.phone_number(phone)),
-        description=_checked(validators.free_text(_text(body, "description", validators.MAX_TEXT_LENGTH), "投诉事项")),
+        description=_checked(
+            validators.free_text(fields.text(body, "description", validators.MAX_TEXT_LENGTH), "投诉事项")
+        ),
         customer_request=_checked(
-            validators.free_text(_text(body, "customer_request", validators.MAX_TEXT_LENGTH), "诉求", minimum=2)
+            validators.free_text(fields.text(body, "customer_request", validators.MAX_TEXT_LENGTH), "诉求", minimum=2)
         ),
         policy_number=_checked(validators.policy_number(policy, tickets.settings.policy_number_pattern))
         if policy
@@ -196,17 +176,17 @@ def change_ticket(tickets: TicketService, held: Dict[str, Any], agent: AgentAcco
     ticket_no = _ticket_no(held)
     changes: Dict[str, Optional[str]] = {}
     if isinstance(body, dict) and "status" in body:
-        status = _text(body, "status", 32)
+        status = fields.text(body, "status", 32)
         if status not in {value for value, _ in STATUS_CHOICES}:
             raise InvalidInput("未知的处理状态")
         changes["status"] = status
     if isinstance(body, dict) and "category" in body:
-        category = _text(body, "category", 32)
+        category = fields.text(body, "category", 32)
         if category not in CATEGORY_LABELS:
             raise InvalidInput("未知的投诉类别")
         changes["category"] = category
     if isinstance(body, dict) and "sub_reason" in body:
-        changes["sub_reason"] = _text(body, "sub_reason", MAX_SUB_REASON, required=False) or None
+        changes["sub_reason"] = fields.text(body, "sub_reason", MAX_SUB_REASON, required=False) or None
     if not changes:
         raise InvalidInput("没有需要保存的修改")
     try:
@@ -218,7 +198,7 @@ def change_ticket(tickets: TicketService, held: Dict[str, Any], agent: AgentAcco
 
 def add_note(tickets: TicketService, held: Dict[str, Any], agent: AgentAccount, body: Any) -> Dict[str, Any]:
     ticket_no = _ticket_no(held)
-    tickets.add_note(ticket_no, agent.username, _text(body, "body", MAX_NOTE))
+    tickets.add_note(ticket_no, agent.username, fields.text(body, "body", MAX_NOTE))
     return ticket_view(tickets, ticket_no)
 
 

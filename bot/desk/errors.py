@@ -6,8 +6,9 @@ from sanic import Request
 from sanic.exceptions import SanicException
 from sanic.response import HTTPResponse
 
-from bot.desk import casework
+from bot.desk.casefile import Conflict, Refused, TicketHidden
 from bot.desk.context import error, refused_conversation
+from bot.desk.fields import InvalidInput
 from bot.handoff import ClaimError
 
 SECURITY_HEADERS = {
@@ -37,9 +38,28 @@ async def not_yours(request: Request, exc: ClaimError) -> HTTPResponse:
     return error(403, exc.message)
 
 
-async def invalid(request: Request, exc: casework.InvalidInput) -> HTTPResponse:
+async def invalid(request: Request, exc: InvalidInput) -> HTTPResponse:
     return error(400, str(exc))
 
 
+async def hidden(request: Request, exc: TicketHidden) -> HTTPResponse:
+    return error(404, exc.message)
+
+
+async def refused(request: Request, exc: Refused) -> HTTPResponse:
+    return error(403, str(exc))
+
+
+async def conflict(request: Request, exc: Conflict) -> HTTPResponse:
+    return error(409, str(exc))
+
+
 # Exception classes and their handlers, for create_app to register.
-HANDLERS = ((SanicException, known_errors), (ClaimError, not_yours), (casework.InvalidInput, invalid))
+HANDLERS = (
+    (SanicException, known_errors),
+    (ClaimError, not_yours),
+    (InvalidInput, invalid),
+    (TicketHidden, hidden),
+    (Refused, refused),
+    (Conflict, conflict),
+)

@@ -131,6 +131,41 @@ if (page === "queue") {
 
 const ROLE_LABELS = { user: "用户", bot: "机器人", system: "系统" };
 
+// One message of a transcript, live or read-only.
+function transcriptLine(line) {
+  const li = el("li", null, "line " + line.role);
+  const who = line.role === "agent" ? "客服 " + line.agent_name : ROLE_LABELS[line.role];
+  li.append(el("span", who + " · " + clock(line.at), "meta"), el("p", line.text, "text"));
+  return li;
+}
+
+// Canned replies: the reviewed text goes into the message box at the cursor, to be edited before sending.
+async function cannedReplies(select, box) {
+  const { materials, templates } = await api("GET", "/api/canned-replies");
+  const texts = new Map();
+  for (const [label, items] of [["理赔材料话术", materials], ["回复模板", templates]]) {
+    const group = document.createElement("optgroup");
+    group.label = label;
+    for (const item of items) {
+      const option = el("option", item.title);
+      option.value = item.id;
+      texts.set(item.id, item.text);
+      group.append(option);
+    }
+    select.append(group);
+  }
+  select.addEventListener("change", () => {
+    const text = texts.get(select.value);
+    select.value = "";
+    if (!text) return;
+    const start = box.selectionStart ?? box.value.length;
+    const end = box.selectionEnd ?? start;
+    box.value = (box.value.slice(0, start) + text + box.value.slice(end)).slice(0, box.maxLength);
+    box.focus();
+    box.selectionStart = box.selectionEnd = Math.min(start + text.length, box.value.length);
+  });
+}
+
 if (page === "conversation") {
   const id = document.body.dataset.requestId;
   const base = "/api/handoffs/" + id;
@@ -141,10 +176,7 @@ if (page === "conversation") {
     for (const line of lines) {
       if (line.seq <= lastSeq) continue; // never show a message twice
       lastSeq = line.seq;
-      const li = el("li", null, "line " + line.role);
-      const who = line.role === "agent" ? "客服 " + line.agent_name : ROLE_LABELS[line.role];
-      li.append(el("span", who + " · " + clock(line.at), "meta"), el("p", line.text, "text"));
-      transcript.append(li);
+      transcript.append(transcriptLine(line));
     }
     transcript.scrollTop = transcript.scrollHeight;
   };
@@ -223,6 +255,8 @@ if (page === "conversation") {
     });
   };
 
+  cannedReplies(document.getElementById("canned"), document.querySelector("#reply textarea"))
+    .catch((error) => notice(error.message));
   submit("reply", base + "/messages", (_, form) => { form.reset(); form.text.focus(); });
   document.querySelector("#reply textarea").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && event.ctrlKey) document.getElementById("reply").requestSubmit();

@@ -1,0 +1,173 @@
+// One ticket: every field as text, the step forms, ownership, deadline and callback actions.
+"use strict";
+
+(() => {
+  const number = document.body.dataset.ticketNo;
+  const base = "/api/tickets/" + encodeURIComponent(number);
+  const supervisor = document.body.dataset.supervisor === "true";
+  const me = document.body.dataset.username;
+  const ORDER = ["accepted", "investigating", "processing", "feedback", "follow_up", "closed"];
+  const STEP_LABELS = { investigating: "调查", processing: "处理", feedback: "反馈", follow_up: "跟进", closed: "结案" };
+  const yesNo = (value) => (value === null || value === undefined ? "" : value ? "是" : "否");
+  let ticket = null;
+
+  const describe = (target, pairs) => {
+    target.replaceChildren();
+    for (const [label, value] of pairs) {
+      if (value === null || value === undefined || value === "") continue;
+      target.append(el("dt", label), el("dd", value));
+    }
+  };
+
+  const daysLeftText = (t) => {
+    if (t.status === "closed") return "已结案";
+    if (t.days_left === null || t.days_left === undefined) return "";
+    return t.days_left < 0 ? "已超期" + -t.days_left + "天" : "剩余" + t.days_left + "天";
+  };
+
+  const render = (t) => {
+    ticket = t;
+    document.getElementById("head-status").textContent = t.status_label;
+    document.getElementById("head-owner").textContent = "负责人：" + (t.assignee || "未分派");
+    const deadline = document.getElementById("head-deadline");
+    deadline.textContent = "办结期限 " + t.deadline + "（" + daysLeftText(t) + "）";
+    deadline.className = "tag due-" + t.due_state;
+    document.getElementById("head-flags").replaceChildren(...t.risk_labels.map((label) => el("span", label, "tag risk")));
+    describe(document.getElementById("fields"), [
+      ["类型", t.kind_label], ["渠道", t.channel_label], ["类别", t.category_label], ["细分原因", t.sub_reason],
+      ["投诉人", t.complainant_name], ["电话", t.phone_masked], ["保单号", t.policy_number],
+      ["投诉事项", t.description], ["诉求", t.customer_request], ["受理时间", when(t.received_at)],
+      ["优先级", String(t.priority)], ["被投诉人员", t.subject_staff], ["关联工单", t.linked_ticket_no],
+      ["撤诉时间", t.withdrawn_at && when(t.withdrawn_at)], ["结案时间", t.closed_at && when(t.closed_at)],
+      ["重开次数", t.reopened_count ? String(t.reopened_count) : ""],
+    ]);
+    describe(document.getElementById("content"), [
+      ["核实情况", t.findings], ["处理结果", t.decision], ["依据和理由", t.decision_basis],
+      ["投诉结论", t.outcome_label], ["告知内容", t.result_notice],
+      ["联系上投诉人", yesNo(t.follow_up_reached)], ["投诉人满意", yesNo(t.follow_up_satisfied)],
+      ["回访记录", t.follow_up_note], ["根因可控", yesNo(t.root_cause_controllable)],
+      ["根因类别", t.root_cause_category], ["整改措施", t.improvement_action],
+    ]);
+    document.getElementById("deadline-info").textContent =
+      (t.is_complex ? "复杂投诉。" : "") +
+      (t.extension_days ? "已延长" + t.extension_days + "天（" + (t.extension_reason || "") + "，批准：" +
+        (t.extension_approved_by || "待批准") + "）。" : "") + "办结期限 " + t.deadline + "，" + daysLeftText(t);
+    document.getElementById("complex").hidden = Boolean(t.is_complex) || t.status === "closed";
+    const approve = document.getElementById("approve-extension");
+    if (approve) approve.hidden = !(t.extension_days && !t.extension_approved_by);
+    const open = t.pauses.find((pause) => !pause.ended_at);
+    document.getElementById("pause").hidden = Boolean(open) || t.status === "closed";
+    document.getElementById("end-pause").hidden = !open;
+    document.getElementById("pauses").replaceChildren(...t.pauses.map((pause) => el("li",
+      (pause.kind_label || pause.kind || "中止") + "：" + when(pause.started_at) + " → " +
+      (pause.ended_at ? when(pause.ended_at) : "进行中"))));
+
+    const claimable = !t.assignee && t.status !== "closed";
+    document.getElementById("claim").hidden = !claimable;
+    const next = ORDER[ORDER.indexOf(t.status) + 1];
+    for (const form of document.querySelectorAll("form.step")) form.hidden = form.dataset.target !== next;
+    document.getElementById("next-step-label").textContent = next ? "下一步：" + STEP_LABELS[next] : "";
+    document.getElementById("step-done").hidden = t.status !== "closed";
+    document.getElementById("withdraw").hidden = t.status === "closed";
+    const reopen = document.getElementById("reopen");
+    if (reopen) reopen.hidden = t.status !== "closed";
+    document.getElementById("subject-staff").subject_staff.value = t.subject_staff || "";
+
+    const callback = t.kind === "callback";
+    document.getElementById("callback-panel").hidden = !callback;
+    document.getElementById("convert").hidden = !callback || Boolean(t.linked_ticket_no);
+    document.getElementById("call-attempts").replaceChildren(...t.call_attempts.map((attempt) => el("li",
+      when(attempt.at) + " " + (attempt.actor || "") + " " + attempt.outcome_label + (attempt.note ? "：" + attempt.note : ""))));
+    document.getElementById("notes").replaceChildren(...t.notes.map(
+      (note) => el("li", note.author + " · " + when(note.at) + "：" + note.body)));
+    document.getElementById("audit").replaceChildren(...t.events.map((event) => el("li",
+      when(event.at) + " " + event.actor + " " + event.field + "：" +
+      (event.old_value ?? "—") + " → " + (event.new_value ?? "—"))));
+    // Not the owner (and not a supervisor): the page is for reading until the ticket is claimed.
+    const mayChange = supervisor || t.assignee === me;
+    for (const form of document.querySelectorAll(".side-actions form:not(#assign)")) {
+      for (const control of form.elements) control.disabled = !mayChange && form.id !== "note";
+    }
+  };
+
+  const load = async () => {
+    try { render(await api("GET", base)); } catch (error) { notice(error.message); }
+  };
+
+  const formJson = (form) => {
+    const body = Object.fromEntries(new FormData(form).entries());
+    body.version = ticket ? ticket.version : 0;
+    return body;
+  };
+
+  const post = async (path, body, done) => {
+    try {
+      const result = await api("POST", base + path, body);
+      if (result.ticket_no === number) render(result);
+      notice(done, "ok");
+      return result;
+    } catch (error) {
+      notice(error.message);
+      return null;
+    }
+  };
+
+  const onSubmit = (form, path, done, extra) => {
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const button = form.querySelector("button[type=submit]");
+      button.disabled = true;
+      try {
+        const result = await post(typeof path === "function" ? path(form) : path, { ...formJson(form), ...(extra || {}) }, done);
+        if (result) form.reset();
+      } finally { button.disabled = false; }
+    });
+  };
+
+  for (const form of document.querySelectorAll("form.step")) {
+    onSubmit(form, "/advance", "已进入" + STEP_LABELS[form.dataset.target], { target: form.dataset.target });
+  }
+  const assign = document.getElementById("assign");
+  if (assign) onSubmit(assign, "/assign", "已分派");
+  onSubmit(document.getElementById("subject-staff"), "/subject-staff", "已保存");
+  onSubmit(document.getElementById("extension"), "/extension", supervisor ? "期限已延长" : "延长申请已提交");
+  onSubmit(document.getElementById("pause"), "/pauses", "已开始中止计时");
+  onSubmit(document.getElementById("withdraw"), "/withdraw", "已按撤诉结案");
+  const reopen = document.getElementById("reopen");
+  if (reopen) onSubmit(reopen, "/reopen", "工单已重新打开");
+  onSubmit(document.getElementById("note"), "/notes", "备注已添加");
+  onSubmit(document.getElementById("call-attempt"), "/call-attempts", "回电已记录");
+
+  const button = (id, path, done, question) => {
+    const node = document.getElementById(id);
+    if (!node) return;
+    node.addEventListener("click", async () => {
+      if (question && !confirm(question)) return;
+      node.disabled = true;
+      try {
+        const result = await post(path, { version: ticket ? ticket.version : 0 }, done);
+        if (result && result.url) location.href = result.url;
+      } finally { node.disabled = false; }
+    });
+  };
+  button("claim", "/claim", "已认领");
+  button("complex", "/complex", "已标记为复杂投诉", "确定标记为复杂投诉并延长办结期限吗？");
+  button("approve-extension", "/extension/approve", "已批准延长");
+  button("end-pause", "/pauses/end", "中止已结束");
+  button("convert", "/convert", "已转为投诉工单", "确定将该留言转为投诉工单吗？");
+
+  document.getElementById("reveal-phone").addEventListener("click", async () => {
+    try {
+      const { phone_number: phone } = await api("POST", base + "/phone");
+      notice("完整号码：" + phone, "ok");
+    } catch (error) { notice(error.message); }
+  });
+
+  api("GET", base + "/transcript").then((data) => {
+    const lines = data.transcript.map(transcriptLine);
+    document.getElementById("transcript").replaceChildren(...lines);
+    document.getElementById("transcript-empty").hidden = lines.length > 0;
+    if (data.warning) notice(data.warning);
+  }).catch((error) => notice(error.message));
+  load();
+})();

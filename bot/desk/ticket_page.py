@@ -1,0 +1,82 @@
+"""One ticket: its page, everything recorded on it, and the transcript of the conversation it came from."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+from sanic import Blueprint, Request, response
+from sanic.response import HTTPResponse
+
+from bot.desk import casefile, ticket_forms
+from bot.desk.casefile import TicketHidden
+from bot.desk.context import desk_of
+from bot.desk.rasa_client import RasaUnavailable, UnaddressableConversation
+from bot.desk.ticket_views import CALL_OUTCOME_LABELS, OUTCOME_LABELS
+from bot.desk.transcript import transcript
+
+# Ticket numbers in URLs: TS, the local date, a six-digit sequence; anything else is a 404.
+TICKET_NO = re.compile(r"^TS[0-9]{14}$")
+
+
+def ticket_no(text: str) -> str:
+    """Route parameter type: raises ValueError (no route matches) for anything but a ticket number."""
+    if not TICKET_NO.match(text):
+        raise ValueError(text)
+    return text
+
+
+async def ticket_page(request: Request, number: str) -> HTTPResponse:
+    desk, login = desk_of(request), request.ctx.login
+    try:
+        await asyncio.to_thread(casefile.ticket, desk, login.agent, number)
+    except TicketHidden as exc:
+        return desk.page("refused.html", 404, login=login, message=exc.message)
+    return desk.page(
+        "ticket.html",
+        login=login,
+        ticket_no=number,
+        outcomes=OUTCOME_LABELS,
+        call_outcomes=CALL_OUTCOME_LABELS,
+        root_causes=ticket_forms.root_cause_choices(desk.settings),
+        max_extension=ticket_forms.max_extension_days(desk.settings),
+        complex_days=ticket_forms.complex_days(desk.settings),
+    )
+
+
+async def ticket_detail(request: Request, number: str) -> HTTPResponse:
+    desk = desk_of(request)
+    return response.json(await asyncio.to_thread(casefile.ticket, desk, request.ctx.login.agent, number))
+
+
+async def ticket_transcript(request: Request, number: str) -> HTTPResponse:
+    """The conversation the ticket came from, read-only; empty when there is none."""
+    desk = desk_of(request)
+    data = await asyncio.to_thread(casefile.ticket, desk, request.ctx.login.agent, number)
+    conversation_id = data.get("conversation_id")
+    if not conversation_id:
+        return response.json({"transcript": []})
+    try:
+        lines = transcript(await desk.rasa.events(conversation_id))
+    except UnaddressableConversation as exc:
+        return response.json({"transcript": [], "warning": exc.message})
+    except RasaUnavailable:
+        return response.json({"transcript": [], "warning": "暂时无法读取对话记录，请稍后刷新"})
+    return response.json({"transcript": [line.as_dict() for line in lines]})
+
+
+async def ticket_changes(request: Request) -> HTTPResponse:
+    """Audit entries of every ticket the caller may see, oldest first, after a cursor (for other systems)."""
+    query = ticket_forms.changes_query(request.args)
+    desk = desk_of(request)
+    return response.json(await asyncio.to_thread(casefile.changes, desk, request.ctx.login.agent, *query))
+
+
+def blueprint() -> Blueprint:
+    """A new blueprint for one app (blueprints remember the apps they are registered with)."""
+    bp = Blueprint("ticket_page")
+    bp.get("/tickets/<number:ticket_no>")(ticket_page)
+    bp.get("/api/tickets/<number:ticket_no>")(ticket_detail)
+    bp.get("/api/tickets/<number:ticket_no>/transcript")(ticket_transcript)
+    bp.get("/api/ticket-changes")(ticket_changes)
+    return bp
