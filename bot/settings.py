@@ -79,6 +79,8 @@ class Settings:
     timezone: str = "Asia/Shanghai"
     contact_promise: str = "工作人员将在1个工作日内通过您留下的手机号与您联系"
     materials_file: Path = field(default=PROJECT_ROOT / "knowledge" / "claim_materials.yml")
+    # Reviewed replies an agent can insert in a live conversation (bot/desk).
+    reply_templates_file: Path = field(default=PROJECT_ROOT / "knowledge" / "reply_templates.yml")
     # The reviewed personal-information notice shown before the first personal question.
     privacy_notice_file: Path = field(default=PROJECT_ROOT / "knowledge" / "privacy_notice.yml")
     # Agent desk: when humans answer, when an agent counts as online, when an
@@ -125,6 +127,9 @@ class Settings:
             max_extension_days=_bounded(env, "TICKET_MAX_EXTENSION_DAYS", 30, 0, 365),
             due_soon_days=_bounded(env, "TICKET_DUE_SOON_DAYS", 3, 0, 365),
             callback_max_failed_attempts=_positive(env, "CALLBACK_MAX_FAILED_ATTEMPTS", 3),
+            reply_templates_file=Path(
+                env.get("REPLY_TEMPLATES_FILE") or PROJECT_ROOT / "knowledge" / "reply_templates.yml"
+            ),
             root_causes_file=Path(env.get("ROOT_CAUSES_FILE") or PROJECT_ROOT / "knowledge" / "root_causes.yml"),
             policy_number_pattern=env.get("POLICY_NUMBER_PATTERN") or r"[A-Z]{1,4}\d{8,20}",
             status_max_attempts=_int(env, "STATUS_MAX_ATTEMPTS", 3),

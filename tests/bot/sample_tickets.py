@@ -1,0 +1,73 @@
+"""Tickets for the case management tests, received at a given moment with given case fields."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from bot.db import Database
+from bot.models import Ticket
+from bot.settings import Settings
+from bot.tickets import ComplaintDraft, TicketService
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_keys = itertools.count(1)
+
+
+def shanghai(*parts: int) -> datetime:
+    """A moment given in Shanghai local time, as UTC (what the database stores)."""
+    return datetime(*parts, tzinfo=SHANGHAI).astimezone(timezone.utc)
+
+
+class MovingClock:
+    def __init__(self, moment: datetime) -> None:
+        self.moment = moment
+
+    def __call__(self) -> datetime:
+        return self.moment
+
+    def advance(self, **delta: float) -> None:
+        self.moment += timedelta(**delta)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    username: str
+    is_supervisor: bool = False
+
+
+AGENT_LI = Viewer("li")
+AGENT_WANG = Viewer("wang")
+SUPERVISOR = Viewer("boss", is_supervisor=True)
+
+
+def draft(**overrides: Any) -> ComplaintDraft:
+    values: dict = dict(
+        conversation_id="conv-1",
+        channel="rest",
+        category="claims",
+        complainant_name="张三",
+        phone_number="13812345678",
+        description="理赔申请交了两个月没有结果",
+        customer_request="尽快赔付",
+        policy_number="PL202300123456",
+    )
+    values.update(overrides)
+    return ComplaintDraft(**values)
+
+
+def submit(db: Database, settings: Settings, received: datetime, case: Any = None, **fields: Any) -> str:
+    """A new ticket received at `received`; `case` sets columns afterwards (assignee, status…)."""
+    service = TicketService(db, settings, clock=lambda: received)
+    ticket_no = service.submit(draft(**fields), f"sample:{next(_keys)}").ticket_no
+    if case:
+        with db.transaction() as session:
+            ticket = session.execute(select(Ticket).where(Ticket.ticket_no == ticket_no)).scalar_one()
+            for name, value in case.items():
+                setattr(ticket, name, value)
+    return ticket_no
