@@ -14,9 +14,7 @@ from sanic.response import HTTPResponse
 
 from bot import materials
 from bot.desk.context import desk_of
-from bot.settings import PROJECT_ROOT
 
-DEFAULT_TEMPLATES = PROJECT_ROOT / "knowledge" / "reply_templates.yml"
 MAX_TEMPLATE = 2000  # what the message box takes
 
 
@@ -69,8 +67,9 @@ def canned_replies(materials_file: Path, templates_file: Path) -> Dict[str, List
 
 async def canned(request: Request) -> HTTPResponse:
     settings = desk_of(request).settings
-    templates_file = getattr(settings, "reply_templates_file", DEFAULT_TEMPLATES)
-    return response.json(await asyncio.to_thread(canned_replies, settings.materials_file, templates_file))
+    return response.json(
+        await asyncio.to_thread(canned_replies, settings.materials_file, settings.reply_templates_file)
+    )
 
 
 def blueprint() -> Blueprint:

@@ -11,8 +11,9 @@ from typing import Any, Dict
 from bot.agents import AgentAccount
 from bot.desk import ticket_views
 from bot.desk.context import Desk
-from bot.desk.ticket_query import ListQuery
+from bot.ticket_feed import changes_since
 from bot.tickets import TicketNotFound
+from bot.workspace import TicketFilter
 
 HIDDEN_MESSAGE = "工单不存在或您无权查看"
 
@@ -23,31 +24,30 @@ class TicketHidden(LookupError):
     message = HIDDEN_MESSAGE
 
 
-def may_see(ticket: Dict[str, Any], agent: AgentAccount) -> bool:
-    return agent.is_supervisor or ticket.get("assignee") in (None, agent.username)
-
-
-def ticket_list(desk: Desk, agent: AgentAccount, query: ListQuery) -> Dict[str, Any]:
-    rows = [ticket for ticket in desk.tickets.list(limit=500) if may_see(ticket, agent)]
-    start = (query.page - 1) * query.page_size
+def ticket_list(desk: Desk, agent: AgentAccount, query: TicketFilter) -> Dict[str, Any]:
+    page = desk.workspace.list(agent, query)
     return {
-        "tickets": [ticket_views.row(ticket) for ticket in rows[start : start + query.page_size]],
-        "total": len(rows),
-        "page": query.page,
-        "page_size": query.page_size,
-        "counts": {"status": {}, "due_state": {}},
+        "tickets": [ticket_views.row(row) for row in page.rows],
+        "total": page.total,
+        "page": page.page,
+        "page_size": page.page_size,
+        "counts": {"status": page.status_counts, "deadline_state": page.deadline_counts},
     }
 
 
-def ticket(desk: Desk, agent: AgentAccount, ticket_no: str) -> Dict[str, Any]:
+def visible(desk: Desk, agent: AgentAccount, ticket_no: str) -> Dict[str, Any]:
+    """The ticket's list row, if the agent may see it."""
     try:
-        data = desk.tickets.get(ticket_no)
+        return desk.workspace.visible(agent, ticket_no)
     except TicketNotFound as exc:
         raise TicketHidden(ticket_no) from exc
-    if not may_see(data, agent):
-        raise TicketHidden(ticket_no)
-    data["notes"] = desk.tickets.notes(ticket_no)
-    return ticket_views.detail(data)
+
+
+def ticket(desk: Desk, agent: AgentAccount, ticket_no: str) -> Dict[str, Any]:
+    listed = visible(desk, agent, ticket_no)
+    stored = desk.tickets.get(ticket_no)
+    stored["notes"] = desk.tickets.notes(ticket_no)
+    return ticket_views.detail(listed, stored)
 
 
 class Refused(PermissionError):
@@ -64,7 +64,9 @@ def act(desk: Desk, agent: AgentAccount, ticket_no: str, action: str, body: Any)
 
 
 def changes(desk: Desk, agent: AgentAccount, after: int, limit: int) -> Dict[str, Any]:
-    return {"changes": [], "next_after": after}
+    """The change feed page after the cursor `after`, and the cursor for the next page."""
+    rows = changes_since(desk.db, agent, after, limit)
+    return {"changes": rows, "next_after": rows[-1]["id"] if rows else after}
 
 
 def alert_snapshot(desk: Desk) -> Dict[str, Any]:

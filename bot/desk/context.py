@@ -19,6 +19,7 @@ from bot.desk.security import FailedLogins, PasswordChecks, RefusalLog
 from bot.handoff import ClaimError, HandoffService
 from bot.settings import Settings
 from bot.tickets import TicketService
+from bot.workspace import Workspace
 
 HERE = Path(__file__).parent
 # Handoff ids in URLs: canonical decimal within PostgreSQL's integer, anything
@@ -43,6 +44,7 @@ class Desk:
     agents: AgentService
     handoffs: HandoffService
     tickets: TicketService
+    workspace: Workspace
     rasa: RasaConversations
     pages: Environment
     trusted_proxies: Tuple[rate_limit.Network, ...] = ()
@@ -59,6 +61,7 @@ class Desk:
             agents=AgentService(db),
             handoffs=HandoffService(db, settings),
             tickets=TicketService(db, settings),
+            workspace=Workspace(db, settings),
             rasa=RasaConversations(settings),
             trusted_proxies=rate_limit.parse_networks(settings.trusted_proxies, "TRUSTED_PROXIES"),
             pages=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])),

@@ -10,6 +10,7 @@ from bot.desk.casefile import Conflict, Refused, TicketHidden
 from bot.desk.context import error, refused_conversation
 from bot.desk.fields import InvalidInput
 from bot.handoff import ClaimError
+from bot.workspace import InvalidFilter
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; frame-ancestors 'none'; "
@@ -38,7 +39,7 @@ async def not_yours(request: Request, exc: ClaimError) -> HTTPResponse:
     return error(403, exc.message)
 
 
-async def invalid(request: Request, exc: InvalidInput) -> HTTPResponse:
+async def invalid(request: Request, exc: ValueError) -> HTTPResponse:
     return error(400, str(exc))
 
 
@@ -59,6 +60,7 @@ HANDLERS = (
     (SanicException, known_errors),
     (ClaimError, not_yours),
     (InvalidInput, invalid),
+    (InvalidFilter, invalid),
     (TicketHidden, hidden),
     (Refused, refused),
     (Conflict, conflict),

@@ -6,12 +6,13 @@ here only the shape and size of what arrives is checked.
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from bot.desk import fields
 from bot.desk.fields import InvalidInput
-from bot.desk.ticket_query import USERNAME, first_values
 from bot.desk.ticket_views import CALL_OUTCOME_LABELS, OUTCOME_LABELS
+from bot.desk.workspace import first_values
 from bot.settings import Settings
 from bot.tickets import TicketStatus
 
@@ -20,6 +21,7 @@ MAX_REASON = 500
 MAX_SHORT = 200
 MAX_VERSION = 2**31 - 1
 MAX_CHANGES_PAGE = 500
+USERNAME = re.compile(r"^[a-z0-9_.@-]{1,64}$")
 PAUSE_KINDS = {"appraisal": "鉴定", "inspection": "检测", "assessment": "评估"}
 STEP_TARGETS = {status.value for status in TicketStatus if status is not TicketStatus.ACCEPTED}
 
@@ -117,8 +119,8 @@ def root_cause_choices(settings: Settings) -> List[Tuple[str, str]]:
 
 
 def max_extension_days(settings: Settings) -> int:
-    return 30
+    return settings.max_extension_days
 
 
 def complex_days(settings: Settings) -> int:
-    return 30
+    return settings.complex_deadline_days

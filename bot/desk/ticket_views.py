@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Dict, Iterable, Optional
 
-from bot.privacy import mask_phone
-from bot.tickets import CATEGORY_LABELS, TicketStatus
+from bot.deadlines import DueState
+from bot.desk.casework import CHANNEL_LABELS as CONVERSATION_CHANNELS
+from bot.risk import RISK_FLAG_LABELS
+from bot.tickets import TicketStatus
 
-KIND_LABELS = {"complaint": "投诉", "callback": "留言回电"}
-CHANNEL_LABELS = {
-    "rest": "网页/App",
-    "socketio": "网页/App",
-    "web": "网页/App",
-    "wechat": "微信公众号",
-    "desk": "工作台",
-}
-DUE_STATE_LABELS = {"on_time": "正常", "due_soon": "即将到期", "overdue": "已超期"}
-RISK_FLAG_LABELS = {"media": "媒体曝光", "regulator": "监管投诉", "lawsuit": "诉讼", "violence": "人身威胁"}
+CHANNEL_LABELS = {**CONVERSATION_CHANNELS, "desk": "工作台"}
+DUE_STATE_LABELS = {state.value: state.label for state in DueState}
 OUTCOME_LABELS = {"upheld": "投诉成立", "partly_upheld": "部分成立", "not_upheld": "投诉不成立", "mediated": "调解处理"}
 CALL_OUTCOME_LABELS = {"reached": "已接通", "no_answer": "无人接听", "wrong_number": "号码错误"}
 STATUS_LABELS = {status.value: status.label for status in TicketStatus}
@@ -31,6 +25,8 @@ DETAIL_FIELDS = (
     "subject_staff",
     "is_complex",
     "extension_days",
+    "extension_requested_days",
+    "extension_requested_by",
     "extension_reason",
     "extension_approved_by",
     "findings",
@@ -48,7 +44,15 @@ DETAIL_FIELDS = (
     "linked_ticket_no",
     "privacy_notice_version",
 )
-STAMP_FIELDS = ("received_at", "updated_at", "closed_at", "withdrawn_at")
+STAMP_FIELDS = (
+    "received_at",
+    "updated_at",
+    "closed_at",
+    "withdrawn_at",
+    "paused_since",
+    "escalated_at",
+    "unreachable_at",
+)
 
 
 def stamp(value: Any) -> Optional[str]:
@@ -65,47 +69,22 @@ def stamp(value: Any) -> Optional[str]:
     return text
 
 
-def _flags(value: Any) -> List[str]:
-    if not value:
-        return []
-    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
-    return [item.strip() for item in items if item and item.strip()]
-
-
 def row(ticket: Dict[str, Any]) -> Dict[str, Any]:
-    """One line of the ticket list."""
-    flags = _flags(ticket.get("risk_flags"))
-    due_state = ticket.get("due_state") or "on_time"
-    phone = ticket.get("phone_masked") or (mask_phone(ticket["phone_number"]) if ticket.get("phone_number") else "")
+    """One line of the ticket list (bot.workspace's row), with the labels the desk shows."""
+    state = ticket.get("deadline_state")
     return {
-        "ticket_no": ticket["ticket_no"],
-        "kind": ticket["kind"],
-        "kind_label": KIND_LABELS.get(ticket["kind"], ticket["kind"]),
-        "status": ticket["status"],
-        "status_label": STATUS_LABELS.get(ticket["status"], ticket["status"]),
-        "category": ticket["category"],
-        "category_label": CATEGORY_LABELS.get(ticket["category"], ticket["category"]),
-        "channel": ticket["channel"],
+        **ticket,
         "channel_label": CHANNEL_LABELS.get(ticket["channel"], ticket["channel"]),
-        "complainant_name": ticket["complainant_name"],
-        "phone_masked": phone,
-        "assignee": ticket.get("assignee"),
-        "priority": ticket.get("priority") or 0,
-        "risk_flags": flags,
-        "risk_labels": [RISK_FLAG_LABELS.get(flag, flag) for flag in flags],
+        "risk_labels": [RISK_FLAG_LABELS.get(flag, flag) for flag in ticket.get("risk_flags") or ()],
+        "deadline_state_label": DUE_STATE_LABELS.get(state, "") if state else "",
         "received_at": stamp(ticket["received_at"]),
         "deadline": stamp(ticket["deadline"]),
-        "days_left": ticket.get("days_left"),
-        "due_state": due_state,
-        "due_state_label": DUE_STATE_LABELS.get(due_state, due_state),
-        "updated_at": stamp(ticket.get("updated_at")),
-        "version": ticket.get("version", 0),
     }
 
 
-def detail(ticket: Dict[str, Any]) -> Dict[str, Any]:
-    """Everything about one ticket; the phone stays masked (revealing it is a separate, audited request)."""
-    data = row(ticket)
+def detail(listed: Dict[str, Any], ticket: Dict[str, Any]) -> Dict[str, Any]:
+    """Everything about one ticket: its list row and the stored fields; the phone stays masked."""
+    data = row(listed)
     data.update({name: ticket.get(name) for name in DETAIL_FIELDS})
     data.update({name: stamp(ticket.get(name)) for name in STAMP_FIELDS})
     data["outcome_label"] = OUTCOME_LABELS.get(ticket.get("outcome") or "", "")

@@ -21,6 +21,7 @@
 
   const daysLeftText = (t) => {
     if (t.status === "closed") return "已结案";
+    if (t.paused) return "外部鉴定中，暂停计时";
     if (t.days_left === null || t.days_left === undefined) return "";
     return t.days_left < 0 ? "已超期" + -t.days_left + "天" : "剩余" + t.days_left + "天";
   };
@@ -31,7 +32,7 @@
     document.getElementById("head-owner").textContent = "负责人：" + (t.assignee || "未分派");
     const deadline = document.getElementById("head-deadline");
     deadline.textContent = "办结期限 " + t.deadline + "（" + daysLeftText(t) + "）";
-    deadline.className = "tag due-" + t.due_state;
+    deadline.className = "tag" + (t.deadline_state ? " due-" + t.deadline_state : "");
     document.getElementById("head-flags").replaceChildren(...t.risk_labels.map((label) => el("span", label, "tag risk")));
     describe(document.getElementById("fields"), [
       ["类型", t.kind_label], ["渠道", t.channel_label], ["类别", t.category_label], ["细分原因", t.sub_reason],

@@ -23,7 +23,6 @@
     for (const [value, label] of Object.entries(labels)) {
       const button = el("button", label + " " + (counts[value] || 0), "chip due-" + value);
       button.type = "button";
-      button.dataset[filterName] = value;
       button.addEventListener("click", () => {
         form[filterName].value = form[filterName].value === value ? "" : value;
         page = 1;
@@ -44,16 +43,18 @@
 
   const render = (data) => {
     countGroup(document.getElementById("status-counts"), "状态", data.counts.status, optionLabels(form.status), "status");
-    countGroup(document.getElementById("due-counts"), "期限", data.counts.due_state, optionLabels(form.due), "due");
+    countGroup(document.getElementById("due-counts"), "期限", data.counts.deadline_state,
+      optionLabels(form.deadline_state), "deadline_state");
     rows.replaceChildren(...data.tickets.map((ticket) => {
-      const tr = el("tr", null, "due-" + ticket.due_state);
+      const tr = el("tr", null, ticket.deadline_state ? "due-" + ticket.deadline_state : "");
       tr.dataset.ticketNo = ticket.ticket_no;
       const link = el("a", ticket.ticket_no);
       link.href = "/tickets/" + encodeURIComponent(ticket.ticket_no);
       const flags = el("td");
       for (const label of ticket.risk_labels) flags.append(chip(label, "risk"));
       const due = el("td");
-      due.append(el("span", ticket.deadline + " "), chip(ticket.due_state_label, "due-" + ticket.due_state));
+      due.append(el("span", ticket.deadline + " "));
+      if (ticket.deadline_state) due.append(chip(ticket.deadline_state_label, "due-" + ticket.deadline_state));
       const first = el("td");
       first.append(link);
       tr.append(first, el("td", ticket.kind_label), el("td", ticket.status_label), el("td", ticket.category_label),

@@ -68,14 +68,16 @@ class DeskClient:
 
 
 def start_desk(var: Path, extra_env: Optional[Dict[str, str]] = None) -> DeskServer:
-    env = {
-        **os.environ,
-        "COMPLAINTS_VAR_DIR": str(var),
-        "RASA_TELEMETRY_ENABLED": "false",
-        "RASA_URL": "http://127.0.0.1:9",
-        **(extra_env or {}),
-    }  # no Rasa unless a test gives one
-    env.pop("DATABASE_URL", None)
+    env = {**os.environ}
+    env.pop("DATABASE_URL", None)  # SQLite in `var` unless a test gives a database
+    env.update(
+        {
+            "COMPLAINTS_VAR_DIR": str(var),
+            "RASA_TELEMETRY_ENABLED": "false",
+            "RASA_URL": "http://127.0.0.1:9",  # no Rasa unless a test gives one
+            **(extra_env or {}),
+        }
+    )
     settings = Settings.from_env(env)
     migrate(settings)
     port = free_port()
