@@ -14,6 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from bot import step_content
 from bot.clock import Clock, utc_now
 from bot.db import Database
 from bot.deadlines import DeadlineRules, effective_deadline
@@ -219,6 +220,11 @@ class TicketService:
                     continue
                 if field == "status":
                     self._check_transition(old, new)
+                    # The same content rules as the ticket page (bot/lifecycle.py).
+                    values = {name: getattr(ticket, name) for name in step_content.FIELD_LABELS}
+                    missing = step_content.missing_for(old, str(new), values)
+                    if missing:
+                        raise LifecycleError(step_content.missing_message(missing))
                     if new == TicketStatus.CLOSED.value:
                         ticket.closed_at = now
                 if field == "category" and new not in CATEGORY_LABELS:
@@ -235,9 +241,9 @@ class TicketService:
         try:
             source, target = TicketStatus(old), TicketStatus(new)
         except ValueError as exc:
-            raise LifecycleError(f"unknown status {new!r}") from exc
+            raise LifecycleError("未知的处理状态") from exc
         if not source.can_move_to(target):
-            raise LifecycleError(f"cannot move from {source.label} to {target.label}")
+            raise LifecycleError(f"不能从{source.label}变更为{target.label}")
 
     def withdraw(self, ticket_no: str, actor: str) -> Ticket:
         """Art. 15: the procedure ends on the day the withdrawal is received; `actor` is audited."""

@@ -40,7 +40,10 @@ class InvalidFilter(ValueError):
 
 
 class Viewer(Protocol):
-    username: str
+    """Who looks or acts: an agent account (bot/agents.py) or anything shaped like one."""
+
+    @property
+    def username(self) -> str: ...
 
     @property
     def is_supervisor(self) -> bool: ...

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import update
 
 from bot.db import Database
 from bot.models import Ticket
@@ -66,8 +66,7 @@ def submit(db: Database, settings: Settings, received: datetime, case: Any = Non
     service = TicketService(db, settings, clock=lambda: received)
     ticket_no = service.submit(draft(**fields), f"sample:{next(_keys)}").ticket_no
     if case:
+        # A plain UPDATE: the ticket stays at version 1, as if it had been written so.
         with db.transaction() as session:
-            ticket = session.execute(select(Ticket).where(Ticket.ticket_no == ticket_no)).scalar_one()
-            for name, value in case.items():
-                setattr(ticket, name, value)
+            session.execute(update(Ticket).where(Ticket.ticket_no == ticket_no).values(**case))
     return ticket_no

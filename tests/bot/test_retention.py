@@ -101,7 +101,8 @@ def closed_ticket(db: Database, settings: Settings, conversation: str, closed: d
     service = TicketService(db, settings, clock=lambda: closed - timedelta(days=10))
     ticket_no = service.submit(draft(conversation_id=conversation), key).ticket_no
     service.add_note(ticket_no, "agent1", "已电话联系客户")
-    TicketService(db, settings, clock=lambda: closed).change(ticket_no, "agent1", status="closed")
+    # Withdrawn (Art. 15): closing otherwise needs every step's content (bot/step_content.py).
+    TicketService(db, settings, clock=lambda: closed).withdraw(ticket_no, "agent1")
     return ticket_no
 
 
