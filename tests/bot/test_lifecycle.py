@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
+from functools import partial
 
 import pytest
 from sqlalchemy import select
@@ -11,6 +11,7 @@ from sqlalchemy import select
 from bot.lifecycle import STALE_MESSAGE, Lifecycle, StaleTicket
 from bot.models import Ticket, TicketEvent
 from bot.tickets import LifecycleError, TicketService
+from tests.bot.races import at_once
 from tests.bot.sample_tickets import AGENT_LI, AGENT_WANG, SUPERVISOR, MovingClock, shanghai, submit
 
 RECEIVED = shanghai(2026, 6, 1, 10)
@@ -119,22 +120,10 @@ def test_a_page_loaded_before_a_change_is_refused(lifecycle, ticket_no):
 
 
 def test_of_two_handlers_saving_the_same_version_at_once_one_wins(lifecycle, ticket_no):
-    barrier, results = threading.Barrier(4), []
-
-    def save(text):
-        barrier.wait()
-        try:
-            lifecycle.record(ticket_no, {"findings": text}, 1, SUPERVISOR)
-            results.append("saved")
-        except StaleTicket:
-            results.append("stale")
-
-    threads = [threading.Thread(target=save, args=(f"核实{i}",)) for i in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    assert sorted(results) == ["saved", "stale", "stale", "stale"]
+    outcomes = at_once(
+        [partial(lifecycle.record, ticket_no, {"findings": f"核实{i}"}, 1, SUPERVISOR) for i in range(4)]
+    )
+    assert sorted(type(out).__name__ for out in outcomes) == ["StaleTicket", "StaleTicket", "StaleTicket", "dict"]
 
 
 def test_only_the_owner_or_a_supervisor_works_a_ticket(lifecycle, db, settings):
