@@ -58,11 +58,6 @@ class Conflict(RuntimeError):
     """Changed or taken by someone else meanwhile (409); the message is shown as it is."""
 
 
-def act(desk: Desk, agent: AgentAccount, ticket_no: str, action: str, body: Any) -> Dict[str, Any]:
-    """Runs one ticket action for the agent and returns the ticket as it is now."""
-    raise Refused("该功能尚未开放")
-
-
 def changes(desk: Desk, agent: AgentAccount, after: int, limit: int) -> Dict[str, Any]:
     """The change feed page after the cursor `after`, and the cursor for the next page."""
     rows = changes_since(desk.db, agent, after, limit)

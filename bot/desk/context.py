@@ -17,6 +17,7 @@ from bot.db import Database
 from bot.desk.rasa_client import RasaConversations
 from bot.desk.security import FailedLogins, PasswordChecks, RefusalLog
 from bot.handoff import ClaimError, HandoffService
+from bot.lifecycle import Lifecycle
 from bot.settings import Settings
 from bot.tickets import TicketService
 from bot.workspace import Workspace
@@ -45,6 +46,7 @@ class Desk:
     handoffs: HandoffService
     tickets: TicketService
     workspace: Workspace
+    lifecycle: Lifecycle
     rasa: RasaConversations
     pages: Environment
     trusted_proxies: Tuple[rate_limit.Network, ...] = ()
@@ -62,6 +64,7 @@ class Desk:
             handoffs=HandoffService(db, settings),
             tickets=TicketService(db, settings),
             workspace=Workspace(db, settings),
+            lifecycle=Lifecycle(db, settings),
             rasa=RasaConversations(settings),
             trusted_proxies=rate_limit.parse_networks(settings.trusted_proxies, "TRUSTED_PROXIES"),
             pages=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])),

@@ -9,12 +9,12 @@ from typing import Any, Callable, Coroutine
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
-from bot.desk import casefile
+from bot.desk import ticket_work
 from bot.desk.context import desk_of
 
 log = logging.getLogger(__name__)
 
-# Path under /api/tickets/<ticket_no>/ → the casefile action it runs (all POST, all need the CSRF token).
+# Path under /api/tickets/<ticket_no>/ → the ticket_work action it runs (all POST, all need the CSRF token).
 ACTIONS = {
     "claim": "claim",
     "assign": "assign",
@@ -38,7 +38,7 @@ def _handler(action: str) -> Callable[..., Coroutine[Any, Any, HTTPResponse]]:
     async def handle(request: Request, number: str) -> HTTPResponse:
         desk, agent = desk_of(request), request.ctx.login.agent
         body: Any = request.json if request.body else {}
-        result = await asyncio.to_thread(casefile.act, desk, agent, number, action, body)
+        result = await asyncio.to_thread(ticket_work.act, desk, agent, number, action, body)
         log.info("agent %s: %s on ticket %s", agent.username, action, number)
         return response.json(result)
 

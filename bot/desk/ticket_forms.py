@@ -9,12 +9,14 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
+from bot import step_content
 from bot.desk import fields
 from bot.desk.fields import InvalidInput
-from bot.desk.ticket_views import CALL_OUTCOME_LABELS, OUTCOME_LABELS
+from bot.desk.ticket_views import CALL_OUTCOME_LABELS
 from bot.desk.workspace import first_values
 from bot.settings import Settings
 from bot.tickets import TicketStatus
+from bot.timekeeping import PAUSE_KINDS
 
 MAX_CONTENT = 5000
 MAX_REASON = 500
@@ -22,7 +24,6 @@ MAX_SHORT = 200
 MAX_VERSION = 2**31 - 1
 MAX_CHANGES_PAGE = 500
 USERNAME = re.compile(r"^[a-z0-9_.@-]{1,64}$")
-PAUSE_KINDS = {"appraisal": "鉴定", "inspection": "检测", "assessment": "评估"}
 STEP_TARGETS = {status.value for status in TicketStatus if status is not TicketStatus.ACCEPTED}
 
 
@@ -38,33 +39,13 @@ def _optional(body: Any, name: str, label: str, limit: int = MAX_CONTENT) -> Opt
     return fields.text(body, name, limit, required=False, label=label) or None
 
 
-def _optional_flag(body: Any, name: str, label: str) -> Optional[bool]:
-    value = body.get(name) if isinstance(body, dict) else None
-    return None if value in (None, "") else fields.flag(body, name, label)
-
-
 def step(body: Any) -> Tuple[str, Dict[str, Any]]:
-    """The target status and the content of the step; missing content is left for the lifecycle to refuse."""
+    """The target status and the content fields of the steps it completes, as sent (bot/step_content.py checks them)."""
     target = fields.choice(body, "target", STEP_TARGETS, "目标环节")
     assert target is not None  # required
-    content: Dict[str, Any] = {}
-    if target == TicketStatus.INVESTIGATING.value:
-        content["findings"] = _optional(body, "findings", "核实情况")
-    elif target == TicketStatus.PROCESSING.value:
-        content["decision"] = _optional(body, "decision", "处理结果")
-        content["decision_basis"] = _optional(body, "decision_basis", "依据和理由")
-        content["outcome"] = fields.choice(body, "outcome", OUTCOME_LABELS, "投诉结论", required=False)
-    elif target == TicketStatus.FEEDBACK.value:
-        content["result_notice"] = _optional(body, "result_notice", "处理结果告知内容")
-    elif target == TicketStatus.FOLLOW_UP.value:
-        content["follow_up_reached"] = _optional_flag(body, "follow_up_reached", "是否联系上投诉人")
-        content["follow_up_satisfied"] = _optional_flag(body, "follow_up_satisfied", "投诉人是否满意")
-        content["follow_up_note"] = _optional(body, "follow_up_note", "回访记录", 2000)
-    else:
-        content["root_cause_controllable"] = _optional_flag(body, "root_cause_controllable", "是否可控")
-        content["root_cause_category"] = _optional(body, "root_cause_category", "根因类别", 64)
-        content["improvement_action"] = _optional(body, "improvement_action", "整改措施")
-    return target, content
+    sent = body if isinstance(body, dict) else {}
+    names = [name for step in step_content.ORDER[1:] for name in step_content.STEP_FIELDS[step]]
+    return target, {name: sent[name] for name in names if name in sent}
 
 
 def reason(body: Any, label: str = "原因") -> str:
@@ -82,17 +63,17 @@ def subject_staff(body: Any) -> Optional[str]:
     return _optional(body, "subject_staff", "被投诉人员", 64)
 
 
-def extension_days(body: Any, maximum: int) -> int:
+def extension(body: Any, maximum: int) -> Tuple[int, str]:
     days = fields.integer(body, "days", 1, maximum, "延长天数")
     if days is None:
         raise InvalidInput("请填写延长天数")
-    return days
+    return days, reason(body, "延长原因")
 
 
-def pause_kind(body: Any) -> str:
-    kind = fields.choice(body, "kind", PAUSE_KINDS, "中止事由")
+def pause(body: Any) -> Tuple[str, str]:
+    kind = fields.choice(body, "kind", PAUSE_KINDS, "暂停事由")
     assert kind is not None  # required
-    return kind
+    return kind, fields.text(body, "note", MAX_REASON, label="说明")
 
 
 def call_attempt(body: Any) -> Tuple[str, Optional[str]]:
@@ -115,7 +96,7 @@ def changes_query(args: Mapping[str, Any]) -> Tuple[int, int]:
 
 def root_cause_choices(settings: Settings) -> List[Tuple[str, str]]:
     """The configurable root-cause categories for 结案."""
-    return []
+    return list(step_content.RootCauses.load(settings.root_causes_file).labels.items())
 
 
 def max_extension_days(settings: Settings) -> int:

@@ -8,13 +8,35 @@ from typing import Any, Dict, Iterable, Optional
 from bot.deadlines import DueState
 from bot.desk.casework import CHANNEL_LABELS as CONVERSATION_CHANNELS
 from bot.risk import RISK_FLAG_LABELS
+from bot.step_content import FIELD_LABELS, OUTCOME_LABELS
 from bot.tickets import TicketStatus
 
 CHANNEL_LABELS = {**CONVERSATION_CHANNELS, "desk": "工作台"}
 DUE_STATE_LABELS = {state.value: state.label for state in DueState}
-OUTCOME_LABELS = {"upheld": "投诉成立", "partly_upheld": "部分成立", "not_upheld": "投诉不成立", "mediated": "调解处理"}
 CALL_OUTCOME_LABELS = {"reached": "已接通", "no_answer": "无人接听", "wrong_number": "号码错误"}
 STATUS_LABELS = {status.value: status.label for status in TicketStatus}
+# How the audit trail names what changed.
+EVENT_LABELS = {
+    **FIELD_LABELS,
+    "status": "状态",
+    "assignee": "负责人",
+    "subject_staff": "被投诉人员",
+    "category": "投诉类别",
+    "sub_reason": "细分原因",
+    "note": "内部备注",
+    "phone_viewed": "查看完整号码",
+    "deadline": "办结期限",
+    "is_complex": "复杂案件",
+    "complex_reason": "复杂案件理由",
+    "extension_days": "延长天数",
+    "extension_requested_days": "申请延长天数",
+    "extension_requested_by": "延期申请人",
+    "extension_reason": "延期理由",
+    "extension_approved_by": "延期批准人",
+    "paused_since": "暂停计时",
+    "withdrawn": "撤诉",
+    "reopened": "重新打开",
+}
 
 # Fields a ticket page shows as they are (text the handler or policyholder typed, flags, numbers).
 DETAIL_FIELDS = (
@@ -101,12 +123,14 @@ def detail(listed: Dict[str, Any], ticket: Dict[str, Any]) -> Dict[str, Any]:
 
 def event_view(event: Dict[str, Any]) -> Dict[str, Any]:
     """One audit entry: who changed which field when, old → new."""
+    field = str(event.get("field"))
     return {
         "id": event.get("id"),
         "ticket_no": event.get("ticket_no"),
         "at": stamp(event.get("at")),
         "actor": event.get("actor"),
-        "field": event.get("field"),
+        "field": field,
+        "field_label": EVENT_LABELS.get(field, field),
         "old_value": event.get("old_value"),
         "new_value": event.get("new_value"),
     }

@@ -190,6 +190,7 @@ if (page === "conversation") {
     document.getElementById("ticket-none").hidden = Boolean(ticket);
     document.getElementById("ticket").hidden = !ticket;
     if (!ticket) return;
+    document.getElementById("ticket-link").href = "/tickets/" + encodeURIComponent(ticket.ticket_no);
     describe(document.getElementById("ticket-fields"), [
       ["工单号", ticket.ticket_no], ["类型", ticket.kind === "callback" ? "留言回电" : "投诉"],
       ["状态", ticket.status_label], ["投诉人", ticket.complainant_name],

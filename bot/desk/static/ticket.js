@@ -6,8 +6,9 @@
   const base = "/api/tickets/" + encodeURIComponent(number);
   const supervisor = document.body.dataset.supervisor === "true";
   const me = document.body.dataset.username;
-  const ORDER = ["accepted", "investigating", "processing", "feedback", "follow_up", "closed"];
-  const STEP_LABELS = { investigating: "调查", processing: "处理", feedback: "反馈", follow_up: "跟进", closed: "结案" };
+  const STEP_LABELS = { accepted: "受理", investigating: "调查", processing: "处理", feedback: "反馈", follow_up: "跟进", closed: "结案" };
+  const shown = (event, value) => (value === null || value === undefined ? "—"
+    : event.field === "status" ? STEP_LABELS[value] || value : value);
   const yesNo = (value) => (value === null || value === undefined ? "" : value ? "是" : "否");
   let ticket = null;
 
@@ -52,22 +53,26 @@
     document.getElementById("deadline-info").textContent =
       (t.is_complex ? "复杂投诉。" : "") +
       (t.extension_days ? "已延长" + t.extension_days + "天（" + (t.extension_reason || "") + "，批准：" +
-        (t.extension_approved_by || "待批准") + "）。" : "") + "办结期限 " + t.deadline + "，" + daysLeftText(t);
+        t.extension_approved_by + "）。" : "") +
+      (t.extension_requested_days ? t.extension_requested_by + "申请延长" + t.extension_requested_days + "天，待主管批准（" +
+        (t.extension_reason || "") + "）。" : "") +
+      (t.paused ? "外部鉴定中，自" + when(t.paused_since) + "起暂停计时。" : "") +
+      "办结期限 " + t.deadline + "，" + daysLeftText(t);
     document.getElementById("complex").hidden = Boolean(t.is_complex) || t.status === "closed";
+    document.getElementById("extension").hidden = !t.is_complex || t.status === "closed";
     const approve = document.getElementById("approve-extension");
-    if (approve) approve.hidden = !(t.extension_days && !t.extension_approved_by);
-    const open = t.pauses.find((pause) => !pause.ended_at);
-    document.getElementById("pause").hidden = Boolean(open) || t.status === "closed";
-    document.getElementById("end-pause").hidden = !open;
+    if (approve) approve.hidden = !t.extension_requested_days;
+    document.getElementById("pause").hidden = t.paused || t.status === "closed";
+    document.getElementById("end-pause").hidden = !t.paused;
     document.getElementById("pauses").replaceChildren(...t.pauses.map((pause) => el("li",
       (pause.kind_label || pause.kind || "中止") + "：" + when(pause.started_at) + " → " +
       (pause.ended_at ? when(pause.ended_at) : "进行中"))));
 
     const claimable = !t.assignee && t.status !== "closed";
     document.getElementById("claim").hidden = !claimable;
-    const next = ORDER[ORDER.indexOf(t.status) + 1];
-    for (const form of document.querySelectorAll("form.step")) form.hidden = form.dataset.target !== next;
-    document.getElementById("next-step-label").textContent = next ? "下一步：" + STEP_LABELS[next] : "";
+    // The form of the step being worked: its content is what leaving it requires.
+    for (const form of document.querySelectorAll("form.step")) form.hidden = form.dataset.status !== t.status;
+    document.getElementById("next-step-label").textContent = "当前：" + STEP_LABELS[t.status];
     document.getElementById("step-done").hidden = t.status !== "closed";
     document.getElementById("withdraw").hidden = t.status === "closed";
     const reopen = document.getElementById("reopen");
@@ -82,8 +87,8 @@
     document.getElementById("notes").replaceChildren(...t.notes.map(
       (note) => el("li", note.author + " · " + when(note.at) + "：" + note.body)));
     document.getElementById("audit").replaceChildren(...t.events.map((event) => el("li",
-      when(event.at) + " " + event.actor + " " + event.field + "：" +
-      (event.old_value ?? "—") + " → " + (event.new_value ?? "—"))));
+      when(event.at) + " " + event.actor + " " + event.field_label + "：" +
+      shown(event, event.old_value) + " → " + shown(event, event.new_value))));
     // Not the owner (and not a supervisor): the page is for reading until the ticket is claimed.
     const mayChange = supervisor || t.assignee === me;
     for (const form of document.querySelectorAll(".side-actions form:not(#assign)")) {
@@ -132,7 +137,7 @@
   if (assign) onSubmit(assign, "/assign", "已分派");
   onSubmit(document.getElementById("subject-staff"), "/subject-staff", "已保存");
   onSubmit(document.getElementById("extension"), "/extension", supervisor ? "期限已延长" : "延长申请已提交");
-  onSubmit(document.getElementById("pause"), "/pauses", "已开始中止计时");
+  onSubmit(document.getElementById("pause"), "/pauses", "已暂停计时");
   onSubmit(document.getElementById("withdraw"), "/withdraw", "已按撤诉结案");
   const reopen = document.getElementById("reopen");
   if (reopen) onSubmit(reopen, "/reopen", "工单已重新打开");
@@ -152,9 +157,9 @@
     });
   };
   button("claim", "/claim", "已认领");
-  button("complex", "/complex", "已标记为复杂投诉", "确定标记为复杂投诉并延长办结期限吗？");
+  onSubmit(document.getElementById("complex"), "/complex", "已标记为复杂案件");
   button("approve-extension", "/extension/approve", "已批准延长");
-  button("end-pause", "/pauses/end", "中止已结束");
+  button("end-pause", "/pauses/end", "已恢复计时");
   button("convert", "/convert", "已转为投诉工单", "确定将该留言转为投诉工单吗？");
 
   document.getElementById("reveal-phone").addEventListener("click", async () => {

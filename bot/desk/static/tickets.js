@@ -46,7 +46,8 @@
     countGroup(document.getElementById("due-counts"), "期限", data.counts.deadline_state,
       optionLabels(form.deadline_state), "deadline_state");
     rows.replaceChildren(...data.tickets.map((ticket) => {
-      const tr = el("tr", null, ticket.deadline_state ? "due-" + ticket.deadline_state : "");
+      const marks = [ticket.deadline_state ? "due-" + ticket.deadline_state : "", ticket.risk_flags.length ? "risk" : ""];
+      const tr = el("tr", null, marks.join(" ").trim());
       tr.dataset.ticketNo = ticket.ticket_no;
       const link = el("a", ticket.ticket_no);
       link.href = "/tickets/" + encodeURIComponent(ticket.ticket_no);

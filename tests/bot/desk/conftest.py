@@ -19,6 +19,7 @@ from bot.agents import AgentService, Role
 from bot.db import Database, migrate
 from bot.embedded import free_port
 from bot.handoff import HandoffReason, HandoffService
+from bot.models import Base
 from bot.settings import PROJECT_ROOT, Settings
 
 PASSWORD = "a-long-password"
@@ -130,3 +131,19 @@ def desk_factory(tmp_path: Path) -> Iterator[Callable[..., DeskServer]]:
 @pytest.fixture
 def desk(desk_factory) -> DeskServer:
     return desk_factory()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def ticket_desk(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DeskServer]:
+    """A desk process on each supported database (PostgreSQL: the session's, emptied afterwards)."""
+    extra = {}
+    if request.param == "postgresql":
+        extra["DATABASE_URL"] = request.getfixturevalue("postgres_url")
+    server = start_desk(tmp_path, extra)
+    yield server
+    stop_desk(server)
+    if request.param == "postgresql":
+        with server.db.transaction() as session:
+            for table in reversed(Base.metadata.sorted_tables):
+                session.execute(table.delete())
+        server.db.dispose()

@@ -3,34 +3,23 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from typing import Dict, Iterator
+from typing import Dict
 
 import pytest
 
 from bot import materials
 from bot.agents import Role
-from bot.models import Base
-from tests.bot.desk.conftest import DeskClient, DeskServer, start_desk, stop_desk
+from tests.bot.desk.conftest import DeskClient, DeskServer
 from tests.bot.sample_tickets import submit
 
 HIDDEN = {"error": "工单不存在或您无权查看"}
 XSS = '<img src=x onerror="document.title=1">'
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def desk(request: pytest.FixtureRequest, tmp_path) -> Iterator[DeskServer]:
-    """A desk process on each supported database."""
-    extra = {}
-    if request.param == "postgresql":
-        extra["DATABASE_URL"] = request.getfixturevalue("postgres_url")
-    server = start_desk(tmp_path, extra)
-    yield server
-    stop_desk(server)
-    if request.param == "postgresql":
-        with server.db.transaction() as session:
-            for table in reversed(Base.metadata.sorted_tables):
-                session.execute(table.delete())
-        server.db.dispose()
+@pytest.fixture
+def desk(ticket_desk: DeskServer) -> DeskServer:
+    """The workspace on SQLite and PostgreSQL."""
+    return ticket_desk
 
 
 def days_ago(days: float) -> datetime:

@@ -1,0 +1,121 @@
+"""Running one ticket action for an agent: who may, the checked body, the domain call, the answer.
+
+Agents act on the tickets they own (claiming, notes and the phone number excepted),
+supervisors on any; a ticket out of the agent's sight is answered like a missing one.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Dict
+
+from bot.agents import AgentAccount
+from bot.desk import ticket_forms as forms
+from bot.desk.casefile import Conflict, Refused, TicketHidden, ticket, visible
+from bot.desk.context import Desk
+from bot.desk.fields import InvalidInput
+from bot.lifecycle import LifecycleError, StaleTicket
+from bot.tickets import TicketNotFound
+
+Work = Callable[[Desk, AgentAccount, str, Any], Any]
+
+
+class Answer(Dict[str, Any]):
+    """What an action answers itself; any other result is replaced by the ticket as the agent may see it."""
+
+
+NOT_YET = "该功能尚未开放"
+
+
+def _advance(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    target, content = forms.step(body)
+    return desk.lifecycle.advance(number, target, content, forms.version(body), agent)
+
+
+def _withdraw(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    return desk.lifecycle.withdraw(number, forms.version(body), agent, forms.reason(body, "撤诉原因"))
+
+
+def _reopen(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    return desk.lifecycle.reopen(number, forms.reason(body, "重新打开原因"), forms.version(body), agent)
+
+
+def _mark_complex(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    return desk.lifecycle.mark_complex(number, forms.reason(body, "复杂案件的理由"), forms.version(body), agent)
+
+
+def _extension(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    """An agent asks; a supervisor's extension is granted at once."""
+    days, why = forms.extension(body, desk.settings.max_extension_days)
+    if agent.is_supervisor:
+        return desk.lifecycle.approve_extension(number, forms.version(body), agent, days=days, reason=why)
+    return desk.lifecycle.request_extension(number, days, why, forms.version(body), agent)
+
+
+def _approve_extension(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    return desk.lifecycle.approve_extension(number, forms.version(body), agent)
+
+
+def _start_pause(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    kind, note = forms.pause(body)
+    return desk.lifecycle.start_pause(number, kind, note, forms.version(body), agent)
+
+
+def _end_pause(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    return desk.lifecycle.end_pause(number, forms.version(body), agent)
+
+
+def _add_note(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    return desk.tickets.add_note(number, agent.username, forms.note(body))
+
+
+def _reveal_phone(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    return Answer(phone_number=desk.tickets.reveal_phone(number, agent.username))
+
+
+def _not_yet(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    raise Refused(NOT_YET)
+
+
+ACTIONS: Dict[str, Work] = {
+    "claim": _not_yet,
+    "assign": _not_yet,
+    "subject_staff": _not_yet,
+    "advance": _advance,
+    "withdraw": _withdraw,
+    "reopen": _reopen,
+    "mark_complex": _mark_complex,
+    "extension": _extension,
+    "approve_extension": _approve_extension,
+    "start_pause": _start_pause,
+    "end_pause": _end_pause,
+    "add_note": _add_note,
+    "call_attempt": _not_yet,
+    "convert": _not_yet,
+    "reveal_phone": _reveal_phone,
+}
+# Anyone who may see the ticket may do these; the rest needs its owner or a supervisor.
+WITHOUT_OWNING = {"claim", "add_note", "reveal_phone"}
+SUPERVISORS_ONLY = {"assign", "reopen", "approve_extension"}
+
+
+def act(desk: Desk, agent: AgentAccount, number: str, action: str, body: Any) -> Dict[str, Any]:
+    """Runs the action and answers the ticket as it is now (or what the action itself answers)."""
+    owner = visible(desk, agent, number)["assignee"]
+    if action in SUPERVISORS_ONLY and not agent.is_supervisor:
+        raise Refused("仅主管可以执行该操作")
+    if action not in WITHOUT_OWNING and not agent.is_supervisor and owner != agent.username:
+        raise Refused("请先认领该工单" if owner is None else "该工单不由您负责")
+    try:
+        result = ACTIONS[action](desk, agent, number, body)
+    except StaleTicket as exc:
+        raise Conflict(str(exc)) from exc
+    except LifecycleError as exc:
+        raise InvalidInput(str(exc)) from exc
+    except TicketNotFound as exc:
+        raise TicketHidden(number) from exc
+    if isinstance(result, Answer):
+        return result
+    try:
+        return ticket(desk, agent, number)
+    except TicketHidden:
+        return {"ok": True, "url": "/tickets"}  # no longer the agent's to see

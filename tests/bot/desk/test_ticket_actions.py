@@ -1,0 +1,165 @@
+"""Working tickets through the desk API, against a real desk process: steps, concurrency, roles, deadlines."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from bot.agents import Role
+from tests.bot.desk.conftest import DeskServer
+from tests.bot.sample_tickets import submit
+
+STALE = "工单已被他人修改，请刷新页面后重试"
+HIDDEN = {"error": "工单不存在或您无权查看"}
+# What leaving each step needs, by the status it moves to (bot/step_content.py).
+CONTENT = {
+    "processing": {"findings": "核实：理赔材料已于11月3日收齐，审核积压。"},
+    "feedback": {"decision": "三日内完成赔付", "decision_basis": "保险合同第十二条", "outcome": "upheld"},
+    "follow_up": {"result_notice": "您好，经核实……您如有异议可申请调解、仲裁或诉讼。"},
+    "closed": {
+        "follow_up_reached": True,
+        "follow_up_satisfied": True,
+        "follow_up_note": "客户表示满意",
+        "root_cause_controllable": True,
+        "root_cause_category": "service_timeliness",
+        "improvement_action": "理赔审核设置超时提醒",
+    },
+}
+
+
+def received(days_ago: float) -> datetime:
+    return datetime.now(timezone.utc) - timedelta(days=days_ago)
+
+
+@pytest.fixture
+def desk(ticket_desk: DeskServer) -> DeskServer:
+    """Ticket actions on SQLite and PostgreSQL."""
+    return ticket_desk
+
+
+@pytest.fixture
+def own(desk):
+    """A ticket li owns, received two days ago."""
+    return submit(desk.db, desk.settings, received(2), {"assignee": "li"})
+
+
+def advance(client, number, target, version, **content):
+    return client.post(f"/api/tickets/{number}/advance", json={"target": target, "version": version, **content})
+
+
+def test_an_agent_works_its_ticket_to_closure_each_step_with_its_content(desk, own):
+    li = desk.agent("li")
+    ticket = advance(li, own, "investigating", 1).json()
+    assert ticket["status"] == "investigating" and "phone_number" not in ticket
+    for target, content in CONTENT.items():
+        refused = advance(li, own, target, ticket["version"])
+        assert refused.status_code == 400 and refused.json()["error"].startswith("请先填写："), target
+        moved = advance(li, own, target, ticket["version"], **content)
+        assert moved.status_code == 200, moved.text
+        assert moved.json()["status"] == target and moved.json()["version"] > ticket["version"]
+        assert "phone_number" not in moved.json()
+        ticket = moved.json()
+    assert ticket["status_label"] == "结案" and ticket["closed_at"].endswith("+00:00")
+    assert ticket["outcome_label"] == "投诉成立" and ticket["improvement_action"] == "理赔审核设置超时提醒"
+    changed = {(event["field"], event["new_value"]) for event in ticket["events"] if event["actor"] == "li"}
+    assert ("status", "closed") in changed and ("findings", CONTENT["processing"]["findings"]) in changed
+
+
+def test_a_change_made_meanwhile_is_not_overwritten(desk, own):
+    li, boss = desk.agent("li"), desk.agent("boss", Role.SUPERVISOR)
+    version = advance(li, own, "investigating", 1).json()["version"]
+    assert advance(boss, own, "processing", version, findings="主管先核实了").status_code == 200
+    late = advance(li, own, "processing", version, findings="坐席的核实")
+    assert (late.status_code, late.json()) == (409, {"error": STALE})
+    assert li.get(f"/api/tickets/{own}").json()["findings"] == "主管先核实了"
+
+
+def test_agents_change_only_their_own_tickets(desk, own):
+    wang = desk.agent("wang")
+    pool = submit(desk.db, desk.settings, received(1))
+    # li's ticket: wang cannot tell it exists.
+    response = advance(wang, own, "investigating", 1, findings="x")
+    assert (response.status_code, response.json()) == (404, HIDDEN)
+    # The unassigned pool: visible, but claimed before it is worked.
+    response = advance(wang, pool, "investigating", 1, findings="x")
+    assert (response.status_code, response.json()) == (403, {"error": "请先认领该工单"})
+    # A note needs no ownership.
+    noted = wang.post(f"/api/tickets/{pool}/notes", json={"body": "已电话联系，未接通"})
+    assert noted.status_code == 200 and noted.json()["notes"][-1]["body"] == "已电话联系，未接通"
+    for path, body in (("reopen", {"reason": "复核", "version": 1}), ("extension/approve", {"version": 1})):
+        response = wang.post(f"/api/tickets/{pool}/{path}", json=body)
+        assert (response.status_code, response.json()) == (403, {"error": "仅主管可以执行该操作"}), path
+
+
+def test_changes_need_the_csrf_token(desk, own):
+    li = desk.agent("li")
+    response = li.post(
+        f"/api/tickets/{own}/advance", json={"target": "investigating", "version": 1, "findings": "x"}, csrf=False
+    )
+    assert response.status_code == 403 and response.json() == {"error": "页面已过期，请刷新后重试"}
+    assert li.get(f"/api/tickets/{own}").json()["status"] == "accepted"
+
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"target": "investigating", "findings": "x"}, "缺少工单版本，请刷新页面后重试"),
+        ({"target": "investigating", "version": "one", "findings": "x"}, "工单版本必须是整数"),
+        ({"target": "nowhere", "version": 1}, "目标环节无效"),
+        ({"target": "investigating", "version": 1, "findings": "长" * 5001}, "核实情况过长，请控制在5000字以内"),
+        ({"target": "investigating", "version": 1, "findings": 42}, "核实情况应为文字"),
+        ({"target": "investigating", "version": 1, "findings": "a\u0000b"}, "核实情况包含无法识别的字符"),
+        ({"target": "closed", "version": 1, "root_cause_category": "bad luck"}, "请选择有效的根因分类"),
+    ],
+)
+def test_wrong_step_content_is_refused_in_chinese(desk, own, body, message):
+    response = desk.agent("li").post(f"/api/tickets/{own}/advance", json=body)
+    assert response.status_code == 400 and response.json() == {"error": message}
+
+
+def test_withdrawal_and_a_supervisors_reopening(desk, own):
+    li, boss = desk.agent("li"), desk.agent("boss", Role.SUPERVISOR)
+    withdrawn = li.post(f"/api/tickets/{own}/withdraw", json={"reason": "客户来电撤诉", "version": 1}).json()
+    assert withdrawn["status"] == "closed" and withdrawn["withdrawn_at"]
+    assert li.post(f"/api/tickets/{own}/reopen", json={"reason": "x", "version": 2}).status_code == 403
+    missing = boss.post(f"/api/tickets/{own}/reopen", json={"version": withdrawn["version"]})
+    assert missing.status_code == 400 and missing.json() == {"error": "重新打开原因不能为空"}
+    reopened = boss.post(f"/api/tickets/{own}/reopen", json={"reason": "客户再次来电", "version": withdrawn["version"]})
+    assert reopened.json()["status"] == "investigating" and reopened.json()["reopened_count"] == 1
+
+
+def test_complex_case_extension_requested_by_the_agent_approved_by_a_supervisor(desk, own):
+    li, boss = desk.agent("li"), desk.agent("boss", Role.SUPERVISOR)
+    ticket = li.get(f"/api/tickets/{own}").json()
+    base = date.fromisoformat(ticket["deadline"])
+    early = li.post(f"/api/tickets/{own}/extension", json={"days": 10, "reason": "需调取病历", "version": 1})
+    assert early.status_code == 400 and "复杂" in early.json()["error"]
+    ticket = li.post(f"/api/tickets/{own}/complex", json={"reason": "涉及多家医院", "version": 1}).json()
+    assert ticket["is_complex"] and date.fromisoformat(ticket["deadline"]) == base + timedelta(days=15)
+    too_long = li.post(f"/api/tickets/{own}/extension", json={"days": 31, "reason": "x", "version": ticket["version"]})
+    assert too_long.status_code == 400 and too_long.json() == {"error": "延长天数应在1到30之间"}
+    ticket = li.post(
+        f"/api/tickets/{own}/extension", json={"days": 10, "reason": "需调取病历", "version": ticket["version"]}
+    ).json()
+    assert ticket["extension_requested_days"] == 10 and ticket["extension_approved_by"] is None
+    ticket = boss.post(f"/api/tickets/{own}/extension/approve", json={"version": ticket["version"]}).json()
+    assert ticket["extension_approved_by"] == "boss" and ticket["extension_days"] == 10
+    assert date.fromisoformat(ticket["deadline"]) == base + timedelta(days=25)
+
+
+def test_an_appraisal_pause_stops_the_clock(desk, own):
+    li = desk.agent("li")
+    paused = li.post(f"/api/tickets/{own}/pauses", json={"kind": "appraisal", "note": "伤残鉴定", "version": 1}).json()
+    assert paused["paused"] and paused["days_left"] is None and paused["paused_since"].endswith("+00:00")
+    bad = li.post(f"/api/tickets/{own}/pauses", json={"kind": "holiday", "note": "x", "version": paused["version"]})
+    assert bad.status_code == 400 and bad.json() == {"error": "暂停事由无效"}
+    resumed = li.post(f"/api/tickets/{own}/pauses/end", json={"version": paused["version"]}).json()
+    assert not resumed["paused"] and resumed["days_left"] is not None
+
+
+def test_the_phone_number_is_revealed_only_with_an_audit_entry(desk, own):
+    li = desk.agent("li")
+    assert li.get(f"/api/tickets/{own}").json()["phone_masked"] == "138****5678"
+    assert li.post(f"/api/tickets/{own}/phone").json() == {"phone_number": "13812345678"}
+    assert any(event["field"] == "phone_viewed" for event in li.get(f"/api/tickets/{own}").json()["events"])
