@@ -42,6 +42,8 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("ticket_no")
     show.add_argument("--json", action="store_true")
     tickets.add_parser("replay-spool", help="write complaints spooled during a database outage")
+    remind = tickets.add_parser("remind", help="mark due-soon and overdue tickets and alert supervisors")
+    remind.add_argument("--every", help="repeat at this period until stopped, e.g. 5m (safe on every replica)")
 
     handoffs = groups.add_parser("handoffs", help="handoff requests").add_subparsers(dest="command", required=True)
     hlist = handoffs.add_parser("list", help="handoff requests, highest priority first")
@@ -111,6 +113,8 @@ def _process(args: argparse.Namespace) -> str:
         return "analytics"
     if args.group == "retention" and args.command == "run":
         return "retention"
+    if args.group == "tickets" and args.command == "remind" and args.every:
+        return "reminders"
     return "cli"
 
 
@@ -147,6 +151,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _analytics(args, settings, db)
     if args.group == "agents":
         return _agents(args, AgentService(db))
+    if args.group == "tickets" and args.command == "remind":
+        return _remind(args, settings, db)
     if args.group == "tickets":
         service = TicketService(db, settings)
         if args.command == "list":
@@ -273,6 +279,31 @@ def _retention(args: argparse.Namespace, settings: Settings, db: Database) -> in
         return 0
     finally:
         trackers.dispose()
+
+
+def _remind(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    import signal
+    import threading
+    from dataclasses import asdict
+
+    from bot.reminders import ReminderPass
+    from bot.retention import parse_duration
+
+    reminders = ReminderPass(db, settings)
+    if not args.every:
+        report = reminders.run_once()
+        print(json.dumps(asdict(report) if report else {"skipped": "another runner is working"}))
+        return 0
+    try:
+        every = parse_duration(args.every)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    reminders.run_forever(every, stop)
+    return 0
 
 
 def _agents(args: argparse.Namespace, service: AgentService) -> int:

@@ -24,28 +24,25 @@ nothing twice. Each run is recorded in `retention_runs` with counts per kind.
 from __future__ import annotations
 
 import logging
-import os
 import re
-import socket
 import threading
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import and_, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 
 from bot.clock import Clock, utc_now
 from bot.db import Database, make_engine
+from bot.leases import Lease, runner_name
 from bot.models import (
     DeliveryFailure,
     DeskSession,
     HandoffRequest,
-    MaintenanceLease,
     RetentionRun,
     StatusLookup,
     Ticket,
@@ -241,10 +238,6 @@ class RetentionReport:
     counts: Dict[str, int]
 
 
-def runner_name() -> str:
-    return f"{socket.gethostname()[:60]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
-
-
 class RetentionPurge:
     def __init__(
         self,
@@ -259,43 +252,18 @@ class RetentionPurge:
         self.settings = settings
         self.clock = clock
         self.runner = (runner or runner_name())[:100]
+        self.lease = Lease(db, LEASE_NAME, LEASE_SECONDS, self.runner, clock)
 
     # -- lease ---------------------------------------------------------------
 
     def _take_lease(self, now: datetime) -> bool:
-        with self.db.transaction() as session:
-            dialect = session.get_bind().dialect.name
-            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-            session.execute(
-                insert(MaintenanceLease).values(name=LEASE_NAME, holder=None, expires_at=now).on_conflict_do_nothing()
-            )
-        # The UPDATE takes the row's lock: of runners that start together, one changes it.
-        with self.db.transaction() as session:
-            taken = session.execute(
-                update(MaintenanceLease)
-                .where(
-                    MaintenanceLease.name == LEASE_NAME,
-                    or_(MaintenanceLease.expires_at <= now, MaintenanceLease.holder == self.runner),
-                )
-                .values(holder=self.runner, expires_at=now + timedelta(seconds=LEASE_SECONDS))
-            ).rowcount
-        return taken == 1
+        return self.lease.take(now)
 
     def _renew_lease(self) -> None:
-        with self.db.transaction() as session:
-            session.execute(
-                update(MaintenanceLease)
-                .where(MaintenanceLease.name == LEASE_NAME, MaintenanceLease.holder == self.runner)
-                .values(expires_at=self.clock() + timedelta(seconds=LEASE_SECONDS))
-            )
+        self.lease.renew()
 
     def _release_lease(self) -> None:
-        with self.db.transaction() as session:
-            session.execute(
-                update(MaintenanceLease)
-                .where(MaintenanceLease.name == LEASE_NAME, MaintenanceLease.holder == self.runner)
-                .values(holder=None, expires_at=self.clock())
-            )
+        self.lease.release()
 
     def last_run(self) -> Optional[RetentionRun]:
         with self.db.transaction() as session:

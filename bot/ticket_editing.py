@@ -18,7 +18,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from bot import step_content
 from bot.clock import Clock, utc_now
 from bot.db import Database
-from bot.deadlines import DeadlineRules, Pause, due_state, effective_deadline
+from bot.deadlines import DeadlineRules, Pause, effective_deadline
 from bot.models import Ticket, TicketEvent, TicketPause
 from bot.settings import Settings
 from bot.step_content import ContentError, RootCauses
@@ -68,7 +68,7 @@ def set_audited(session: Session, ticket: Ticket, field: str, new: Any, actor: s
 
 
 def sync_deadline(session: Session, ticket: Ticket, rules: DeadlineRules, actor: str, now: datetime) -> None:
-    """Recomputes the effective deadline (bot/deadlines.py) and the due state it implies."""
+    """Recomputes the effective deadline (bot/deadlines.py); the reminder pass marks its due state."""
     pauses = session.execute(
         select(TicketPause.started_at, TicketPause.ended_at).where(TicketPause.ticket_id == ticket.id)
     ).all()
@@ -81,8 +81,6 @@ def sync_deadline(session: Session, ticket: Ticket, rules: DeadlineRules, actor:
         pauses=[Pause(started, ended) for started, ended in pauses],
     )
     set_audited(session, ticket, "deadline", deadline, actor, now)
-    running = ticket.status != CLOSED and ticket.paused_since is None
-    ticket.due_state = due_state(deadline, rules.local_day(now), rules).value if running else "on_time"
 
 
 def reason_text(reason: Any, what: str = "原因") -> str:

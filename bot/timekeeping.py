@@ -123,7 +123,6 @@ class Timekeeping(TicketEditor):
                 TicketPause(ticket_id=ticket.id, kind=kind, note=why, started_at=now, started_by=actor.username)
             )
             set_audited(session, ticket, "paused_since", now, actor.username, now)
-            ticket.due_state = "on_time"
             session.add(
                 OwedNotice(
                     ticket_id=ticket.id,
