@@ -47,7 +47,9 @@ def ticket(desk: Desk, agent: AgentAccount, ticket_no: str) -> Dict[str, Any]:
     listed = visible(desk, agent, ticket_no)
     stored = desk.tickets.get(ticket_no)
     stored["notes"] = desk.tickets.notes(ticket_no)
-    return ticket_views.detail(listed, stored)
+    data = ticket_views.detail(listed, stored)
+    data["root_cause_label"] = desk.lifecycle.root_causes.labels.get(stored.get("root_cause_category") or "", "")
+    return data
 
 
 class Refused(PermissionError):

@@ -18,6 +18,7 @@ from bot.desk.rasa_client import RasaConversations
 from bot.desk.security import FailedLogins, PasswordChecks, RefusalLog
 from bot.handoff import ClaimError, HandoffService
 from bot.lifecycle import Lifecycle
+from bot.ownership import Ownership
 from bot.settings import Settings
 from bot.tickets import TicketService
 from bot.workspace import Workspace
@@ -47,6 +48,7 @@ class Desk:
     tickets: TicketService
     workspace: Workspace
     lifecycle: Lifecycle
+    ownership: Ownership
     rasa: RasaConversations
     pages: Environment
     trusted_proxies: Tuple[rate_limit.Network, ...] = ()
@@ -65,6 +67,7 @@ class Desk:
             tickets=TicketService(db, settings),
             workspace=Workspace(db, settings),
             lifecycle=Lifecycle(db, settings),
+            ownership=Ownership(db, settings),
             rasa=RasaConversations(settings),
             trusted_proxies=rate_limit.parse_networks(settings.trusted_proxies, "TRUSTED_PROXIES"),
             pages=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])),

@@ -18,6 +18,7 @@ log = logging.getLogger(__name__)
 ACTIONS = {
     "claim": "claim",
     "assign": "assign",
+    "release": "release",
     "subject-staff": "subject_staff",
     "advance": "advance",
     "withdraw": "withdraw",

@@ -52,11 +52,12 @@ def reason(body: Any, label: str = "原因") -> str:
     return fields.text(body, "reason", MAX_REASON, label=label)
 
 
-def assignee(body: Any) -> str:
-    value = fields.text(body, "assignee", 64, label="处理人").lower()
-    if not USERNAME.match(value):
+def assignee(body: Any) -> Optional[str]:
+    """The agent's username, or None for the unassigned pool."""
+    value = fields.text(body, "assignee", 64, required=False, label="处理人").lower()
+    if value and not USERNAME.match(value):
         raise InvalidInput("处理人无效")
-    return value
+    return value or None
 
 
 def subject_staff(body: Any) -> Optional[str]:

@@ -14,6 +14,7 @@ from bot.desk.casefile import Conflict, Refused, TicketHidden, ticket, visible
 from bot.desk.context import Desk
 from bot.desk.fields import InvalidInput
 from bot.lifecycle import LifecycleError, StaleTicket
+from bot.ownership import OwnershipError
 from bot.tickets import TicketNotFound
 
 Work = Callable[[Desk, AgentAccount, str, Any], Any]
@@ -24,6 +25,27 @@ class Answer(Dict[str, Any]):
 
 
 NOT_YET = "该功能尚未开放"
+
+
+def _claim(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    try:
+        return desk.ownership.claim(number, agent)
+    except OwnershipError as exc:  # taken meanwhile, closed, or the agent is the one complained about
+        raise Conflict(str(exc)) from exc
+
+
+def _assign(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    """A supervisor gives the ticket to an agent, or back to the pool when no one is named."""
+    assignee, why = forms.assignee(body), forms.reason(body, "分派原因")
+    return desk.ownership.assign(number, assignee, why, forms.version(body), agent)
+
+
+def _release(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    return desk.ownership.release(number, forms.version(body), agent)
+
+
+def _subject_staff(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    return desk.ownership.set_subject_staff(number, forms.subject_staff(body), forms.version(body), agent)
 
 
 def _advance(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
@@ -77,9 +99,10 @@ def _not_yet(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
 
 
 ACTIONS: Dict[str, Work] = {
-    "claim": _not_yet,
-    "assign": _not_yet,
-    "subject_staff": _not_yet,
+    "claim": _claim,
+    "assign": _assign,
+    "release": _release,
+    "subject_staff": _subject_staff,
     "advance": _advance,
     "withdraw": _withdraw,
     "reopen": _reopen,

@@ -35,7 +35,10 @@ def transcript(events: Iterable[Dict[str, Any]], after: int = -1) -> List[Line]:
             continue
         kind, at = event.get("event"), float(event.get("timestamp") or 0)
         if kind == "user" and event.get("text"):
-            lines.append(Line(seq, "user", mask_text(event["text"]), at))
+            # A pressed button is shown by its title, as the policyholder saw it (the web channel records it).
+            title = (event.get("metadata") or {}).get("button_title")
+            shown = title if isinstance(title, str) and title else event["text"]
+            lines.append(Line(seq, "user", mask_text(shown), at))
         elif kind == "bot" and event.get("text"):
             agent = (event.get("metadata") or {}).get("agent")
             if isinstance(agent, dict):

@@ -146,6 +146,8 @@ def test_a_complaint_from_the_chat_page_is_claimed_and_worked_to_closure(assista
         page.click(f"{form} button[type=submit]")
         expect(page.locator("#head-status")).to_have_text(shown)
     expect(page.locator("#content")).to_contain_text("理赔审核设置超时提醒")
+    expect(page.locator("#content")).to_contain_text("服务时效")
+    expect(page.locator("#transcript")).to_contain_text("理赔纠纷")
     expect(page.locator("#step-done")).to_be_visible()
     expect(page.locator("#audit")).to_contain_text("zhao 状态：跟进 → 结案")
     save_screenshot(page, "ticket-closed", full_page=True)

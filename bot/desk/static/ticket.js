@@ -48,7 +48,7 @@
       ["投诉结论", t.outcome_label], ["告知内容", t.result_notice],
       ["联系上投诉人", yesNo(t.follow_up_reached)], ["投诉人满意", yesNo(t.follow_up_satisfied)],
       ["回访记录", t.follow_up_note], ["根因可控", yesNo(t.root_cause_controllable)],
-      ["根因类别", t.root_cause_category], ["整改措施", t.improvement_action],
+      ["根因分类", t.root_cause_label || t.root_cause_category], ["整改措施", t.improvement_action],
     ]);
     document.getElementById("deadline-info").textContent =
       (t.is_complex ? "复杂投诉。" : "") +
@@ -70,6 +70,7 @@
 
     const claimable = !t.assignee && t.status !== "closed";
     document.getElementById("claim").hidden = !claimable;
+    document.getElementById("release").hidden = t.assignee !== me || t.status === "closed";
     // The form of the step being worked: its content is what leaving it requires.
     for (const form of document.querySelectorAll("form.step")) form.hidden = form.dataset.status !== t.status;
     document.getElementById("next-step-label").textContent = "当前：" + STEP_LABELS[t.status];
@@ -157,6 +158,7 @@
     });
   };
   button("claim", "/claim", "已认领");
+  button("release", "/release", "已退回工单池", "确定把工单退回工单池吗？");
   onSubmit(document.getElementById("complex"), "/complex", "已标记为复杂案件");
   button("approve-extension", "/extension/approve", "已批准延长");
   button("end-pause", "/pauses/end", "已恢复计时");

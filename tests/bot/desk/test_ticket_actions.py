@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
@@ -163,3 +164,41 @@ def test_the_phone_number_is_revealed_only_with_an_audit_entry(desk, own):
     assert li.get(f"/api/tickets/{own}").json()["phone_masked"] == "138****5678"
     assert li.post(f"/api/tickets/{own}/phone").json() == {"phone_number": "13812345678"}
     assert any(event["field"] == "phone_viewed" for event in li.get(f"/api/tickets/{own}").json()["events"])
+
+
+def test_two_agents_claiming_at_once_exactly_one_owns_the_ticket(desk):
+    li, wang = desk.agent("li"), desk.agent("wang")
+    for _ in range(3):
+        pool = submit(desk.db, desk.settings, received(1))
+        with ThreadPoolExecutor(max_workers=2) as threads:
+            answers = list(threads.map(lambda agent, n=pool: agent.post(f"/api/tickets/{n}/claim"), [li, wang]))
+        [winner] = [answer.json() for answer in answers if answer.status_code == 200]
+        [loser] = [answer for answer in answers if answer.status_code != 200]
+        # Lost the race inside the claim (409, who has it), or the ticket had already left the loser's sight (404).
+        assert (loser.status_code, loser.json()) in (
+            (409, {"error": f"该工单已由 {winner['assignee']} 负责"}),
+            (404, HIDDEN),
+        )
+        other = wang if winner["assignee"] == "li" else li
+        assert other.get(f"/api/tickets/{pool}").status_code == 404  # no longer in the other's sight
+
+
+def test_a_supervisor_assigns_with_a_reason_never_to_the_person_complained_about(desk, own):
+    li, boss = desk.agent("li"), desk.agent("boss", Role.SUPERVISOR)
+    desk.agent("wang")
+    ticket = li.post(f"/api/tickets/{own}/subject-staff", json={"subject_staff": "wang", "version": 1}).json()
+    assert ticket["subject_staff"] == "wang"
+    refused = boss.post(
+        f"/api/tickets/{own}/assign", json={"assignee": "wang", "reason": "li 休假", "version": ticket["version"]}
+    )
+    assert refused.status_code == 400 and refused.json() == {"error": "该人员是本工单的被投诉人，需回避，不能分派给他"}
+    no_reason = boss.post(f"/api/tickets/{own}/assign", json={"assignee": "zhou", "version": ticket["version"]})
+    assert no_reason.status_code == 400 and no_reason.json() == {"error": "分派原因不能为空"}
+    desk.agent("zhou")
+    moved = boss.post(
+        f"/api/tickets/{own}/assign", json={"assignee": "zhou", "reason": "li 休假", "version": ticket["version"]}
+    )
+    assert moved.status_code == 200 and moved.json()["assignee"] == "zhou"
+    assert li.get(f"/api/tickets/{own}").status_code == 404
+    taken_back = li.post(f"/api/tickets/{own}/assign", json={"assignee": "li", "reason": "x", "version": 9})
+    assert (taken_back.status_code, taken_back.json()) == (404, HIDDEN)

@@ -29,3 +29,14 @@ def test_the_agent_reads_who_said_what_with_numbers_masked():
 
 def test_live_updates_start_after_the_last_line_seen():
     assert [line.seq for line in transcript(EVENTS, after=3)] == [4, 6]
+
+
+def test_a_pressed_button_shows_its_title_not_the_intent_payload():
+    pressed = {
+        "event": "user",
+        "text": '/inform{"complaint_category":"claims"}',
+        "timestamp": 6.0,
+        "metadata": {"button_title": "理赔纠纷"},
+    }
+    [line] = transcript([pressed])
+    assert (line.role, line.text) == ("user", "理赔纠纷")
