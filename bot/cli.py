@@ -6,6 +6,7 @@ import argparse
 import getpass
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, List, Optional
 
@@ -16,6 +17,17 @@ from bot.logs import LoggingSetupError, configure_logging
 from bot.settings import Settings
 from bot.spool import ComplaintSpool
 from bot.tickets import TicketNotFound, TicketService
+
+
+@dataclass(frozen=True)
+class _Operator:
+    """The CLI sees every ticket, as a supervisor does."""
+
+    username: str = "operator"
+    is_supervisor: bool = True
+
+
+OPERATOR = _Operator()
 
 
 def _print(data: Any, as_json: bool) -> None:
@@ -35,8 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser("upgrade", help="apply Alembic migrations up to head")
 
     tickets = groups.add_parser("tickets", help="complaint tickets").add_subparsers(dest="command", required=True)
-    listing = tickets.add_parser("list", help="newest tickets first")
-    listing.add_argument("--limit", type=int, default=100)
+    listing = tickets.add_parser("list", help="tickets, newest first unless --sort says otherwise")
+    listing.add_argument("--status", help="accepted, investigating, processing, feedback, follow_up or closed")
+    listing.add_argument("--overdue", action="store_true", help="only open tickets past their deadline")
+    listing.add_argument("--assignee", help="an agent's username, or unassigned")
+    listing.add_argument("--flag", help="a risk flag: media, regulator, lawsuit or violence")
+    listing.add_argument("--sort", choices=["received", "deadline", "priority"], default="received")
+    listing.add_argument("--limit", type=int, default=100, help="at most 200")
     listing.add_argument("--json", action="store_true")
     show = tickets.add_parser("show", help="one ticket with its audit trail")
     show.add_argument("ticket_no")
@@ -156,7 +173,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.group == "tickets":
         service = TicketService(db, settings)
         if args.command == "list":
-            _print(service.list(limit=args.limit), args.json)
+            return _list_tickets(args, settings, db)
         elif args.command == "show":
             try:
                 _print(service.get(args.ticket_no.upper()), args.json)
@@ -279,6 +296,25 @@ def _retention(args: argparse.Namespace, settings: Settings, db: Database) -> in
         return 0
     finally:
         trackers.dispose()
+
+
+def _list_tickets(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    from bot.workspace import InvalidFilter, TicketFilter, Workspace
+
+    try:
+        query = TicketFilter(
+            status=args.status,
+            deadline_state="overdue" if args.overdue else None,
+            assignee=args.assignee or "anyone",
+            risk_flag=args.flag,
+            sort=args.sort,
+            page_size=args.limit,
+        )
+    except InvalidFilter as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    _print(Workspace(db, settings).records(OPERATOR, query), args.json)
+    return 0
 
 
 def _remind(args: argparse.Namespace, settings: Settings, db: Database) -> int:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from datetime import date, datetime, timezone
+from typing import Any, Dict, Optional, Union
 
 from sqlalchemy import (
     JSON,
@@ -26,6 +27,16 @@ from bot import crypto as field_keys
 from bot.crypto import FieldCrypto
 
 Base: Any = declarative_base()
+
+
+def iso(value: Optional[Union[date, datetime]]) -> Optional[str]:
+    """ISO 8601 text; stored moments are UTC and carry their offset even where SQLite dropped it."""
+    if value is None:
+        return None
+    if isinstance(value, datetime) and value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.isoformat()
+
 
 # Slots of a handoff request that hold personal numbers: encrypted like the ticket's.
 PERSONAL_SLOTS = ("phone_number", "id_number")
@@ -188,15 +199,15 @@ class Ticket(Base):
             "health_consent": self.health_consent,
             "conversation_id": self.conversation_id,
             "channel": self.channel,
-            "received_at": self.received_at.isoformat(),
-            "deadline": self.deadline.isoformat(),
-            "withdrawn_at": self.withdrawn_at.isoformat() if self.withdrawn_at else None,
-            "closed_at": self.closed_at.isoformat() if self.closed_at else None,
-            "updated_at": self.updated_at.isoformat(),
+            "received_at": iso(self.received_at),
+            "deadline": iso(self.deadline),
+            "withdrawn_at": iso(self.withdrawn_at),
+            "closed_at": iso(self.closed_at),
+            "updated_at": iso(self.updated_at),
             **{name: getattr(self, name) for name in CASE_FIELDS},
-            "paused_since": self.paused_since.isoformat() if self.paused_since else None,
-            "escalated_at": self.escalated_at.isoformat() if self.escalated_at else None,
-            "unreachable_at": self.unreachable_at.isoformat() if self.unreachable_at else None,
+            "paused_since": iso(self.paused_since),
+            "escalated_at": iso(self.escalated_at),
+            "unreachable_at": iso(self.unreachable_at),
         }
 
 
@@ -257,7 +268,7 @@ class TicketEvent(Base):
 
     def as_dict(self) -> Dict[str, Any]:
         return {
-            "at": self.at.isoformat(),
+            "at": iso(self.at),
             "actor": self.actor,
             "field": self.field,
             "old_value": self.old_value,
@@ -311,10 +322,10 @@ class HandoffRequest(Base):
             "slots": self.slots,
             "ticket_no": self.ticket.ticket_no if self.ticket else None,
             "assigned_to": self.assigned_to,
-            "claimed_at": self.claimed_at.isoformat() if self.claimed_at else None,
-            "created_at": self.created_at.isoformat(),
-            "updated_at": self.updated_at.isoformat(),
-            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "claimed_at": iso(self.claimed_at),
+            "created_at": iso(self.created_at),
+            "updated_at": iso(self.updated_at),
+            "ended_at": iso(self.ended_at),
         }
 
 
@@ -349,7 +360,7 @@ class TicketNote(Base):
     body = Column(Text, nullable=False)
 
     def as_dict(self) -> Dict[str, Any]:
-        return {"at": self.at.isoformat(), "author": self.author, "body": self.body}
+        return {"at": iso(self.at), "author": self.author, "body": self.body}
 
 
 class Agent(Base):
@@ -419,7 +430,7 @@ class DeliveryFailure(Base):
             "channel": self.channel,
             "code": self.code,
             "message": self.message,
-            "at": self.at.isoformat(),
+            "at": iso(self.at),
         }
 
 
@@ -467,8 +478,8 @@ class RetentionRun(Base):
         return {
             "id": self.id,
             "runner": self.runner,
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at.isoformat(),
+            "started_at": iso(self.started_at),
+            "finished_at": iso(self.finished_at),
             "counts": self.counts,
         }
 
@@ -503,7 +514,7 @@ class PrivacyRequest(Base):
             "kind": self.kind,
             "actor": self.actor,
             "reason": self.reason,
-            "at": self.at.isoformat(),
+            "at": iso(self.at),
             "counts": self.counts,
         }
 
@@ -527,9 +538,9 @@ class TicketPause(Base):
             "id": self.id,
             "kind": self.kind,
             "note": self.note,
-            "started_at": self.started_at.isoformat(),
+            "started_at": iso(self.started_at),
             "started_by": self.started_by,
-            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "ended_at": iso(self.ended_at),
             "ended_by": self.ended_by,
         }
 
@@ -549,7 +560,7 @@ class CallAttempt(Base):
     def as_dict(self) -> Dict[str, Any]:
         return {
             "id": self.id,
-            "at": self.at.isoformat(),
+            "at": iso(self.at),
             "outcome": self.outcome,
             "note": self.note,
             "actor": self.actor,
@@ -575,9 +586,9 @@ class Alert(Base):
             "id": self.id,
             "kind": self.kind,
             "message": self.message,
-            "created_at": self.created_at.isoformat(),
+            "created_at": iso(self.created_at),
             "acknowledged_by": self.acknowledged_by,
-            "acknowledged_at": self.acknowledged_at.isoformat() if self.acknowledged_at else None,
+            "acknowledged_at": iso(self.acknowledged_at),
         }
 
 
@@ -598,6 +609,6 @@ class OwedNotice(Base):
             "id": self.id,
             "kind": self.kind,
             "detail": self.detail,
-            "created_at": self.created_at.isoformat(),
-            "delivered_at": self.delivered_at.isoformat() if self.delivered_at else None,
+            "created_at": iso(self.created_at),
+            "delivered_at": iso(self.delivered_at),
         }

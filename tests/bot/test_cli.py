@@ -36,3 +36,28 @@ def test_operators_list_and_show_tickets_and_handoffs_as_json(tmp_path, sqlite_d
 def test_unknown_ticket_is_a_clear_error(tmp_path, sqlite_db):
     result = cli(tmp_path, "tickets", "show", "TS20990101000001")
     assert result.returncode == 1 and "not found" in result.stderr
+
+
+def test_operators_filter_the_ticket_list(tmp_path, sqlite_db, settings):
+    from tests.bot.sample_tickets import shanghai, submit
+
+    late = submit(sqlite_db, settings, shanghai(2020, 1, 1, 9), {"assignee": "li"})
+    flagged = submit(sqlite_db, settings, shanghai(2099, 1, 1, 9), {"risk_flags": "media"})
+    done = submit(sqlite_db, settings, shanghai(2020, 1, 2, 9), {"status": "closed"})
+
+    def numbers(*args):
+        result = cli(tmp_path, "tickets", "list", "--json", *args)
+        assert result.returncode == 0, result.stderr
+        return [row["ticket_no"] for row in json.loads(result.stdout)]
+
+    assert numbers() == [flagged, done, late]  # newest first
+    assert numbers("--overdue") == [late]
+    assert numbers("--assignee", "li") == [late] and numbers("--assignee", "unassigned") == [flagged, done]
+    assert numbers("--flag", "media") == [flagged]
+    assert numbers("--status", "closed") == [done]
+    assert numbers("--sort", "deadline", "--limit", "1") == [late]
+    [row] = json.loads(cli(tmp_path, "tickets", "list", "--json", "--overdue").stdout)
+    assert row["received_at"] == "2020-01-01T01:00:00+00:00" and row["updated_at"].endswith("+00:00")
+    assert row["deadline_state"] == "overdue" and row["assignee"] == "li"
+    refused = cli(tmp_path, "tickets", "list", "--flag", "fire")
+    assert refused.returncode == 2 and "未知的风险标记" in refused.stderr
