@@ -9,14 +9,15 @@ sentence the desk shows.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, List, Mapping
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import step_content
-from bot.models import Ticket, TicketEvent
+from bot.models import CallAttempt, OwedNotice, Ticket, TicketEvent, TicketPause
 from bot.ticket_editing import CLOSED, STALE_MESSAGE, StaleTicket, reason_text, set_audited, sync_deadline
-from bot.tickets import LifecycleError, TicketStatus
+from bot.tickets import LifecycleError, TicketNotFound, TicketStatus
 from bot.timekeeping import PAUSE_KINDS, Timekeeping
 from bot.workspace import Viewer
 
@@ -25,6 +26,33 @@ __all__ = ["Lifecycle", "LifecycleError", "PAUSE_KINDS", "STALE_MESSAGE", "Stale
 
 class Lifecycle(Timekeeping):
     """Every action of the ticket page: steps, withdrawal, reopening, complex, extensions, pauses."""
+
+    def case_file(self, ticket_no: str) -> Dict[str, Any]:
+        """What the ticket page shows beside the ticket: pauses, call attempts, owed notices, links."""
+        with self.db.transaction() as session:
+            ticket = session.execute(select(Ticket).where(Ticket.ticket_no == ticket_no)).scalar_one_or_none()
+            if ticket is None:
+                raise TicketNotFound(ticket_no)
+
+            def rows(model: Any) -> List[Dict[str, Any]]:
+                found = session.execute(select(model).where(model.ticket_id == ticket.id).order_by(model.id))
+                return [row.as_dict() for row in found.scalars()]
+
+            linked_from = session.execute(
+                select(Ticket.ticket_no).where(Ticket.linked_ticket_id == ticket.id).order_by(Ticket.id)
+            ).scalars()
+            linked_to = (
+                session.execute(select(Ticket.ticket_no).where(Ticket.id == ticket.linked_ticket_id)).scalar()
+                if ticket.linked_ticket_id
+                else None
+            )
+            return {
+                "pauses": rows(TicketPause),
+                "call_attempts": rows(CallAttempt),
+                "owed_notices": rows(OwedNotice),
+                "linked_ticket_no": linked_to,  # the complaint this callback became
+                "linked_from": list(linked_from),  # callbacks that became this complaint
+            }
 
     # -- steps -----------------------------------------------------------------
 

@@ -86,6 +86,11 @@ def test_appraisal_days_do_not_count(lifecycle, ticket_no, db, clock):
         pause = session.execute(select(TicketPause)).scalar_one()
         assert pause.ended_by == "li" and pause.kind == "appraisal"
     assert [kind for kind, _, _ in notices(db, ticket_no)] == ["pause"]
+    case_file = lifecycle.case_file(ticket_no)
+    assert [(p["kind"], p["note"], p["ended_by"]) for p in case_file["pauses"]] == [("appraisal", "伤残等级鉴定", "li")]
+    assert case_file["pauses"][0]["started_at"].endswith("+00:00")
+    assert [n["kind"] for n in case_file["owed_notices"]] == ["pause"] and case_file["call_attempts"] == []
+    assert case_file["linked_ticket_no"] is None and case_file["linked_from"] == []
 
 
 def test_closed_tickets_keep_their_deadline(lifecycle, ticket_no):
