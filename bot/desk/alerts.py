@@ -26,7 +26,7 @@ async def alerts_page(request: Request) -> HTTPResponse:
 async def alert_list(request: Request) -> HTTPResponse:
     if not request.ctx.login.agent.is_supervisor:
         return error(403, SUPERVISORS_ONLY)
-    return response.json(await asyncio.to_thread(casefile.alert_snapshot, desk_of(request)))
+    return response.json(await asyncio.to_thread(casefile.alert_snapshot, desk_of(request), request.ctx.login.agent))
 
 
 async def acknowledge(request: Request, alert_id: int) -> HTTPResponse:
@@ -43,7 +43,7 @@ async def alert_stream(request: Request) -> Optional[HTTPResponse]:
         return error(403, SUPERVISORS_ONLY)
 
     async def snapshot() -> Any:
-        return await asyncio.to_thread(casefile.alert_snapshot, desk)
+        return await asyncio.to_thread(casefile.alert_snapshot, desk, login.agent)
 
     async def refusal() -> Optional[Refusal]:
         return await asyncio.to_thread(may_follow, desk, login.token, None)

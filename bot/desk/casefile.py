@@ -16,6 +16,7 @@ from bot.tickets import TicketNotFound
 from bot.workspace import TicketFilter
 
 HIDDEN_MESSAGE = "工单不存在或您无权查看"
+MAX_ALERTS_SHOWN = 100
 
 
 class TicketHidden(LookupError):
@@ -66,9 +67,14 @@ def changes(desk: Desk, agent: AgentAccount, after: int, limit: int) -> Dict[str
     return {"changes": rows, "next_after": rows[-1]["id"] if rows else after}
 
 
-def alert_snapshot(desk: Desk) -> Dict[str, Any]:
-    return {"open": 0, "alerts": []}
+def alert_snapshot(desk: Desk, agent: AgentAccount) -> Dict[str, Any]:
+    """The open alerts the agent may see (newest first) and how many there are: the badge and /alerts."""
+    return {
+        "open": desk.alerts.unacknowledged_count(agent),
+        "alerts": desk.alerts.list(agent, unacknowledged_only=True, limit=MAX_ALERTS_SHOWN),
+    }
 
 
 def acknowledge_alert(desk: Desk, agent: AgentAccount, alert_id: int) -> None:
-    raise Conflict("提醒不存在或已被确认")
+    if not desk.alerts.acknowledge(alert_id, agent):
+        raise Conflict("提醒不存在或已被确认")

@@ -12,6 +12,7 @@ from sanic import Request, response
 from sanic.response import HTTPResponse
 
 from bot.agents import AgentAccount, AgentService
+from bot.alerts import Alerts
 from bot.channels import rate_limit
 from bot.db import Database
 from bot.desk.rasa_client import RasaConversations
@@ -49,6 +50,7 @@ class Desk:
     workspace: Workspace
     lifecycle: Lifecycle
     ownership: Ownership
+    alerts: Alerts
     rasa: RasaConversations
     pages: Environment
     trusted_proxies: Tuple[rate_limit.Network, ...] = ()
@@ -68,6 +70,7 @@ class Desk:
             workspace=Workspace(db, settings),
             lifecycle=Lifecycle(db, settings),
             ownership=Ownership(db, settings),
+            alerts=Alerts(db),
             rasa=RasaConversations(settings),
             trusted_proxies=rate_limit.parse_networks(settings.trusted_proxies, "TRUSTED_PROXIES"),
             pages=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])),

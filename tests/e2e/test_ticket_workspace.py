@@ -17,6 +17,7 @@ from bot.agents import AgentService, Role
 from bot.channels.web import SENDER_PREFIX
 from bot.handoff import HandoffReason, HandoffService
 from bot.materials import load as load_materials
+from bot.reminders import ReminderPass
 from bot.tickets import TicketService
 from tests.assistant import TOKEN, Assistant
 from tests.bot.desk.conftest import PASSWORD, DeskServer, start_desk, stop_desk
@@ -183,7 +184,8 @@ def test_a_supervisor_extends_a_ticket_and_sees_the_overdue_alert(desk, chromium
     page.click("#alerts-link")
     page.wait_for_url(f"{desk.url}/alerts")
     alert = page.locator("#alert-rows tr", has_text=ticket_no)
-    expect(alert).to_contain_text("超期")
+    expect(alert).to_contain_text("已超期")
+    expect(alert).to_contain_text("已升级至主管")
     save_screenshot(page, "alerts")
     alert.locator("button").click()
     expect(page.locator("#alert-rows tr", has_text=ticket_no)).to_have_count(0)
@@ -191,9 +193,7 @@ def test_a_supervisor_extends_a_ticket_and_sees_the_overdue_alert(desk, chromium
 
 
 def run_reminders(desk: DeskServer) -> None:
-    from bot.reminders import ReminderJob
-
-    ReminderJob(desk.db, desk.settings).run_once()
+    ReminderPass(desk.db, desk.settings).run_once()
 
 
 def test_canned_replies_are_inserted_edited_and_sent(assistant, desk, chromium):  # noqa: F811

@@ -51,7 +51,7 @@
       ["根因分类", t.root_cause_label || t.root_cause_category], ["整改措施", t.improvement_action],
     ]);
     document.getElementById("deadline-info").textContent =
-      (t.is_complex ? "复杂投诉。" : "") +
+      (t.is_complex ? "复杂案件。" : "") +
       (t.extension_days ? "已延长" + t.extension_days + "天（" + (t.extension_reason || "") + "，批准：" +
         t.extension_approved_by + "）。" : "") +
       (t.extension_requested_days ? t.extension_requested_by + "申请延长" + t.extension_requested_days + "天，待主管批准（" +
