@@ -10,8 +10,16 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.consent import CONSENT_SLOT, NOTICE_SLOT, ConsentingForm
-from actions.services import WriteCheck, blocking, channel_of, latest_intent, latest_text, services
-from bot import consent, replies, validators
+from actions.services import (
+    WriteCheck,
+    blocking,
+    channel_of,
+    latest_intent,
+    latest_text,
+    services,
+    user_events,
+)
+from bot import consent, replies, risk, validators
 from bot.emotion import is_distressed
 from bot.intake import record_complaint
 from bot.rasa.nlu import vocabulary
@@ -248,6 +256,11 @@ def consent_checked(check: WriteCheck, tracker: Tracker) -> ConsentFields:
     }
 
 
+def conversation_risks(tracker: Tracker) -> List[str]:
+    """Threats (media, regulator, lawsuit, violence) in anything the policyholder wrote (bot/risk.py)."""
+    return risk.detect(event.get("text") for event in user_events(tracker))
+
+
 class ActionSubmitComplaint(Action):
     def name(self) -> Text:
         return "action_submit_complaint"
@@ -267,6 +280,7 @@ class ActionSubmitComplaint(Action):
             description=fields["complaint_description"] or "",
             customer_request=fields["customer_request"] or "",
             policy_number=fields["policy_number"],
+            risk_flags=tuple(conversation_risks(tracker)),
             **consent_checked(check, tracker),
         )
         if check.refused(dispatcher, self.name()):

@@ -27,6 +27,7 @@ from actions.complaint import (
     MAX_FAILURES,
     ValidateComplaintForm,
     consent_checked,
+    conversation_risks,
     field_check,
     submission_key,
 )
@@ -295,6 +296,7 @@ class ActionSubmitCallback(Action):
             customer_request=replies.CALLBACK_REQUEST + (f"；{request}" if request else ""),
             policy_number=check.take("policy_number", field_check("policy_number", tracker.get_slot("policy_number"))),
             kind="callback",
+            risk_flags=tuple(conversation_risks(tracker)),
             **consent_checked(check, tracker),
         )
         if check.refused(dispatcher, self.name()):

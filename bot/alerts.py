@@ -7,7 +7,7 @@ job runners or requests raise it, the unique key stores it once.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Dict, List, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -16,7 +16,9 @@ from bot.clock import Clock, utc_now
 from bot.db import Database
 from bot.leases import dialect_insert
 from bot.models import Alert, Ticket
-from bot.workspace import Viewer, aware
+
+if TYPE_CHECKING:  # the workspace imports the tickets, which raise alerts
+    from bot.workspace import Viewer
 
 KIND_LABELS = {
     "overdue": "已超期",
@@ -53,12 +55,12 @@ class Alerts:
         self.clock = clock
 
     @staticmethod
-    def _scope(viewer: Viewer) -> List[Any]:
+    def _scope(viewer: "Viewer") -> List[Any]:
         # Supervisors see every alert; an agent those on the tickets they own.
         return [] if viewer.is_supervisor else [Ticket.assignee == viewer.username]
 
     def list(
-        self, viewer: Viewer, unacknowledged_only: bool = False, after_id: int = 0, limit: int = 100
+        self, viewer: "Viewer", unacknowledged_only: bool = False, after_id: int = 0, limit: int = 100
     ) -> List[Dict[str, Any]]:
         """Newest first (or, with after_id, those raised after it, oldest first: for a live feed)."""
         where = [*self._scope(viewer), Alert.id > max(after_id, 0)]
@@ -81,12 +83,10 @@ class Alerts:
         data.update(
             ticket_no=ticket_no,
             kind_label=KIND_LABELS.get(alert.kind, alert.kind),
-            created_at=aware(alert.created_at).isoformat(),
-            acknowledged_at=aware(alert.acknowledged_at).isoformat() if alert.acknowledged_at else None,
         )
         return data
 
-    def unacknowledged_count(self, viewer: Viewer) -> int:
+    def unacknowledged_count(self, viewer: "Viewer") -> int:
         with self.db.transaction() as session:
             return session.execute(
                 select(func.count())
@@ -95,7 +95,7 @@ class Alerts:
                 .where(*self._scope(viewer), Alert.acknowledged_at.is_(None))
             ).scalar_one()
 
-    def acknowledge(self, alert_id: int, viewer: Viewer) -> bool:
+    def acknowledge(self, alert_id: int, viewer: "Viewer") -> bool:
         """A supervisor marks an alert seen; False when it was already (or does not exist)."""
         if not viewer.is_supervisor:
             raise AlertError("只有主管可以确认提醒")

@@ -6,7 +6,7 @@ import enum
 import logging
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text, update
@@ -15,10 +15,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot import step_content
+from bot.alerts import raise_alert
 from bot.clock import Clock, utc_now
 from bot.db import Database
 from bot.deadlines import DeadlineRules, effective_deadline
 from bot.models import StatusLookup, Ticket, TicketEvent, TicketNote, TicketSequence
+from bot.risk import RISK_PRIORITY, describe, stored_flags
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -89,8 +91,14 @@ class ComplaintDraft:
     kind: str = "complaint"
     privacy_notice_version: Optional[str] = None
     health_consent: Optional[str] = None  # bot.consent.GRANTED / REFUSED; None: no health details
+    # Threats heard in the conversation (bot/risk.py): the ticket goes first and a supervisor is alerted.
+    risk_flags: Tuple[str, ...] = ()
 
-    def to_json(self) -> Dict[str, Optional[str]]:
+    def __post_init__(self) -> None:
+        # A spooled draft comes back from JSON with a list.
+        object.__setattr__(self, "risk_flags", tuple(self.risk_flags or ()))
+
+    def to_json(self) -> Dict[str, Any]:
         return asdict(self)
 
 
@@ -174,8 +182,21 @@ class TicketService:
             deadline=effective_deadline(now, DeadlineRules.of(self.settings), now),
             updated_at=now,
         )
+        if draft.risk_flags:
+            ticket.risk_flags = stored_flags(draft.risk_flags)
+            ticket.priority = RISK_PRIORITY
         session.add(ticket)
         session.flush()
+        if draft.risk_flags:
+            kind = "留言" if draft.kind == "callback" else "投诉"
+            raise_alert(
+                session,
+                "risk",
+                ticket.id,
+                f"风险{kind} {ticket.ticket_no}：{describe(draft.risk_flags)}，请主管立即关注",
+                f"risk:{ticket.id}",
+                now,
+            )
         session.add(
             TicketEvent(
                 ticket_id=ticket.id,
