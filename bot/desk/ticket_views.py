@@ -7,6 +7,7 @@ from typing import Any, Dict, Iterable, Optional
 
 from bot.deadlines import DueState
 from bot.desk.casework import CHANNEL_LABELS as CONVERSATION_CHANNELS
+from bot.models import CASE_FIELDS
 from bot.risk import RISK_FLAG_LABELS
 from bot.step_content import FIELD_LABELS, OUTCOME_LABELS
 from bot.tickets import TicketStatus
@@ -44,27 +45,8 @@ DETAIL_FIELDS = (
     "policy_number",
     "description",
     "customer_request",
-    "subject_staff",
-    "is_complex",
-    "extension_days",
-    "extension_requested_days",
-    "extension_requested_by",
-    "extension_reason",
-    "extension_approved_by",
-    "findings",
-    "decision",
-    "decision_basis",
-    "outcome",
-    "result_notice",
-    "follow_up_reached",
-    "follow_up_satisfied",
-    "follow_up_note",
-    "root_cause_controllable",
-    "root_cause_category",
-    "improvement_action",
-    "reopened_count",
-    "linked_ticket_no",
     "privacy_notice_version",
+    *(name for name in CASE_FIELDS if name not in ("due_state", "linked_ticket_id")),
 )
 STAMP_FIELDS = (
     "received_at",
