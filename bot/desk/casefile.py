@@ -48,6 +48,7 @@ def ticket(desk: Desk, agent: AgentAccount, ticket_no: str) -> Dict[str, Any]:
     listed = visible(desk, agent, ticket_no)
     stored = desk.tickets.get(ticket_no)
     stored["notes"] = desk.tickets.notes(ticket_no)
+    stored.update(desk.lifecycle.case_file(ticket_no))
     data = ticket_views.detail(listed, stored)
     data["root_cause_label"] = desk.lifecycle.root_causes.labels.get(stored.get("root_cause_category") or "", "")
     return data

@@ -11,6 +11,7 @@ from bot.models import CASE_FIELDS
 from bot.risk import RISK_FLAG_LABELS
 from bot.step_content import FIELD_LABELS, OUTCOME_LABELS
 from bot.tickets import TicketStatus
+from bot.timekeeping import PAUSE_KINDS
 
 CHANNEL_LABELS = {**CONVERSATION_CHANNELS, "desk": "工作台"}
 DUE_STATE_LABELS = {state.value: state.label for state in DueState}
@@ -95,7 +96,14 @@ def detail(listed: Dict[str, Any], ticket: Dict[str, Any]) -> Dict[str, Any]:
     data["conversation_id"] = ticket.get("conversation_id")
     data["events"] = [event_view(event) for event in ticket.get("events") or ()]
     data["notes"] = [{**note, "at": stamp(note.get("at"))} for note in ticket.get("notes") or ()]
-    data["pauses"] = [_stamped(pause, ("started_at", "ended_at")) for pause in ticket.get("pauses") or ()]
+    data["pauses"] = [
+        {**_stamped(pause, ("started_at", "ended_at")), "kind_label": PAUSE_KINDS.get(pause.get("kind"), "")}
+        for pause in ticket.get("pauses") or ()
+    ]
+    data["owed_notices"] = [
+        _stamped(notice, ("created_at", "delivered_at")) for notice in ticket.get("owed_notices") or ()
+    ]
+    data["linked_from"] = list(ticket.get("linked_from") or ())
     data["call_attempts"] = [
         {**_stamped(attempt, ("at",)), "outcome_label": CALL_OUTCOME_LABELS.get(attempt.get("outcome"), "")}
         for attempt in ticket.get("call_attempts") or ()

@@ -39,7 +39,8 @@
       ["类型", t.kind_label], ["渠道", t.channel_label], ["类别", t.category_label], ["细分原因", t.sub_reason],
       ["投诉人", t.complainant_name], ["电话", t.phone_masked], ["保单号", t.policy_number],
       ["投诉事项", t.description], ["诉求", t.customer_request], ["受理时间", when(t.received_at)],
-      ["优先级", String(t.priority)], ["被投诉人员", t.subject_staff], ["关联工单", t.linked_ticket_no],
+      ["优先级", String(t.priority)], ["被投诉人员", t.subject_staff], ["转为投诉工单", t.linked_ticket_no],
+      ["来自留言", t.linked_from.join("、")],
       ["撤诉时间", t.withdrawn_at && when(t.withdrawn_at)], ["结案时间", t.closed_at && when(t.closed_at)],
       ["重开次数", t.reopened_count ? String(t.reopened_count) : ""],
     ]);
@@ -65,8 +66,10 @@
     document.getElementById("pause").hidden = t.paused || t.status === "closed";
     document.getElementById("end-pause").hidden = !t.paused;
     document.getElementById("pauses").replaceChildren(...t.pauses.map((pause) => el("li",
-      (pause.kind_label || pause.kind || "中止") + "：" + when(pause.started_at) + " → " +
+      pause.kind_label + "（" + pause.note + "）：" + when(pause.started_at) + " → " +
       (pause.ended_at ? when(pause.ended_at) : "进行中"))));
+    document.getElementById("owed-notices").replaceChildren(...t.owed_notices.map((owed) => el("li",
+      when(owed.created_at) + " " + owed.detail + "（" + (owed.delivered_at ? "已告知" : "待告知投诉人") + "）")));
 
     const claimable = !t.assignee && t.status !== "closed";
     document.getElementById("claim").hidden = !claimable;

@@ -147,12 +147,16 @@ def test_complex_case_extension_requested_by_the_agent_approved_by_a_supervisor(
     ticket = boss.post(f"/api/tickets/{own}/extension/approve", json={"version": ticket["version"]}).json()
     assert ticket["extension_approved_by"] == "boss" and ticket["extension_days"] == 10
     assert date.fromisoformat(ticket["deadline"]) == base + timedelta(days=25)
+    [owed] = ticket["owed_notices"]  # the complainant must be told (delivered by the notices job)
+    assert owed["detail"].startswith("处理期限延长10日") and owed["delivered_at"] is None
 
 
 def test_an_appraisal_pause_stops_the_clock(desk, own):
     li = desk.agent("li")
     paused = li.post(f"/api/tickets/{own}/pauses", json={"kind": "appraisal", "note": "伤残鉴定", "version": 1}).json()
     assert paused["paused"] and paused["days_left"] is None and paused["paused_since"].endswith("+00:00")
+    [pause] = paused["pauses"]
+    assert (pause["kind_label"], pause["note"], pause["ended_at"]) == ("鉴定", "伤残鉴定", None)
     bad = li.post(f"/api/tickets/{own}/pauses", json={"kind": "holiday", "note": "x", "version": paused["version"]})
     assert bad.status_code == 400 and bad.json() == {"error": "暂停事由无效"}
     resumed = li.post(f"/api/tickets/{own}/pauses/end", json={"version": paused["version"]}).json()
