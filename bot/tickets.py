@@ -146,7 +146,7 @@ class TicketService:
             return existing
         try:
             with self.db.transaction() as session:
-                ticket = self._insert(session, draft, submission_key)
+                ticket = self.insert(session, draft, submission_key)
                 return Receipt(ticket.ticket_no, ticket.deadline, created=True)
         except IntegrityError:
             # A concurrent retry of the same submission won the race.
@@ -160,7 +160,10 @@ class TicketService:
             ticket = session.execute(select(Ticket).where(Ticket.submission_key == submission_key)).scalar_one_or_none()
             return Receipt(ticket.ticket_no, ticket.deadline, created=False) if ticket else None
 
-    def _insert(self, session: Session, draft: ComplaintDraft, submission_key: str) -> Ticket:
+    def insert(
+        self, session: Session, draft: ComplaintDraft, submission_key: str, actor: Optional[str] = None
+    ) -> Ticket:
+        """A new ticket in the caller's unit of work; `actor` (default: the bot) is audited."""
         now = self.clock()
         local_day = now.astimezone(self.zone).date()
         ticket = Ticket(
@@ -201,7 +204,7 @@ class TicketService:
             TicketEvent(
                 ticket_id=ticket.id,
                 at=now,
-                actor=bot_actor(draft.conversation_id),
+                actor=actor or bot_actor(draft.conversation_id),
                 field="status",
                 old_value=None,
                 new_value=TicketStatus.ACCEPTED.value,
