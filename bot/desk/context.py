@@ -13,6 +13,7 @@ from sanic.response import HTTPResponse
 
 from bot.agents import AgentAccount, AgentService
 from bot.alerts import Alerts
+from bot.callbacks import Callbacks
 from bot.channels import rate_limit
 from bot.db import Database
 from bot.desk.rasa_client import RasaConversations
@@ -51,6 +52,7 @@ class Desk:
     lifecycle: Lifecycle
     ownership: Ownership
     alerts: Alerts
+    callbacks: Callbacks
     rasa: RasaConversations
     pages: Environment
     trusted_proxies: Tuple[rate_limit.Network, ...] = ()
@@ -71,6 +73,7 @@ class Desk:
             lifecycle=Lifecycle(db, settings),
             ownership=Ownership(db, settings),
             alerts=Alerts(db),
+            callbacks=Callbacks(db, settings),
             rasa=RasaConversations(settings),
             trusted_proxies=rate_limit.parse_networks(settings.trusted_proxies, "TRUSTED_PROXIES"),
             pages=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])),

@@ -10,12 +10,12 @@ import re
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from bot import step_content
+from bot.callbacks import OUTCOME_LABELS as CALL_OUTCOME_LABELS
 from bot.desk import fields
 from bot.desk.fields import InvalidInput
-from bot.desk.ticket_views import CALL_OUTCOME_LABELS
 from bot.desk.workspace import first_values
 from bot.settings import Settings
-from bot.tickets import TicketStatus
+from bot.tickets import CATEGORY_LABELS, TicketStatus
 from bot.timekeeping import PAUSE_KINDS
 
 MAX_CONTENT = 5000
@@ -81,6 +81,13 @@ def call_attempt(body: Any) -> Tuple[str, Optional[str]]:
     outcome = fields.choice(body, "outcome", CALL_OUTCOME_LABELS, "回电结果")
     assert outcome is not None  # required
     return outcome, _optional(body, "note", "回电备注", 1000)
+
+
+def conversion(body: Any) -> Tuple[str, Optional[str], Optional[str]]:
+    """The complaint's category, and the description and request when the agent rewrites them."""
+    category = fields.choice(body, "category", CATEGORY_LABELS, "投诉类别")
+    assert category is not None  # required
+    return category, _optional(body, "description", "投诉事项"), _optional(body, "customer_request", "诉求")
 
 
 def note(body: Any) -> str:

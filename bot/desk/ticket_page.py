@@ -8,13 +8,14 @@ import re
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
+from bot.callbacks import OUTCOME_LABELS as CALL_OUTCOME_LABELS
 from bot.desk import casefile, ticket_forms
 from bot.desk.casefile import TicketHidden
 from bot.desk.context import desk_of
 from bot.desk.rasa_client import RasaUnavailable, UnaddressableConversation
-from bot.desk.ticket_views import CALL_OUTCOME_LABELS
 from bot.desk.transcript import transcript
 from bot.step_content import OUTCOME_LABELS
+from bot.tickets import CATEGORY_LABELS
 from bot.timekeeping import PAUSE_KINDS
 
 # Ticket numbers in URLs: TS, the local date, a six-digit sequence; anything else is a 404.
@@ -44,6 +45,7 @@ async def ticket_page(request: Request, number: str) -> HTTPResponse:
         max_extension=ticket_forms.max_extension_days(desk.settings),
         complex_days=ticket_forms.complex_days(desk.settings),
         pause_kinds=PAUSE_KINDS,
+        categories=CATEGORY_LABELS,
     )
 
 

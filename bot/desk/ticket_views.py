@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from typing import Any, Dict, Iterable, Optional
 
+from bot.callbacks import OUTCOME_LABELS as CALL_OUTCOME_LABELS
 from bot.deadlines import DueState
 from bot.desk.casework import CHANNEL_LABELS as CONVERSATION_CHANNELS
 from bot.models import CASE_FIELDS
@@ -15,7 +16,6 @@ from bot.timekeeping import PAUSE_KINDS
 
 CHANNEL_LABELS = {**CONVERSATION_CHANNELS, "desk": "工作台"}
 DUE_STATE_LABELS = {state.value: state.label for state in DueState}
-CALL_OUTCOME_LABELS = {"reached": "已接通", "no_answer": "无人接听", "wrong_number": "号码错误"}
 STATUS_LABELS = {status.value: status.label for status in TicketStatus}
 # How the audit trail names what changed.
 EVENT_LABELS = {
@@ -47,6 +47,7 @@ DETAIL_FIELDS = (
     "description",
     "customer_request",
     "privacy_notice_version",
+    "linked_ticket_no",
     *(name for name in CASE_FIELDS if name not in ("due_state", "linked_ticket_id")),
 )
 STAMP_FIELDS = (

@@ -24,9 +24,6 @@ class Answer(Dict[str, Any]):
     """What an action answers itself; any other result is replaced by the ticket as the agent may see it."""
 
 
-NOT_YET = "该功能尚未开放"
-
-
 def _claim(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
     try:
         return desk.ownership.claim(number, agent)
@@ -94,8 +91,18 @@ def _reveal_phone(desk: Desk, agent: AgentAccount, number: str, body: Any) -> An
     return Answer(phone_number=desk.tickets.reveal_phone(number, agent.username))
 
 
-def _not_yet(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
-    raise Refused(NOT_YET)
+def _call_attempt(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    outcome, note = forms.call_attempt(body)
+    return desk.callbacks.record_attempt(number, outcome, note or "", forms.version(body), agent)
+
+
+def _convert(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    """A complaint from the callback, owned by the agent; the page goes to it."""
+    category, description, request = forms.conversion(body)
+    complaint = desk.callbacks.convert(
+        number, category, forms.version(body), agent, description=description, customer_request=request
+    )
+    return Answer(ticket_no=complaint["ticket_no"], url=f"/tickets/{complaint['ticket_no']}")
 
 
 ACTIONS: Dict[str, Work] = {
@@ -112,8 +119,8 @@ ACTIONS: Dict[str, Work] = {
     "start_pause": _start_pause,
     "end_pause": _end_pause,
     "add_note": _add_note,
-    "call_attempt": _not_yet,
-    "convert": _not_yet,
+    "call_attempt": _call_attempt,
+    "convert": _convert,
     "reveal_phone": _reveal_phone,
 }
 # Anyone who may see the ticket may do these; the rest needs its owner or a supervisor.

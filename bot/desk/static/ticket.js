@@ -41,6 +41,7 @@
       ["投诉事项", t.description], ["诉求", t.customer_request], ["受理时间", when(t.received_at)],
       ["优先级", String(t.priority)], ["被投诉人员", t.subject_staff], ["转为投诉工单", t.linked_ticket_no],
       ["来自留言", t.linked_from.join("、")],
+      ["联系不上", t.unreachable_at && "多次回电未接通（" + when(t.unreachable_at) + "），已提醒主管"],
       ["撤诉时间", t.withdrawn_at && when(t.withdrawn_at)], ["结案时间", t.closed_at && when(t.closed_at)],
       ["重开次数", t.reopened_count ? String(t.reopened_count) : ""],
     ]);
@@ -128,8 +129,9 @@
       const button = form.querySelector("button[type=submit]");
       button.disabled = true;
       try {
-        const result = await post(typeof path === "function" ? path(form) : path, { ...formJson(form), ...(extra || {}) }, done);
-        if (result) form.reset();
+        const result = await post(path, { ...formJson(form), ...(extra || {}) }, done);
+        if (result && result.url) location.href = result.url;
+        else if (result) form.reset();
       } finally { button.disabled = false; }
     });
   };
@@ -147,6 +149,7 @@
   if (reopen) onSubmit(reopen, "/reopen", "工单已重新打开");
   onSubmit(document.getElementById("note"), "/notes", "备注已添加");
   onSubmit(document.getElementById("call-attempt"), "/call-attempts", "回电已记录");
+  onSubmit(document.getElementById("convert"), "/convert", "已转为投诉工单");
 
   const button = (id, path, done, question) => {
     const node = document.getElementById(id);
@@ -165,7 +168,7 @@
   onSubmit(document.getElementById("complex"), "/complex", "已标记为复杂案件");
   button("approve-extension", "/extension/approve", "已批准延长");
   button("end-pause", "/pauses/end", "已恢复计时");
-  button("convert", "/convert", "已转为投诉工单", "确定将该留言转为投诉工单吗？");
+
 
   document.getElementById("reveal-phone").addEventListener("click", async () => {
     try {

@@ -206,3 +206,30 @@ def test_a_supervisor_assigns_with_a_reason_never_to_the_person_complained_about
     assert li.get(f"/api/tickets/{own}").status_code == 404
     taken_back = li.post(f"/api/tickets/{own}/assign", json={"assignee": "li", "reason": "x", "version": 9})
     assert (taken_back.status_code, taken_back.json()) == (404, HIDDEN)
+
+
+def test_callback_attempts_then_the_call_reveals_a_complaint(desk):
+    li, boss = desk.agent("li"), desk.agent("boss", Role.SUPERVISOR)
+    callback = submit(desk.db, desk.settings, received(1), {"assignee": "li"}, kind="callback")
+    version = 1
+    for attempt in range(desk.settings.callback_max_failed_attempts):
+        answer = li.post(
+            f"/api/tickets/{callback}/call-attempts", json={"outcome": "no_answer", "note": "", "version": version}
+        )
+        assert answer.status_code == 200, answer.text
+        version = answer.json()["version"]
+    ticket = answer.json()
+    assert [a["outcome_label"] for a in ticket["call_attempts"]] == ["无人接听"] * 3 and ticket["unreachable_at"]
+    [alert] = boss.get("/api/alerts").json()["alerts"]
+    assert alert["kind"] == "unreachable" and alert["ticket_no"] == callback
+    wrong = li.post(f"/api/tickets/{callback}/call-attempts", json={"outcome": "busy", "version": version})
+    assert wrong.status_code == 400 and wrong.json() == {"error": "回电结果无效"}
+    no_category = li.post(f"/api/tickets/{callback}/convert", json={"version": version})
+    assert no_category.status_code == 400 and no_category.json() == {"error": "投诉类别不能为空"}
+    converted = li.post(f"/api/tickets/{callback}/convert", json={"category": "claims", "version": version}).json()
+    complaint = converted["ticket_no"]
+    assert converted == {"ticket_no": complaint, "url": f"/tickets/{complaint}"}
+    new = li.get(f"/api/tickets/{complaint}").json()
+    assert new["kind"] == "complaint" and new["assignee"] == "li" and new["linked_from"] == [callback]
+    old = li.get(f"/api/tickets/{callback}").json()
+    assert old["status"] == "closed" and old["linked_ticket_no"] == complaint
