@@ -212,7 +212,7 @@ def test_callback_attempts_then_the_call_reveals_a_complaint(desk):
     li, boss = desk.agent("li"), desk.agent("boss", Role.SUPERVISOR)
     callback = submit(desk.db, desk.settings, received(1), {"assignee": "li"}, kind="callback")
     version = 1
-    for attempt in range(desk.settings.callback_max_failed_attempts):
+    for _ in range(desk.settings.callback_max_failed_attempts):
         answer = li.post(
             f"/api/tickets/{callback}/call-attempts", json={"outcome": "no_answer", "note": "", "version": version}
         )
