@@ -24,9 +24,12 @@ import secrets
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from sanic import HTTPResponse, Request, Sanic
 
 HEADER = "X-Action-Server-Token"
 TOKEN_ENV = "ACTION_SERVER_TOKEN"
@@ -112,7 +115,7 @@ class RefusalLog:
         self.last[address] = (now, 0)
 
 
-def create_app(token: str, actions_package: str = "actions"):  # -> sanic.Sanic
+def create_app(token: str, actions_package: str = "actions") -> "Sanic":
     """rasa-sdk's action server app, with no CORS and every route but /health behind the shared secret."""
     from rasa_sdk.endpoint import create_app as create_sdk_app
     from sanic import response
@@ -124,7 +127,7 @@ def create_app(token: str, actions_package: str = "actions"):  # -> sanic.Sanic
     refusals = RefusalLog()
 
     @app.on_request
-    async def require_token(request):
+    async def require_token(request: "Request") -> Optional["HTTPResponse"]:
         if request.path in OPEN_PATHS or authorised(request.headers.get(HEADER), token):
             return None
         refusals.refused(request.method, request.path, request.ip)
