@@ -29,23 +29,20 @@ def spawn(
         )
 
 
-def _signal(process: "subprocess.Popen[bytes]", signum: int, group: bool) -> None:
+def signal_group(process: "subprocess.Popen[bytes]", signum: int) -> None:
     with suppress(ProcessLookupError, PermissionError):
-        if group:  # also what a leader that already exited left running
-            os.killpg(process.pid, signum)
-        else:
-            process.send_signal(signum)
+        os.killpg(process.pid, signum)  # the group: also what a leader that already exited left running
 
 
-def stop(processes: Iterable["subprocess.Popen[bytes]"], seconds: float = 30, group: bool = True) -> None:
-    """SIGTERM to each (its process group when `group`), SIGKILL to those still running after `seconds`."""
+def stop(processes: Iterable["subprocess.Popen[bytes]"], seconds: float = 30) -> None:
+    """SIGTERM to each one's process group, SIGKILL to those still running after `seconds`."""
     processes = list(processes)
     for process in processes:
-        _signal(process, signal.SIGTERM, group)
+        signal_group(process, signal.SIGTERM)
     deadline = time.monotonic() + seconds
     for process in processes:
         try:
             process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            _signal(process, signal.SIGKILL, group)
+            signal_group(process, signal.SIGKILL)
             process.wait(timeout=10)

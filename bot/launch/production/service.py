@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import time
@@ -10,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List, Mapping, Optional
 
-from bot.launch.processes import spawn
+from bot.launch.processes import signal_group, spawn
 from bot.launch.readiness import answers
 
 
@@ -45,15 +44,10 @@ class Service:
             return time.time() - self.started_at > 3
         return answers(self.health)
 
-    def _signal(self, signum: int) -> None:
-        if self.process is not None and self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signum)
-            except ProcessLookupError:
-                pass
-
     def stop(self) -> None:
-        self._signal(signal.SIGTERM)
+        if self.process is not None and self.alive():
+            signal_group(self.process, signal.SIGTERM)
 
     def kill(self) -> None:
-        self._signal(signal.SIGKILL)
+        if self.process is not None and self.alive():
+            signal_group(self.process, signal.SIGKILL)

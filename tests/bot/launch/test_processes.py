@@ -3,26 +3,12 @@
 from __future__ import annotations
 
 import signal
-import sys
 import time
 
 import psutil
 
 from bot.launch.processes import spawn, stop
-
-# A child that forks a grandchild, writes both pids, then waits.
-PARENT = """
-import os, subprocess, sys, time
-child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
-print(os.getpid(), child.pid, flush=True)
-time.sleep(120)
-"""
-STUBBORN = """
-import signal, time
-signal.signal(signal.SIGTERM, signal.SIG_IGN)
-print("ignoring SIGTERM", flush=True)
-time.sleep(120)
-"""
+from tests.bot.launch.programs import PARENT, STUBBORN, python
 
 
 def wait_for_output(log, lines: int = 1) -> str:
@@ -44,7 +30,7 @@ def alive(pid: int) -> bool:
 
 def test_stopping_ends_the_process_group_with_its_children(tmp_path):
     log = tmp_path / "parent.log"
-    process = spawn([sys.executable, "-c", PARENT], log, {})
+    process = spawn(python(PARENT), log, {})
     parent, child = (int(pid) for pid in wait_for_output(log).split())
     assert alive(child)
     stop([process], seconds=10)
@@ -58,7 +44,7 @@ def test_stopping_ends_the_process_group_with_its_children(tmp_path):
 
 def test_a_process_ignoring_sigterm_is_killed_after_the_grace_period(tmp_path):
     log = tmp_path / "stubborn.log"
-    process = spawn([sys.executable, "-c", STUBBORN], log, {}, mode="w")
+    process = spawn(python(STUBBORN), log, {}, mode="w")
     wait_for_output(log)
     started = time.monotonic()
     stop([process], seconds=1)

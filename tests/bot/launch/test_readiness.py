@@ -9,11 +9,12 @@ import pytest
 from bot.launch.ports import free_port
 from bot.launch.processes import spawn, stop
 from bot.launch.readiness import NotReady, ProcessExited, answers, wait_until_ready
+from tests.bot.launch.programs import SLEEPER, python
 
 
-def python(tmp_path, code: str, name: str = "server"):
+def started(tmp_path, program: str, name: str = "server"):
     log = tmp_path / f"{name}.log"
-    return spawn([sys.executable, "-c", code], log, {}), log
+    return spawn(python(program), log, {}), log
 
 
 def test_the_wait_ends_when_the_health_url_answers(tmp_path):
@@ -30,8 +31,8 @@ def test_the_wait_ends_when_the_health_url_answers(tmp_path):
 
 
 def test_a_process_that_dies_while_starting_is_named_with_the_end_of_its_log(tmp_path):
-    waiting, waiting_log = python(tmp_path, "import time; time.sleep(60)", "waiting")
-    dying, dying_log = python(tmp_path, "print('cannot bind the port', flush=True); raise SystemExit(3)", "dying")
+    waiting, waiting_log = started(tmp_path, SLEEPER, "waiting")
+    dying, dying_log = started(tmp_path, "print('cannot bind the port', flush=True); raise SystemExit(3)", "dying")
     try:
         with pytest.raises(ProcessExited) as failed:
             wait_until_ready(
@@ -48,7 +49,7 @@ def test_a_process_that_dies_while_starting_is_named_with_the_end_of_its_log(tmp
 
 
 def test_time_running_out_names_what_does_not_answer(tmp_path):
-    waiting, log = python(tmp_path, "import time; time.sleep(60)")
+    waiting, log = started(tmp_path, SLEEPER)
     url = f"http://127.0.0.1:{free_port()}/health"
     try:
         with pytest.raises(NotReady) as late:

@@ -1,5 +1,4 @@
-"""The production topology as the tests see it: the launcher's state file, its processes and logs, and a
-redis-server of the tests' own."""
+"""The production topology as the tests see it (state file, processes, logs), and a redis-server of their own."""
 
 from __future__ import annotations
 
