@@ -12,7 +12,7 @@ from sqlalchemy.exc import OperationalError
 
 from bot.crypto import generate_keys
 from bot.db import Database, create_postgres_database, drop_postgres_database, migrate
-from bot.embedded import MODEL
+from bot.launch.commands import MODEL
 from bot.models import Base
 from bot.settings import Settings
 from tests.assistant import Assistant, running_assistant

@@ -6,7 +6,7 @@ BIND_HOST (loopback unless set) and answers 401 to any request but /health
 without the header X-Action-Server-Token carrying ACTION_SERVER_TOKEN. Rasa
 sends that header from the action endpoint's `headers:` in endpoints.yml and
 endpoints.production.yml. Every launcher starts the action server through
-this module (scripts/run, bot/embedded.py, deploy/local/topology.py, deploy/).
+this module (bot/launch/commands.py, deploy/).
 
 Without ACTION_SERVER_TOKEN a random secret is created once in
 var/keys/action-server-token (owner-only), which the Rasa server entry

@@ -36,8 +36,8 @@ from bot.channels.web import (
     history,
     parse_session_id,
 )
-from bot.embedded import free_port
 from bot.handoff import HandoffService
+from bot.launch.ports import free_port
 from bot.settings import PROJECT_ROOT
 from bot.tickets import TicketService
 from tests.assistant import TOKEN, Assistant, running_assistant

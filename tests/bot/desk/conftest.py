@@ -17,8 +17,8 @@ import requests
 
 from bot.agents import AgentService, Role
 from bot.db import Database, migrate
-from bot.embedded import free_port
 from bot.handoff import HandoffReason, HandoffService
+from bot.launch.ports import free_port
 from bot.settings import PROJECT_ROOT, Settings
 
 PASSWORD = "a-long-password"
