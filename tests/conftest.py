@@ -16,17 +16,12 @@ from bot.embedded import MODEL
 from bot.models import Base
 from bot.settings import Settings
 from tests.assistant import Assistant, running_assistant
+from tests.databases import IN_CI, POSTGRES_ADMIN_URL, make_settings
 
-IN_CI = os.environ.get("CI") == "true"
 # One set of field-encryption keys for the session, inherited by every server a
 # test starts: their var directories (and so their key files) differ.
 for _name, _value in generate_keys().items():
     os.environ.setdefault(_name, _value)
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-
-
-def make_settings(tmp_path: Path, **env: str) -> Settings:
-    return Settings.from_env({"COMPLAINTS_VAR_DIR": str(tmp_path), **env})
 
 
 @pytest.fixture

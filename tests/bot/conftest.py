@@ -14,7 +14,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.rasa.event_broker import RabbitMQEventBroker
 from bot.settings import PROJECT_ROOT, Settings
-from tests.conftest import IN_CI, make_settings
+from tests.databases import IN_CI, make_settings
 
 RABBITMQ = (os.environ.get("RABBITMQ_HOST", "127.0.0.1"), int(os.environ.get("RABBITMQ_PORT", "5672")))
 

@@ -23,7 +23,7 @@ from bot.models import HandoffRequest, Ticket
 from bot.settings import PROJECT_ROOT
 from bot.tickets import TicketService
 from tests.bot.test_tickets import draft
-from tests.conftest import make_settings
+from tests.databases import make_settings
 
 PHONE = "13812345678"
 

@@ -49,7 +49,7 @@ import pytest  # noqa: E402
 
 from bot.agents import AgentService, Role  # noqa: E402
 from bot.handoff import Availability, ClaimError, ServiceHours  # noqa: E402
-from tests.conftest import make_settings  # noqa: E402
+from tests.databases import make_settings  # noqa: E402
 
 
 class Clock:

@@ -40,7 +40,7 @@ from bot.retention import RetentionPurge, TrackerEvents, parse_duration, record_
 from bot.settings import PROJECT_ROOT, Settings
 from bot.tickets import TicketService
 from tests.bot.test_tickets import draft
-from tests.conftest import make_settings
+from tests.databases import make_settings
 
 DOMAIN = Domain.from_dict({})
 NOW = datetime.now(timezone.utc)

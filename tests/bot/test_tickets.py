@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 from bot import crypto
 from bot.models import StatusLookup, Ticket, TicketEvent
 from bot.tickets import ComplaintDraft, LifecycleError, TicketService, TicketStatus
-from tests.conftest import make_settings
+from tests.databases import make_settings
 
 
 def draft(**overrides):
