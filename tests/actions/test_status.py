@@ -5,7 +5,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from actions.status import ActionCheckTicketStatus, ActionWithdrawComplaint, ValidateStatusForm, ValidateWithdrawForm
 from bot.settings import PROJECT_ROOT
 from bot.tickets import ComplaintDraft
-from tests.actions.conftest import slot_events, texts, tracker
+from tests.actions.trackers import slot_events, texts, tracker
 
 
 def file_ticket(svc) -> str:

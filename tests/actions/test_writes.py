@@ -18,7 +18,7 @@ from actions.status import ActionCheckTicketStatus, ActionWithdrawComplaint
 from bot.handoff import HandoffService
 from bot.models import HandoffRequest, StatusLookup, Ticket
 from bot.tickets import ComplaintDraft
-from tests.actions.conftest import user
+from tests.actions.trackers import user
 
 GOOD = {
     "complaint_category": "claims",
