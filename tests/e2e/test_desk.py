@@ -17,7 +17,8 @@ import requests
 from bot.agents import AgentService, Role
 from bot.handoff import Availability, HandoffReason, HandoffService
 from tests.assistant import TOKEN, Assistant
-from tests.bot.desk.conftest import PASSWORD, DeskClient, DeskServer, start_desk, stop_desk
+from tests.bot.desk.client import PASSWORD, DeskClient
+from tests.bot.desk.server import DeskServer, start_desk, stop_desk
 from tests.browser_support import DESKTOP, chromium, save_screenshot  # noqa: F401
 
 XSS = "<img src=x onerror=\"document.title='pwned'\">"
