@@ -20,7 +20,7 @@ from rasa.shared.core.events import (
 
 from bot.analytics import AnalyticsConsumer, AnalyticsFeed, EventClassifier, Kind, delete_feed
 from bot.db import Database, migrate
-from tests.bot.conftest import feed_settings, production_broker, published
+from tests.bot.rasa.rabbitmq import feed_settings, production_broker, published
 from tests.bot.test_cli import cli
 
 
