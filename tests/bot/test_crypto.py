@@ -22,7 +22,8 @@ from bot.key_rotation import rotate_keys
 from bot.models import HandoffRequest, Ticket
 from bot.settings import PROJECT_ROOT
 from bot.tickets import TicketService
-from tests.bot.test_tickets import draft
+from tests.bot.command_line import cli
+from tests.bot.complaints import draft
 from tests.databases import make_settings
 
 PHONE = "13812345678"
@@ -263,26 +264,12 @@ def test_the_migration_encrypts_existing_rows_and_keeps_their_audit(empty_url):
 
 def test_operators_rotate_keys_from_the_cli(tmp_path, sqlite_db, settings):
     import os
-    import subprocess
-    import sys
 
     TicketService(sqlite_db, settings).submit(draft(phone_number=PHONE), "k")
     new_key = generate_keys()[field_keys.ENCRYPTION_KEYS_VARIABLE]
     old_key = sqlite_db.crypto.encryption_keys[0].decode()
     hash_key = os.environ[field_keys.HASH_KEY_VARIABLE]
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "privacy", "rotate-keys"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        env={
-            "COMPLAINTS_VAR_DIR": str(tmp_path),
-            "PATH": "/usr/bin:/bin",
-            field_keys.ENCRYPTION_KEYS_VARIABLE: f"{new_key},{old_key}",
-            field_keys.HASH_KEY_VARIABLE: hash_key,
-        },
-        timeout=120,
-    )
+    result = cli(tmp_path, "privacy", "rotate-keys", **{field_keys.ENCRYPTION_KEYS_VARIABLE: f"{new_key},{old_key}"})
     assert json.loads(result.stdout) == {"re_encrypted": {"tickets": 1, "handoffs": 0}}, result.stderr
     only_new = Database(
         sqlite_db.url,

@@ -6,23 +6,9 @@ from sqlalchemy import func, select
 
 from bot import crypto
 from bot.models import StatusLookup, Ticket, TicketEvent
-from bot.tickets import ComplaintDraft, LifecycleError, TicketService, TicketStatus
+from bot.tickets import LifecycleError, TicketService, TicketStatus
+from tests.bot.complaints import draft
 from tests.databases import make_settings
-
-
-def draft(**overrides):
-    values = dict(
-        conversation_id="conv-1",
-        channel="rest",
-        category="claims",
-        complainant_name="张三",
-        phone_number="13812345678",
-        description="理赔申请交了两个月没有结果",
-        customer_request="尽快赔付",
-        policy_number="PL202300123456",
-    )
-    values.update(overrides)
-    return ComplaintDraft(**values)
 
 
 def fixed_clock(moment=datetime(2026, 11, 22, 2, 30, tzinfo=timezone.utc)):
