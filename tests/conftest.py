@@ -15,7 +15,6 @@ from bot.db import Database, create_postgres_database, drop_postgres_database, m
 from bot.embedded import MODEL
 from bot.models import Base
 from bot.settings import Settings
-from tests.assistant import Assistant, running_assistant
 from tests.databases import IN_CI, POSTGRES_ADMIN_URL, make_settings
 
 # One set of field-encryption keys for the session, inherited by every server a
@@ -79,10 +78,3 @@ def agent():
     from rasa.core.agent import Agent
 
     return Agent.load(str(MODEL))
-
-
-@pytest.fixture(scope="session")
-def assistant(tmp_path_factory) -> Iterator[Assistant]:
-    """The assistant's real servers, shared by the session's end-to-end tests."""
-    with running_assistant(tmp_path_factory.mktemp("e2e-var")) as running:
-        yield running

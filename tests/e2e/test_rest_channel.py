@@ -1,3 +1,9 @@
+"""The REST channel's webhook on the real Rasa server: what it refuses, the conversation secret, the rate limit.
+
+(A turn failing inside Rasa is answered 503 with an apology: tests/e2e/production/test_faults.py
+stops the lock store's Redis to cause one.)
+"""
+
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -13,53 +19,13 @@ from bot.channels.conversation_secret import (
 from bot.channels.conversation_secret import (
     MISSING_SECRET_TEXT,
     WRONG_SECRET_TEXT,
-    ConversationSecrets,
 )
 from bot.channels.rate_limit import RATE_LIMITED_TEXT
-from bot.channels.rest import MAX_MESSAGES, bot_messages_after
 from bot.handoff import HandoffService
 from bot.settings import Settings
 from bot.validators import MAX_TEXT_LENGTH
 from tests.assistant import Assistant
-from tests.bot.channels.loopback import client_at, fresh_address
-
-
-def test_the_mailbox_returns_bot_and_agent_messages_newer_than_asked():
-    events = [
-        {"event": "user", "text": "转人工", "timestamp": 1.0},
-        {"event": "bot", "text": "已为您转接", "timestamp": 2.0},
-        {"event": "bot", "text": "我是客服王小明", "timestamp": 3.0, "metadata": {"agent": {"name": "王小明"}}},
-    ]
-    assert bot_messages_after(events, 1.5) == [
-        {"text": "已为您转接", "timestamp": 2.0, "agent": None},
-        {"text": "我是客服王小明", "timestamp": 3.0, "agent": "王小明"},
-    ]
-    assert bot_messages_after(events, 3.0) == []
-
-
-def test_the_mailbox_is_bounded():
-    events = [{"event": "bot", "text": str(i), "timestamp": float(i)} for i in range(1, 300)]
-    messages = bot_messages_after(events, 0)
-    assert len(messages) == MAX_MESSAGES and messages[-1]["text"] == "299"
-
-
-def test_a_conversation_secret_is_a_keyed_hash_of_the_id_and_nothing_else():
-    from bot.crypto import FieldCrypto
-
-    secrets = ConversationSecrets(b"k" * 32)
-    secret = secrets.issue("rest-1")
-    assert secrets.verify("rest-1", secret) and secret == ConversationSecrets(b"k" * 32).issue("rest-1")
-    assert not secrets.verify("rest-2", secret) and not ConversationSecrets(b"j" * 32).verify("rest-1", secret)
-    for wrong in (None, 42, "", secret.upper(), secret + "=", "密" * 43, "a" * 10_000):
-        assert not secrets.verify("rest-1", wrong)
-    # Not the keyed hash that finds phone numbers in the database (same key).
-    digest = FieldCrypto([], b"k" * 32).digest("rest-1")
-    assert secret not in digest and digest not in secret
-
-
-# --- the webhook on the real Rasa server ------------------------------------------------
-# (A turn failing inside Rasa is answered 503 with an apology: tests/e2e/production/test_faults.py
-# stops the lock store's Redis to cause one.)
+from tests.e2e.loopback import client_at, fresh_address
 
 
 def post(assistant: Assistant, **kwargs) -> requests.Response:
