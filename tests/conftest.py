@@ -17,10 +17,12 @@ from bot.models import Base
 from bot.settings import Settings
 from tests.databases import IN_CI, POSTGRES_ADMIN_URL, make_settings
 
-# One set of field-encryption keys for the session, inherited by every server a
-# test starts: their var directories (and so their key files) differ.
-for _name, _value in generate_keys().items():
-    os.environ.setdefault(_name, _value)
+
+def pytest_configure(config: pytest.Config) -> None:
+    """One set of field-encryption keys for the session, inherited by every server a
+    test starts: their var directories (and so their key files) differ."""
+    for name, value in generate_keys().items():
+        os.environ.setdefault(name, value)
 
 
 @pytest.fixture
