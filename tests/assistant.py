@@ -1,6 +1,6 @@
 """The real assistant for tests: the action server and the Rasa server (trained
 model, REST channel, HTTP API with a token) on free ports, sharing a fresh
-SQLite database. tests/conftest.py starts one for the session (`assistant`);
+SQLite database. tests/e2e/conftest.py starts one for the session (`assistant`);
 tests of other channels start their own with their credentials."""
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def running_assistant(var: Path, credentials: Path = PROJECT_ROOT / "credentials
         "SERVICE_HOURS": "00:00-24:00",
         "SERVICE_DAYS": "1-7",
         # The suite drives many conversations from 127.0.0.1; tests of the channels' rate
-        # limit speak from other loopback addresses (tests/bot/channels/test_rest.py).
+        # limit speak from other loopback addresses (tests/e2e/test_rest_channel.py).
         "CHANNEL_RATE_EXEMPT": "127.0.0.1",
     }
     env.pop("DATABASE_URL", None)

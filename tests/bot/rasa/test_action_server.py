@@ -20,7 +20,7 @@ import requests
 from bot.launch.ports import free_port
 from bot.rasa.action_server import HEADER, RefusalLog, TokenError, authorised, shared_token, token_file
 from bot.settings import PROJECT_ROOT
-from tests.conftest import make_settings
+from tests.databases import make_settings
 
 
 @contextmanager

@@ -25,7 +25,7 @@ from bot.launch.commands import MODEL
 from bot.launch.ports import free_port, reachable
 from bot.launch.processes import spawn
 from bot.settings import PROJECT_ROOT, Settings
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.databases import POSTGRES_ADMIN_URL
 from tests.e2e.production.policyholders import PHONE
 from tests.e2e.production.running import RABBITMQ, TOKEN, RedisServer, Topology, require, stop_launcher
 

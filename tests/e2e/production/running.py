@@ -20,7 +20,7 @@ from bot.db import Database
 from bot.launch.ports import free_port, reachable
 from bot.launch.processes import spawn, stop
 from bot.settings import Settings
-from tests.conftest import IN_CI
+from tests.databases import IN_CI
 
 TOKEN = "production-test-token"
 RABBITMQ = (os.environ.get("RABBITMQ_HOST", "127.0.0.1"), int(os.environ.get("RABBITMQ_PORT", "5672")))

@@ -13,7 +13,7 @@ from bot.agents import AgentService, Role
 from bot.analytics import AnalyticsFeed
 from bot.handoff import HandoffService
 from bot.tickets import TicketService
-from tests.bot.desk.conftest import PASSWORD, DeskClient
+from tests.bot.desk.client import PASSWORD, DeskClient
 from tests.e2e.production.policyholders import PHONE, User, WebChatUser, assert_every_replica_reaches
 from tests.e2e.production.running import TOKEN
 

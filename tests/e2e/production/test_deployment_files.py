@@ -22,7 +22,7 @@ from bot.launch.ports import free_port
 from bot.launch.production.config import Config
 from bot.launch.production.nginx import COMPOSE_NGINX, render_nginx_config
 from bot.settings import PROJECT_ROOT
-from tests.conftest import IN_CI
+from tests.databases import IN_CI
 
 DEPLOY = PROJECT_ROOT / "deploy"
 SECRET = "s3cret-" + "0" * 40
