@@ -1,7 +1,8 @@
 """The embedded default: action server, Rasa server, agent desk and the hourly retention purge on SQLite.
 
 `main` is `make run` (scripts/run): fixed ports from RASA_PORT, ACTIONS_PORT and
-DESK_PORT, the repository's endpoints.yml, logs in var/log/, Ctrl-C stops all.
+DESK_PORT, the repository's endpoints.yml (a copy in var/ naming ACTIONS_PORT
+when it is not 5055), logs in var/log/, Ctrl-C stops all.
 Rasa and the desk listen on BIND_HOST (127.0.0.1 unless set); Rasa refuses to
 serve its HTTP API beyond loopback with the development token. The action
 server, which only Rasa calls, listens on 127.0.0.1 and answers only requests
@@ -30,9 +31,11 @@ from bot.launch.ports import free_port
 from bot.launch.processes import spawn, stop
 from bot.launch.readiness import NotReady, ProcessExited, wait_until_ready
 from bot.rasa.action_server import HEADER, TOKEN_ENV
-from bot.settings import DEV_RASA_TOKEN, PROJECT_ROOT
+from bot.settings import DEV_RASA_TOKEN, PROJECT_ROOT, Settings
 
 CREDENTIALS = PROJECT_ROOT / "credentials.yml"
+ENDPOINTS = PROJECT_ROOT / "endpoints.yml"
+DEFAULT_ACTIONS_URL = "http://127.0.0.1:5055/webhook"  # as endpoints.yml names it
 LOG_DIR = PROJECT_ROOT / "var" / "log"
 READY_SECONDS = 120  # then the banner is printed all the same: a slow model load is not a failure
 
@@ -177,6 +180,8 @@ class Plan:
     desk_port: int
     starts: List[Start]
     health_urls: List[str]
+    endpoints: Path
+    endpoints_text: Optional[str]  # written to `endpoints` before the start; None: the repository's file
 
     @property
     def banner(self) -> str:
@@ -192,9 +197,13 @@ def plan(environ: Mapping[str, str]) -> Plan:
     token = environ.get("RASA_TOKEN") or DEV_RASA_TOKEN  # works on loopback only (bot/rasa/server.py)
     env = {**environ, "BIND_HOST": bind, "RASA_TOKEN": token}
     local = local_host(bind)
+    endpoints, endpoints_text = ENDPOINTS, None
+    if actions_port != 5055:  # Rasa must call the action server where it listens
+        endpoints = Settings.from_env(environ).var_dir / "endpoints.yml"
+        endpoints_text = ENDPOINTS.read_text().replace(DEFAULT_ACTIONS_URL, f"http://127.0.0.1:{actions_port}/webhook")
     rasa = rasa_command(
         model=MODEL,
-        endpoints=PROJECT_ROOT / "endpoints.yml",
+        endpoints=endpoints,
         credentials=CREDENTIALS,
         port=rasa_port,
         token=token,
@@ -212,13 +221,16 @@ def plan(environ: Mapping[str, str]) -> Plan:
         f"http://127.0.0.1:{actions_port}/health",
         f"http://{local}:{desk_port}/health",
     ]
-    return Plan(bind, local, rasa_port, desk_port, starts, urls)
+    return Plan(bind, local, rasa_port, desk_port, starts, urls, endpoints, endpoints_text)
 
 
 def main(environ: Mapping[str, str]) -> int:
     """Starts the four processes, prints where they are and runs until Ctrl-C or until one exits."""
     run = plan(environ)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
+    if run.endpoints_text is not None:
+        run.endpoints.parent.mkdir(parents=True, exist_ok=True)
+        run.endpoints.write_text(run.endpoints_text)
     processes: Dict[str, "subprocess.Popen[bytes]"] = {}
     handlers = {signum: signal.signal(signum, _interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Dict, List
 
 import pytest
+import yaml
 
 from bot.launch.commands import LOOPBACK, retention_command
 from bot.launch.embedded import EmbeddedServers, local_host, plan
@@ -99,6 +100,19 @@ def test_make_run_defaults_ports_token_and_endpoints():
         "http://127.0.0.1:5106/health",
     ]
     assert "Agent desk:           http://127.0.0.1:5106/" in moved.banner
+
+
+def test_rasa_calls_the_action_server_on_the_port_it_listens_on():
+    assert plan({}).endpoints_text is None  # the repository's endpoints.yml names port 5055
+    moved = plan({"ACTIONS_PORT": "5155", "COMPLAINTS_VAR_DIR": "/srv/complaints"})
+    rasa = {start.role: start.command for start in moved.starts}["rasa"]
+    assert option(rasa, "--endpoints") == str(moved.endpoints) == "/srv/complaints/endpoints.yml"
+    action_endpoint = yaml.safe_load(moved.endpoints_text)["action_endpoint"]
+    assert action_endpoint["url"] == "http://127.0.0.1:5155/webhook"
+    assert (
+        action_endpoint["headers"]
+        == yaml.safe_load((PROJECT_ROOT / "endpoints.yml").read_text())["action_endpoint"]["headers"]
+    )
 
 
 @pytest.mark.parametrize(

@@ -84,9 +84,10 @@ def read_until(stream, marker: str) -> List[str]:
 def servers_of(launcher: "subprocess.Popen[str]") -> Dict[int, str]:
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
-        children = psutil.Process(launcher.pid).children()
-        if len(children) == 4:
-            return {child.pid: " ".join(child.cmdline()) for child in children}
+        children = {child.pid: " ".join(child.cmdline()) for child in psutil.Process(launcher.pid).children()}
+        # A child between fork and exec still shows the launcher's command line.
+        if len(children) == 4 and all(" -m " in command for command in children.values()):
+            return children
         time.sleep(0.1)
     raise AssertionError("the launcher did not start four processes")
 
