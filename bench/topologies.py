@@ -6,7 +6,7 @@ are. Everything runs on loopback with free ports and its own files under a
 work directory, and is stopped when the `with` block ends.
 
 - embedded:      `make run`'s servers (action server, Rasa server, SQLite tracker).
-- production-N:  scripts/run-production (deploy/local/topology.py) with N Rasa
+- production-N:  scripts/run-production (bot/launch/production/) with N Rasa
                  replicas behind nginx, on PostgreSQL, Redis, RabbitMQ.
 - starter:       Rasa's own `rasa init` bot, in-memory tracker, default config.
 """
@@ -16,25 +16,26 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tarfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Callable, Dict, Iterator, List, Mapping, Optional
 
 import psutil
 
-from bot.embedded import MODEL, RASA, embedded_servers, free_port
+from bot.launch.commands import MODEL, RASA
+from bot.launch.embedded import embedded_servers, serving
+from bot.launch.ports import free_port
+from bot.launch.processes import spawn, stop
+from bot.launch.readiness import StartFailed, tail, wait_until_ready
 from bot.settings import PROJECT_ROOT
 
-# Starts deploy/local/topology.py, the supervisor that writes run/state.json.
+# Starts bot/launch/production/, the supervisor that writes run/state.json.
 PRODUCTION_SUPERVISOR = PROJECT_ROOT / "scripts" / "run-production"
 TOKEN = "bench-" + uuid.uuid4().hex[:12]
 START_SECONDS = 600
@@ -53,10 +54,6 @@ BASE_ENV = {
 }
 
 
-class StartFailed(RuntimeError):
-    """A configuration did not come up; the message says why (with a log tail)."""
-
-
 @dataclass
 class Running:
     name: str
@@ -67,70 +64,6 @@ class Running:
     mix: str  # which scripts (bench.conversations.MIXES)
     database_url: Optional[str] = None  # the ticket database, None for the starter bot
     notes: List[str] = field(default_factory=list)
-
-
-def answers(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=3) as response:
-            return 200 <= response.status < 300
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def tail(path: Path, chars: int = 2500) -> str:
-    try:
-        return path.read_text(errors="replace")[-chars:]
-    except OSError:
-        return "(no log)"
-
-
-def start_process(command: List[str], log: Path, env: Mapping[str, str], cwd: Path = PROJECT_ROOT) -> subprocess.Popen:
-    with open(log, "ab") as out:
-        return subprocess.Popen(
-            command,
-            cwd=cwd,
-            env=dict(env),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-
-
-def stop_processes(processes: List[subprocess.Popen], seconds: float = 30) -> None:
-    for process in processes:
-        if process.poll() is None:
-            try:
-                os.killpg(process.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-    deadline = time.monotonic() + seconds
-    for process in processes:
-        try:
-            process.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            try:
-                os.killpg(process.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-            process.wait(timeout=10)
-
-
-def wait_until_ready(urls: List[str], processes: List[Tuple[subprocess.Popen, Path]], seconds: float) -> float:
-    """Seconds until every URL answers; StartFailed if a process exits or time runs out."""
-    started = time.monotonic()
-    pending = list(urls)
-    while pending:
-        for process, log in processes:
-            if process.poll() is not None:
-                raise StartFailed(f"{log.name}: exited with code {process.returncode}:\n{tail(log)}")
-        pending = [url for url in pending if not answers(url)]
-        if not pending:
-            break
-        if time.monotonic() - started > seconds:
-            raise StartFailed(f"not ready after {seconds:.0f} s: {pending}")
-        time.sleep(1)
-    return time.monotonic() - started
 
 
 # -- training -----------------------------------------------------------------
@@ -242,22 +175,20 @@ def embedded(workdir: Path, model: Path) -> Iterator[Running]:
     env.pop("DATABASE_URL", None)
     settings = Settings.from_env(env)
     migrate(settings)
-    servers = embedded_servers(var, free_port(), free_port(), TOKEN, model)
-    logs = {"actions": var / "actions.log", "rasa": var / "rasa.log"}
-    processes = {role: start_process(command, logs[role], env) for role, command in servers.commands.items()}
-    try:
+    servers = embedded_servers(var, TOKEN, model)
+    with serving(servers, env, START_SECONDS) as running:
+        pids = {role: process.pid for role, process in running.processes.items()}
         url = servers.rasa_url
-        boot = wait_until_ready(
-            [servers.actions_health_url, f"{url}/status?token={TOKEN}"],
-            [(processes[role], logs[role]) for role in processes],
-            START_SECONDS,
-        )
-        pids = {role: process.pid for role, process in processes.items()}
         yield Running(
-            "embedded", url, url, TOKEN, lambda: pids, "complaints", settings.database_url, [f"ready in {boot:.0f} s"]
+            "embedded",
+            url,
+            url,
+            TOKEN,
+            lambda: pids,
+            "complaints",
+            settings.database_url,
+            [f"ready in {running.boot_seconds:.0f} s"],
         )
-    finally:
-        stop_processes(list(processes.values()))
 
 
 @contextmanager
@@ -291,7 +222,7 @@ def production(workdir: Path, model: Path, replicas: int) -> Iterator[Running]:
     }
     log = var / "supervisor.log"
     state_file = var / "run" / "state.json"
-    supervisor = start_process([str(PRODUCTION_SUPERVISOR)], log, env)
+    supervisor = spawn([str(PRODUCTION_SUPERVISOR)], log, env)
     state: Dict = {}
 
     def read_state() -> Dict:
@@ -339,7 +270,7 @@ def production(workdir: Path, model: Path, replicas: int) -> Iterator[Running]:
                 children.append(psutil.Process(pid))
             except psutil.Error:
                 pass
-        stop_processes([supervisor], seconds=40)
+        stop([supervisor], seconds=40)
         for child in children:  # anything the supervisor did not stop (psutil guards pid reuse)
             try:
                 if child.is_running():
@@ -374,7 +305,7 @@ def starter(project: Path, model: Path) -> Iterator[Running]:
     port = free_port()
     log = project.parent / "starter-rasa.log"
     env = {**os.environ, **BASE_ENV}
-    process = start_process(
+    process = spawn(
         [RASA, "run", "--model", str(model), "--port", str(port), "--enable-api", "--auth-token", TOKEN],
         log,
         env,
@@ -382,12 +313,12 @@ def starter(project: Path, model: Path) -> Iterator[Running]:
     )
     try:
         url = f"http://127.0.0.1:{port}"
-        boot = wait_until_ready([f"{url}/status?token={TOKEN}"], [(process, log)], START_SECONDS)
+        boot = wait_until_ready([f"{url}/status?token={TOKEN}"], {"rasa": (process, log)}, START_SECONDS)
         yield Running(
             "starter", url, url, TOKEN, lambda: {"rasa": process.pid}, "starter", None, [f"ready in {boot:.0f} s"]
         )
     finally:
-        stop_processes([process])
+        stop([process])
 
 
 def remove(path: Path) -> None:

@@ -114,7 +114,7 @@ def complainant_name(raw: str) -> Check:
     return Check(value=text)
 
 
-def free_text(raw: Optional[str], what: str, minimum: int = MIN_DESCRIPTION_CHARS) -> Check:
+def free_text(raw: Optional[object], what: str, minimum: int = MIN_DESCRIPTION_CHARS) -> Check:
     """Free text is stored exactly as typed; only its size and substance are checked."""
     if raw is not None and not isinstance(raw, str):
         return Check(error=f"{what}应为文字，请用文字描述一下。")

@@ -1,15 +1,12 @@
 """The real assistant for tests: the action server and the Rasa server (trained
 model, REST channel, HTTP API with a token) on free ports, sharing a fresh
-SQLite database. tests/conftest.py starts one for the session (`assistant`);
+SQLite database. tests/e2e/conftest.py starts one for the session (`assistant`);
 tests of other channels start their own with their credentials."""
 
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
-import time
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, Iterator, List, Tuple
@@ -19,7 +16,9 @@ import requests
 
 from bot.channels.conversation_secret import HEADER as SECRET_HEADER
 from bot.db import Database, migrate
-from bot.embedded import MODEL, embedded_servers, free_port
+from bot.launch.commands import MODEL
+from bot.launch.embedded import embedded_servers, serving
+from bot.launch.readiness import StartFailed
 from bot.settings import PROJECT_ROOT, Settings
 
 TOKEN = "e2e-test-token"
@@ -61,21 +60,6 @@ class Assistant:
         return requests.request(method, f"{self.url}{path}", params={"token": TOKEN}, timeout=60, **kwargs)
 
 
-def _wait(url: str, processes: List[subprocess.Popen], logs: List[Path], seconds: int = 240) -> None:
-    deadline = time.time() + seconds
-    while time.time() < deadline:
-        for process, log in zip(processes, logs):
-            if process.poll() is not None:
-                pytest.fail(f"server exited early:\n{log.read_text()[-3000:]}")
-        try:
-            if requests.get(url, timeout=2).ok:
-                return
-        except requests.RequestException:
-            pass
-        time.sleep(1)
-    pytest.fail(f"{url} not ready after {seconds}s")
-
-
 @contextmanager
 def running_assistant(var: Path, credentials: Path = PROJECT_ROOT / "credentials.yml") -> Iterator[Assistant]:
     """Starts both servers with their database and logs in `var`; stops them on exit.
@@ -94,46 +78,24 @@ def running_assistant(var: Path, credentials: Path = PROJECT_ROOT / "credentials
         "SERVICE_HOURS": "00:00-24:00",
         "SERVICE_DAYS": "1-7",
         # The suite drives many conversations from 127.0.0.1; tests of the channels' rate
-        # limit speak from other loopback addresses (tests/bot/channels/test_rest.py).
+        # limit speak from other loopback addresses (tests/e2e/test_rest_channel.py).
         "CHANNEL_RATE_EXEMPT": "127.0.0.1",
     }
     env.pop("DATABASE_URL", None)
     settings = Settings.from_env(env)
     migrate(settings)
-    servers = embedded_servers(var, free_port(), free_port(), TOKEN, MODEL, credentials)
-    logs = [var / "actions.log", var / "rasa.log"]
-    processes = [
-        subprocess.Popen(
-            servers.commands[role],
-            cwd=PROJECT_ROOT,
-            env=env,
-            stdout=open(log, "w"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        for role, log in zip(("actions", "rasa"), logs)
-    ]
+    servers = embedded_servers(var, TOKEN, MODEL, credentials)
     try:
-        _wait(servers.actions_health_url, processes, logs)
-        _wait(f"{servers.rasa_url}/status?token={TOKEN}", processes, logs)
-        yield Assistant(
-            servers.rasa_url,
-            settings,
-            Database(settings.database_url),
-            f"http://127.0.0.1:{servers.actions_port}",
-            tuple(p.pid for p in processes),
-        )
-    finally:
-        # A server that exited early has no process group left: stop the others all the same.
-        for process in processes:
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGTERM)
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                with suppress(ProcessLookupError):
-                    os.killpg(process.pid, signal.SIGKILL)
-        for log in logs:
-            # Logs must never carry a full phone or ID number.
-            assert "13812345678" not in log.read_text(), f"unmasked phone in {log.name}"
+        with serving(servers, env) as running:
+            yield Assistant(
+                servers.rasa_url,
+                settings,
+                Database(settings.database_url),
+                servers.actions_url,
+                tuple(p.pid for p in running.processes.values()),
+            )
+    except StartFailed as exc:
+        pytest.fail(str(exc))
+    for log in servers.logs.values():
+        # Logs must never carry a full phone or ID number.
+        assert "13812345678" not in log.read_text(), f"unmasked phone in {log.name}"

@@ -12,21 +12,17 @@ from sqlalchemy.exc import OperationalError
 
 from bot.crypto import generate_keys
 from bot.db import Database, create_postgres_database, drop_postgres_database, migrate
-from bot.embedded import MODEL
+from bot.launch.commands import MODEL
 from bot.models import Base
 from bot.settings import Settings
-from tests.assistant import Assistant, running_assistant
-
-IN_CI = os.environ.get("CI") == "true"
-# One set of field-encryption keys for the session, inherited by every server a
-# test starts: their var directories (and so their key files) differ.
-for _name, _value in generate_keys().items():
-    os.environ.setdefault(_name, _value)
-POSTGRES_ADMIN_URL = os.environ.get("TEST_POSTGRES_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+from tests.databases import IN_CI, POSTGRES_ADMIN_URL, make_settings
 
 
-def make_settings(tmp_path: Path, **env: str) -> Settings:
-    return Settings.from_env({"COMPLAINTS_VAR_DIR": str(tmp_path), **env})
+def pytest_configure(config: pytest.Config) -> None:
+    """One set of field-encryption keys for the session, inherited by every server a
+    test starts: their var directories (and so their key files) differ."""
+    for name, value in generate_keys().items():
+        os.environ.setdefault(name, value)
 
 
 @pytest.fixture
@@ -84,10 +80,3 @@ def agent():
     from rasa.core.agent import Agent
 
     return Agent.load(str(MODEL))
-
-
-@pytest.fixture(scope="session")
-def assistant(tmp_path_factory) -> Iterator[Assistant]:
-    """The assistant's real servers, shared by the session's end-to-end tests."""
-    with running_assistant(tmp_path_factory.mktemp("e2e-var")) as running:
-        yield running

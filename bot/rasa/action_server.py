@@ -6,7 +6,7 @@ BIND_HOST (loopback unless set) and answers 401 to any request but /health
 without the header X-Action-Server-Token carrying ACTION_SERVER_TOKEN. Rasa
 sends that header from the action endpoint's `headers:` in endpoints.yml and
 endpoints.production.yml. Every launcher starts the action server through
-this module (scripts/run, bot/embedded.py, deploy/local/topology.py, deploy/).
+this module (bot/launch/commands.py, deploy/).
 
 Without ACTION_SERVER_TOKEN a random secret is created once in
 var/keys/action-server-token (owner-only), which the Rasa server entry
@@ -24,9 +24,12 @@ import secrets
 import sys
 import time
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, List, Optional, Tuple
 
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from sanic import HTTPResponse, Request, Sanic
 
 HEADER = "X-Action-Server-Token"
 TOKEN_ENV = "ACTION_SERVER_TOKEN"
@@ -112,7 +115,7 @@ class RefusalLog:
         self.last[address] = (now, 0)
 
 
-def create_app(token: str, actions_package: str = "actions"):  # -> sanic.Sanic
+def create_app(token: str, actions_package: str = "actions") -> "Sanic":
     """rasa-sdk's action server app, with no CORS and every route but /health behind the shared secret."""
     from rasa_sdk.endpoint import create_app as create_sdk_app
     from sanic import response
@@ -124,7 +127,7 @@ def create_app(token: str, actions_package: str = "actions"):  # -> sanic.Sanic
     refusals = RefusalLog()
 
     @app.on_request
-    async def require_token(request):
+    async def require_token(request: "Request") -> Optional["HTTPResponse"]:
         if request.path in OPEN_PATHS or authorised(request.headers.get(HEADER), token):
             return None
         refusals.refused(request.method, request.path, request.ip)

@@ -1,8 +1,8 @@
 """`python -m bot.rasa.server run …`: Rasa's own command line, in a leaner and safer process.
 
 Every launcher of this project starts the Rasa server through this module
-(scripts/run, deploy/local/topology.py, bot/embedded.py, the container
-image). Arguments are Rasa's, with three safeguards:
+(bot/launch/commands.py for scripts/run, scripts/run-production, the tests and
+the benchmark; the container image). Arguments are Rasa's, with three safeguards:
 
 - `run` and `shell` listen on BIND_HOST (127.0.0.1 unless set) instead of
   Rasa's 0.0.0.0; an explicit `--interface` still wins.

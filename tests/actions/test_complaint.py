@@ -3,7 +3,7 @@ from actions.complaint import (
     ActionSubmitComplaint,
     ValidateComplaintForm,
 )
-from tests.actions.conftest import slot_events, texts, tracker
+from tests.actions.trackers import slot_events, texts, tracker
 
 FILLED = {
     "complaint_category": "claims",

@@ -4,7 +4,7 @@ from actions.complaint import ActionSubmitComplaint, ValidateComplaintForm
 from actions.consent import ActionAskHealthConsent
 from actions.handoff import ValidateCallbackForm
 from actions.status import ValidateStatusForm
-from tests.actions.conftest import slot_events, texts, tracker
+from tests.actions.trackers import slot_events, texts, tracker
 
 NOTICE_MARK = "个人信息处理告知"
 HEALTHY = "我妈查出癌症住院了，理赔申请交了两个月没有结果"

@@ -14,7 +14,7 @@ from actions.handoff import (
 )
 from bot.agents import AgentService, Role
 from bot.handoff import HandoffReason
-from tests.actions.conftest import slot_events, texts, tracker, user
+from tests.actions.trackers import slot_events, texts, tracker, user
 
 # Monday 10:00 and Saturday 10:00 in Asia/Shanghai.
 MONDAY_MORNING = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)

@@ -1,5 +1,5 @@
 from actions.materials import ActionExplainClaimMaterials
-from tests.actions.conftest import slot_events, texts, tracker
+from tests.actions.trackers import slot_events, texts, tracker
 
 
 async def run(dispatcher, domain, text, **kwargs):

@@ -6,7 +6,7 @@ from actions.complaint import ActionSubmitComplaint
 from actions.handoff import ActionRequestHandoff, ActionSubmitCallback
 from bot.alerts import Alerts
 from bot.workspace import TicketFilter, Workspace
-from tests.actions.conftest import texts, tracker, user
+from tests.actions.trackers import texts, tracker, user
 from tests.bot.sample_tickets import SUPERVISOR
 
 # 23:30 on a Monday in Asia/Shanghai: outside the default service hours (09:00-21:00).

@@ -4,21 +4,14 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from actions.status import ActionCheckTicketStatus, ActionWithdrawComplaint, ValidateStatusForm, ValidateWithdrawForm
 from bot.settings import PROJECT_ROOT
-from bot.tickets import ComplaintDraft
-from tests.actions.conftest import slot_events, texts, tracker
+from tests.actions.trackers import slot_events, texts, tracker
+from tests.bot.complaints import draft
 
 
 def file_ticket(svc) -> str:
-    draft = ComplaintDraft(
-        conversation_id="c",
-        channel="rest",
-        category="claims",
-        complainant_name="张三",
-        phone_number="13812345678",
-        description="理赔太慢了啊",
-        customer_request="尽快赔付",
-    )
-    return svc.tickets.submit(draft, "c:1").ticket_no
+    return svc.tickets.submit(
+        draft(conversation_id="c", description="理赔太慢了啊", policy_number=None), "c:1"
+    ).ticket_no
 
 
 async def check(dispatcher, domain, ticket_no, phone, purpose="status", sender="visitor"):

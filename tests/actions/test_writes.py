@@ -17,8 +17,8 @@ from actions.handoff import ActionRequestHandoff, ActionSubmitCallback
 from actions.status import ActionCheckTicketStatus, ActionWithdrawComplaint
 from bot.handoff import HandoffService
 from bot.models import HandoffRequest, StatusLookup, Ticket
-from bot.tickets import ComplaintDraft
-from tests.actions.conftest import user
+from tests.actions.trackers import user
+from tests.bot.complaints import draft
 
 GOOD = {
     "complaint_category": "claims",
@@ -159,16 +159,9 @@ async def test_handoff_request_still_queues_a_valid_conversation(svc, executor, 
 
 
 def file_ticket(svc) -> str:
-    draft = ComplaintDraft(
-        conversation_id="c",
-        channel="rest",
-        category="claims",
-        complainant_name="张三",
-        phone_number="13812345678",
-        description="理赔太慢了啊",
-        customer_request="尽快赔付",
-    )
-    return svc.tickets.submit(draft, "c:1").ticket_no
+    return svc.tickets.submit(
+        draft(conversation_id="c", description="理赔太慢了啊", policy_number=None), "c:1"
+    ).ticket_no
 
 
 @pytest.mark.parametrize("action", ["action_check_ticket_status", "action_withdraw_complaint"])

@@ -4,7 +4,7 @@ import pytest
 
 from bot.agents import SESSION_LIFETIME, AccountError, AgentService, Role
 from bot.models import Agent
-from tests.bot.test_handoff import Clock
+from tests.bot.clocks import Clock
 
 
 def test_password_is_stored_as_an_argon2_hash_and_login_works(db):

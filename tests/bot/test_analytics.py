@@ -20,8 +20,8 @@ from rasa.shared.core.events import (
 
 from bot.analytics import AnalyticsConsumer, AnalyticsFeed, EventClassifier, Kind, delete_feed
 from bot.db import Database, migrate
-from tests.bot.conftest import feed_settings, production_broker, published
-from tests.bot.test_cli import cli
+from tests.bot.command_line import cli
+from tests.bot.rasa.rabbitmq import feed_settings, production_broker, published
 
 
 def body(sender: str, event: Event) -> bytes:

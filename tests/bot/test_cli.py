@@ -1,27 +1,8 @@
 import json
-import os
-import subprocess
-import sys
 
-from bot.crypto import ENCRYPTION_KEYS_VARIABLE, HASH_KEY_VARIABLE
-from bot.settings import PROJECT_ROOT
 from bot.tickets import TicketService
-from tests.bot.test_tickets import draft
-
-
-def cli(tmp_path, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        env={
-            "COMPLAINTS_VAR_DIR": str(tmp_path),
-            "PATH": "/usr/bin:/bin",
-            **{name: os.environ[name] for name in (ENCRYPTION_KEYS_VARIABLE, HASH_KEY_VARIABLE)},
-        },
-        timeout=120,
-    )
+from tests.bot.command_line import cli
+from tests.bot.complaints import draft
 
 
 def test_operators_list_and_show_tickets_and_handoffs_as_json(tmp_path, sqlite_db, settings):

@@ -1,4 +1,4 @@
-"""Phone and ID numbers encrypted in the ticket database, searchable by keyed hash, keys rotatable."""
+"""Phone and ID numbers encrypted in the ticket database, searchable by keyed hash; the keys and their file."""
 
 from __future__ import annotations
 
@@ -18,12 +18,11 @@ from bot import crypto as field_keys
 from bot.crypto import FieldCrypto, FieldKeyError, generate_keys, load
 from bot.db import Database, create_postgres_database, drop_postgres_database
 from bot.handoff import HandoffReason, HandoffService
-from bot.key_rotation import rotate_keys
 from bot.models import HandoffRequest, Ticket
 from bot.settings import PROJECT_ROOT
 from bot.tickets import TicketService
-from tests.bot.test_tickets import draft
-from tests.conftest import make_settings
+from tests.bot.complaints import draft
+from tests.databases import make_settings
 
 PHONE = "13812345678"
 
@@ -103,40 +102,6 @@ def test_lifecycle_changes_keep_the_hash(db, settings):
 
 
 # -- keys ---------------------------------------------------------------------
-
-
-def test_rotation_re_encrypts_every_row_with_the_new_first_key(db, settings):
-    old = db.crypto
-    TicketService(db, settings).submit(draft(phone_number=PHONE), "k")
-    HandoffService(db, settings).request("conv-1", "rest", HandoffReason.USER_REQUEST, {"phone_number": PHONE})
-    new_key, new_hash = generate_keys().values()
-    old_key = old.encryption_keys[0].decode()
-    both = load(
-        Path("/nonexistent"),
-        {field_keys.ENCRYPTION_KEYS_VARIABLE: f"{new_key},{old_key}", field_keys.HASH_KEY_VARIABLE: new_hash},
-    )
-    rotating = Database(db.url, crypto=both)
-    only_new = Database(
-        db.url,
-        crypto=load(
-            Path("/nonexistent"), {field_keys.ENCRYPTION_KEYS_VARIABLE: new_key, field_keys.HASH_KEY_VARIABLE: new_hash}
-        ),
-    )
-    try:
-        report = rotate_keys(rotating)
-        assert report.as_dict() == {"tickets": 1, "handoffs": 1}
-        with only_new.transaction() as session:
-            ticket = session.execute(
-                select(Ticket).where(Ticket.phone_hash == only_new.crypto.digest(PHONE))
-            ).scalar_one()
-            assert ticket.phone_number == PHONE
-            assert session.execute(select(HandoffRequest)).scalar_one().slots["phone_number"] == PHONE
-        with pytest.raises(FieldKeyError):
-            with db.transaction() as session:  # the old key alone no longer opens anything
-                session.execute(select(Ticket)).scalar_one()
-    finally:
-        rotating.dispose()
-        only_new.dispose()
 
 
 def test_keys_must_be_given_together_and_well_formed(tmp_path):
@@ -260,36 +225,3 @@ def test_the_migration_encrypts_existing_rows_and_keeps_their_audit(empty_url):
             assert connection.execute(sa.text("SELECT COUNT(*) FROM ticket_events")).scalar_one() == 1
     finally:
         db.dispose()
-
-
-def test_operators_rotate_keys_from_the_cli(tmp_path, sqlite_db, settings):
-    import os
-    import subprocess
-    import sys
-
-    TicketService(sqlite_db, settings).submit(draft(phone_number=PHONE), "k")
-    new_key = generate_keys()[field_keys.ENCRYPTION_KEYS_VARIABLE]
-    old_key = sqlite_db.crypto.encryption_keys[0].decode()
-    hash_key = os.environ[field_keys.HASH_KEY_VARIABLE]
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "privacy", "rotate-keys"],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        env={
-            "COMPLAINTS_VAR_DIR": str(tmp_path),
-            "PATH": "/usr/bin:/bin",
-            field_keys.ENCRYPTION_KEYS_VARIABLE: f"{new_key},{old_key}",
-            field_keys.HASH_KEY_VARIABLE: hash_key,
-        },
-        timeout=120,
-    )
-    assert json.loads(result.stdout) == {"re_encrypted": {"tickets": 1, "handoffs": 0}}, result.stderr
-    only_new = Database(
-        sqlite_db.url,
-        crypto=load(tmp_path, {field_keys.ENCRYPTION_KEYS_VARIABLE: new_key, field_keys.HASH_KEY_VARIABLE: hash_key}),
-    )
-    try:
-        assert TicketService(only_new, settings).list()[0]["phone_number"] == PHONE
-    finally:
-        only_new.dispose()

@@ -1,6 +1,6 @@
 from bot.handoff import HandoffReason, HandoffService
 from bot.tickets import TicketService
-from tests.bot.test_tickets import draft
+from tests.bot.complaints import draft
 
 
 def test_request_records_everything_the_desk_needs(db, settings):
@@ -43,23 +43,14 @@ def test_release_ends_the_handoff(db, settings):
 # -- the desk side ------------------------------------------------------------------
 
 from concurrent.futures import ThreadPoolExecutor  # noqa: E402
-from datetime import datetime, timedelta, timezone  # noqa: E402
+from datetime import timedelta  # noqa: E402
 
 import pytest  # noqa: E402
 
 from bot.agents import AgentService, Role  # noqa: E402
 from bot.handoff import Availability, ClaimError, ServiceHours  # noqa: E402
-from tests.conftest import make_settings  # noqa: E402
-
-
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now=datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)):  # 12:00 in Shanghai
-        self.now = now
-
-    def __call__(self):
-        return self.now
+from tests.bot.clocks import Clock  # noqa: E402
+from tests.databases import make_settings  # noqa: E402
 
 
 @pytest.fixture

@@ -4,7 +4,7 @@ from bot.db import Database
 from bot.intake import record_complaint
 from bot.spool import ComplaintSpool
 from bot.tickets import TicketService
-from tests.bot.test_tickets import draft
+from tests.bot.complaints import draft
 
 
 def test_outage_spools_then_replays_once(tmp_path, sqlite_db, settings):

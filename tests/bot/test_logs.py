@@ -15,7 +15,7 @@ import requests
 
 from bot.agents import AgentService, Role
 from bot.settings import PROJECT_ROOT
-from tests.bot.desk.conftest import start_desk, stop_desk
+from tests.bot.desk.server import start_desk, stop_desk
 
 PHONE = "13812345678"
 

@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import signal
 import subprocess
 import sys
 import threading
 import time
-import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Dict, Iterator, List
+from typing import Dict, List
 
 import pytest
-import sqlalchemy as sa
-from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import BotUttered, SessionStarted, UserUttered
-from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy import func, select
 
 from bot import retention
@@ -35,66 +28,13 @@ from bot.models import (
     WeChatInboxMessage,
     WeChatUnfollow,
 )
-from bot.rasa.tracker_store import ResilientSQLTrackerStore
 from bot.retention import RetentionPurge, TrackerEvents, parse_duration, record_unfollow, years_before
 from bot.settings import PROJECT_ROOT, Settings
 from bot.tickets import TicketService
-from tests.bot.test_tickets import draft
-from tests.conftest import make_settings
-
-DOMAIN = Domain.from_dict({})
-NOW = datetime.now(timezone.utc)
-
-
-def ago(**delta: float) -> datetime:
-    return NOW - timedelta(**delta)
-
-
-class Conversations:
-    """Rasa's tracker store for a test, and the purge's view of it."""
-
-    def __init__(self, url: str, store: ResilientSQLTrackerStore) -> None:
-        self.url, self.store = url, store
-        self.events = TrackerEvents(url)
-        self.prefix = f"t{uuid.uuid4().hex[:6]}-"
-        self.written: List[str] = []
-
-    def write(self, name: str, *moments: datetime, text: str = "我的电话是13812345678") -> str:
-        """A conversation with one user message and one bot reply at each moment."""
-        sender = self.prefix + name
-        events = []
-        for moment in moments:
-            at = moment.timestamp()
-            events += [
-                SessionStarted(timestamp=at),
-                UserUttered(text, {"name": "greet"}, timestamp=at),
-                BotUttered("您好", timestamp=at),
-            ]
-        asyncio.run(self.store.save(DialogueStateTracker.from_events(sender, events)))
-        self.written.append(sender)
-        return sender
-
-    def count(self, sender: str) -> int:
-        with self.store.engine.connect() as connection:
-            return connection.execute(
-                sa.text("SELECT COUNT(*) FROM events WHERE sender_id = :s"), {"s": sender}
-            ).scalar_one()
-
-
-@pytest.fixture
-def conversations(db: Database, tmp_path) -> Iterator[Conversations]:
-    if db.engine.dialect.name == "postgresql":
-        url = db.url
-        store = ResilientSQLTrackerStore(domain=DOMAIN, host=url)
-    else:
-        url = f"sqlite:///{tmp_path / 'tracker.db'}"
-        store = ResilientSQLTrackerStore(domain=DOMAIN, dialect="sqlite", db=str(tmp_path / "tracker.db"))
-    made = Conversations(url, store)
-    yield made
-    with store.engine.begin() as connection:  # PostgreSQL: the session's database is shared
-        connection.execute(sa.text("DELETE FROM events WHERE sender_id LIKE :p"), {"p": made.prefix + "%"})
-    made.events.dispose()
-    store.engine.dispose()
+from tests.bot.command_line import cli, cli_env
+from tests.bot.complaints import draft
+from tests.bot.conversations import NOW, Conversations, ago
+from tests.databases import make_settings
 
 
 def closed_ticket(db: Database, settings: Settings, conversation: str, closed: datetime, key: str) -> str:
@@ -335,19 +275,9 @@ def test_periods_are_validated():
     assert years_before(datetime(2028, 2, 29, tzinfo=timezone.utc), 5) == datetime(2023, 2, 28, tzinfo=timezone.utc)
 
 
-def _cli_env(tmp_path, db: Database, conversations: Conversations) -> Dict[str, str]:
-    return {
-        "PATH": "/usr/bin:/bin",
-        "COMPLAINTS_VAR_DIR": str(tmp_path),
-        "DATABASE_URL": db.url,
-        "TRACKER_DATABASE_URL": conversations.url,
-        **{name: os.environ[name] for name in ("FIELD_ENCRYPTION_KEYS", "FIELD_HASH_KEY")},
-    }
-
-
 def test_scheduled_runs_on_two_replicas_purge_once_per_period_and_stop_on_sigterm(db, tmp_path, conversations):
     stale = conversations.write("stale", ago(days=365))
-    env = _cli_env(tmp_path, db, conversations)
+    env = cli_env(tmp_path, DATABASE_URL=db.url, TRACKER_DATABASE_URL=conversations.url)
     replicas = [
         subprocess.Popen(
             [sys.executable, "-m", "bot", "retention", "run", "--every", "1h"],
@@ -376,24 +306,11 @@ def test_scheduled_runs_on_two_replicas_purge_once_per_period_and_stop_on_sigter
 
 def test_operators_purge_once_from_the_cli(db, tmp_path, conversations):
     conversations.write("stale", ago(days=365))
-    result = subprocess.run(
-        [sys.executable, "-m", "bot", "retention", "purge"],
-        cwd=PROJECT_ROOT,
-        env=_cli_env(tmp_path, db, conversations),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    databases = {"DATABASE_URL": db.url, "TRACKER_DATABASE_URL": conversations.url}
+    result = cli(tmp_path, "retention", "purge", **databases)
     assert result.returncode == 0, result.stderr
     assert '"tracker_conversations": 1' in result.stdout
-    runs = subprocess.run(
-        [sys.executable, "-m", "bot", "retention", "runs"],
-        cwd=PROJECT_ROOT,
-        env=_cli_env(tmp_path, db, conversations),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    runs = cli(tmp_path, "retention", "runs", **databases)
     assert '"tracker_events": 3' in runs.stdout and "138" not in runs.stdout
 
 

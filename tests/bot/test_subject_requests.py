@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import sqlalchemy as sa
@@ -12,11 +10,11 @@ from sqlalchemy import select
 
 from bot.handoff import HandoffReason, HandoffService
 from bot.models import HandoffRequest, PrivacyRequest, StatusLookup, Ticket, TicketEvent, TicketNote
-from bot.settings import PROJECT_ROOT
 from bot.subject_requests import ERASED, OpenCases, RequestError, SubjectRequests
 from bot.tickets import TicketService
-from tests.bot.test_retention import _cli_env, ago, conversations  # noqa: F401 (fixture)
-from tests.bot.test_tickets import draft
+from tests.bot.command_line import cli
+from tests.bot.complaints import draft
+from tests.bot.conversations import ago
 
 PHONE, OTHER = "13812345678", "13987654321"
 
@@ -190,14 +188,7 @@ def test_requests_are_validated():
 
 
 def _cli(tmp_path, db, conversations, *args):
-    return subprocess.run(
-        [sys.executable, "-m", "bot", "privacy", *args],
-        cwd=PROJECT_ROOT,
-        capture_output=True,
-        text=True,
-        env=_cli_env(tmp_path, db, conversations),
-        timeout=120,
-    )
+    return cli(tmp_path, "privacy", *args, DATABASE_URL=db.url, TRACKER_DATABASE_URL=conversations.url)
 
 
 def test_operators_export_and_erase_from_the_cli(tmp_path, db, settings, conversations):

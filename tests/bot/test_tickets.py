@@ -1,43 +1,19 @@
 from concurrent.futures import ThreadPoolExecutor
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timezone
 
 import pytest
 from sqlalchemy import func, select
 
 from bot import crypto
 from bot.models import StatusLookup, Ticket, TicketEvent
-from bot.tickets import ComplaintDraft, LifecycleError, TicketService, TicketStatus
-from tests.conftest import make_settings
-
-
-def draft(**overrides):
-    values = dict(
-        conversation_id="conv-1",
-        channel="rest",
-        category="claims",
-        complainant_name="张三",
-        phone_number="13812345678",
-        description="理赔申请交了两个月没有结果",
-        customer_request="尽快赔付",
-        policy_number="PL202300123456",
-    )
-    values.update(overrides)
-    return ComplaintDraft(**values)
+from bot.tickets import LifecycleError, TicketService, TicketStatus
+from tests.bot.clocks import Clock
+from tests.bot.complaints import draft
+from tests.databases import make_settings
 
 
 def fixed_clock(moment=datetime(2026, 11, 22, 2, 30, tzinfo=timezone.utc)):
     return lambda: moment
-
-
-class MovingClock:
-    def __init__(self, moment=datetime(2026, 11, 22, 2, 30, tzinfo=timezone.utc)):
-        self.moment = moment
-
-    def __call__(self):
-        return self.moment
-
-    def advance(self, **delta):
-        self.moment += timedelta(**delta)
 
 
 @pytest.fixture
@@ -135,7 +111,7 @@ def test_status_attempts_are_limited_per_conversation(service):
 
 def test_a_known_phone_cannot_walk_the_ticket_numbers_from_fresh_conversations(db, settings):
     """The probe: one known phone, a new sender id for every guessed ticket number."""
-    clock = MovingClock()
+    clock = Clock(datetime(2026, 11, 22, 2, 30, tzinfo=timezone.utc))
     service = TicketService(db, settings, clock=clock)
     for i in range(3):
         service.submit(draft(phone_number="13700000000"), f"other-{i}")

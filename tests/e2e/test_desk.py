@@ -17,8 +17,9 @@ import requests
 from bot.agents import AgentService, Role
 from bot.handoff import Availability, HandoffReason, HandoffService
 from tests.assistant import TOKEN, Assistant
-from tests.bot.desk.conftest import PASSWORD, DeskClient, DeskServer, start_desk, stop_desk
-from tests.browser_support import DESKTOP, chromium, save_screenshot  # noqa: F401
+from tests.bot.desk.client import PASSWORD, DeskClient
+from tests.bot.desk.server import DeskServer, start_desk, stop_desk
+from tests.e2e.browser import DESKTOP, save_screenshot
 
 XSS = "<img src=x onerror=\"document.title='pwned'\">"
 
@@ -127,7 +128,7 @@ def test_the_mailbox_refuses_bad_requests(assistant):
     for body in ({}, {"sender": ""}, {"sender": "x" * 256}, {"sender": "a", "after": "soon"}):
         response = requests.post(f"{assistant.url}/webhooks/rest/messages", json=body, timeout=10)
         assert response.status_code == 400, body
-    # Readable only with the conversation's secret (tests/bot/channels/test_rest.py).
+    # Readable only with the conversation's secret (tests/e2e/test_rest_channel.py).
     assert (
         requests.post(f"{assistant.url}/webhooks/rest/messages", json={"sender": "nobody-ever"}, timeout=10).status_code
         == 403

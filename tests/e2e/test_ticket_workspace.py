@@ -20,9 +20,10 @@ from bot.materials import load as load_materials
 from bot.reminders import ReminderPass
 from bot.tickets import TicketService
 from tests.assistant import TOKEN, Assistant
-from tests.bot.desk.conftest import PASSWORD, DeskServer, start_desk, stop_desk
+from tests.bot.desk.client import PASSWORD
+from tests.bot.desk.server import DeskServer, start_desk, stop_desk
 from tests.bot.sample_tickets import submit
-from tests.browser_support import DESKTOP, chromium, save_screenshot  # noqa: F401
+from tests.e2e.browser import DESKTOP, save_screenshot
 from tests.e2e.test_web_chat import click, open_chat, say, session_of
 
 STEPS = [

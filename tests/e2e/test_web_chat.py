@@ -36,13 +36,13 @@ from bot.channels.web import (
     history,
     parse_session_id,
 )
-from bot.embedded import free_port
 from bot.handoff import HandoffService
+from bot.launch.ports import free_port
 from bot.settings import PROJECT_ROOT
 from bot.tickets import TicketService
 from tests.assistant import TOKEN, Assistant, running_assistant
-from tests.bot.channels.loopback import client_at, fresh_address
-from tests.browser_support import DESKTOP, PHONE, chromium, save_screenshot  # noqa: F401
+from tests.e2e.browser import DESKTOP, PHONE, save_screenshot
+from tests.e2e.loopback import client_at, fresh_address
 
 CHANNEL_KEY = "bot.channels.web.WebChatInput"
 STORAGE_KEY = "complaints-web-chat.session"

@@ -32,7 +32,7 @@ from tests.bot.channels.wechat.callbacks import (
 from tests.bot.channels.wechat.fake_api import FakeWeChatApi
 
 CHANNEL = "bot.channels.wechat.channel.WeChatInput"
-SLOW_CHANNEL = "tests.bot.channels.wechat.slow_channel.SlowWeChatInput"
+SLOW_CHANNEL = "tests.e2e.slow_wechat_channel.SlowWeChatInput"
 CALLBACKS = Callbacks()
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from bot.agents import Role
 from bot.reminders import ReminderPass
-from tests.bot.desk.conftest import DeskServer
+from tests.bot.desk.server import DeskServer
 from tests.bot.desk.test_streams import EventStream
 from tests.bot.sample_tickets import submit
 

@@ -14,7 +14,8 @@ import requests
 from bot.agents import Role
 from bot.handoff import HandoffReason, HandoffService
 from bot.tickets import TicketService
-from tests.bot.desk.conftest import DeskClient, start_desk, stop_desk
+from tests.bot.desk.client import DeskClient
+from tests.bot.desk.server import start_desk, stop_desk
 
 ROUTES = [
     ("GET", "/api/queue"),

@@ -18,7 +18,7 @@ import requests
 from requests.adapters import HTTPAdapter
 
 from bot.desk.security import FAILURES_PER_ADDRESS, FailedLogins, LoginBusy, PasswordChecks
-from tests.bot.desk.conftest import PASSWORD, DeskClient
+from tests.bot.desk.client import PASSWORD, DeskClient
 
 
 class FromAddress(HTTPAdapter):

@@ -16,7 +16,7 @@ import requests
 from bot.agents import AgentService, Role
 from bot.clock import utc_now
 from bot.handoff import HandoffService
-from tests.bot.desk.conftest import DeskClient
+from tests.bot.desk.client import DeskClient
 
 ENDS_WITHIN = 8.0  # seconds; the stream checks every second and keeps alive every 20
 

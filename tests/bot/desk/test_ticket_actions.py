@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from bot.agents import Role
-from tests.bot.desk.conftest import DeskServer
+from tests.bot.desk.server import DeskServer
 from tests.bot.sample_tickets import submit
 
 STALE = "工单已被他人修改，请刷新页面后重试"

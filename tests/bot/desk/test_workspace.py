@@ -9,7 +9,8 @@ import pytest
 
 from bot import materials
 from bot.agents import Role
-from tests.bot.desk.conftest import DeskClient, DeskServer
+from tests.bot.desk.client import DeskClient
+from tests.bot.desk.server import DeskServer
 from tests.bot.sample_tickets import submit
 
 HIDDEN = {"error": "工单不存在或您无权查看"}

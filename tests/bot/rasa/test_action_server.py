@@ -17,10 +17,10 @@ import psutil
 import pytest
 import requests
 
-from bot.embedded import free_port
+from bot.launch.ports import free_port
 from bot.rasa.action_server import HEADER, RefusalLog, TokenError, authorised, shared_token, token_file
 from bot.settings import PROJECT_ROOT
-from tests.conftest import make_settings
+from tests.databases import make_settings
 
 
 @contextmanager
@@ -146,9 +146,7 @@ def test_refusals_are_logged_once_a_minute_per_address_with_a_count(caplog):
 
 def test_every_launcher_starts_the_action_server_through_this_entry():
     launchers = [
-        PROJECT_ROOT / "scripts" / "run",
-        PROJECT_ROOT / "bot" / "embedded.py",
-        PROJECT_ROOT / "deploy" / "local" / "topology.py",
+        PROJECT_ROOT / "bot" / "launch" / "commands.py",
         PROJECT_ROOT / "deploy" / "compose.yaml",
         PROJECT_ROOT / "deploy" / "kubernetes" / "actions.yaml",
     ]

@@ -12,7 +12,7 @@ from rasa.core.brokers.pika import PikaEventBroker
 from rasa.shared.core.events import UserUttered
 
 from bot.analytics import delete_feed
-from tests.bot.conftest import feed_settings, production_broker, published
+from tests.bot.rasa.rabbitmq import feed_settings, production_broker, published
 
 PHONE = "13812345678"
 

@@ -16,7 +16,7 @@ from rasa.core.lock_store import LockError
 from rasa.utils.endpoints import EndpointConfig
 
 from bot.rasa.lock_store import AtomicRedisLockStore
-from tests.conftest import IN_CI
+from tests.databases import IN_CI
 
 REDIS_HOST, REDIS_PORT = "127.0.0.1", 6379
 POLL = 0.01  # seconds between a waiting ticket's checks (Rasa waits 1 s)

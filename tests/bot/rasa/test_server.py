@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from bot.embedded import MODEL, free_port
+from bot.launch.commands import MODEL
+from bot.launch.ports import free_port
 from bot.rasa.server import exposure_problem, is_loopback, with_interface
 from bot.settings import DEV_RASA_TOKEN, PROJECT_ROOT
 

@@ -18,7 +18,7 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.shared.nlu.training_data.loading import load_data
 
-from bot.embedded import MODEL
+from bot.launch.commands import MODEL
 from bot.rasa.nlu.components import ServingDIETClassifier
 from bot.rasa.policies import MemoizedTEDPolicy
 from bot.settings import PROJECT_ROOT

@@ -44,7 +44,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from bot.rasa.tracker_store import ResilientSQLTrackerStore
-from tests.conftest import POSTGRES_ADMIN_URL
+from tests.databases import POSTGRES_ADMIN_URL
 
 DOMAIN = Domain.from_dict({"slots": {"phase": {"type": "text", "mappings": [{"type": "custom"}]}}})
 

@@ -13,8 +13,9 @@ from bot.agents import AgentService, Role
 from bot.analytics import AnalyticsFeed
 from bot.handoff import HandoffService
 from bot.tickets import TicketService
-from tests.bot.desk.conftest import PASSWORD, DeskClient
-from tests.e2e.production.conftest import PHONE, TOKEN, User, WebChatUser, assert_every_replica_reaches
+from tests.bot.desk.client import PASSWORD, DeskClient
+from tests.e2e.production.policyholders import PHONE, User, WebChatUser, assert_every_replica_reaches
+from tests.e2e.production.running import TOKEN
 
 
 def test_a_complaint_through_the_load_balancer_is_stored_in_postgresql_and_fed_to_analytics(healthy):

@@ -8,35 +8,25 @@ configuration drifting from the tested one, a misspelt tracker store.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Set
 
 import pytest
 import yaml
 
-from bot.embedded import free_port
+from bot.launch.ports import free_port
+from bot.launch.production.config import Config
+from bot.launch.production.nginx import COMPOSE_NGINX, render_nginx_config
 from bot.settings import PROJECT_ROOT
-from tests.conftest import IN_CI
+from tests.databases import IN_CI
 
 DEPLOY = PROJECT_ROOT / "deploy"
 SECRET = "s3cret-" + "0" * 40
 PRODUCTION_FILES = [PROJECT_ROOT / "endpoints.production.yml", PROJECT_ROOT / "credentials.production.yml"]
-
-
-def _topology_module() -> Any:
-    name = "deploy_local_topology"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, DEPLOY / "local" / "topology.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # dataclasses look their module up there
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 def referenced_variables() -> Set[str]:
@@ -82,8 +72,7 @@ def test_rasa_builds_the_production_stores_from_the_endpoints(monkeypatch):
     from bot.rasa.lock_store import AtomicRedisLockStore
     from bot.rasa.tracker_store import ResilientSQLTrackerStore
 
-    topology = _topology_module()
-    env = topology.Config.from_env({"PRODUCTION_VAR_DIR": "/tmp/unused", "ACTION_SERVER_TOKEN": SECRET}).process_env({})
+    env = Config.from_env({"PRODUCTION_VAR_DIR": "/tmp/unused", "ACTION_SERVER_TOKEN": SECRET}).process_env({})
     assert referenced_variables() <= set(env)
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -187,10 +176,9 @@ def test_kubernetes_gives_rasa_what_the_endpoints_need_and_hardens_every_pod():
 
 
 def test_the_compose_load_balancer_is_the_tested_one():
-    topology = _topology_module()
-    assert (DEPLOY / "nginx" / "nginx.conf").read_text() == topology.render_nginx_config(
-        topology.COMPOSE_NGINX
-    ), "regenerate: .venv/bin/python deploy/local/topology.py --compose-nginx > deploy/nginx/nginx.conf"
+    assert (DEPLOY / "nginx" / "nginx.conf").read_text() == render_nginx_config(
+        COMPOSE_NGINX
+    ), "regenerate: .venv/bin/python -m bot.launch production --compose-nginx > deploy/nginx/nginx.conf"
 
 
 def test_nginx_accepts_the_compose_configuration(tmp_path: Path):

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from bot.models import Ticket
 from bot.rasa.action_server import HEADER, token_file
-from tests.e2e.test_server_exposure import FORGED_SUBMISSION
+from tests.e2e.forged_requests import FORGED_SUBMISSION
 
 
 def tickets(topology) -> int:

@@ -23,8 +23,8 @@ from sqlalchemy import create_engine
 from bot.analytics import AnalyticsFeed
 from bot.channels import FAILED_TURN_TEXT
 from bot.tickets import TicketService
-from tests.conftest import IN_CI, POSTGRES_ADMIN_URL
-from tests.e2e.production.conftest import ANSWERS, OPENING, PHONE, User, assert_every_replica_reaches
+from tests.databases import IN_CI, POSTGRES_ADMIN_URL
+from tests.e2e.production.policyholders import ANSWERS, OPENING, PHONE, User, assert_every_replica_reaches
 
 
 def tickets_of(topology, sender: str):

@@ -20,7 +20,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Tuple
 
 from aiohttp import web
 
-from bot.embedded import free_port
+from bot.launch.ports import free_port
 
 
 class FakeWeChatApi:

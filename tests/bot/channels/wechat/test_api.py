@@ -8,15 +8,9 @@ from typing import AsyncIterator
 
 import pytest
 
-from bot.channels.wechat.api import AccessTokens, ApiTransport, CustomerServiceApi, WeChatApiError
+from bot.channels.wechat.api import CustomerServiceApi, WeChatApiError
 from tests.bot.channels.wechat.callbacks import APP_ID, APP_SECRET
-
-OPENID = "oAbCdEfGhIjKlMnOpQrStUvWxYz0"
-
-
-def make_api(fake, endpoint: str = "stable", secret: str = APP_SECRET, timeout: float = 5.0) -> CustomerServiceApi:
-    transport = ApiTransport(fake.url, timeout)
-    return CustomerServiceApi(transport, AccessTokens(transport, APP_ID, secret, endpoint), busy_retry_seconds=0.01)
+from tests.bot.channels.wechat.customer_service import OPENID, make_api
 
 
 @pytest.fixture

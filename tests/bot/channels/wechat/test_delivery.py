@@ -9,7 +9,7 @@ import pytest
 
 from bot.channels.wechat import recent_delivery_failures, record_delivery_failure
 from bot.channels.wechat.delivery import Delivery, TurnReplies
-from tests.bot.channels.wechat.test_api import OPENID, make_api
+from tests.bot.channels.wechat.customer_service import OPENID, make_api
 
 
 @pytest.fixture

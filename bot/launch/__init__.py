@@ -1,0 +1,1 @@
+"""Starts the assistant's servers: the embedded default and the production topology on one machine."""

@@ -1,0 +1,48 @@
+"""Starting a server process with its log, and stopping a set of them (SIGTERM, then SIGKILL)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from contextlib import suppress
+from pathlib import Path
+from typing import Iterable, List, Mapping
+
+from bot.settings import PROJECT_ROOT
+
+
+def spawn(
+    command: List[str], log: Path, env: Mapping[str, str], *, mode: str = "ab", cwd: Path = PROJECT_ROOT
+) -> "subprocess.Popen[bytes]":
+    """`command` run in a session of its own from `cwd`, with stdout and stderr into `log`."""
+    with open(log, mode) as out:
+        return subprocess.Popen(
+            command,
+            cwd=cwd,
+            env=dict(env),
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+
+
+def signal_group(process: "subprocess.Popen[bytes]", signum: int) -> None:
+    with suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signum)  # the group: also what a leader that already exited left running
+
+
+def stop(processes: Iterable["subprocess.Popen[bytes]"], seconds: float = 30) -> None:
+    """SIGTERM to each one's process group, SIGKILL to those still running after `seconds`."""
+    processes = list(processes)
+    for process in processes:
+        signal_group(process, signal.SIGTERM)
+    deadline = time.monotonic() + seconds
+    for process in processes:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            signal_group(process, signal.SIGKILL)
+            process.wait(timeout=10)

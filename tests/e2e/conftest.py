@@ -1,0 +1,39 @@
+"""Fixtures of the whole-system tests: the assistant's real servers, headless Chromium."""
+
+from __future__ import annotations
+
+import os
+from typing import Iterator
+
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+from tests.assistant import Assistant, running_assistant
+from tests.databases import IN_CI
+from tests.e2e.browser import CHROMIUM_ARGS, chromium_path
+
+
+@pytest.fixture(scope="session")
+def assistant(tmp_path_factory) -> Iterator[Assistant]:
+    """The assistant's real servers, shared by the session's end-to-end tests."""
+    with running_assistant(tmp_path_factory.mktemp("e2e-var")) as running:
+        yield running
+
+
+# Module scope: Playwright's sync API keeps an event loop running in this thread
+# while it is open, which would break later tests that run their own loop.
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless; skips the module without it (fails under CI=true)."""
+    path = chromium_path()
+    if not (path.is_file() and os.access(path, os.X_OK)):
+        message = f"Chromium not found at {path}: run scripts/install-chromium or set PLAYWRIGHT_CHROMIUM"
+        if IN_CI:
+            pytest.fail(message)
+        pytest.skip(message)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(path), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
