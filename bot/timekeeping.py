@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.deadlines import check_extension
-from bot.models import OwedNotice, Ticket, TicketEvent, TicketPause
-from bot.ticket_editing import TicketEditor, reason_text, set_audited, sync_deadline
+from bot.models import OwedNotice, Ticket, TicketPause
+from bot.ticket_editing import TicketEditor, audit_note, reason_text, set_audited, sync_deadline
 from bot.tickets import LifecycleError
 from bot.workspace import Viewer
 
@@ -30,9 +30,7 @@ class Timekeeping(TicketEditor):
             if ticket.is_complex:
                 raise LifecycleError("工单已是复杂案件")
             set_audited(session, ticket, "is_complex", True, actor.username, now)
-            session.add(
-                TicketEvent(ticket_id=ticket.id, at=now, actor=actor.username, field="complex_reason", new_value=why)
-            )
+            audit_note(session, ticket, "complex_reason", why, actor.username, now)
             sync_deadline(session, ticket, self.rules, actor.username, now)
 
         return self._change(ticket_no, expected_version, actor, work)
@@ -101,11 +99,7 @@ class Timekeeping(TicketEditor):
                 raise LifecycleError("没有待审批的延期申请")
             set_audited(session, ticket, "extension_requested_days", None, actor.username, now)
             set_audited(session, ticket, "extension_requested_by", None, actor.username, now)
-            session.add(
-                TicketEvent(
-                    ticket_id=ticket.id, at=now, actor=actor.username, field="extension_rejected", new_value=why
-                )
-            )
+            audit_note(session, ticket, "extension_rejected", why, actor.username, now)
 
         return self._change(ticket_no, expected_version, actor, work)
 

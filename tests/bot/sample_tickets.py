@@ -13,7 +13,8 @@ from sqlalchemy import update
 from bot.db import Database
 from bot.models import Ticket
 from bot.settings import Settings
-from bot.tickets import ComplaintDraft, TicketService
+from bot.tickets import TicketService
+from tests.bot.test_tickets import draft
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _keys = itertools.count(1)
@@ -41,24 +42,11 @@ class Viewer:
     is_supervisor: bool = False
 
 
+__all__ = ["AGENT_LI", "AGENT_WANG", "SUPERVISOR", "MovingClock", "Viewer", "draft", "shanghai", "submit"]
+
 AGENT_LI = Viewer("li")
 AGENT_WANG = Viewer("wang")
 SUPERVISOR = Viewer("boss", is_supervisor=True)
-
-
-def draft(**overrides: Any) -> ComplaintDraft:
-    values: dict = dict(
-        conversation_id="conv-1",
-        channel="rest",
-        category="claims",
-        complainant_name="张三",
-        phone_number="13812345678",
-        description="理赔申请交了两个月没有结果",
-        customer_request="尽快赔付",
-        policy_number="PL202300123456",
-    )
-    values.update(overrides)
-    return ComplaintDraft(**values)
 
 
 def submit(db: Database, settings: Settings, received: datetime, case: Any = None, **fields: Any) -> str:
