@@ -87,8 +87,10 @@ def seed(db: Database, settings: Settings, count: int, now: datetime) -> float:
         rows = [_ticket(n, now, rules, rng, db.crypto) for n in range(first, min(first + BATCH, count))]
         with db.transaction() as session:
             session.execute(insert(Ticket), rows)
+    # What autovacuum does on a live database: planner statistics and the visibility map.
     with db.engine.connect() as connection:
-        connection.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE"))
+        vacuum = "VACUUM ANALYZE" if connection.dialect.name == "postgresql" else "ANALYZE"
+        connection.execution_options(isolation_level="AUTOCOMMIT").execute(text(vacuum))
     return time.perf_counter() - started
 
 
@@ -129,25 +131,41 @@ def timed_pass(db: Database, settings: Settings, now: datetime) -> float:
     return time.perf_counter() - started
 
 
-def report(count: int, seeded_s: float, timings: Dict[str, List[float]], passes: Dict[str, float]) -> str:
-    every = [value for values in timings.values() for value in values]
-    overall = percentile(every, 95) or 0.0
+def _overall(timings: Dict[str, List[float]]) -> float:
+    return percentile([value for values in timings.values() for value in values], 95) or 0.0
+
+
+def report(
+    count: int,
+    seeded_s: float,
+    timings: Dict[str, List[float]],
+    passes: Dict[str, float],
+    after_passes: Optional[Dict[str, List[float]]] = None,
+) -> str:
+    later = after_passes or {}
     lines = [
         f"# Ticket workspace benchmark ({datetime.now(timezone.utc).date().isoformat()})",
         "",
         f"{count:,} tickets on PostgreSQL, seeded in {seeded_s:.0f} s. Each query: the page (50 rows) and",
-        "its counts per status and deadline state, as bot/workspace.py runs them for the desk.",
+        "its counts per status and deadline state, as bot/workspace.py runs them for the desk; timed",
+        "once the database is vacuumed (as autovacuum leaves it) and again right after the reminder",
+        "passes rewrote the open tickets, before any vacuum.",
         "",
-        "| query | p50 | p95 |",
-        "|---|---:|---:|",
+        "| query | p50 | p95 | p95 after the passes |",
+        "|---|---:|---:|---:|",
     ]
     for name, values in timings.items():
-        lines.append(f"| {name} | {percentile(values, 50):.0f} ms | {percentile(values, 95):.0f} ms |")
-    lines += [
-        "",
-        f"- **List page + counts, all queries:** p95 {overall:.0f} ms "
-        f"(target ≤ {TARGET_LIST_MS:.0f} ms: {'met' if overall <= TARGET_LIST_MS else 'NOT met'}).",
-    ]
+        after = f"{percentile(later[name], 95):.0f} ms" if name in later else "–"
+        lines.append(f"| {name} | {percentile(values, 50):.0f} ms | {percentile(values, 95):.0f} ms | {after} |")
+    lines.append("")
+    for label, measured in (("vacuumed", timings), ("after the passes", later)):
+        if measured:
+            overall = _overall(measured)
+            verdict = "met" if overall <= TARGET_LIST_MS else "NOT met"
+            lines.append(
+                f"- **List page + counts, all queries, {label}:** p95 {overall:.0f} ms "
+                f"(target ≤ {TARGET_LIST_MS:.0f} ms: {verdict})."
+            )
     for name, seconds in passes.items():
         verdict = "met" if seconds <= TARGET_PASS_S else "NOT met"
         lines.append(f"- **Reminder pass, {name}:** {seconds:.2f} s (target ≤ {TARGET_PASS_S:.0f} s: {verdict}).")
@@ -170,12 +188,14 @@ def main(argv: Optional[List[str]] = None) -> int:
             db = Database(url)
             now = datetime.now(timezone.utc)
             seeded = seed(db, settings, args.tickets, now)
+            workspace = Workspace(db, settings, clock=lambda: now + timedelta(days=1))
+            timings = measure(workspace, args.repeats)
             passes = {"first (marks every open ticket)": timed_pass(db, settings, now)}
             passes["steady state (next run)"] = timed_pass(db, settings, now + timedelta(minutes=5))
             passes["next day"] = timed_pass(db, settings, now + timedelta(days=1))
-            timings = measure(Workspace(db, settings, clock=lambda: now), args.repeats)
+            after_passes = measure(workspace, args.repeats)
             db.dispose()
-        text_report = report(args.tickets, seeded, timings, passes)
+        text_report = report(args.tickets, seeded, timings, passes, after_passes)
         print(text_report)
         if args.output:
             args.output.write_text(text_report, encoding="utf-8")

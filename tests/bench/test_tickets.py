@@ -18,5 +18,6 @@ def test_seed_measure_and_report_on_a_small_database(db, settings):
     passes = {"first": timed_pass(db, settings, now)}
     timings = measure(Workspace(db, settings, clock=lambda: now), repeats=1)
     assert set(timings) == set(queries()) and all(len(values) == 1 for values in timings.values())
-    text = report(300, 1.0, timings, passes)
-    assert "List page + counts, all queries:" in text and "Reminder pass, first" in text
+    text = report(300, 1.0, timings, passes, timings)
+    assert "List page + counts, all queries, vacuumed:" in text and "after the passes:" in text
+    assert "Reminder pass, first" in text
