@@ -18,6 +18,11 @@ from bot.workspace import Viewer
 PAUSE_KINDS = {"appraisal": "鉴定", "inspection": "检测", "assessment": "评估"}
 
 
+def owe_notice(session: Session, ticket: Ticket, kind: str, detail: str, now: datetime) -> None:
+    """Something the complainant must be told (Art. 18); the notices issue delivers it."""
+    session.add(OwedNotice(ticket_id=ticket.id, kind=kind, detail=detail, created_at=now))
+
+
 class Timekeeping(TicketEditor):
     # -- the deadline: complex cases, extensions, appraisal pauses -----------------
 
@@ -78,13 +83,12 @@ class Timekeeping(TicketEditor):
             set_audited(session, ticket, "extension_requested_days", None, actor.username, now)
             set_audited(session, ticket, "extension_requested_by", None, actor.username, now)
             sync_deadline(session, ticket, self.rules, actor.username, now)
-            session.add(
-                OwedNotice(
-                    ticket_id=ticket.id,
-                    kind="extension",
-                    detail=f"处理期限延长{granted}日，至{ticket.deadline.isoformat()}。理由：{why}",
-                    created_at=now,
-                )
+            owe_notice(
+                session,
+                ticket,
+                "extension",
+                f"处理期限延长{granted}日，至{ticket.deadline.isoformat()}。理由：{why}",
+                now,
             )
 
         return self._change(ticket_no, expected_version, actor, work)
@@ -117,14 +121,7 @@ class Timekeeping(TicketEditor):
                 TicketPause(ticket_id=ticket.id, kind=kind, note=why, started_at=now, started_by=actor.username)
             )
             set_audited(session, ticket, "paused_since", now, actor.username, now)
-            session.add(
-                OwedNotice(
-                    ticket_id=ticket.id,
-                    kind="pause",
-                    detail=f"{PAUSE_KINDS[kind]}期间不计入处理期限：{why}",
-                    created_at=now,
-                )
-            )
+            owe_notice(session, ticket, "pause", f"{PAUSE_KINDS[kind]}期间不计入处理期限：{why}", now)
 
         return self._change(ticket_no, expected_version, actor, work)
 
