@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Iterator
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from bot.agents import AgentService, Role
@@ -19,10 +17,11 @@ from bot.handoff import HandoffReason, HandoffService
 from bot.materials import load as load_materials
 from bot.reminders import ReminderPass
 from bot.tickets import TicketService
-from tests.assistant import TOKEN, Assistant
-from tests.bot.desk.conftest import PASSWORD, DeskServer, start_desk, stop_desk
+from tests.assistant import Assistant
+from tests.bot.desk.conftest import PASSWORD, DeskServer
 from tests.bot.sample_tickets import submit
 from tests.browser_support import DESKTOP, chromium, save_screenshot  # noqa: F401
+from tests.e2e.test_desk import desk  # noqa: F401 (the desk on the assistant's database)
 from tests.e2e.test_web_chat import click, open_chat, say, session_of
 
 XSS = "<img src=x onerror=\"document.title='pwned'\">"
@@ -51,15 +50,6 @@ STEPS = [
         },
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def desk(assistant: Assistant) -> Iterator[DeskServer]:
-    server = start_desk(
-        assistant.settings.var_dir, {"RASA_URL": assistant.url, "RASA_TOKEN": TOKEN, "SERVICE_HOURS": "00:00-24:00"}
-    )
-    yield server
-    stop_desk(server)
 
 
 def log_in(browser: Browser, desk: DeskServer, username: str, role: Role, name: str) -> Page:
