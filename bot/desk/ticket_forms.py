@@ -20,7 +20,6 @@ from bot.timekeeping import PAUSE_KINDS
 
 MAX_CONTENT = 5000
 MAX_REASON = 500
-MAX_SHORT = 200
 MAX_VERSION = 2**31 - 1
 MAX_CHANGES_PAGE = 500
 USERNAME = re.compile(r"^[a-z0-9_.@-]{1,64}$")
