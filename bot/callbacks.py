@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from bot.alerts import raise_alert
-from bot.models import CallAttempt, Ticket, TicketEvent
+from bot.models import CallAttempt, Ticket
 from bot.replies import CALLBACK_REQUEST
-from bot.ticket_editing import CLOSED, TicketEditor, set_audited
+from bot.ticket_editing import CLOSED, TicketEditor, audit_note, set_audited
 from bot.tickets import CATEGORY_LABELS, ComplaintDraft, LifecycleError, TicketService
 from bot.workspace import Viewer
 
@@ -42,15 +42,8 @@ class Callbacks(TicketEditor):
             session.add(
                 CallAttempt(ticket_id=ticket.id, at=now, outcome=outcome, note=text or None, actor=actor.username)
             )
-            session.add(
-                TicketEvent(
-                    ticket_id=ticket.id,
-                    at=now,
-                    actor=actor.username,
-                    field="call_attempt",
-                    new_value=f"{OUTCOME_LABELS[outcome]}{'：' + text if text else ''}",
-                )
-            )
+            said = f"{OUTCOME_LABELS[outcome]}：{text}" if text else OUTCOME_LABELS[outcome]
+            audit_note(session, ticket, "call_attempt", said, actor.username, now)
             if outcome == "reached":
                 set_audited(session, ticket, "unreachable_at", None, actor.username, now)
                 return
@@ -124,15 +117,7 @@ class Callbacks(TicketEditor):
             )
             complaint.assignee = actor.username
             complaint.risk_flags, complaint.priority = callback.risk_flags, callback.priority
-            session.add(
-                TicketEvent(
-                    ticket_id=complaint.id,
-                    at=now,
-                    actor=actor.username,
-                    field="converted_from",
-                    new_value=callback.ticket_no,
-                )
-            )
+            audit_note(session, complaint, "converted_from", callback.ticket_no, actor.username, now)
             set_audited(session, callback, "linked_ticket_id", complaint.id, actor.username, now)
             set_audited(session, callback, "status", CLOSED, actor.username, now)
             callback.closed_at = now

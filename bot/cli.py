@@ -6,9 +6,11 @@ import argparse
 import getpass
 import json
 import sys
+import threading
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
-from typing import Any, List, Optional
+from typing import Any, Callable, List, Optional
 
 from bot.agents import AccountError, AgentService, Role
 from bot.db import Database, migrate
@@ -257,11 +259,9 @@ def _privacy(args: argparse.Namespace, settings: Settings, db: Database) -> int:
 
 def _retention(args: argparse.Namespace, settings: Settings, db: Database) -> int:
     import logging
-    import signal
-    import threading
 
     from bot.privacy import install_log_masking
-    from bot.retention import RetentionPurge, TrackerEvents, parse_duration
+    from bot.retention import RetentionPurge, TrackerEvents
 
     if args.command == "runs":
         from sqlalchemy import select
@@ -284,16 +284,7 @@ def _retention(args: argparse.Namespace, settings: Settings, db: Database) -> in
                 return 0
             print(json.dumps({"run": report.run_id, "counts": report.counts}))
             return 0
-        try:
-            every = parse_duration(args.every)
-        except ValueError as exc:
-            print(exc, file=sys.stderr)
-            return 2
-        stop = threading.Event()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, lambda *_: stop.set())
-        purge.run_forever(every, stop)
-        return 0
+        return _repeat(args.every, purge.run_forever)
     finally:
         trackers.dispose()
 
@@ -318,27 +309,33 @@ def _list_tickets(args: argparse.Namespace, settings: Settings, db: Database) ->
 
 
 def _remind(args: argparse.Namespace, settings: Settings, db: Database) -> int:
-    import signal
-    import threading
     from dataclasses import asdict
 
     from bot.reminders import ReminderPass
-    from bot.retention import parse_duration
 
     reminders = ReminderPass(db, settings)
     if not args.every:
         report = reminders.run_once()
         print(json.dumps(asdict(report) if report else {"skipped": "another runner is working"}))
         return 0
+    return _repeat(args.every, reminders.run_forever)
+
+
+def _repeat(period: str, run_forever: Callable[[timedelta, threading.Event], None]) -> int:
+    """Runs a job every `period` (e.g. 5m) until SIGINT or SIGTERM."""
+    import signal
+
+    from bot.retention import parse_duration
+
     try:
-        every = parse_duration(args.every)
+        every = parse_duration(period)
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
-    reminders.run_forever(every, stop)
+    run_forever(every, stop)
     return 0
 
 

@@ -15,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import step_content
-from bot.models import CallAttempt, OwedNotice, Ticket, TicketEvent, TicketPause
-from bot.ticket_editing import CLOSED, STALE_MESSAGE, StaleTicket, reason_text, set_audited, sync_deadline
+from bot.models import CallAttempt, OwedNotice, Ticket, TicketPause
+from bot.ticket_editing import CLOSED, STALE_MESSAGE, StaleTicket, audit_note, reason_text, set_audited, sync_deadline
 from bot.tickets import LifecycleError, TicketNotFound, TicketStatus
 from bot.timekeeping import PAUSE_KINDS, Timekeeping
 from bot.workspace import Viewer
@@ -105,15 +105,7 @@ class Lifecycle(Timekeeping):
             set_audited(session, ticket, "status", CLOSED, actor.username, now)
             ticket.withdrawn_at = ticket.closed_at = now
             if note.strip():
-                session.add(
-                    TicketEvent(
-                        ticket_id=ticket.id,
-                        at=now,
-                        actor=actor.username,
-                        field="withdrawn",
-                        new_value=reason_text(note, "撤诉说明"),
-                    )
-                )
+                audit_note(session, ticket, "withdrawn", reason_text(note, "撤诉说明"), actor.username, now)
 
         return self._change(ticket_no, expected_version, actor, work)
 
@@ -127,7 +119,7 @@ class Lifecycle(Timekeeping):
             if ticket.status != CLOSED:
                 raise LifecycleError("只有已结案的工单可以重新打开")
             set_audited(session, ticket, "status", TicketStatus.INVESTIGATING.value, actor.username, now)
-            session.add(TicketEvent(ticket_id=ticket.id, at=now, actor=actor.username, field="reopened", new_value=why))
+            audit_note(session, ticket, "reopened", why, actor.username, now)
             ticket.closed_at = ticket.withdrawn_at = None
             ticket.reopened_count += 1
             sync_deadline(session, ticket, self.rules, actor.username, now)

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     event,
     false,
+    text,
 )
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Mapper, declarative_base, relationship
@@ -180,7 +181,34 @@ class Ticket(Base):
         Index("ix_tickets_priority_deadline", "priority", "deadline"),
         Index("ix_tickets_received_at", "received_at"),
         Index("ix_tickets_policy_number", "policy_number"),
-        Index("ix_tickets_complainant_name", "complainant_name"),
+        # Pattern ops: the name search's LIKE '张%' uses it whatever the database's collation.
+        Index(
+            "ix_tickets_complainant_name",
+            "complainant_name",
+            postgresql_ops={"complainant_name": "varchar_pattern_ops"},
+        ),
+        # Partial indexes: open tickets by deadline (the default sort, deadline states, the reminder
+        # pass) and the few flagged tickets.
+        Index(
+            "ix_tickets_open_deadline",
+            "deadline",
+            "id",
+            "paused_since",
+            postgresql_where=text("status <> 'closed'"),
+            sqlite_where=text("status <> 'closed'"),
+        ),
+        Index(
+            "ix_tickets_marked",
+            "due_state",
+            postgresql_where=text("due_state <> 'on_time'"),
+            sqlite_where=text("due_state <> 'on_time'"),
+        ),
+        Index(
+            "ix_tickets_flagged",
+            "risk_flags",
+            postgresql_where=text("risk_flags IS NOT NULL"),
+            sqlite_where=text("risk_flags IS NOT NULL"),
+        ),
     )
 
     def as_dict(self) -> Dict[str, Any]:

@@ -9,8 +9,8 @@ from typing import Any, Dict, Optional
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.models import Agent, Ticket, TicketEvent
-from bot.ticket_editing import CLOSED, TicketEditor, reason_text, set_audited
+from bot.models import Agent, Ticket
+from bot.ticket_editing import CLOSED, TicketEditor, audit_note, reason_text, set_audited
 from bot.tickets import LifecycleError, TicketNotFound
 from bot.workspace import Viewer
 
@@ -43,11 +43,7 @@ class Ownership(TicketEditor):
                 raise TicketNotFound(ticket_no)
             if not won:
                 raise OwnershipError(self._why_not(ticket, agent.username))
-            session.add(
-                TicketEvent(
-                    ticket_id=ticket.id, at=now, actor=agent.username, field="assignee", new_value=agent.username
-                )
-            )
+            audit_note(session, ticket, "assignee", agent.username, agent.username, now)
             return ticket.as_dict()
 
     @staticmethod
@@ -77,9 +73,7 @@ class Ownership(TicketEditor):
             if ticket.assignee == assignee:
                 raise OwnershipError("工单已由该人员负责")
             set_audited(session, ticket, "assignee", assignee, actor.username, now)
-            session.add(
-                TicketEvent(ticket_id=ticket.id, at=now, actor=actor.username, field="assign_reason", new_value=why)
-            )
+            audit_note(session, ticket, "assign_reason", why, actor.username, now)
 
         return self._change(ticket_no, expected_version, actor, work)
 

@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 
 LEASE_NAME = "reminders"
 LEASE_SECONDS = 300
-BATCH = 1000
+BATCH = 5000
 CLOSED = TicketStatus.CLOSED.value
 
 
@@ -108,28 +108,27 @@ class ReminderPass:
 
     def _mark(self, state: DueState, today: date, now: datetime) -> int:
         """Tickets entering `state`: alert (once per deadline), then mark; overdue ones are escalated."""
+        with self.db.transaction() as session:
+            rows = session.execute(
+                select(Ticket.id, Ticket.ticket_no, Ticket.deadline, Ticket.assignee)
+                .where(self._running(), self._condition(state, today), Ticket.due_state != state.value)
+                .order_by(Ticket.deadline, Ticket.id)
+            ).all()
+        values: Dict[str, Any] = {"due_state": state.value}
+        if state is DueState.OVERDUE:
+            values["escalated_at"] = now
         marked = 0
-        while True:
+        for start in range(0, len(rows), BATCH):
+            chunk = rows[start : start + BATCH]
             with self.db.transaction() as session:
-                rows = session.execute(
-                    select(Ticket.id, Ticket.ticket_no, Ticket.deadline, Ticket.assignee)
-                    .where(self._running(), self._condition(state, today), Ticket.due_state != state.value)
-                    .order_by(Ticket.id)
-                    .limit(BATCH)
-                ).all()
-                if not rows:
-                    return marked
-                raise_alerts(session, [self._alert(state, row, now) for row in rows])
-                values: Dict[str, Any] = {"due_state": state.value}
-                if state is DueState.OVERDUE:
-                    values["escalated_at"] = now
-                session.execute(
+                raise_alerts(session, [self._alert(state, row, now) for row in chunk])
+                marked += session.execute(
                     update(Ticket)
-                    .where(Ticket.id.in_([row.id for row in rows]))
+                    .where(Ticket.id.in_([row.id for row in chunk]), Ticket.due_state != state.value)
                     .values(**values)
                     .execution_options(synchronize_session=False)
-                )
-                marked += len(rows)
+                ).rowcount
+        return marked
 
     @staticmethod
     def _alert(state: DueState, row: Any, now: datetime) -> Dict[str, Any]:

@@ -21,26 +21,43 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Dict, List, Optional, Sequence, Set, Tuple
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot import validators
 from bot.clock import Clock, utc_now
 from bot.db import Database
 from bot.models import (
+    CallAttempt,
     DeliveryFailure,
     HandoffRequest,
+    OwedNotice,
     PrivacyRequest,
     StatusLookup,
     Ticket,
     TicketEvent,
     TicketNote,
+    TicketPause,
     WeChatUnfollow,
 )
 from bot.privacy import mask_text
 from bot.retention import ACTIVE_HANDOFF_STATUSES, CLOSED, TrackerEvents, bulk_delete
 
 ERASED = "已删除"
+# Case text a handler writes about the person (bot/step_content.py), erased with them; the
+# outcome, root cause and 整改措施 stay for the statistics (Art. 26).
+CASE_TEXT = ("findings", "decision", "decision_basis", "result_notice", "follow_up_note", "extension_reason")
+# Audit rows whose values quote such text.
+QUOTING_EVENTS = {
+    "note",
+    *CASE_TEXT,
+    "withdrawn",
+    "call_attempt",
+    "complex_reason",
+    "reopened",
+    "assign_reason",
+    "extension_rejected",
+}
 MAX_ACTOR = 100
 MAX_REASON = 500
 
@@ -263,6 +280,9 @@ class SubjectRequests:
                 ticket.description = ERASED
                 ticket.customer_request = ERASED
                 ticket.conversation_id = ERASED
+                for field in CASE_TEXT:
+                    if getattr(ticket, field) is not None:
+                        setattr(ticket, field, ERASED)
                 ticket.updated_at = now
                 session.add(
                     TicketEvent(
@@ -279,10 +299,18 @@ class SubjectRequests:
             counts["ticket_notes"] = session.execute(
                 bulk_delete(TicketNote).where(TicketNote.ticket_id.in_(ticket_ids))
             ).rowcount
+            # Handlers' free text about the case may quote the person; what happened stays.
+            for model, column in ((CallAttempt, "note"), (TicketPause, "note"), (OwedNotice, "detail")):
+                session.execute(
+                    update(model)
+                    .where(model.ticket_id.in_(ticket_ids))
+                    .values({column: None})
+                    .execution_options(synchronize_session=False)
+                )
             # The audit trail keeps who changed what and when; note texts it quoted and the
             # conversation ids naming the bot's actions ("bot:<conversation>") go.
             for event in session.execute(select(TicketEvent).where(TicketEvent.ticket_id.in_(ticket_ids))).scalars():
-                if event.field == "note":
+                if event.field in QUOTING_EVENTS:
                     event.old_value = event.new_value = None
                 if event.actor.startswith("bot:") and event.actor[4:] in subject.conversations:
                     event.actor = "bot"

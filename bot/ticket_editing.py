@@ -67,6 +67,11 @@ def set_audited(session: Session, ticket: Ticket, field: str, new: Any, actor: s
     return True
 
 
+def audit_note(session: Session, ticket: Ticket, field: str, value: str, actor: str, now: datetime) -> None:
+    """An audit row that records an act (a reason, a call, a link) rather than a column's change."""
+    session.add(TicketEvent(ticket_id=ticket.id, at=now, actor=actor, field=field, new_value=value))
+
+
 def sync_deadline(session: Session, ticket: Ticket, rules: DeadlineRules, actor: str, now: datetime) -> None:
     """Recomputes the effective deadline (bot/deadlines.py); the reminder pass marks its due state."""
     pauses = session.execute(

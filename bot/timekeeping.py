@@ -10,12 +10,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.deadlines import check_extension
-from bot.models import OwedNotice, Ticket, TicketEvent, TicketPause
-from bot.ticket_editing import TicketEditor, reason_text, set_audited, sync_deadline
+from bot.models import OwedNotice, Ticket, TicketPause
+from bot.ticket_editing import TicketEditor, audit_note, reason_text, set_audited, sync_deadline
 from bot.tickets import LifecycleError
 from bot.workspace import Viewer
 
 PAUSE_KINDS = {"appraisal": "鉴定", "inspection": "检测", "assessment": "评估"}
+
+
+def owe_notice(session: Session, ticket: Ticket, kind: str, detail: str, now: datetime) -> None:
+    """Something the complainant must be told (Art. 18); the notices issue delivers it."""
+    session.add(OwedNotice(ticket_id=ticket.id, kind=kind, detail=detail, created_at=now))
 
 
 class Timekeeping(TicketEditor):
@@ -30,9 +35,7 @@ class Timekeeping(TicketEditor):
             if ticket.is_complex:
                 raise LifecycleError("工单已是复杂案件")
             set_audited(session, ticket, "is_complex", True, actor.username, now)
-            session.add(
-                TicketEvent(ticket_id=ticket.id, at=now, actor=actor.username, field="complex_reason", new_value=why)
-            )
+            audit_note(session, ticket, "complex_reason", why, actor.username, now)
             sync_deadline(session, ticket, self.rules, actor.username, now)
 
         return self._change(ticket_no, expected_version, actor, work)
@@ -80,13 +83,12 @@ class Timekeeping(TicketEditor):
             set_audited(session, ticket, "extension_requested_days", None, actor.username, now)
             set_audited(session, ticket, "extension_requested_by", None, actor.username, now)
             sync_deadline(session, ticket, self.rules, actor.username, now)
-            session.add(
-                OwedNotice(
-                    ticket_id=ticket.id,
-                    kind="extension",
-                    detail=f"处理期限延长{granted}日，至{ticket.deadline.isoformat()}。理由：{why}",
-                    created_at=now,
-                )
+            owe_notice(
+                session,
+                ticket,
+                "extension",
+                f"处理期限延长{granted}日，至{ticket.deadline.isoformat()}。理由：{why}",
+                now,
             )
 
         return self._change(ticket_no, expected_version, actor, work)
@@ -101,11 +103,7 @@ class Timekeeping(TicketEditor):
                 raise LifecycleError("没有待审批的延期申请")
             set_audited(session, ticket, "extension_requested_days", None, actor.username, now)
             set_audited(session, ticket, "extension_requested_by", None, actor.username, now)
-            session.add(
-                TicketEvent(
-                    ticket_id=ticket.id, at=now, actor=actor.username, field="extension_rejected", new_value=why
-                )
-            )
+            audit_note(session, ticket, "extension_rejected", why, actor.username, now)
 
         return self._change(ticket_no, expected_version, actor, work)
 
@@ -123,14 +121,7 @@ class Timekeeping(TicketEditor):
                 TicketPause(ticket_id=ticket.id, kind=kind, note=why, started_at=now, started_by=actor.username)
             )
             set_audited(session, ticket, "paused_since", now, actor.username, now)
-            session.add(
-                OwedNotice(
-                    ticket_id=ticket.id,
-                    kind="pause",
-                    detail=f"{PAUSE_KINDS[kind]}期间不计入处理期限：{why}",
-                    created_at=now,
-                )
-            )
+            owe_notice(session, ticket, "pause", f"{PAUSE_KINDS[kind]}期间不计入处理期限：{why}", now)
 
         return self._change(ticket_no, expected_version, actor, work)
 

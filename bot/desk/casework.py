@@ -13,6 +13,7 @@ from bot.agents import AgentAccount
 from bot.desk import fields
 from bot.desk.fields import InvalidInput
 from bot.handoff import HandoffService
+from bot.ownership import Ownership
 from bot.privacy import mask_phone, mask_text
 from bot.replies import FIELD_LABELS, field_value_for_display
 from bot.tickets import (
@@ -90,6 +91,7 @@ def ticket_view(tickets: TicketService, ticket_no: str) -> Dict[str, Any]:
         "kind": ticket["kind"],
         "status": ticket["status"],
         "status_label": TicketStatus(ticket["status"]).label,
+        "assignee": ticket.get("assignee"),
         "category": ticket["category"],
         "sub_reason": ticket["sub_reason"] or "",
         "complainant_name": ticket["complainant_name"],
@@ -133,9 +135,15 @@ def _checked(check: validators.Check) -> str:
 
 
 def create_ticket(
-    tickets: TicketService, handoffs: HandoffService, held: Dict[str, Any], agent: AgentAccount, body: Any
+    tickets: TicketService,
+    handoffs: HandoffService,
+    ownership: Ownership,
+    held: Dict[str, Any],
+    agent: AgentAccount,
+    body: Any,
 ) -> Dict[str, Any]:
-    """A ticket for a handed-off conversation that has none (e.g. the bot never finished the form)."""
+    """A ticket for a handed-off conversation that has none (e.g. the bot never finished the form);
+    the agent who creates it owns it (首问负责制)."""
     if held.get("ticket_no"):
         raise InvalidInput("该会话已有工单")
     category = fields.text(body, "category", 32)
@@ -163,6 +171,7 @@ def create_ticket(
     receipt = tickets.submit(draft, submission_key=f"handoff:{held['id']}")
     handoffs.link_ticket(held["id"], agent, receipt.ticket_no)
     tickets.add_note(receipt.ticket_no, agent.username, "由人工客服在转人工会话中创建")
+    ownership.claim(receipt.ticket_no, agent)
     return ticket_view(tickets, receipt.ticket_no)
 
 

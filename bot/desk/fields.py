@@ -1,15 +1,13 @@
-"""Checking what the browser sends: bounded text, choices, numbers, dates, flags, each with a Chinese error."""
+"""Checking what the browser sends: bounded text, choices and whole numbers, each with a Chinese error."""
 
 from __future__ import annotations
 
 import re
-from datetime import date
 from typing import Any, Collection, Optional
 
 # Lone surrogates (JSON allows "\ud800") and NUL cannot be stored in PostgreSQL
 # or encoded as UTF-8 on the way to Rasa.
 UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
-DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
 INTEGER = re.compile(r"^-?[0-9]{1,9}$")
 
 
@@ -62,26 +60,3 @@ def integer(body: Any, name: str, low: int, high: int, label: str, default: Opti
     if not low <= value <= high:
         raise InvalidInput(f"{label}应在{low}到{high}之间")
     return value
-
-
-def flag(body: Any, name: str, label: str) -> bool:
-    """A yes/no answer: JSON true/false, or "true"/"false" from a form."""
-    value = _value(body, name)
-    if isinstance(value, bool):
-        return value
-    if value in ("true", "false"):
-        return value == "true"
-    raise InvalidInput(f"请选择{label}")
-
-
-def day(body: Any, name: str, label: str) -> Optional[date]:
-    """A calendar date written YYYY-MM-DD, or None when absent."""
-    value = text(body, name, 10, required=False, label=label)
-    if not value:
-        return None
-    if not DATE.match(value):
-        raise InvalidInput(f"{label}格式应为 YYYY-MM-DD")
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise InvalidInput(f"{label}不是有效日期") from exc

@@ -21,6 +21,7 @@ ACTIONS = {
     "release": "release",
     "subject-staff": "subject_staff",
     "advance": "advance",
+    "content": "record",
     "withdraw": "withdraw",
     "reopen": "reopen",
     "complex": "mark_complex",

@@ -20,7 +20,6 @@ from bot.timekeeping import PAUSE_KINDS
 
 MAX_CONTENT = 5000
 MAX_REASON = 500
-MAX_SHORT = 200
 MAX_VERSION = 2**31 - 1
 MAX_CHANGES_PAGE = 500
 USERNAME = re.compile(r"^[a-z0-9_.@-]{1,64}$")
@@ -39,13 +38,18 @@ def _optional(body: Any, name: str, label: str, limit: int = MAX_CONTENT) -> Opt
     return fields.text(body, name, limit, required=False, label=label) or None
 
 
-def step(body: Any) -> Tuple[str, Dict[str, Any]]:
-    """The target status and the content fields of the steps it completes, as sent (bot/step_content.py checks them)."""
-    target = fields.choice(body, "target", STEP_TARGETS, "目标环节")
-    assert target is not None  # required
+def step_content_of(body: Any) -> Dict[str, Any]:
+    """The step content fields sent, as sent (bot/step_content.py checks them); other fields are ignored."""
     sent = body if isinstance(body, dict) else {}
     names = [name for step in step_content.ORDER[1:] for name in step_content.STEP_FIELDS[step]]
-    return target, {name: sent[name] for name in names if name in sent}
+    return {name: sent[name] for name in names if name in sent}
+
+
+def step(body: Any) -> Tuple[str, Dict[str, Any]]:
+    """The target status and the content of the steps the move completes."""
+    target = fields.choice(body, "target", STEP_TARGETS, "目标环节")
+    assert target is not None  # required
+    return target, step_content_of(body)
 
 
 def reason(body: Any, label: str = "原因") -> str:

@@ -50,6 +50,14 @@ def _advance(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
     return desk.lifecycle.advance(number, target, content, forms.version(body), agent)
 
 
+def _record(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    """Step content saved as a draft, without moving the ticket."""
+    content = forms.step_content_of(body)
+    if not content:
+        raise InvalidInput("没有需要保存的内容")
+    return desk.lifecycle.record(number, content, forms.version(body), agent)
+
+
 def _withdraw(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
     return desk.lifecycle.withdraw(number, forms.version(body), agent, forms.reason(body, "撤诉原因"))
 
@@ -111,6 +119,7 @@ ACTIONS: Dict[str, Work] = {
     "release": _release,
     "subject_staff": _subject_staff,
     "advance": _advance,
+    "record": _record,
     "withdraw": _withdraw,
     "reopen": _reopen,
     "mark_complex": _mark_complex,

@@ -27,7 +27,9 @@ async def create_ticket(request: Request, request_id: int) -> HTTPResponse:
     return await _ticket_action(
         request,
         request_id,
-        lambda desk, held, agent: casework.create_ticket(desk.tickets, desk.handoffs, held, agent, body),
+        lambda desk, held, agent: casework.create_ticket(
+            desk.tickets, desk.handoffs, desk.ownership, held, agent, body
+        ),
     )
 
 

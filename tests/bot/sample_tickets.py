@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,7 +13,8 @@ from sqlalchemy import update
 from bot.db import Database
 from bot.models import Ticket
 from bot.settings import Settings
-from bot.tickets import ComplaintDraft, TicketService
+from bot.tickets import TicketService
+from tests.bot.complaints import draft
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _keys = itertools.count(1)
@@ -24,41 +25,17 @@ def shanghai(*parts: int) -> datetime:
     return datetime(*parts, tzinfo=SHANGHAI).astimezone(timezone.utc)
 
 
-class MovingClock:
-    def __init__(self, moment: datetime) -> None:
-        self.moment = moment
-
-    def __call__(self) -> datetime:
-        return self.moment
-
-    def advance(self, **delta: float) -> None:
-        self.moment += timedelta(**delta)
-
-
 @dataclass(frozen=True)
 class Viewer:
     username: str
     is_supervisor: bool = False
 
 
+__all__ = ["AGENT_LI", "AGENT_WANG", "SUPERVISOR", "Viewer", "draft", "shanghai", "submit"]
+
 AGENT_LI = Viewer("li")
 AGENT_WANG = Viewer("wang")
 SUPERVISOR = Viewer("boss", is_supervisor=True)
-
-
-def draft(**overrides: Any) -> ComplaintDraft:
-    values: dict = dict(
-        conversation_id="conv-1",
-        channel="rest",
-        category="claims",
-        complainant_name="张三",
-        phone_number="13812345678",
-        description="理赔申请交了两个月没有结果",
-        customer_request="尽快赔付",
-        policy_number="PL202300123456",
-    )
-    values.update(overrides)
-    return ComplaintDraft(**values)
 
 
 def submit(db: Database, settings: Settings, received: datetime, case: Any = None, **fields: Any) -> str:

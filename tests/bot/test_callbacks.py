@@ -8,12 +8,13 @@ from bot.alerts import Alerts
 from bot.callbacks import CallbackError, Callbacks
 from bot.lifecycle import Lifecycle
 from bot.tickets import LifecycleError, TicketService
-from tests.bot.sample_tickets import AGENT_LI, SUPERVISOR, MovingClock, shanghai, submit
+from tests.bot.clocks import Clock
+from tests.bot.sample_tickets import AGENT_LI, SUPERVISOR, shanghai, submit
 
 
 @pytest.fixture
 def clock():
-    return MovingClock(shanghai(2026, 6, 2, 10))
+    return Clock(shanghai(2026, 6, 2, 10))
 
 
 @pytest.fixture

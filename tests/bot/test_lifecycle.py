@@ -11,15 +11,16 @@ from sqlalchemy import select
 from bot.lifecycle import STALE_MESSAGE, Lifecycle, StaleTicket
 from bot.models import Ticket, TicketEvent
 from bot.tickets import LifecycleError, TicketService
+from tests.bot.clocks import Clock
 from tests.bot.races import at_once
-from tests.bot.sample_tickets import AGENT_LI, AGENT_WANG, SUPERVISOR, MovingClock, shanghai, submit
+from tests.bot.sample_tickets import AGENT_LI, AGENT_WANG, SUPERVISOR, shanghai, submit
 
 RECEIVED = shanghai(2026, 6, 1, 10)
 
 
 @pytest.fixture
 def clock():
-    return MovingClock(RECEIVED + timedelta(hours=1))
+    return Clock(RECEIVED + timedelta(hours=1))
 
 
 @pytest.fixture

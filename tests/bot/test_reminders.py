@@ -12,8 +12,9 @@ from bot.alerts import AlertError, Alerts
 from bot.lifecycle import Lifecycle
 from bot.models import Alert, Ticket
 from bot.reminders import ReminderPass, ReminderReport
+from tests.bot.clocks import Clock
 from tests.bot.races import at_once
-from tests.bot.sample_tickets import AGENT_LI, AGENT_WANG, SUPERVISOR, MovingClock, shanghai, submit
+from tests.bot.sample_tickets import AGENT_LI, AGENT_WANG, SUPERVISOR, shanghai, submit
 
 NOW = shanghai(2026, 6, 20, 10)
 
@@ -79,7 +80,7 @@ def test_several_runners_at_once_raise_each_alert_once(db, settings, tickets):
 
 
 def test_an_extension_clears_the_mark_and_a_new_deadline_alerts_again(db, settings, tickets):
-    clock = MovingClock(NOW)
+    clock = Clock(NOW)
     ReminderPass(db, settings, clock=clock).run_once()
     lifecycle = Lifecycle(db, settings, clock=clock)
     ticket = lifecycle.mark_complex(tickets["overdue"], "多方调查", 1, SUPERVISOR)  # due 4 July now
@@ -103,7 +104,7 @@ def ticket_id(db, ticket_no):
 
 
 def test_running_pauses_move_the_deadline_and_keep_the_ticket_on_time(db, settings, tickets):
-    clock = MovingClock(shanghai(2026, 6, 15, 10))
+    clock = Clock(shanghai(2026, 6, 15, 10))
     Lifecycle(db, settings, clock=clock).start_pause(tickets["overdue"], "appraisal", "伤残鉴定", 1, AGENT_LI)
     clock.advance(days=5)  # 20 June: 5 paused days, so due 24 June
     report = ReminderPass(db, settings, clock=clock).run_once()

@@ -209,3 +209,46 @@ def test_operators_export_and_erase_from_the_cli(tmp_path, db, settings, convers
     assert PHONE not in json.dumps(log)
     bad = _cli(tmp_path, db, conversations, "export", "--phone", "not-a-phone")
     assert bad.returncode == 1 and "手机号" in bad.stderr
+
+
+def test_erasure_takes_the_case_text_handlers_wrote_and_keeps_the_outcome(db, settings, conversations):
+    from bot.callbacks import Callbacks
+    from bot.lifecycle import Lifecycle
+    from tests.bot.sample_tickets import SUPERVISOR
+
+    mine, _, _, _ = _people(db, settings, conversations)
+    lifecycle = Lifecycle(db, settings)
+    ticket = lifecycle.start_pause(mine, "appraisal", "张三住院病历送鉴定", _version(db, mine), SUPERVISOR)
+    ticket = lifecycle.end_pause(mine, ticket["version"], SUPERVISOR)
+    ticket = Callbacks(db, settings).record_attempt(mine, "reached", "张三说住院两万", ticket["version"], SUPERVISOR)
+    content = {
+        "findings": "张三住院两万元属实",
+        "decision": "赔付张三两万元",
+        "decision_basis": "合同第5条",
+        "outcome": "upheld",
+        "result_notice": "张三先生您好",
+        "follow_up_reached": True,
+        "follow_up_satisfied": True,
+        "follow_up_note": "张三表示满意",
+        "root_cause_controllable": True,
+        "root_cause_category": "service_timeliness",
+        "improvement_action": "理赔时效纳入考核",
+    }
+    lifecycle.advance(mine, "closed", content, ticket["version"], SUPERVISOR)
+    SubjectRequests(db, conversations.events).erase(PHONE, "operator1", "客户要求删除")
+    dump = _dump(db)
+    for trace in ("张三", "住院两万", "合同第5条"):
+        assert trace not in dump, trace
+    with db.transaction() as session:
+        after = session.execute(select(Ticket).where(Ticket.ticket_no == mine)).scalar_one()
+        assert (after.outcome, after.root_cause_category, after.improvement_action) == (
+            "upheld",
+            "service_timeliness",
+            "理赔时效纳入考核",
+        )
+        assert after.findings == ERASED and after.follow_up_satisfied is True
+
+
+def _version(db, ticket_no):
+    with db.transaction() as session:
+        return session.execute(select(Ticket.version).where(Ticket.ticket_no == ticket_no)).scalar_one()

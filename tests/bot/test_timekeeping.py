@@ -10,14 +10,15 @@ from sqlalchemy import select
 from bot.lifecycle import Lifecycle
 from bot.models import OwedNotice, Ticket, TicketEvent, TicketPause
 from bot.tickets import LifecycleError
-from tests.bot.sample_tickets import AGENT_LI, SUPERVISOR, MovingClock, shanghai, submit
+from tests.bot.clocks import Clock
+from tests.bot.sample_tickets import AGENT_LI, SUPERVISOR, shanghai, submit
 
 RECEIVED = shanghai(2026, 6, 1, 23, 30)  # deadline 16 June
 
 
 @pytest.fixture
 def clock():
-    return MovingClock(shanghai(2026, 6, 2, 10))
+    return Clock(shanghai(2026, 6, 2, 10))
 
 
 @pytest.fixture

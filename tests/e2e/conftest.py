@@ -8,7 +8,8 @@ from typing import Iterator
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
-from tests.assistant import Assistant, running_assistant
+from tests.assistant import TOKEN, Assistant, running_assistant
+from tests.bot.desk.server import DeskServer, start_desk, stop_desk
 from tests.databases import IN_CI
 from tests.e2e.browser import CHROMIUM_ARGS, chromium_path
 
@@ -37,3 +38,13 @@ def chromium() -> Iterator[Browser]:
             yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def desk(assistant: Assistant) -> Iterator[DeskServer]:
+    """A desk process on the assistant's database, serving every hour."""
+    server = start_desk(
+        assistant.settings.var_dir, {"RASA_URL": assistant.url, "RASA_TOKEN": TOKEN, "SERVICE_HOURS": "00:00-24:00"}
+    )
+    yield server
+    stop_desk(server)

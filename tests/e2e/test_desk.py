@@ -9,28 +9,18 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
-from typing import Iterator, List
+from typing import List
 
 import pytest
 import requests
 
 from bot.agents import AgentService, Role
 from bot.handoff import Availability, HandoffReason, HandoffService
-from tests.assistant import TOKEN, Assistant
+from tests.assistant import Assistant
 from tests.bot.desk.client import PASSWORD, DeskClient
-from tests.bot.desk.server import DeskServer, start_desk, stop_desk
 from tests.e2e.browser import DESKTOP, save_screenshot
 
 XSS = "<img src=x onerror=\"document.title='pwned'\">"
-
-
-@pytest.fixture(scope="module")
-def desk(assistant: Assistant) -> Iterator[DeskServer]:
-    server = start_desk(
-        assistant.settings.var_dir, {"RASA_URL": assistant.url, "RASA_TOKEN": TOKEN, "SERVICE_HOURS": "00:00-24:00"}
-    )
-    yield server
-    stop_desk(server)
 
 
 def mailbox(assistant: Assistant, sender: str, after: float) -> List[dict]:

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Iterator
 
-import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from bot.agents import AgentService, Role
@@ -19,13 +17,14 @@ from bot.handoff import HandoffReason, HandoffService
 from bot.materials import load as load_materials
 from bot.reminders import ReminderPass
 from bot.tickets import TicketService
-from tests.assistant import TOKEN, Assistant
+from tests.assistant import Assistant
 from tests.bot.desk.client import PASSWORD
-from tests.bot.desk.server import DeskServer, start_desk, stop_desk
+from tests.bot.desk.server import DeskServer
 from tests.bot.sample_tickets import submit
 from tests.e2e.browser import DESKTOP, save_screenshot
-from tests.e2e.test_web_chat import click, open_chat, say, session_of
+from tests.e2e.chat_page import click, open_chat, say, session_of
 
+XSS = "<img src=x onerror=\"document.title='pwned'\">"
 STEPS = [
     # (status shown after the step, what the handler fills in its form)
     ("调查", {}),
@@ -51,15 +50,6 @@ STEPS = [
         },
     ),
 ]
-
-
-@pytest.fixture(scope="module")
-def desk(assistant: Assistant) -> Iterator[DeskServer]:
-    server = start_desk(
-        assistant.settings.var_dir, {"RASA_URL": assistant.url, "RASA_TOKEN": TOKEN, "SERVICE_HOURS": "00:00-24:00"}
-    )
-    yield server
-    stop_desk(server)
 
 
 def log_in(browser: Browser, desk: DeskServer, username: str, role: Role, name: str) -> Page:
@@ -162,12 +152,17 @@ def test_a_complaint_from_the_chat_page_is_claimed_and_worked_to_closure(assista
 def test_a_supervisor_extends_a_ticket_and_sees_the_overdue_alert(desk, chromium):  # noqa: F811
     # Received 50 days ago: overdue even as a complex case with an extension.
     received = datetime.now(timezone.utc) - timedelta(days=50)
-    ticket_no = submit(desk.db, desk.settings, received, {"assignee": "qian"}, complainant_name="钱七")
+    ticket_no = submit(
+        desk.db, desk.settings, received, {"assignee": "qian"}, complainant_name="钱七", description=XSS + "理赔慢"
+    )
     page = log_in(chromium, desk, "boss", Role.SUPERVISOR, "孙主管")
     page.goto(f"{desk.url}/tickets?deadline_state=overdue")
     expect(page.locator(f"tr[data-ticket-no='{ticket_no}']")).to_have_class("due-overdue")
 
     page.goto(f"{desk.url}/tickets/{ticket_no}")
+    # What the policyholder typed is shown as text, never as markup.
+    expect(page.locator("#fields")).to_contain_text(XSS + "理赔慢")
+    assert page.locator("#fields img").count() == 0 and page.title() != "pwned"
     before = page.locator("#head-deadline").inner_text()
     page.fill("#complex input[name=reason]", "涉及多家医院的病历核实")
     page.click("#complex button[type=submit]")

@@ -193,7 +193,7 @@ if (page === "conversation") {
     document.getElementById("ticket-link").href = "/tickets/" + encodeURIComponent(ticket.ticket_no);
     describe(document.getElementById("ticket-fields"), [
       ["工单号", ticket.ticket_no], ["类型", ticket.kind === "callback" ? "留言回电" : "投诉"],
-      ["状态", ticket.status_label], ["投诉人", ticket.complainant_name],
+      ["状态", ticket.status_label], ["负责人", ticket.assignee || "未分派"], ["投诉人", ticket.complainant_name],
       ["电话", ticket.phone_masked], ["保单号", ticket.policy_number || "未提供"],
       ["投诉事项", ticket.description], ["诉求", ticket.customer_request],
       ["办结期限", ticket.deadline],

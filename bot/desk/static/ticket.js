@@ -20,6 +20,19 @@
     }
   };
 
+  // Saved content (a draft) fills the fields the handler has not touched.
+  const prefill = (form, t) => {
+    for (const control of form.elements) {
+      const value = t[control.name];
+      if (value === null || value === undefined) continue;
+      if (control.type === "radio") {
+        if (!form.querySelector(`input[name="${control.name}"]:checked`)) control.checked = control.value === String(value);
+      } else if (control.value === "" && "value" in control && control.type !== "submit" && control.type !== "button") {
+        control.value = String(value);
+      }
+    }
+  };
+
   const daysLeftText = (t) => {
     if (t.status === "closed") return "已结案";
     if (t.paused) return "外部鉴定中，暂停计时";
@@ -76,7 +89,10 @@
     document.getElementById("claim").hidden = !claimable;
     document.getElementById("release").hidden = t.assignee !== me || t.status === "closed";
     // The form of the step being worked: its content is what leaving it requires.
-    for (const form of document.querySelectorAll("form.step")) form.hidden = form.dataset.status !== t.status;
+    for (const form of document.querySelectorAll("form.step")) {
+      form.hidden = form.dataset.status !== t.status;
+      if (!form.hidden) prefill(form, t);
+    }
     document.getElementById("next-step-label").textContent = "当前：" + STEP_LABELS[t.status];
     document.getElementById("step-done").hidden = t.status !== "closed";
     document.getElementById("withdraw").hidden = t.status === "closed";
@@ -136,6 +152,13 @@
     });
   };
 
+  // 暂存: the step's content is saved without moving on (required fields may still be empty).
+  for (const draft of document.querySelectorAll("form.step button.draft")) {
+    draft.addEventListener("click", async () => {
+      draft.disabled = true;
+      try { await post("/content", formJson(draft.form), "已暂存"); } finally { draft.disabled = false; }
+    });
+  }
   for (const form of document.querySelectorAll("form.step")) {
     onSubmit(form, "/advance", "已进入" + STEP_LABELS[form.dataset.target], { target: form.dataset.target });
   }

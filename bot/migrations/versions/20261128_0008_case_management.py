@@ -61,7 +61,14 @@ _TICKET_INDEXES = [
     ('ix_tickets_priority_deadline', ['priority', 'deadline']),
     ('ix_tickets_received_at', ['received_at']),
     ('ix_tickets_policy_number', ['policy_number']),
-    ('ix_tickets_complainant_name', ['complainant_name']),
+    ('ix_tickets_complainant_name', ['complainant_name'],
+     {'postgresql_ops': {'complainant_name': 'varchar_pattern_ops'}}),
+    ('ix_tickets_open_deadline', ['deadline', 'id', 'paused_since'],
+     {'postgresql_where': sa.text("status <> 'closed'"), 'sqlite_where': sa.text("status <> 'closed'")}),
+    ('ix_tickets_marked', ['due_state'],
+     {'postgresql_where': sa.text("due_state <> 'on_time'"), 'sqlite_where': sa.text("due_state <> 'on_time'")}),
+    ('ix_tickets_flagged', ['risk_flags'],
+     {'postgresql_where': sa.text('risk_flags IS NOT NULL'), 'sqlite_where': sa.text('risk_flags IS NOT NULL')}),
 ]
 
 
@@ -83,8 +90,8 @@ def _fill_last4() -> None:
 def upgrade() -> None:
     for column in _TICKET_COLUMNS:
         op.add_column('tickets', column)
-    for name, columns in _TICKET_INDEXES:
-        op.create_index(name, 'tickets', columns, unique=False)
+    for name, columns, *options in _TICKET_INDEXES:
+        op.create_index(name, 'tickets', columns, unique=False, **(options[0] if options else {}))
     _fill_last4()
 
     op.create_table(
@@ -157,7 +164,7 @@ def downgrade() -> None:
     op.drop_table('call_attempts')
     op.drop_index('ix_ticket_pauses_ticket_id', table_name='ticket_pauses')
     op.drop_table('ticket_pauses')
-    for name, _columns in reversed(_TICKET_INDEXES):
+    for name, *_ in reversed(_TICKET_INDEXES):
         op.drop_index(name, table_name='tickets')
     # Not a batch (a copy of the table): dropping `tickets` would cascade to its audit trail.
     for column in reversed(_TICKET_COLUMNS):

@@ -9,8 +9,8 @@ import pytest
 
 from bot.agents import Role
 from bot.reminders import ReminderPass
+from tests.bot.desk.event_stream import EventStream
 from tests.bot.desk.server import DeskServer
-from tests.bot.desk.test_streams import EventStream
 from tests.bot.sample_tickets import submit
 
 SUPERVISORS_ONLY = {"error": "仅主管可以查看提醒"}

@@ -148,6 +148,7 @@ def test_ticket_work_is_validated_and_audited(desk):
         },
     ).json()
     assert ticket["phone_masked"] == "138****5678" and ticket["status"] == "accepted"
+    assert ticket["assignee"] == "li"  # whoever creates it owns it
     assert li.post(base, json={"category": "claims"}).json()["error"] == "该会话已有工单"
 
     changed = li.post(f"{base}/changes", json={"status": "investigating", "sub_reason": "理赔时效"}).json()
@@ -163,6 +164,7 @@ def test_ticket_work_is_validated_and_audited(desk):
     trail = TicketService(desk.db, desk.settings).get(ticket["ticket_no"])["events"]
     assert [(e["actor"], e["field"], e["old_value"], e["new_value"]) for e in trail][1:] == [
         ("li", "note", None, "由人工客服在转人工会话中创建"),
+        ("li", "assignee", None, "li"),
         ("li", "status", "accepted", "investigating"),
         ("li", "sub_reason", None, "理赔时效"),
         ("li", "note", None, "<b>已致电客户</b>"),

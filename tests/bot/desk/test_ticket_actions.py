@@ -233,3 +233,15 @@ def test_callback_attempts_then_the_call_reveals_a_complaint(desk):
     assert new["kind"] == "complaint" and new["assignee"] == "li" and new["linked_from"] == [callback]
     old = li.get(f"/api/tickets/{callback}").json()
     assert old["status"] == "closed" and old["linked_ticket_no"] == complaint
+
+
+def test_step_content_is_saved_as_a_draft_without_moving_on(desk, own):
+    li = desk.agent("li")
+    ticket = advance(li, own, "investigating", 1).json()
+    empty = li.post(f"/api/tickets/{own}/content", json={"version": ticket["version"]})
+    assert empty.status_code == 400 and empty.json() == {"error": "没有需要保存的内容"}
+    draft = li.post(f"/api/tickets/{own}/content", json={"findings": "初步核实中", "version": ticket["version"]})
+    assert draft.status_code == 200 and draft.json()["status"] == "investigating"
+    assert draft.json()["findings"] == "初步核实中"
+    moved = advance(li, own, "processing", draft.json()["version"])  # the draft is the step's content
+    assert moved.status_code == 200 and moved.json()["status"] == "processing"

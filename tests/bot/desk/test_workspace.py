@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
 from typing import Dict
 
@@ -156,3 +157,25 @@ def test_canned_replies_are_the_reviewed_texts(desk):
     titles = {item["title"] for item in canned["templates"]}
     assert {"受理确认", "处理结果告知"} <= titles
     assert all(0 < len(item["text"]) <= 2000 for item in canned["templates"])
+
+
+def test_every_timestamp_in_the_ticket_json_carries_its_utc_offset(desk, tickets):
+    boss = desk.agent("boss", Role.SUPERVISOR)
+    boss.post(f"/api/tickets/{tickets['pool']}/notes", json={"body": "已联系"})
+    moments = []
+
+    def collect(value):
+        if isinstance(value, dict):
+            for item in value.values():
+                collect(item)
+        elif isinstance(value, list):
+            for item in value:
+                collect(item)
+        elif isinstance(value, str) and re.match(r"^\d{4}-\d{2}-\d{2}T", value):
+            moments.append(value)
+
+    collect(boss.get(f"/api/tickets/{tickets['pool']}").json())
+    collect(boss.get("/api/tickets").json())
+    collect(boss.get("/api/ticket-changes").json())
+    assert len(moments) > 10
+    assert all(re.search(r"[+-]\d{2}:\d{2}$", moment) for moment in moments), moments
