@@ -32,6 +32,22 @@ MAX_FAILURES = 2
 # A first message this long already tells what happened.
 DESCRIPTION_FROM_FIRST_MESSAGE_MIN_CHARS = 15
 SHORT_ANSWER_CHARS = 10
+# Intents whose rule only says "好的，我们继续" and resumes the form, and the confidence
+# below which such a reading of a valid name is doubted: "刘洋" is read as affirm at 0.58.
+CHITCHAT_INTENTS = {"affirm", "greet", "thank", "deny", "skip"}
+SURE = 0.9
+NOT_IN_NAMES = set("我你您他她它的了吗呢吧啊哦嗯呀不没是谢好行对嘛")  # words of replies, not of names
+
+
+def answered_name(tracker: Tracker, slot: str) -> Dict[Text, Any]:
+    """A valid name typed when `slot` was asked is the name, even if NLU, unsure, read it as chit-chat."""
+    if tracker.get_slot("requested_slot") != slot or tracker.get_slot(slot) is not None:
+        return {}
+    intent = tracker.latest_message.get("intent") or {}
+    if intent.get("name") not in CHITCHAT_INTENTS or float(intent.get("confidence") or 0) >= SURE:
+        return {}
+    text = latest_text(tracker).strip()
+    return {slot: text} if validators.complainant_name(text).ok and not NOT_IN_NAMES & set(text) else {}
 
 
 def submission_key(tracker: Tracker, form: str = FORM) -> str:
@@ -84,6 +100,11 @@ class ValidateComplaintForm(ConsentingForm, FormValidationAction):
         ):
             return {"complaint_description": text}
         return {}
+
+    async def extract_complainant_name(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return answered_name(tracker, "complainant_name")
 
     # -- failure bookkeeping -------------------------------------------------
 

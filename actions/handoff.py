@@ -26,6 +26,7 @@ from actions.complaint import (
     FIELDS,
     MAX_FAILURES,
     ValidateComplaintForm,
+    answered_name,
     consent_checked,
     conversation_risks,
     field_check,
@@ -220,7 +221,9 @@ class ValidateCallbackForm(ValidateComplaintForm):
     async def extract_callback_name(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        return self._carried_over(tracker, "callback_name", "complainant_name")
+        return self._carried_over(tracker, "callback_name", "complainant_name") or answered_name(
+            tracker, "callback_name"
+        )
 
     # -- validation ------------------------------------------------------------
 

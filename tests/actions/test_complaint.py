@@ -1,7 +1,10 @@
+import pytest
+
 from actions.complaint import (
     ActionAskComplaintConfirmed,
     ActionSubmitComplaint,
     ValidateComplaintForm,
+    answered_name,
 )
 from tests.actions.trackers import slot_events, texts, tracker
 
@@ -155,3 +158,20 @@ def test_the_form_fields_are_the_domain_s(domain):
     from actions.complaint import FIELDS
 
     assert domain["forms"]["complaint_form"]["required_slots"] == FIELDS + ["complaint_confirmed"]
+
+
+@pytest.mark.parametrize(
+    "text, intent, confidence, requested, taken",
+    [
+        ("刘洋", "affirm", 0.58, "complainant_name", True),  # a name NLU doubts is chit-chat
+        ("刘洋", "thank", 0.7, "complainant_name", True),
+        ("好的", "affirm", 0.99, "complainant_name", False),  # chit-chat it is sure of
+        ("刘洋", "affirm", 0.58, "phone_number", False),  # a name only when the name was asked
+        ("我不知道", "deny", 0.6, "complainant_name", False),  # not a valid name
+        ("刘洋", "complain", 0.5, "complainant_name", False),  # other intents have their own rules
+    ],
+)
+def test_a_valid_name_typed_when_asked_is_taken_even_if_nlu_doubts_it(text, intent, confidence, requested, taken):
+    t = tracker(text, intent, slots={"requested_slot": requested}, active_loop="complaint_form")
+    t.latest_message["intent"]["confidence"] = confidence
+    assert answered_name(t, "complainant_name") == ({"complainant_name": text} if taken else {})

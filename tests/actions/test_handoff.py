@@ -197,12 +197,13 @@ async def test_asking_again_mid_message_keeps_the_answers(nobody_online, dispatc
 # -- the callback form ---------------------------------------------------------------
 
 
-async def validate(dispatcher, domain, text, new, intent="inform", known=None):
+async def validate(dispatcher, domain, text, new, intent="inform", known=None, confidence=0.9):
     """Runs the validation action as Rasa does after extracting `new` slot values this turn."""
     # These turns come after the privacy notice (tests/actions/test_consent.py).
     t = tracker(
         text, intent, slots={"privacy_notice_version": "1.0.0", **(known or {}), **new}, active_loop="callback_form"
     )
+    t.latest_message["intent"]["confidence"] = confidence
     t.events.extend(
         {"event": "slot", "name": k, "value": v, "timestamp": 2.0}
         for k, v in new.items()
@@ -221,6 +222,15 @@ async def test_form_start_carries_over_the_complaint_description_and_name(svc, d
         known={"complaint_description": "理赔拖了两个月没有结果", "complainant_name": "张三"},
     )
     assert result == {"callback_message": "理赔拖了两个月没有结果", "callback_name": "张三"}
+
+
+async def test_a_name_nlu_doubtfully_reads_as_yes_is_the_name(svc, dispatcher, domain):
+    # The bench's 刘洋 was read as affirm (0.58): the rule said "好的，我们继续" and asked again, forever.
+    asked = {"requested_slot": "callback_name", "callback_wanted": True, "callback_message": "理赔款一直没到账"}
+    assert await validate(dispatcher, domain, "刘洋", {}, "affirm", known=asked, confidence=0.58) == {
+        "callback_name": "刘洋"
+    }
+    assert await validate(dispatcher, domain, "好的", {}, "affirm", known=asked, confidence=0.99) == {}
 
 
 async def test_an_answer_is_never_overwritten_by_the_complaint(svc, dispatcher, domain):

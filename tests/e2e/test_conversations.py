@@ -256,6 +256,18 @@ def test_no_agent_online_takes_a_message_that_becomes_a_callback_ticket(assistan
     assert [r for r in HandoffService(assistant.db, assistant.settings).list() if r["conversation_id"] == sender] == []
 
 
+def test_a_name_nlu_takes_for_yes_still_completes_the_message(assistant, nobody_online):
+    # "刘洋" is read as affirm with low confidence; the form used to ask for the name again, forever.
+    sender = new_sender()
+    assistant.texts(sender, "转人工")
+    assistant.texts(sender, "好的")
+    assistant.texts(sender, "138 1234 5678")
+    assistant.texts(sender, CALLBACK_MESSAGE)
+    done = joined(assistant.texts(sender, "刘洋"))
+    [ticket] = callback_tickets(assistant, sender)
+    assert ticket["complainant_name"] == "刘洋" and f"受理编号：{ticket['ticket_no']}" in done
+
+
 def test_a_complaint_interrupted_for_a_human_becomes_the_message(assistant, nobody_online):
     sender = new_sender()
     assistant.texts(sender, "我要投诉，理赔申请交上去两个月了一直没有结果")
