@@ -54,6 +54,11 @@ def retention_command() -> List[str]:
     return [PYTHON, "-m", "bot", "retention", "run", "--every", "1h"]
 
 
+def reminders_command() -> List[str]:
+    """The ticket reminder pass every 5 minutes: due-soon, overdue, supervisor alerts (bot/reminders.py)."""
+    return [PYTHON, "-m", "bot", "tickets", "remind", "--every", "5m"]
+
+
 def analytics_command() -> List[str]:
     """The analytics consumer of the event broker's queue (bot/analytics.py)."""
     return [PYTHON, "-m", "bot", "analytics", "consume"]

@@ -1,4 +1,4 @@
-"""The embedded default: action server, Rasa server, agent desk and the hourly retention purge on SQLite.
+"""The embedded default on SQLite: action, Rasa and desk servers, the ticket reminder pass, the retention purge.
 
 `main` is `make run` (scripts/run): fixed ports from RASA_PORT, ACTIONS_PORT and
 DESK_PORT, the repository's endpoints.yml (a copy in var/ naming ACTIONS_PORT
@@ -26,7 +26,15 @@ from pathlib import Path
 from types import FrameType
 from typing import Dict, Iterator, List, Mapping, Optional
 
-from bot.launch.commands import LOOPBACK, MODEL, actions_command, desk_command, rasa_command, retention_command
+from bot.launch.commands import (
+    LOOPBACK,
+    MODEL,
+    actions_command,
+    desk_command,
+    rasa_command,
+    reminders_command,
+    retention_command,
+)
 from bot.launch.ports import free_port
 from bot.launch.processes import spawn, stop
 from bot.launch.readiness import NotReady, ProcessExited, wait_until_ready
@@ -214,6 +222,7 @@ def plan(environ: Mapping[str, str]) -> Plan:
         Start("actions", f"the action server on 127.0.0.1:{actions_port}", actions_command(actions_port), env),
         Start("rasa", f"the Rasa server on {bind}:{rasa_port}", rasa, env),
         Start("desk", f"the agent desk on {bind}:{desk_port}", desk_command(desk_port, bind), desk_env),
+        Start("reminders", "the ticket reminder pass, every 5 minutes", reminders_command(), env),
         Start("retention", "the retention purge, hourly", retention_command(), env),
     ]
     urls = [

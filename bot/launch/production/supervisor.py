@@ -15,7 +15,14 @@ import time
 from pathlib import Path
 from typing import Dict, List
 
-from bot.launch.commands import actions_command, analytics_command, desk_command, rasa_command, retention_command
+from bot.launch.commands import (
+    actions_command,
+    analytics_command,
+    desk_command,
+    rasa_command,
+    reminders_command,
+    retention_command,
+)
 from bot.launch.ports import reachable
 from bot.launch.production.config import Config
 from bot.launch.production.console import say
@@ -70,6 +77,7 @@ def services(config: Config, nginx_conf: Path) -> List[Service]:
             config.desk_port,
         ),
         Service("analytics", analytics_command(), None, log / "analytics.log"),
+        Service("reminders", reminders_command(), None, log / "reminders.log"),
         Service("retention", retention_command(), None, log / "retention.log"),
     ]
     return found

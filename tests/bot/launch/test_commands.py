@@ -9,7 +9,7 @@ from typing import Dict, List
 import pytest
 import yaml
 
-from bot.launch.commands import LOOPBACK, retention_command
+from bot.launch.commands import LOOPBACK, reminders_command, retention_command
 from bot.launch.embedded import EmbeddedServers, local_host, plan
 from bot.launch.production.config import Config
 from bot.launch.production.supervisor import services
@@ -45,6 +45,7 @@ def test_make_run_the_tests_and_production_start_the_same_entry_points(tmp_path)
     assert entry(run["rasa"]) == entry(tests["rasa"]) == entry(prod["rasa-1"]) == rasa
     assert entry(run["desk"]) == entry(prod["desk"]) == [sys.executable, "-m", "bot", "desk", "serve"]
     assert run["retention"] == prod["retention"] == retention_command()
+    assert run["reminders"] == prod["reminders"] == reminders_command()
     assert entry(prod["analytics"]) == [sys.executable, "-m", "bot", "analytics", "consume"]
     # The Rasa servers differ in values only: model, endpoints, credentials, address, port, token.
     flags = {part for part in run["rasa"] if part.startswith("--")}

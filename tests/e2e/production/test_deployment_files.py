@@ -130,24 +130,24 @@ def test_kubernetes_gives_rasa_what_the_endpoints_need_and_hardens_every_pod():
 
     deployments = {d["metadata"]["name"]: d for d in of_kind("Deployment")}
     assert set(deployments) == {"rasa", "actions", "desk", "analytics"}
-    [retention] = of_kind("CronJob")
-    assert retention["spec"]["concurrencyPolicy"] == "Forbid"
-    assert retention["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"] == [
-        "python",
-        "-m",
-        "bot",
-        "retention",
-        "purge",
-    ]
+    jobs = {job["metadata"]["name"]: job for job in of_kind("CronJob")}
+    assert {
+        name: job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"]
+        for name, job in jobs.items()
+    } == {
+        "retention": ["python", "-m", "bot", "retention", "purge"],
+        "reminders": ["python", "-m", "bot", "tickets", "remind"],
+    }
+    assert all(job["spec"]["concurrencyPolicy"] == "Forbid" for job in jobs.values())
     pods = {name: d["spec"]["template"]["spec"] for name, d in deployments.items()}
-    pods["retention"] = retention["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    pods.update({name: job["spec"]["jobTemplate"]["spec"]["template"]["spec"] for name, job in jobs.items()})
     for name, pod in pods.items():
         assert pod["securityContext"]["runAsNonRoot"] is True, name
         for container in pod["containers"]:
             assert container["securityContext"]["allowPrivilegeEscalation"] is False, name
             assert container["resources"]["limits"]["memory"], name
             assert {"configMapRef": {"name": "complaints-config"}} in container["envFrom"], name
-            if name not in ("analytics", "retention"):
+            if name not in ("analytics", "retention", "reminders"):
                 assert "readinessProbe" in container, name
     rasa = deployments["rasa"]["spec"]["template"]["spec"]["containers"][0]
     args = " ".join(rasa["args"])
