@@ -6,9 +6,10 @@ errors are Chinese sentences the desk shows as they are.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Tuple
+from dataclasses import replace
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
-from bot import validators
+from bot import risk, validators
 from bot.agents import AgentAccount
 from bot.desk import fields
 from bot.desk.fields import InvalidInput
@@ -141,9 +142,11 @@ def create_ticket(
     held: Dict[str, Any],
     agent: AgentAccount,
     body: Any,
+    heard: Sequence[str] = (),
 ) -> Dict[str, Any]:
     """A ticket for a handed-off conversation that has none (e.g. the bot never finished the form);
-    the agent who creates it owns it (首问负责制)."""
+    the agent who creates it owns it (首问负责制). Threats in what the policyholder wrote (`heard`)
+    or in the description flag it, as they do the bot's tickets."""
     if held.get("ticket_no"):
         raise InvalidInput("该会话已有工单")
     category = fields.text(body, "category", 32)
@@ -168,6 +171,7 @@ def create_ticket(
         if policy
         else None,
     )
+    draft = replace(draft, risk_flags=tuple(risk.detect([*heard, draft.description])))
     receipt = tickets.submit(draft, submission_key=f"handoff:{held['id']}")
     handoffs.link_ticket(held["id"], agent, receipt.ticket_no)
     tickets.add_note(receipt.ticket_no, agent.username, "由人工客服在转人工会话中创建")

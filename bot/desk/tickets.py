@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Callable, Dict
+from typing import Any, Callable, Dict, List
 
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
@@ -11,6 +11,7 @@ from sanic.response import HTTPResponse
 from bot.agents import AgentAccount
 from bot.desk import casework
 from bot.desk.context import Desk, desk_of
+from bot.desk.rasa_client import RasaUnavailable, UnaddressableConversation
 
 
 async def _ticket_action(
@@ -23,14 +24,23 @@ async def _ticket_action(
 
 
 async def create_ticket(request: Request, request_id: int) -> HTTPResponse:
-    body = request.json
-    return await _ticket_action(
-        request,
-        request_id,
-        lambda desk, held, agent: casework.create_ticket(
-            desk.tickets, desk.handoffs, desk.ownership, held, agent, body
-        ),
+    desk, agent = desk_of(request), request.ctx.login.agent
+    held = await asyncio.to_thread(desk.handoffs.touch, request_id, agent)
+    heard = await _policyholder_texts(desk, held["conversation_id"])
+    return response.json(
+        await asyncio.to_thread(
+            casework.create_ticket, desk.tickets, desk.handoffs, desk.ownership, held, agent, request.json, heard
+        )
     )
+
+
+async def _policyholder_texts(desk: Desk, conversation_id: str) -> List[str]:
+    """What the policyholder wrote, for the ticket's risk flags; nothing when Rasa cannot tell."""
+    try:
+        events = await desk.rasa.events(conversation_id)
+    except (RasaUnavailable, UnaddressableConversation):
+        return []
+    return [event["text"] for event in events if event.get("event") == "user" and isinstance(event.get("text"), str)]
 
 
 async def change_ticket(request: Request, request_id: int) -> HTTPResponse:

@@ -16,6 +16,8 @@ import requests
 
 from bot.agents import AgentService, Role
 from bot.handoff import Availability, HandoffReason, HandoffService
+from bot.risk import RISK_PRIORITY
+from bot.tickets import TicketService
 from tests.assistant import Assistant
 from tests.bot.desk.client import PASSWORD, DeskClient
 from tests.e2e.browser import DESKTOP, save_screenshot
@@ -174,3 +176,25 @@ def test_a_reply_rasa_cannot_deliver_is_refused_not_lost(assistant, desk):
     reply = li.post(f"/api/handoffs/{request_id}/messages", json={"text": "您好"})
     assert reply.status_code == 422 and "无法读取记录或向用户发送消息" in reply.json()["error"]
     assert set(stored_senders(assistant)) == before  # nothing written anywhere
+
+
+def test_a_ticket_the_agent_creates_carries_the_threats_of_the_conversation(assistant, desk):
+    # The description the agent types is neutral; the threat is only in what the policyholder wrote.
+    sender = f"desk-e2e-threat-{time.time_ns()}"
+    assistant.texts(sender, "理赔拖了两个月，我已经联系了电视台的记者")
+    AgentService(desk.db).add("riskcheck", "赵客服", PASSWORD, Role.AGENT)
+    zhao = DeskClient(desk.url).login("riskcheck")
+    request_id = HandoffService(desk.db, desk.settings).request(sender, "rest", HandoffReason.USER_REQUEST, {}).id
+    assert zhao.post(f"/api/handoffs/{request_id}/claim").status_code == 200
+    ticket = zhao.post(
+        f"/api/handoffs/{request_id}/ticket",
+        json={
+            "category": "claims",
+            "complainant_name": "张三",
+            "phone_number": "13812345678",
+            "description": "理赔申请两个月没有结果",
+            "customer_request": "尽快赔付",
+        },
+    ).json()
+    stored = TicketService(desk.db, desk.settings).get(ticket["ticket_no"])
+    assert stored["risk_flags"] == "media" and stored["priority"] == RISK_PRIORITY
