@@ -27,6 +27,7 @@ ACTIONS = {
     "complex": "mark_complex",
     "extension": "extension",
     "extension/approve": "approve_extension",
+    "extension/reject": "reject_extension",
     "pauses": "start_pause",
     "pauses/end": "end_pause",
     "notes": "add_note",

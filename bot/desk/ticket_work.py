@@ -82,6 +82,10 @@ def _approve_extension(desk: Desk, agent: AgentAccount, number: str, body: Any) 
     return desk.lifecycle.approve_extension(number, forms.version(body), agent)
 
 
+def _reject_extension(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    return desk.lifecycle.reject_extension(number, forms.reason(body, "驳回理由"), forms.version(body), agent)
+
+
 def _start_pause(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
     kind, note = forms.pause(body)
     return desk.lifecycle.start_pause(number, kind, note, forms.version(body), agent)
@@ -125,6 +129,7 @@ ACTIONS: Dict[str, Work] = {
     "mark_complex": _mark_complex,
     "extension": _extension,
     "approve_extension": _approve_extension,
+    "reject_extension": _reject_extension,
     "start_pause": _start_pause,
     "end_pause": _end_pause,
     "add_note": _add_note,
@@ -134,7 +139,7 @@ ACTIONS: Dict[str, Work] = {
 }
 # Anyone who may see the ticket may do these; the rest needs its owner or a supervisor.
 WITHOUT_OWNING = {"claim", "add_note", "reveal_phone"}
-SUPERVISORS_ONLY = {"assign", "reopen", "approve_extension"}
+SUPERVISORS_ONLY = {"assign", "reopen", "approve_extension", "reject_extension"}
 
 
 def act(desk: Desk, agent: AgentAccount, number: str, action: str, body: Any) -> Dict[str, Any]:

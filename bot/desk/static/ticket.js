@@ -77,6 +77,8 @@
     document.getElementById("extension").hidden = !t.is_complex || t.status === "closed";
     const approve = document.getElementById("approve-extension");
     if (approve) approve.hidden = !t.extension_requested_days;
+    const reject = document.getElementById("reject-extension");
+    if (reject) reject.hidden = !t.extension_requested_days;
     document.getElementById("pause").hidden = t.paused || t.status === "closed";
     document.getElementById("end-pause").hidden = !t.paused;
     document.getElementById("pauses").replaceChildren(...t.pauses.map((pause) => el("li",
@@ -190,6 +192,8 @@
   button("release", "/release", "已退回工单池", "确定把工单退回工单池吗？");
   onSubmit(document.getElementById("complex"), "/complex", "已标记为复杂案件");
   button("approve-extension", "/extension/approve", "已批准延长");
+  const rejectExtension = document.getElementById("reject-extension");
+  if (rejectExtension) onSubmit(rejectExtension, "/extension/reject", "已驳回延长申请");
   button("end-pause", "/pauses/end", "已恢复计时");
 
 

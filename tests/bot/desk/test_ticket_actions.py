@@ -88,7 +88,12 @@ def test_agents_change_only_their_own_tickets(desk, own):
     # A note needs no ownership.
     noted = wang.post(f"/api/tickets/{pool}/notes", json={"body": "已电话联系，未接通"})
     assert noted.status_code == 200 and noted.json()["notes"][-1]["body"] == "已电话联系，未接通"
-    for path, body in (("reopen", {"reason": "复核", "version": 1}), ("extension/approve", {"version": 1})):
+    supervisors_only = (
+        ("reopen", {"reason": "复核", "version": 1}),
+        ("extension/approve", {"version": 1}),
+        ("extension/reject", {"reason": "理由不足", "version": 1}),
+    )
+    for path, body in supervisors_only:
         response = wang.post(f"/api/tickets/{pool}/{path}", json=body)
         assert (response.status_code, response.json()) == (403, {"error": "仅主管可以执行该操作"}), path
 
@@ -149,6 +154,24 @@ def test_complex_case_extension_requested_by_the_agent_approved_by_a_supervisor(
     assert date.fromisoformat(ticket["deadline"]) == base + timedelta(days=25)
     [owed] = ticket["owed_notices"]  # the complainant must be told (delivered by the notices job)
     assert owed["detail"].startswith("处理期限延长10日") and owed["delivered_at"] is None
+
+
+def test_a_supervisor_rejects_an_extension_request_with_a_reason(desk, own):
+    li, boss = desk.agent("li"), desk.agent("boss", Role.SUPERVISOR)
+    ticket = li.post(f"/api/tickets/{own}/complex", json={"reason": "涉及多家医院", "version": 1}).json()
+    deadline = ticket["deadline"]
+    ticket = li.post(
+        f"/api/tickets/{own}/extension", json={"days": 10, "reason": "需调取病历", "version": ticket["version"]}
+    ).json()
+    no_reason = boss.post(f"/api/tickets/{own}/extension/reject", json={"version": ticket["version"]})
+    assert no_reason.status_code == 400 and "驳回理由" in no_reason.json()["error"]
+    rejected = boss.post(
+        f"/api/tickets/{own}/extension/reject", json={"reason": "病历可在期限内调取", "version": ticket["version"]}
+    ).json()
+    assert rejected["extension_requested_days"] is None and rejected["extension_days"] == 0
+    assert rejected["deadline"] == deadline and rejected["owed_notices"] == []
+    again = boss.post(f"/api/tickets/{own}/extension/reject", json={"reason": "x", "version": rejected["version"]})
+    assert again.status_code == 400 and again.json() == {"error": "没有待审批的延期申请"}
 
 
 def test_an_appraisal_pause_stops_the_clock(desk, own):
