@@ -131,8 +131,10 @@ class ValidateComplaintForm(ConsentingForm, FormValidationAction):
         if tracker.get_slot("requested_slot") != "complaint_confirmed" or from_payload(tracker):
             return {}
         correction = corrections.parse(latest_text(tracker), replies.FIELD_WORDS, _policy_pattern())
-        if correction is None or correction.value is None:
+        if correction is None:
             return {}
+        if correction.value is None:
+            return {"complaint_confirmed": correction.field}  # "手机号不对": that field is asked again
         return {correction.field: correction.value, "complaint_confirmed": CORRECTED + correction.field}
 
     # -- failure bookkeeping -------------------------------------------------

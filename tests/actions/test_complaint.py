@@ -246,3 +246,15 @@ async def test_an_invalid_correction_is_explained_and_the_field_asked_again(svc,
         known=FILLED | {"privacy_notice_version": "1.0.0"},
     )
     assert result["phone_number"] is None and "11位" in texts(dispatcher)[-1]
+
+
+async def test_a_field_named_at_the_read_back_is_asked_again_even_when_read_as_a_no(svc, dispatcher, domain):
+    result = await validate(
+        dispatcher,
+        domain,
+        "手机号不对",
+        {"requested_slot": "complaint_confirmed", "complaint_confirmed": False},
+        "deny",
+        known=FILLED,
+    )
+    assert result["phone_number"] is None and result["awaiting_correction"] is None
