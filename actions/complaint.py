@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partialmethod
 from typing import Any, Callable, Dict, List, Optional, Text, TypedDict
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -109,20 +110,15 @@ class ValidateComplaintForm(ConsentingForm, FormValidationAction):
     ) -> Dict[Text, Any]:
         return answered_name(tracker, "complainant_name") or given(tracker, "complainant_name")
 
-    async def extract_policy_number(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    async def _extract_given(
+        self, field: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        return given(tracker, "policy_number")
+        return given(tracker, field)
 
-    async def extract_phone_number(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        return given(tracker, "phone_number")
-
-    async def extract_customer_request(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> Dict[Text, Any]:
-        return given(tracker, "customer_request")
+    # rasa-sdk calls `extract_<slot>(dispatcher, tracker, domain)` for each required slot.
+    extract_policy_number = partialmethod(_extract_given, "policy_number")
+    extract_phone_number = partialmethod(_extract_given, "phone_number")
+    extract_customer_request = partialmethod(_extract_given, "customer_request")
 
     async def extract_complaint_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

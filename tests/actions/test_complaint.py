@@ -227,34 +227,24 @@ async def test_already_said_is_answered_by_looking_back(svc, dispatcher, domain,
 async def test_a_correction_typed_at_the_read_back_is_applied_directly(
     svc, dispatcher, domain, text, intent, field, value, told
 ):
-    mapped = {"complaint_confirmed": False} if intent == "deny" else {"complaint_confirmed": text}
-    result = await validate(
-        dispatcher, domain, text, {"requested_slot": "complaint_confirmed", **mapped}, intent, known=FILLED
-    )
+    result = await at_read_back(dispatcher, domain, text, intent)
     assert result[field] == value
     assert result["complaint_confirmed"] is None and result["awaiting_correction"] is None
     assert told in texts(dispatcher)[-1]
 
 
 async def test_an_invalid_correction_is_explained_and_the_field_asked_again(svc, dispatcher, domain):
-    text = "电话改成1381234"
-    result = await validate(
-        dispatcher,
-        domain,
-        text,
-        {"requested_slot": "complaint_confirmed", "complaint_confirmed": text},
-        known=FILLED | {"privacy_notice_version": "1.0.0"},
-    )
+    result = await at_read_back(dispatcher, domain, "电话改成1381234")
     assert result["phone_number"] is None and "11位" in texts(dispatcher)[-1]
 
 
 async def test_a_field_named_at_the_read_back_is_asked_again_even_when_read_as_a_no(svc, dispatcher, domain):
-    result = await validate(
-        dispatcher,
-        domain,
-        "手机号不对",
-        {"requested_slot": "complaint_confirmed", "complaint_confirmed": False},
-        "deny",
-        known=FILLED,
-    )
+    result = await at_read_back(dispatcher, domain, "手机号不对", "deny")
     assert result["phone_number"] is None and result["awaiting_correction"] is None
+
+
+async def at_read_back(dispatcher, domain, text, intent="inform"):
+    """The validation of `text` typed at the read-back, mapped as the domain maps it (a no, or the text)."""
+    typed = {"complaint_confirmed": False if intent == "deny" else text}
+    known = FILLED | {"privacy_notice_version": "1.0.0"}
+    return await validate(dispatcher, domain, text, {"requested_slot": "complaint_confirmed", **typed}, intent, known)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from typing import Dict, List
 
-from bot.tickets import ComplaintDraft, TicketService
+from bot.tickets import TicketService
 from tests.assistant import Assistant
+from tests.bot.complaints import draft
 
 
 def new_sender() -> str:
@@ -19,16 +20,8 @@ def joined(texts: List[str]) -> str:
 
 def ticket_with_phone(assistant: Assistant, phone: str) -> str:
     """A ticket of its own (the servers' database and look-up limits are shared by the session)."""
-    draft = ComplaintDraft(
-        conversation_id=new_sender(),
-        channel="rest",
-        category="claims",
-        complainant_name="张三",
-        phone_number=phone,
-        description="理赔申请交了两个月没有结果",
-        customer_request="尽快赔付",
-    )
-    return TicketService(assistant.db, assistant.settings).submit(draft, uuid.uuid4().hex).ticket_no
+    filed = draft(conversation_id=new_sender(), phone_number=phone)
+    return TicketService(assistant.db, assistant.settings).submit(filed, uuid.uuid4().hex).ticket_no
 
 
 def tickets_of(assistant: Assistant, sender: str) -> List[Dict]:
