@@ -95,11 +95,15 @@ class ValidateComplaintForm(ConsentingForm, FormValidationAction):
     async def extract_complaint_description(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        text = latest_text(tracker)
+        text, requested, intent = latest_text(tracker), tracker.get_slot("requested_slot"), latest_intent(tracker)
+        # The complaint's first message, or a whole account typed in answer to "哪一类问题"
+        # after the "我要投诉" button ("理赔拖了两个月了…").
+        telling = (requested is None and intent == "complain") or (
+            requested == "complaint_category" and intent in ("complain", "inform") and not from_payload(tracker)
+        )
         if (
-            tracker.get_slot("requested_slot") is None
+            telling
             and tracker.get_slot("complaint_description") is None
-            and latest_intent(tracker) == "complain"
             and validators.free_text(text, "", DESCRIPTION_FROM_FIRST_MESSAGE_MIN_CHARS).ok
         ):
             return {"complaint_description": text}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from typing import Mapping, Optional, Sequence
 
@@ -33,7 +32,7 @@ def _named_field(text: str, field_words: Mapping[str, Sequence[str]]) -> Optiona
 
 def parse(text: str, field_words: Mapping[str, Sequence[str]], policy_pattern: str) -> Optional[Correction]:
     """The correction `text` asks for, or None when it names no field and gives no recognisable value."""
-    plain = unicodedata.normalize("NFKC", text or "")
+    plain = text or ""  # free text is kept as typed; the number finders normalise for themselves
     named = _named_field(plain, field_words)
     if named is None:
         # "改成13912345678": a value whose form tells its field.

@@ -72,7 +72,7 @@ def name_in(text: str) -> Optional[str]:
 
 def request_in(text: str) -> Optional[str]:
     """What the user asks for, when said in their own words ("我要求尽快赔付")."""
-    match = _REQUEST.search(_plain(text))
+    match = _REQUEST.search(text or "")  # kept as typed, like any free text
     if match is None:
         return None
     request = match.group(1).strip(_EDGES)

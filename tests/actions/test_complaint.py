@@ -248,3 +248,14 @@ async def at_read_back(dispatcher, domain, text, intent="inform"):
     typed = {"complaint_confirmed": False if intent == "deny" else text}
     known = FILLED | {"privacy_notice_version": "1.0.0"}
     return await validate(dispatcher, domain, text, {"requested_slot": "complaint_confirmed", **typed}, intent, known)
+
+
+async def test_a_whole_account_typed_at_the_category_question_is_taken_as_the_description(svc, dispatcher, domain):
+    text = "理赔拖了两个月了，一直说在审核，我叫李建国，我要求尽快赔付"
+    result = await validate(
+        dispatcher, domain, text, {"requested_slot": "complaint_category", "complaint_category": text}
+    )
+    assert result["complaint_category"] == "claims" and result["complaint_description"] == text
+    assert result["complainant_name"] == "李建国" and result["customer_request"] == "尽快赔付"
+    short = await validate(dispatcher, domain, "理赔的", {"requested_slot": "complaint_category"})
+    assert "complaint_description" not in short

@@ -27,3 +27,8 @@ PATTERN = Settings.from_env({}).policy_number_pattern
 )
 def test_a_typed_correction_names_the_field_and_its_new_value(text, correction):
     assert corrections.parse(text, replies.FIELD_WORDS, PATTERN) == correction
+
+
+def test_a_new_free_text_value_is_kept_exactly_as_typed():
+    correction = corrections.parse("诉求改成：月底前赔付，并给我书面道歉！", replies.FIELD_WORDS, PATTERN)
+    assert correction == Correction("customer_request", "月底前赔付，并给我书面道歉")

@@ -51,3 +51,7 @@ def test_a_value_is_recalled_from_the_latest_message_that_stated_it():
 def test_the_answer_is_found_among_other_fields():
     candidates = given_fields.answer_candidates("complainant_name", "李建国，电话138 1234 5678", PATTERN)
     assert "李建国" in candidates
+
+
+def test_a_request_is_kept_as_typed():
+    assert given_fields.request_in("我要求：月底前赔付，并书面道歉。") == "月底前赔付，并书面道歉"

@@ -168,3 +168,18 @@ def test_a_first_message_with_name_phone_and_request_asks_only_what_is_missing(a
     assert "已受理" in joined(assistant.texts(sender, "确认"))
     [ticket] = tickets_of(assistant, sender)
     assert ticket["complainant_name"] == "陈桂英" and ticket["customer_request"] == "马上赔钱"
+
+
+def test_after_the_complaint_button_a_whole_account_fills_every_field_it_holds(assistant):
+    sender = new_sender()
+    assistant.texts(sender, "你好")
+    assert "哪一类" in assistant.texts(sender, "/complain")[-1]  # the menu's button
+    account = "就是理赔的事！！拖了两个月了一直说在审核，电话13655551601，我叫吴淑芬，我要求这周之内给我赔"
+    read_back = answer_until_read_back(assistant, sender, assistant.texts(sender, account), {"保单号": "跳过"})
+    assert "理赔纠纷" in read_back and "吴淑芬" in read_back and "136****1601" in read_back
+    assert "您的诉求：这周之内给我赔" in read_back
+    corrected = joined(assistant.texts(sender, "诉求改成：月底前赔付，并给我书面道歉"))
+    assert "您的诉求：月底前赔付，并给我书面道歉" in corrected
+    assert "已受理" in joined(assistant.texts(sender, "确认"))
+    [ticket] = tickets_of(assistant, sender)
+    assert ticket["description"] == account and ticket["category"] == "claims"
