@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text, TypedDict
+from functools import partialmethod
+from typing import Any, Callable, Dict, List, Optional, Text, TypedDict
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import EventType, SlotSet
@@ -14,12 +15,13 @@ from actions.services import (
     WriteCheck,
     blocking,
     channel_of,
+    from_payload,
     latest_intent,
     latest_text,
     services,
     user_events,
 )
-from bot import consent, replies, risk, validators
+from bot import consent, corrections, given_fields, replies, risk, validators
 from bot.emotion import is_distressed
 from bot.intake import record_complaint
 from bot.rasa.nlu import vocabulary
@@ -36,6 +38,8 @@ SHORT_ANSWER_CHARS = 10
 # below which such a reading of a valid name is doubted: "刘洋" is read as affirm at 0.58.
 CHITCHAT_INTENTS = {"affirm", "greet", "thank", "deny", "skip"}
 SURE = 0.9
+# The read-back's value for "the user typed a correction to `field`" (complaint_confirmed).
+CORRECTED = "corrected:"
 NOT_IN_NAMES = set("我你您他她它的了吗呢吧啊哦嗯呀不没是谢好行对嘛")  # words of replies, not of names
 
 
@@ -91,11 +95,15 @@ class ValidateComplaintForm(ConsentingForm, FormValidationAction):
     async def extract_complaint_description(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        text = latest_text(tracker)
+        text, requested, intent = latest_text(tracker), tracker.get_slot("requested_slot"), latest_intent(tracker)
+        # The complaint's first message, or a whole account typed in answer to "哪一类问题"
+        # after the "我要投诉" button ("理赔拖了两个月了…").
+        telling = (requested is None and intent == "complain") or (
+            requested == "complaint_category" and intent in ("complain", "inform") and not from_payload(tracker)
+        )
         if (
-            tracker.get_slot("requested_slot") is None
+            telling
             and tracker.get_slot("complaint_description") is None
-            and latest_intent(tracker) == "complain"
             and validators.free_text(text, "", DESCRIPTION_FROM_FIRST_MESSAGE_MIN_CHARS).ok
         ):
             return {"complaint_description": text}
@@ -104,7 +112,30 @@ class ValidateComplaintForm(ConsentingForm, FormValidationAction):
     async def extract_complainant_name(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        return answered_name(tracker, "complainant_name")
+        return answered_name(tracker, "complainant_name") or given(tracker, "complainant_name")
+
+    async def _extract_given(
+        self, field: str, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        return given(tracker, field)
+
+    # rasa-sdk calls `extract_<slot>(dispatcher, tracker, domain)` for each required slot.
+    extract_policy_number = partialmethod(_extract_given, "policy_number")
+    extract_phone_number = partialmethod(_extract_given, "phone_number")
+    extract_customer_request = partialmethod(_extract_given, "customer_request")
+
+    async def extract_complaint_confirmed(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """A correction typed at the read-back ("电话写错了，应该是139…") is applied directly."""
+        if tracker.get_slot("requested_slot") != "complaint_confirmed" or from_payload(tracker):
+            return {}
+        correction = corrections.parse(latest_text(tracker), replies.FIELD_WORDS, _policy_pattern())
+        if correction is None:
+            return {}
+        if correction.value is None:
+            return {"complaint_confirmed": correction.field}  # "手机号不对": that field is asked again
+        return {correction.field: correction.value, "complaint_confirmed": CORRECTED + correction.field}
 
     # -- failure bookkeeping -------------------------------------------------
 
@@ -163,18 +194,21 @@ class ValidateComplaintForm(ConsentingForm, FormValidationAction):
     ) -> Dict[Text, Any]:
         if value == replies.SKIPPED:
             return self._passed("policy_number", value, tracker)
-        check = validators.policy_number(str(value), services().settings.policy_number_pattern)
+        check = narrowed("policy_number", str(value), lambda text: validators.policy_number(text, _policy_pattern()))
         return self._checked("policy_number", check, dispatcher, tracker)
 
     def validate_complainant_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        return self._checked("complainant_name", validators.complainant_name(str(value)), dispatcher, tracker)
+        check = narrowed("complainant_name", str(value), validators.complainant_name)
+        return self._checked("complainant_name", check, dispatcher, tracker)
 
     def validate_phone_number(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        return self._checked("phone_number", validators.phone_number(str(value)), dispatcher, tracker)
+        return self._checked(
+            "phone_number", narrowed("phone_number", str(value), validators.phone_number), dispatcher, tracker
+        )
 
     def validate_complaint_description(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -191,6 +225,12 @@ class ValidateComplaintForm(ConsentingForm, FormValidationAction):
     ) -> Dict[Text, Any]:
         if value is True:
             return {"complaint_confirmed": True, "awaiting_correction": None}
+        if isinstance(value, str) and value.startswith(CORRECTED):
+            # The corrected field was validated in this same run; its error, if any, was told.
+            label = replies.FIELD_LABELS.get(value[len(CORRECTED) :])
+            if label and tracker.get_slot(value[len(CORRECTED) :]) is not None:
+                dispatcher.utter_message(text=replies.field_corrected(label))
+            return {"complaint_confirmed": None, "awaiting_correction": None}
         if value is False:
             return {"complaint_confirmed": None, "awaiting_correction": True}
         field = value if value in FIELDS else _field_named_in(str(value or ""))
@@ -200,6 +240,42 @@ class ValidateComplaintForm(ConsentingForm, FormValidationAction):
             # "手机号改成139…": the new value is already in; show the summary again.
             return {"complaint_confirmed": None, "awaiting_correction": None}
         return {field: None, "complaint_confirmed": None, "awaiting_correction": None}
+
+
+def _policy_pattern() -> str:
+    return services().settings.policy_number_pattern
+
+
+def narrowed(field: str, value: str, check: Callable[[str], validators.Check]) -> validators.Check:
+    """The answer as typed, or else the field's value within it ("刚说了 李建国", "李建国，电话138…")."""
+    first = check(value)
+    if first.ok:
+        return first
+    for candidate in given_fields.answer_candidates(field, value, _policy_pattern()):
+        again = check(candidate)
+        if again.ok:
+            return again
+    return first
+
+
+def given(tracker: Tracker, field: str) -> Dict[Text, Any]:
+    """`field` as the user stated it unasked, or recalled from earlier messages when they say they did."""
+    if from_payload(tracker):
+        return {}
+    requested, text = tracker.get_slot("requested_slot"), latest_text(tracker)
+    if requested == field:
+        if not given_fields.looking_back(text):
+            return {}  # a plain answer: the slot's own mapping takes it
+        answer = given_fields.without_look_back(text)
+        earlier = [str(e.get("text") or "") for e in user_events(tracker)[:-1]]
+        value = answer or given_fields.recalled(field, earlier, _policy_pattern())
+        return {field: value} if value else {}
+    if tracker.get_slot(field) is not None or requested == "complaint_confirmed":
+        return {}
+    if requested is None and latest_intent(tracker) != "complain":
+        return {}  # activated by a button or a category: nothing else was said
+    value = given_fields.volunteered(text, _policy_pattern()).get(field)
+    return {field: value} if value else {}
 
 
 def _field_named_in(text: str) -> Optional[str]:

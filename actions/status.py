@@ -21,7 +21,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.consent import ConsentingForm
 from actions.services import WriteCheck, blocking, client_of, from_payload, latest_text, services
-from bot import replies, validators
+from bot import given_fields, replies, validators
 from bot.tickets import TicketStatus, bot_actor
 
 WITHDRAW_FORM = "withdraw_form"
@@ -29,6 +29,23 @@ LOOKUP_SLOTS = ["lookup_ticket_id", "lookup_phone", "status_purpose", "withdraw_
 # Typed answers to "确认撤回投诉 TS…吗？" that NLU may not read as affirm/deny ("不撤回" before "撤回").
 _KEEP = ("不撤", "不要撤", "不用撤", "别撤", "先不", "保留", "继续处理", "不了")
 _WITHDRAW = ("确认撤回", "撤回", "撤销", "撤了", "确认", "是的")
+# "编号忘了，能用手机号查吗": the user cannot give the ticket number.
+_FORGOT = ("忘了", "忘记", "不记得", "记不得", "记不清", "找不到", "没有编号", "没编号", "没记", "丢了", "手机号查")
+FORGOTTEN = "forgotten"
+
+
+def forgot_ticket_number(text: str) -> bool:
+    return any(words in text for words in _FORGOT) and validators.ticket_number(text).error is not None
+
+
+def ticket_of_this_conversation(tracker: Tracker) -> Optional[str]:
+    """The ticket this conversation filed last (the slot is reset with a new session; the events are not)."""
+    values = [tracker.get_slot("last_ticket_no")] + [
+        e.get("value")
+        for e in reversed(tracker.events)
+        if e.get("event") == "slot" and e.get("name") == "last_ticket_no"
+    ]
+    return next((v for v in values if isinstance(v, str) and validators.ticket_number(v).ok), None)
 
 
 def _typed(text: str) -> str:
@@ -39,9 +56,33 @@ class ValidateStatusForm(ConsentingForm, FormValidationAction):
     def name(self) -> Text:
         return "validate_status_form"
 
+    async def extract_lookup_ticket_id(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        asked = tracker.get_slot("requested_slot") in (None, "lookup_ticket_id")
+        if asked and not from_payload(tracker) and forgot_ticket_number(latest_text(tracker)):
+            return {"lookup_ticket_id": FORGOTTEN}
+        return {}
+
+    async def extract_lookup_phone(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """ "不好意思输错了 是138…": the number inside whatever the answer says around it."""
+        if tracker.get_slot("requested_slot") != "lookup_phone" or from_payload(tracker):
+            return {}
+        phone = given_fields.phone_in(latest_text(tracker))
+        return {"lookup_phone": phone} if phone else {}
+
     def validate_lookup_ticket_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        if value == FORGOTTEN:
+            known = ticket_of_this_conversation(tracker)
+            if known:
+                dispatcher.utter_message(text=replies.ticket_recalled(known))
+                return {"lookup_ticket_id": known}
+            dispatcher.utter_message(text=replies.TICKET_NUMBER_HELP, buttons=[replies.HUMAN_BUTTON])
+            return {"lookup_ticket_id": None}
         check = validators.ticket_number(str(value or ""))
         if from_payload(tracker) or (check.ok and cast(str, check.value) not in _typed(latest_text(tracker))):
             return {"lookup_ticket_id": None}  # not typed in this message: ask for it
@@ -113,7 +154,14 @@ class ActionCheckTicketStatus(Action):
             return _reset()
         svc = services()
         answer = await blocking(svc.tickets.lookup_status, conversation, ticket_no, phone, client_of(tracker))
-        if not answer.found or tracker.get_slot("status_purpose") != "withdraw":
+        if not answer.found and not answer.locked:
+            # A typo is forgiven within the limit: the form asks again for the phone (or a corrected number).
+            dispatcher.utter_message(text=replies.status_retry(answer))
+            return [SlotSet("lookup_phone", None), SlotSet("requested_slot", None), ActiveLoop("status_form")]
+        if not answer.found:
+            dispatcher.utter_message(text=replies.status_reply(answer), buttons=[replies.HUMAN_BUTTON])
+            return _reset()
+        if tracker.get_slot("status_purpose") != "withdraw":
             dispatcher.utter_message(text=replies.status_reply(answer))
             return _reset()
         if answer.status_label == TicketStatus.CLOSED.label:

@@ -235,3 +235,23 @@ def callback_declined(hours: str, cancelled: bool = False) -> str:
     return (
         "好的，已取消留言，您填写的信息不会被保存。" if cancelled else "好的，不留言了。"
     ) + f"您可以在人工服务时间（{hours}）再联系人工客服，也可以拨打保单上的客服电话。" "还有什么可以帮您的吗？"
+
+
+def field_corrected(label: str) -> str:
+    """Said before the read-back is shown again with a correction the user typed."""
+    return f"好的，已为您修改{label.removeprefix('您的')}。"
+
+
+def status_retry(answer: StatusAnswer) -> str:
+    """A failed look-up with attempts left: what to send next, in the same conversation."""
+    return f"{status_reply(answer)}\n如果是投诉编号输错了，直接发送正确的投诉编号即可。"
+
+
+def ticket_recalled(ticket_no: str) -> str:
+    return f"没关系，本次对话中为您登记的投诉编号是 {ticket_no}。"
+
+
+TICKET_NUMBER_HELP = (
+    "没关系。投诉编号在投诉受理成功时的回复里（TS开头，如 TS20261122000123）。"
+    "如果找不到，请回复“转人工”，客服核实您的身份后为您查询；找到后直接发送投诉编号即可。"
+)

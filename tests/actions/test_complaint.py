@@ -6,7 +6,7 @@ from actions.complaint import (
     ValidateComplaintForm,
     answered_name,
 )
-from tests.actions.trackers import slot_events, texts, tracker
+from tests.actions.trackers import slot_events, texts, tracker, user
 
 FILLED = {
     "complaint_category": "claims",
@@ -175,3 +175,87 @@ def test_a_valid_name_typed_when_asked_is_taken_even_if_nlu_doubts_it(text, inte
     t = tracker(text, intent, slots={"requested_slot": requested}, active_loop="complaint_form")
     t.latest_message["intent"]["confidence"] = confidence
     assert answered_name(t, "complainant_name") == ({"complainant_name": text} if taken else {})
+
+
+async def test_every_field_in_the_first_message_is_taken_before_asking(svc, dispatcher, domain):
+    text = "我叫王秀兰，电话13912345678，我要投诉你们理赔拖了三个月不赔，我要求尽快赔付"
+    result = await validate(dispatcher, domain, text, {}, "complain")
+    assert result["complainant_name"] == "王秀兰" and result["phone_number"] == "13912345678"
+    assert result["customer_request"] == "尽快赔付" and result["complaint_description"] == text
+
+
+async def test_fields_given_with_another_answer_are_taken_in_any_order(svc, dispatcher, domain):
+    text = "保单号PL202300123456，我叫李建国"
+    result = await validate(
+        dispatcher,
+        domain,
+        text,
+        {"requested_slot": "policy_number", "policy_number": "PL202300123456"},
+        known={"complaint_category": "claims"},
+    )
+    assert result["policy_number"] == "PL202300123456" and result["complainant_name"] == "李建国"
+
+
+async def test_a_name_typed_with_the_phone_is_narrowed_to_the_name(svc, dispatcher, domain):
+    text = "李建国，电话138 1234 5678"
+    result = await validate(dispatcher, domain, text, {"requested_slot": "complainant_name", "complainant_name": text})
+    assert result["complainant_name"] == "李建国" and result["phone_number"] == "13812345678"
+    assert dispatcher.messages == []
+
+
+@pytest.mark.parametrize(
+    ("earlier", "answer", "intent"),
+    [([], "刚不是说了吗 李建国", "deny"), (["你好，我是李建国"], "我刚才说过了", "inform")],
+)
+async def test_already_said_is_answered_by_looking_back(svc, dispatcher, domain, earlier, answer, intent):
+    history = [user(text, "greet", timestamp=0.1) for text in earlier]
+    t = tracker(
+        answer, intent, slots={"requested_slot": "complainant_name"}, active_loop="complaint_form", events=history
+    )
+    result = slot_events(await ValidateComplaintForm().run(dispatcher, t, domain))
+    assert result["complainant_name"] == "李建国"
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "field", "value", "told"),
+    [
+        ("诉求改一下：希望尽快赔付并书面道歉", "inform", "customer_request", "希望尽快赔付并书面道歉", "修改诉求"),
+        ("电话写错了，应该是139 8765 4321", "deny", "phone_number", "13987654321", "修改联系电话"),
+        ("名字改成李建国", "inform", "complainant_name", "李建国", "修改投诉人姓名"),
+    ],
+)
+async def test_a_correction_typed_at_the_read_back_is_applied_directly(
+    svc, dispatcher, domain, text, intent, field, value, told
+):
+    result = await at_read_back(dispatcher, domain, text, intent)
+    assert result[field] == value
+    assert result["complaint_confirmed"] is None and result["awaiting_correction"] is None
+    assert told in texts(dispatcher)[-1]
+
+
+async def test_an_invalid_correction_is_explained_and_the_field_asked_again(svc, dispatcher, domain):
+    result = await at_read_back(dispatcher, domain, "电话改成1381234")
+    assert result["phone_number"] is None and "11位" in texts(dispatcher)[-1]
+
+
+async def test_a_field_named_at_the_read_back_is_asked_again_even_when_read_as_a_no(svc, dispatcher, domain):
+    result = await at_read_back(dispatcher, domain, "手机号不对", "deny")
+    assert result["phone_number"] is None and result["awaiting_correction"] is None
+
+
+async def at_read_back(dispatcher, domain, text, intent="inform"):
+    """The validation of `text` typed at the read-back, mapped as the domain maps it (a no, or the text)."""
+    typed = {"complaint_confirmed": False if intent == "deny" else text}
+    known = FILLED | {"privacy_notice_version": "1.0.0"}
+    return await validate(dispatcher, domain, text, {"requested_slot": "complaint_confirmed", **typed}, intent, known)
+
+
+async def test_a_whole_account_typed_at_the_category_question_is_taken_as_the_description(svc, dispatcher, domain):
+    text = "理赔拖了两个月了，一直说在审核，我叫李建国，我要求尽快赔付"
+    result = await validate(
+        dispatcher, domain, text, {"requested_slot": "complaint_category", "complaint_category": text}
+    )
+    assert result["complaint_category"] == "claims" and result["complaint_description"] == text
+    assert result["complainant_name"] == "李建国" and result["customer_request"] == "尽快赔付"
+    short = await validate(dispatcher, domain, "理赔的", {"requested_slot": "complaint_category"})
+    assert "complaint_description" not in short

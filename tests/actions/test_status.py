@@ -1,8 +1,10 @@
+import pytest
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from actions.status import ActionCheckTicketStatus, ActionWithdrawComplaint, ValidateStatusForm, ValidateWithdrawForm
+from bot import replies
 from bot.settings import PROJECT_ROOT
 from tests.actions.trackers import slot_events, texts, tracker
 from tests.bot.complaints import draft
@@ -166,3 +168,51 @@ async def test_ticket_id_format_is_validated(svc, dispatcher, domain):
     }
     assert form.validate_lookup_ticket_id("12345", dispatcher, tracker("12345"), domain) == {"lookup_ticket_id": None}
     assert "TS加14位数字" in texts(dispatcher)[0]
+
+
+async def test_a_wrong_phone_within_the_limit_asks_again_instead_of_ending(svc, dispatcher, domain):
+    ticket_no = file_ticket(svc)
+    events = await check(dispatcher, domain, ticket_no, "13900000000")
+    assert {"event": "active_loop", "name": "status_form"} in [{k: e.get(k) for k in ("event", "name")} for e in events]
+    assert slot_events(events) == {"lookup_phone": None, "requested_slot": None}  # the ticket number is kept
+    assert "还可尝试2次" in texts(dispatcher)[0] and "投诉编号输错了" in texts(dispatcher)[0]
+
+
+async def test_the_last_failure_ends_the_look_up_with_the_way_on(svc, dispatcher, domain):
+    ticket_no = file_ticket(svc)
+    for _ in range(3):
+        events = await check(dispatcher, domain, ticket_no, "13900000000")
+    assert slot_events(events)["lookup_ticket_id"] is None
+    assert all(e.get("event") != "active_loop" for e in events)
+    assert "转人工" in texts(dispatcher)[-1]
+    assert dispatcher.messages[-1]["buttons"] == [replies.HUMAN_BUTTON]
+
+
+@pytest.mark.parametrize("text", ["不好意思输错了 是138 1234 5678", "啊 打错了，应该是13812345678"])
+async def test_a_retyped_phone_is_taken_from_the_sentence_around_it(svc, dispatcher, domain, text):
+    result = await validate_status(
+        dispatcher, domain, text, {"lookup_ticket_id": "TS20261122000001"}, intent="deny", requested="lookup_phone"
+    )
+    assert result["lookup_phone"] == "13812345678"
+
+
+async def test_a_forgotten_number_is_recalled_from_this_conversation(svc, dispatcher, domain):
+    filed = [{"event": "slot", "name": "last_ticket_no", "value": "TS20261122000007", "timestamp": 0.3}]
+    t = tracker(
+        "投诉编号忘了，能用手机号查吗",
+        "check_ticket_status",
+        active_loop="status_form",
+        events=[{"event": "slot", "name": "privacy_notice_version", "value": "1.0.0", "timestamp": 0.2}, *filed],
+    )
+    result = slot_events(await ValidateStatusForm().run(dispatcher, t, domain))
+    assert result["lookup_ticket_id"] == "TS20261122000007"
+    assert "TS20261122000007" in texts(dispatcher)[0]
+
+
+async def test_a_forgotten_number_is_explained_with_a_way_on(svc, dispatcher, domain):
+    result = await validate_status(
+        dispatcher, domain, "编号不记得了", {}, intent="check_ticket_status", requested="lookup_ticket_id"
+    )
+    assert result["lookup_ticket_id"] is None
+    assert "受理成功时的回复" in texts(dispatcher)[0]
+    assert dispatcher.messages[0]["buttons"] == [replies.HUMAN_BUTTON]
