@@ -7,11 +7,12 @@ import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.events import ActiveLoop, EventType, FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.services import latest_text, services
+from bot.claim_questions import declines_complaint
 from bot.materials import MaterialsScript, claim_type_or_none
 from bot.rasa.nlu import vocabulary
 
@@ -23,6 +24,7 @@ WHY_WORDS = ("为什么", "为啥", "干嘛", "什么用", "有啥用", "凭什�
 VIEW_ENTITY = "materials_view"
 REASONS_VIEW = "reasons"
 REASONS_BUTTON_TITLE = "为什么需要这些"
+COMPLAINT_FORM = "complaint_form"
 
 
 def reasons_button(claim_type: str) -> Dict[str, str]:
@@ -66,6 +68,13 @@ class ActionExplainClaimMaterials(Action):
         return "action_explain_claim_materials"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        events = self.answer(dispatcher, tracker)
+        if tracker.active_loop_name == COMPLAINT_FORM and declines_complaint(latest_text(tracker)):
+            # "我不是要投诉，就问问…": answered, and the complaint form is not resumed.
+            events += [ActiveLoop(None), SlotSet("requested_slot", None), FollowupAction("action_listen")]
+        return events
+
+    def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[EventType]:
         script = services().materials
         text = latest_text(tracker)
         asked_about = script.documents_mentioned(text)

@@ -38,6 +38,11 @@ def is_claim_question(text: str) -> bool:
     return _GRIEVANCE.search(_NEGATED_COMPLAINT.sub("", text)) is None
 
 
+def declines_complaint(text: str) -> bool:
+    """ "我不是要投诉": the user says a complaint is not what they want."""
+    return _NEGATED_COMPLAINT.search(text) is not None
+
+
 def routed_intent(text: str, intent: Optional[str]) -> Optional[str]:
     """The materials intent for a claim question the classifier took for something else."""
     if intent in REROUTABLE_INTENTS and not text.startswith("/") and is_claim_question(text):

@@ -51,3 +51,19 @@ async def test_why_a_document_is_needed_answers_from_the_same_file(svc, dispatch
 async def test_claim_type_is_remembered(svc, dispatcher, domain):
     events = await run(dispatcher, domain, "身故", entities=[{"entity": "claim_type", "value": "death"}])
     assert slot_events(events) == {"claim_type": "death"}
+
+
+async def test_not_wanting_a_complaint_mid_form_answers_and_leaves_the_form(svc, dispatcher, domain):
+    entity = [{"entity": "claim_type", "value": "death"}]
+    events = await run(
+        dispatcher, domain, "我不是要投诉，就问问身故理赔要什么", entities=entity, active_loop="complaint_form"
+    )
+    assert texts(dispatcher) == [svc.materials.summary("death")]
+    assert {"event": "active_loop", "name": None, "timestamp": None} in events
+    assert {"event": "followup", "name": "action_listen", "timestamp": None} in events
+
+
+async def test_a_side_question_mid_form_lets_the_form_resume(svc, dispatcher, domain):
+    entity = [{"entity": "claim_type", "value": "death"}]
+    events = await run(dispatcher, domain, "身故理赔要什么材料", entities=entity, active_loop="complaint_form")
+    assert [e for e in events if e["event"] in ("active_loop", "followup")] == []

@@ -1,6 +1,6 @@
 import pytest
 
-from bot.claim_questions import MATERIALS_INTENT, is_claim_question, routed_intent
+from bot.claim_questions import MATERIALS_INTENT, declines_complaint, is_claim_question, routed_intent
 
 QUESTIONS = [
     "我妈查出癌症了 保险怎么赔",
@@ -35,3 +35,9 @@ def test_a_grievance_stays_a_complaint(text):
 def test_other_intents_and_button_payloads_are_left_alone():
     assert routed_intent("转人工 保险怎么赔", "request_human") is None
     assert routed_intent('/complain{"x":"怎么赔"}', "complain") is None
+
+
+def test_declining_a_complaint():
+    assert declines_complaint("我不是要投诉，就问问要什么材料")
+    assert declines_complaint("先不投诉，我想知道怎么理赔")
+    assert not declines_complaint("我要投诉你们理赔太慢")

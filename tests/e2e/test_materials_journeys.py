@@ -86,3 +86,13 @@ def test_moving_on_to_a_complaint_when_the_user_wants_one(assistant, script):
     assert assistant.texts(sender, "住院报销要什么材料") == [script.summary("medical")]
     replies = assistant.texts(sender, "材料我早就交齐了，理赔拖了两个月还没赔，我要投诉")
     assert (assistant.tracker(sender).get("active_loop") or {}).get("name") == "complaint_form", replies
+
+
+def test_in_the_complaint_form_by_mistake_a_claim_question_ends_it(assistant, script):
+    sender = new_sender()
+    assert "哪一类" in assistant.texts(sender, "我要投诉")[-1]
+    replies = assistant.texts(sender, "我不是要投诉，就问问身故理赔要什么材料")
+    assert replies == [script.summary("death")]  # and not the complaint question again
+    assert no_form(assistant, sender) and ticket_count(assistant, sender) == 0
+    replies = assistant.texts(sender, "算了还是要投诉，理赔拖了三个月了")
+    assert not no_form(assistant, sender), replies  # a complaint when the user wants one
