@@ -89,7 +89,10 @@ class ValidateComplaintForm(ConsentingForm, FormValidationAction):
         # ("理赔的") that NLU may take for a materials question.
         activating = requested is None and latest_intent(tracker) == "complain"
         answering = requested == "complaint_category" and len(text) <= SHORT_ANSWER_CHARS
-        category = vocabulary.complaint_category(text) if activating or answering else None
+        if activating:  # the substance of the whole complaint, not its first keyword
+            category = vocabulary.category_from_description(text)
+        else:
+            category = vocabulary.complaint_category(text) if answering else None
         return {"complaint_category": category} if category else {}
 
     async def extract_complaint_description(
@@ -178,6 +181,14 @@ class ValidateComplaintForm(ConsentingForm, FormValidationAction):
     def validate_complaint_category(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        text, requested = latest_text(tracker), tracker.get_slot("requested_slot")
+        if requested in FIELDS and requested != "complaint_category":
+            # A word like 客服 in a later answer is not a new category: keep the one set before.
+            return {"complaint_category": _category_before_this_turn(tracker)}
+        if requested is None and not text.startswith("/"):
+            # Taken from the description, not chosen: only when its substance is clear;
+            # otherwise the form asks, with the categories as buttons.
+            return {"complaint_category": vocabulary.category_from_description(text)}
         category = vocabulary.complaint_category(str(value or ""))
         if category is None:
             return self._failed(
@@ -402,3 +413,15 @@ class ActionCancelComplaint(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         dispatcher.utter_message(response="utter_complaint_cancelled")
         return _reset_form_slots()
+
+
+def _category_before_this_turn(tracker: Tracker) -> Optional[str]:
+    """The category as it stood before the user's latest message."""
+    seen_latest_user = False
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            seen_latest_user = True
+        elif seen_latest_user and event.get("event") == "slot" and event.get("name") == "complaint_category":
+            value = event.get("value")
+            return value if isinstance(value, str) else None
+    return None

@@ -2,7 +2,9 @@
 
 Every answer about claim documents is rendered from the one reviewed file
 `knowledge/claim_materials.yml`, so a claim type always yields the same bytes,
-whichever channel, form or phrasing led to the question.
+whichever channel, form or phrasing led to the question. The answer is phone-first:
+a short summary (condolence, documents, how to apply), the reasons on request.
+The review metadata (version, reviewer) never enters the policyholder's text.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class MaterialsFileError(ValueError):
 class Document:
     id: str
     name: str
+    short: str
     aliases: Tuple[str, ...]
     reason: str
 
@@ -35,6 +38,7 @@ class ClaimType:
     name: str
     documents: Tuple[Document, ...]
     notes: Tuple[str, ...]
+    condolence: str = ""
 
 
 @dataclass(frozen=True)
@@ -45,19 +49,36 @@ class MaterialsScript:
     documents: Mapping[str, Document]
     claim_types: Mapping[str, ClaimType]
     general_notes: Tuple[str, ...]
+    how_to_apply: str = ""
     # (alias, document id), longest first: 身份证 sits inside 受益人身份证.
     aliases: Tuple[Tuple[str, str], ...] = ()
 
-    def render(self, claim_type: str) -> str:
-        """The full checklist for one claim type, with the reason for each document."""
+    def summary(self, claim_type: str) -> str:
+        """The phone-sized answer: condolence where due, the documents by short name, how to apply."""
         kind = self.claim_types[claim_type]
-        lines = [f"【{kind.name}】理赔通常需要以下材料："]
+        lines = [kind.condolence] if kind.condolence else []
+        lines.append(f"【{kind.name}】理赔一般需要：" + "、".join(doc.short for doc in kind.documents) + "。")
+        lines.append(self.how_to_apply)
+        lines.append(self.general_notes[-1])
+        return "\n".join(lines)
+
+    def reasons(self, claim_type: str) -> str:
+        """Why each document is needed, and the notes: shown when the policyholder asks."""
+        kind = self.claim_types[claim_type]
+        lines = [f"【{kind.name}】各项材料的用途："]
         for number, doc in enumerate(kind.documents, start=1):
             lines.append(f"{number}. {doc.name}：{doc.reason}")
         lines.append("温馨提示：")
         lines.extend(f"· {note}" for note in kind.notes + self.general_notes)
-        lines.append(f"(理赔材料话术版本 {self.version}，审核：{self.reviewed_by}，{self.reviewed_on})")
         return "\n".join(lines)
+
+    def render(self, claim_type: str) -> str:
+        """Summary and reasons in one text, for agents' canned replies."""
+        return self.summary(claim_type) + "\n" + self.reasons(claim_type)
+
+    def metadata(self) -> Dict[str, str]:
+        """The review record, for message metadata and logs (never the user's text)."""
+        return {"script_version": self.version, "reviewed_by": self.reviewed_by, "reviewed_on": self.reviewed_on}
 
     def explain(self, document_id: str) -> str:
         """Why one document is needed, from the same file."""
@@ -91,6 +112,7 @@ def parse(raw: Mapping) -> MaterialsScript:
         documents[doc_id] = Document(
             id=doc_id,
             name=str(_require(item, "name", doc_id)),
+            short=str(_require(item, "short", doc_id)),
             aliases=tuple(_require(item, "aliases", doc_id)),
             reason=str(_require(item, "reason", doc_id)),
         )
@@ -108,6 +130,7 @@ def parse(raw: Mapping) -> MaterialsScript:
             name=str(_require(item, "name", type_id)),
             documents=tuple(documents[ref] for ref in refs),
             notes=tuple(item.get("notes") or ()),
+            condolence=str(item.get("condolence") or ""),
         )
     return MaterialsScript(
         version=str(_require(raw, "version", "file")),
@@ -116,6 +139,7 @@ def parse(raw: Mapping) -> MaterialsScript:
         documents=documents,
         claim_types=claim_types,
         general_notes=tuple(_require(raw, "general_notes", "file")),
+        how_to_apply=str(_require(raw, "how_to_apply", "file")),
         aliases=tuple(
             sorted(
                 ((alias, doc.id) for doc in documents.values() for alias in doc.aliases),

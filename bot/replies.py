@@ -106,10 +106,24 @@ def field_value_for_display(field: str, value: Optional[str]) -> str:
     return value
 
 
+# The read-back must fit a phone screen with its buttons: long free texts are cut
+# here only; the slots and the ticket keep the full text.
+SUMMARY_TEXT_CHARS = 60
+LONG_TEXT_FIELDS = ("complaint_description", "customer_request")
+
+
+def shortened(text: str, limit: int = SUMMARY_TEXT_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…（共{len(text)}字，已完整记录）"
+
+
 def summary(slots: Mapping[str, Optional[str]]) -> str:
+    """The read-back, phone-sized: the category first, long texts shortened."""
     lines = ["请核对您的投诉信息："]
-    for field, label in FIELD_LABELS.items():
-        lines.append(f"· {label}：{field_value_for_display(field, slots.get(field))}")
+    for field, label in FIELD_LABELS.items():  # complaint_category is the first field
+        value = field_value_for_display(field, slots.get(field))
+        lines.append(f"· {label}：{shortened(value) if field in LONG_TEXT_FIELDS else value}")
     lines.append("信息无误请回复“确认”，需要修改请回复“修改”，放弃投诉请回复“取消”。")
     return "\n".join(lines)
 

@@ -88,7 +88,7 @@ def test_side_questions_mid_form_are_answered_and_the_form_resumes(assistant):
     assert "姓名" in question
     script = materials.load(assistant.settings.materials_file)
     replies = assistant.texts(sender, "重疾险理赔需要准备什么材料")
-    assert replies[0] == script.render("critical_illness")
+    assert replies[0] == script.summary("critical_illness")
     assert "姓名" in replies[-1]
     replies = assistant.texts(sender, "你是机器人吗")
     assert "智能助手" in replies[0] and "姓名" in replies[-1]

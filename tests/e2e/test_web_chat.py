@@ -304,10 +304,56 @@ def test_claim_material_question_on_a_phone(web, chromium):
     page = open_chat(chromium, web.page_url, PHONE)
     script = materials.load(web.assistant.settings.materials_file)
     assert "哪一类" in say(page, "理赔需要什么材料")[-1]
-    name = script.claim_types["critical_illness"].name
+    name = script.claim_types["death"].name
     [answer] = click(page, name)
-    assert answer == script.render("critical_illness")  # the reviewed script, byte for byte
+    assert answer == script.summary("death")  # the reviewed script, byte for byte
+    assert answer.startswith("得知您的亲人离世") and "申请方式" in answer and "审核" not in answer
+    # The summary fits on one phone screen: within the visible message list, no scrolling needed.
+    bubble = page.locator(".message:not(.from-user) .bubble").last.bounding_box()
+    visible = page.eval_on_selector("#messages", "el => el.clientHeight")
+    assert bubble is not None and bubble["height"] <= min(visible, PHONE["height"]), (bubble, visible)
     save_screenshot(page, "web-chat-claim-materials-phone")
+    [reasons] = click(page, "为什么需要这些")
+    assert reasons == script.reasons("death")
+    page.context.close()
+
+
+LONG_HOSPITAL_DELAY = (
+    "我要投诉！我父亲今年三月在市人民医院住院做了心脏搭桥手术，出院后我们把住院病历、出院小结、发票和费用清单全部交给了你们，"
+    "到现在已经两个多月了，报销一分钱都没下来。中间我打了不下十次客服热线，每次都说在审核、让我再等等，"
+    "问具体卡在哪一步谁也说不清楚。老人家手术花了十几万，都是我们子女东拼西凑借来的，现在天天有人催还钱。"
+    "当初买保险的时候说得好好的，住院都能报，真到用的时候就这样拖着，你们到底还要拖多久？"
+)
+
+
+def test_the_read_back_fits_a_phone_with_the_category_first(web, chromium):
+    page = open_chat(chromium, web.page_url, PHONE)
+    replies = say(page, LONG_HOSPITAL_DELAY)
+    answers = {"保单号": "PL202300123456", "姓名": "李建国", "手机号": "13812345678", "怎么处理": "尽快把钱赔给我们"}
+    for _ in range(8):
+        if "请核对" in replies[-1]:
+            break
+        if "个人信息" in replies[-1]:
+            replies = click(page, "同意")
+            continue
+        replies = say(page, next(value for key, value in answers.items() if key in replies[-1]))
+    read_back = replies[-1]
+    # Filed from its substance (a hospital claim), not from the hotline it mentions.
+    assert read_back.splitlines()[1] == "· 投诉类别：理赔纠纷"
+    assert LONG_HOSPITAL_DELAY not in read_back and f"共{len(LONG_HOSPITAL_DELAY)}字" in read_back
+    bubble = page.locator(".message:not(.from-user) .bubble").last.bounding_box()
+    visible = page.eval_on_selector("#messages", "el => el.clientHeight")
+    assert bubble is not None and bubble["height"] <= visible, (bubble, visible)
+    expect(page.locator(".quick-replies:not([hidden])").get_by_role("button", name="确认提交")).to_be_in_viewport()
+    save_screenshot(page, "web-chat-read-back-phone")
+    say(page, "确认")
+    session_id = session_of(page)
+    [ticket] = [
+        t
+        for t in TicketService(web.assistant.db, web.assistant.settings).list()
+        if t["conversation_id"] == SENDER_PREFIX + session_id
+    ]
+    assert ticket["category"] == "claims" and ticket["description"] == LONG_HOSPITAL_DELAY  # kept in full
     page.context.close()
 
 

@@ -11,11 +11,11 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
-from rasa.shared.nlu.constants import ENTITIES
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot import validators
+from bot import claim_questions, validators
 from bot.rasa.nlu import vocabulary
 from bot.rasa.serving import ServingDIET
 from bot.settings import Settings
@@ -47,7 +47,9 @@ class EntityNormalizer(GraphComponent):
 
     phone_number → 11 digits; id_number → 18 characters with a valid checksum;
     policy_number and ticket_id → upper case; claim_type and complaint_category
-    → one of their canonical values. Runs after all extractors.
+    → one of their canonical values. Runs after all extractors and the classifier,
+    so it also routes claim questions the classifier took for a complaint to the
+    materials intent (bot/claim_questions.py): asking how to claim never opens the form.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -79,7 +81,16 @@ class EntityNormalizer(GraphComponent):
                     seen.add(key)
                     kept.append(entity)
             message.set(ENTITIES, kept, add_to_output=True)
+            self.route_claim_question(message)
         return messages
+
+    @staticmethod
+    def route_claim_question(message: Message) -> None:
+        intent = message.get(INTENT) or {}
+        routed = claim_questions.routed_intent(message.get(TEXT) or "", intent.get(INTENT_NAME_KEY))
+        if routed is not None:
+            # Confidence 1.0: a rule decided, and the fallback classifier must not undo it.
+            message.set(INTENT, {INTENT_NAME_KEY: routed, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
 
     def normalise(self, entity: Dict[str, Any]) -> Optional[Dict[str, Any]]:
         name, value = entity.get("entity"), str(entity.get("value", ""))

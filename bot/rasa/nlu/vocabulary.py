@@ -85,3 +85,61 @@ def claim_type(value: str) -> Optional[str]:
 
 def complaint_category(value: str) -> Optional[str]:
     return canonical(value, COMPLAINT_CATEGORIES, CATEGORY_WORDS)
+
+
+# Evidence for a complaint's category in its description: (word, category, weight).
+# Weight 2 names the substance of the complaint; weight 1 only hints at it. How the
+# user got in touch (客服, 电话, 热线) is a channel, not the substance: a claim delay
+# "打了好几次客服电话" is still a claims complaint.
+CATEGORY_EVIDENCE: Sequence[Tuple[str, str, int]] = (
+    ("退保", "surrender", 2),
+    ("现金价值", "surrender", 1),
+    ("销售", "sales", 2),
+    ("误导", "sales", 2),
+    ("夸大", "sales", 2),
+    ("忽悠", "sales", 2),
+    ("存单变保单", "sales", 2),
+    ("业务员", "sales", 1),
+    ("理赔", "claims", 2),
+    ("理陪", "claims", 2),
+    ("拒赔", "claims", 2),
+    ("赔付", "claims", 2),
+    ("报销", "claims", 2),
+    ("保险金", "claims", 2),
+    ("不赔", "claims", 2),
+    ("没赔", "claims", 2),
+    ("住院", "claims", 1),
+    ("医院", "claims", 1),
+    ("发票", "claims", 1),
+    ("核保", "underwriting", 2),
+    ("承保", "underwriting", 2),
+    ("拒保", "underwriting", 2),
+    ("加费", "underwriting", 2),
+    ("保全", "policy_service", 2),
+    ("受益人", "policy_service", 2),
+    ("复效", "policy_service", 2),
+    ("扣款", "policy_service", 2),
+    ("续期", "policy_service", 2),
+    ("借款", "policy_service", 2),
+    ("柜面", "counter_service", 2),
+    ("柜台", "counter_service", 2),
+    ("态度", "counter_service", 2),
+    ("客服", "counter_service", 1),
+    ("热线", "counter_service", 1),
+    ("电话", "counter_service", 1),
+)
+STRONG_EVIDENCE = 2
+
+
+def category_from_description(text: str) -> Optional[str]:
+    """The category the description's substance points to, or None when the evidence is weak or split."""
+    scores: dict[str, int] = {}
+    for word, category, weight in CATEGORY_EVIDENCE:
+        if word in text:
+            scores[category] = scores.get(category, 0) + weight
+    ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
+    if not ranked or ranked[0][1] < STRONG_EVIDENCE:
+        return None
+    if len(ranked) > 1 and ranked[1][1] >= ranked[0][1]:
+        return None  # a tie: let the user choose
+    return ranked[0][0]
