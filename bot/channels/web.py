@@ -72,6 +72,7 @@ from bot.channels.rate_limit import (
     ClientRateLimit,
     forwarded_for,
 )
+from bot.channels.turns import channel_turns
 from bot.channels.user_text import passed_on, storable
 from bot.settings import PROJECT_ROOT, Settings
 from bot.validators import MAX_TEXT_LENGTH
@@ -384,6 +385,7 @@ class WebChatInput(SocketIOInput):
         sio = self.create_server()
         self.sio = sio
         blueprint = SocketBlueprint(sio, self.socketio_path, "web_chat_webhook")
+        on_new_message = channel_turns(on_new_message, blueprint, Settings.from_env())
         missing = [name for name, (path, _) in ASSETS.items() if not path.exists()]
         if missing:
             logger.error("Web chat assets missing (%s): run `npm ci` in web/.", ", ".join(missing))

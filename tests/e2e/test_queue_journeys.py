@@ -1,0 +1,173 @@
+"""Bursts and the queue, as policyholders meet them on the real servers (issue 15, journeys 6 and 9)."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from typing import Dict, Iterator, List
+
+import pytest
+import requests
+from sqlalchemy import update
+
+from bot.agents import AgentAccount, AgentService, Role
+from bot.handoff import HandoffService
+from bot.models import Agent, HandoffRequest
+from bot.tickets import TicketService
+from tests.assistant import Assistant
+from tests.bot.desk.server import DeskServer
+
+WELCOME = "我可以帮您"
+POLICY_QUESTION = "请提供涉及的保单号"
+
+
+def burst(assistant: Assistant, sender: str, texts: List[str], gap: float = 0.1) -> Dict[int, List[str]]:
+    """The first message alone (it creates the conversation), the rest sent quickly one after another."""
+    answers: Dict[int, List[str]] = {0: assistant.texts(sender, texts[0])}
+
+    def send(index: int, text: str) -> None:
+        response = requests.post(
+            f"{assistant.url}/webhooks/rest/webhook",
+            headers=assistant.rest_headers(sender),
+            json={"sender": sender, "message": text},
+            timeout=60,
+        )
+        response.raise_for_status()
+        answers[index] = [m.get("text", "") for m in response.json()]
+
+    threads = []
+    for index, text in enumerate(texts[1:], start=1):
+        thread = threading.Thread(target=send, args=(index, text))
+        thread.start()
+        threads.append(thread)
+        time.sleep(gap)
+    for thread in threads:
+        thread.join()
+    return answers
+
+
+def test_five_quick_messages_get_one_welcome_and_one_policy_question(assistant: Assistant) -> None:
+    sender = f"burst-{uuid.uuid4().hex[:8]}"
+    answers = burst(assistant, sender, ["在吗", "你好", "我要投诉", "你们理赔拖了三个月了太过分了", "到现在一分钱没赔"])
+    said = [text for index in sorted(answers) for text in answers[index]]
+    assert sum(WELCOME in text for text in said) == 1, said
+    assert sum(POLICY_QUESTION in text for text in said) <= 1, said
+    assert not any("格式不正确" in text for text in said), said
+    # Every message is kept, in order, in the one turn that answered them.
+    user_texts = [e["text"] for e in assistant.tracker(sender)["events"] if e["event"] == "user"]
+    assert "\n".join(user_texts) == "在吗\n你好\n我要投诉\n你们理赔拖了三个月了太过分了\n到现在一分钱没赔"
+
+
+def test_an_upset_greeting_burst_is_greeted_once(assistant: Assistant) -> None:
+    sender = f"burst-{uuid.uuid4().hex[:8]}"
+    answers = burst(assistant, sender, ["你好", "有人吗", "在不在", "人呢？？"])
+    said = [text for index in sorted(answers) for text in answers[index]]
+    assert sum(WELCOME in text for text in said) <= 2, said
+    assert len(said) <= 3, said
+
+
+# -- journey 6: waiting for an agent ------------------------------------------------
+
+
+@pytest.fixture
+def agent_online(assistant: Assistant) -> Iterator[AgentAccount]:
+    """An agent at the desk (service hours are around the clock on the e2e servers)."""
+    agents = AgentService(assistant.db)
+    account = agents.add(f"q-{uuid.uuid4().hex[:8]}", "王小明", "a-long-password", Role.AGENT)
+    agents.seen(account.id)
+    yield account
+    agents.deactivate(account.username)
+
+
+@pytest.fixture
+def recent_waits(assistant: Assistant) -> None:
+    """Three users an agent took after four minutes each, a little while ago."""
+    now = datetime.now(timezone.utc)
+    with assistant.db.transaction() as session:
+        for _ in range(3):
+            session.add(
+                HandoffRequest(
+                    conversation_id=f"earlier-{uuid.uuid4().hex[:8]}",
+                    channel="rest",
+                    reason="user_request",
+                    priority=30,
+                    status="closed",
+                    slots={},
+                    created_at=now - timedelta(minutes=30),
+                    claimed_at=now - timedelta(minutes=26),
+                    updated_at=now - timedelta(minutes=20),
+                    ended_at=now - timedelta(minutes=20),
+                )
+            )
+
+
+def handoff_status(assistant: Assistant, sender: str) -> str:
+    [request] = [r for r in HandoffService(assistant.db, assistant.settings).list() if r["conversation_id"] == sender]
+    return str(request["status"])
+
+
+def test_a_waiting_user_is_told_their_place_and_a_rough_wait_then_leaves_a_message(
+    assistant: Assistant, agent_online: AgentAccount, recent_waits: None
+) -> None:
+    sender = f"queue-{uuid.uuid4().hex[:8]}"
+    assert "已为您转接人工客服" in "\n".join(assistant.texts(sender, "我要找人工客服"))
+    assert handoff_status(assistant, sender) == "waiting"
+
+    [answer] = assistant.texts(sender, "还要等多久啊")
+    assert re.search(r"(您前面还有\d+位|您是下一位)，预计还需等待约\d+分钟", answer), answer
+    assert "留言" in answer
+    [answer] = assistant.texts(sender, "我都等了半天了，你们到底有没有人？？")
+    assert "预计还需等待约" in answer  # every message is answered, and still logged for the agent
+    assert assistant.tracker(sender)["paused"]
+
+    left = "\n".join(assistant.texts(sender, "等不了了 我留言吧"))
+    assert "取消排队" in left and "手机号" in left, left
+    assert handoff_status(assistant, sender) == "released"
+    assert not assistant.tracker(sender)["paused"]
+    assert "问题" in assistant.texts(sender, "13812345678")[-1]
+    assert "称呼" in assistant.texts(sender, "理赔款一直没到账，想请工作人员回电说明一下")[-1]
+    done = "\n".join(assistant.texts(sender, "张三"))
+    tickets = [
+        t
+        for t in TicketService(assistant.db, assistant.settings).list()
+        if t["conversation_id"] == sender and t["kind"] == "callback"
+    ]
+    assert len(tickets) == 1 and f"受理编号：{tickets[0]['ticket_no']}" in done
+
+
+def test_a_user_who_wants_to_keep_waiting_is_not_switched_to_a_message(
+    assistant: Assistant, agent_online: AgentAccount
+) -> None:
+    sender = f"queue-{uuid.uuid4().hex[:8]}"
+    assistant.texts(sender, "转人工")
+    [answer] = assistant.texts(sender, "不留言，我就等人工")
+    assert "位" in answer and handoff_status(assistant, sender) == "waiting"
+
+
+def test_every_waiting_user_is_told_when_the_last_agent_goes_offline(
+    assistant: Assistant, agent_online: AgentAccount, desk: DeskServer
+) -> None:
+    waiting = [f"queue-{uuid.uuid4().hex[:8]}" for _ in range(2)]
+    for sender in waiting:
+        assistant.texts(sender, "转人工")
+    with assistant.db.transaction() as session:
+        session.execute(update(Agent).values(last_seen_at=None))  # everyone's desk closed
+    deadline = time.monotonic() + 30
+    told: Dict[str, List[str]] = {}
+    while time.monotonic() < deadline and len(told) < len(waiting):
+        for sender in waiting:
+            mail = requests.post(
+                f"{assistant.url}/webhooks/rest/messages",
+                json={"sender": sender, "after": 0},
+                headers=assistant.rest_headers(sender),
+                timeout=30,
+            ).json()
+            notices = [m["text"] for m in mail if "没有人工客服在线" in m.get("text", "")]
+            if notices:
+                told[sender] = notices
+        time.sleep(1)
+    assert set(told) == set(waiting)
+    assert all(len(notices) == 1 and "留言" in notices[0] for notices in told.values())
