@@ -9,7 +9,6 @@ import requests
 from sqlalchemy import update
 
 from bot import materials
-from bot.agents import AgentService, Role
 from bot.handoff import HandoffService
 from bot.models import Agent, StatusLookup
 from bot.tickets import ComplaintDraft, TicketService
@@ -21,17 +20,6 @@ def new_sender() -> str:
 
 def joined(texts) -> str:
     return "\n".join(texts)
-
-
-@pytest.fixture
-def agent_online(assistant):
-    """An agent at the desk, as the desk marks one while it is open (service hours
-    are around the clock on the e2e servers)."""
-    agents = AgentService(assistant.db)
-    account = agents.add(f"e2e-{uuid.uuid4().hex[:8]}", "王小明", "a-long-password", Role.AGENT)
-    agents.seen(account.id)
-    yield account
-    agents.deactivate(account.username)
 
 
 @pytest.fixture

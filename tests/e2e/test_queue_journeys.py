@@ -7,18 +7,21 @@ import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
-from typing import Dict, Iterator, List
+from typing import Dict, List
 
 import pytest
 import requests
+from playwright.sync_api import Browser, Page
 from sqlalchemy import update
 
-from bot.agents import AgentAccount, AgentService, Role
+from bot.agents import AgentAccount
 from bot.handoff import HandoffService
 from bot.models import Agent, HandoffRequest
 from bot.tickets import TicketService
 from tests.assistant import Assistant
 from tests.bot.desk.server import DeskServer
+from tests.e2e.browser import PHONE, save_screenshot
+from tests.e2e.chat_page import bot_texts, open_chat, say
 
 WELCOME = "我可以帮您"
 POLICY_QUESTION = "请提供涉及的保单号"
@@ -29,14 +32,7 @@ def burst(assistant: Assistant, sender: str, texts: List[str], gap: float = 0.1)
     answers: Dict[int, List[str]] = {0: assistant.texts(sender, texts[0])}
 
     def send(index: int, text: str) -> None:
-        response = requests.post(
-            f"{assistant.url}/webhooks/rest/webhook",
-            headers=assistant.rest_headers(sender),
-            json={"sender": sender, "message": text},
-            timeout=60,
-        )
-        response.raise_for_status()
-        answers[index] = [m.get("text", "") for m in response.json()]
+        answers[index] = assistant.texts(sender, text)
 
     threads = []
     for index, text in enumerate(texts[1:], start=1):
@@ -70,16 +66,6 @@ def test_an_upset_greeting_burst_is_greeted_once(assistant: Assistant) -> None:
 
 
 # -- journey 6: waiting for an agent ------------------------------------------------
-
-
-@pytest.fixture
-def agent_online(assistant: Assistant) -> Iterator[AgentAccount]:
-    """An agent at the desk (service hours are around the clock on the e2e servers)."""
-    agents = AgentService(assistant.db)
-    account = agents.add(f"q-{uuid.uuid4().hex[:8]}", "王小明", "a-long-password", Role.AGENT)
-    agents.seen(account.id)
-    yield account
-    agents.deactivate(account.username)
 
 
 @pytest.fixture
@@ -164,10 +150,54 @@ def test_every_waiting_user_is_told_when_the_last_agent_goes_offline(
                 json={"sender": sender, "after": 0},
                 headers=assistant.rest_headers(sender),
                 timeout=30,
-            ).json()
+            ).json()["messages"]
             notices = [m["text"] for m in mail if "没有人工客服在线" in m.get("text", "")]
             if notices:
                 told[sender] = notices
         time.sleep(1)
     assert set(told) == set(waiting)
     assert all(len(notices) == 1 and "留言" in notices[0] for notices in told.values())
+
+
+# -- the same on the chat page, on a phone ---------------------------------------------
+
+
+def typed_quickly(page: Page, texts: List[str]) -> None:
+    """Sends each text as soon as it is typed, without waiting for answers."""
+    for text in texts:
+        page.fill("#input", text)
+        page.press("#input", "Enter")
+        page.wait_for_timeout(150)
+
+
+def settled_bot_texts(page: Page, quiet_ms: int = 3000) -> List[str]:
+    """The bot's messages once nothing new has arrived for a while."""
+    seen = -1
+    texts = bot_texts(page)
+    while len(texts) != seen:
+        seen = len(texts)
+        page.wait_for_timeout(quiet_ms)
+        texts = bot_texts(page)
+    return texts
+
+
+def test_a_burst_typed_on_a_phone_is_answered_once(assistant: Assistant, chromium: Browser) -> None:
+    page = open_chat(chromium, f"{assistant.url}/webhooks/web/", PHONE)
+    typed_quickly(page, ["在吗", "你好", "我要投诉", "你们理赔拖了三个月了太过分了", "到现在一分钱没赔"])
+    said = settled_bot_texts(page)
+    assert sum(WELCOME in text for text in said) == 1, said
+    assert sum(POLICY_QUESTION in text for text in said) <= 1, said
+    assert not any("格式不正确" in text for text in said), said
+    page.context.close()
+
+
+def test_the_chat_page_shows_the_wait_while_queued(
+    assistant: Assistant, chromium: Browser, agent_online: AgentAccount, recent_waits: None
+) -> None:
+    page = open_chat(chromium, f"{assistant.url}/webhooks/web/", PHONE)
+    assert "已为您转接人工客服" in "\n".join(say(page, "转人工"))
+    page.wait_for_timeout(1500)  # past the burst window: a message of its own
+    answer = "\n".join(say(page, "还要等多久啊"))
+    assert "预计还需等待约" in answer and "留言" in answer, answer
+    save_screenshot(page, "queue-wait-phone")
+    page.context.close()
