@@ -159,6 +159,28 @@ def test_every_waiting_user_is_told_when_the_last_agent_goes_offline(
     assert all(len(notices) == 1 and "留言" in notices[0] for notices in told.values())
 
 
+def test_an_angry_user_who_gives_up_waiting_asks_for_a_call_back(
+    assistant: Assistant, agent_online: AgentAccount
+) -> None:
+    sender = f"queue-{uuid.uuid4().hex[:8]}"
+    assert "已为您转接人工客服" in "\n".join(assistant.texts(sender, "人工！！！我要人工"))
+    [answer] = assistant.texts(sender, "你们是不是都下班了？？")
+    assert "位" in answer and "留言" in answer
+    left = "\n".join(assistant.texts(sender, "算了等不起 你们给我回个电话"))
+    assert "取消排队" in left and "手机号" in left, left
+    assert handoff_status(assistant, sender) == "released"
+
+
+def test_a_complaint_typed_in_pieces_gets_one_apology(assistant: Assistant) -> None:
+    sender = f"burst-{uuid.uuid4().hex[:8]}"
+    answers = burst(
+        assistant, sender, ["喂", "我投诉你们那个理赔员", "电话打了十几次都不接", "一个礼拜了一点消息都没有！！"]
+    )
+    said = [text for index in sorted(answers) for text in answers[index]]
+    assert sum("深表歉意" in text for text in said) <= 1, said
+    assert sum(WELCOME in text for text in said) <= 1, said
+
+
 # -- the same on the chat page, on a phone ---------------------------------------------
 
 
