@@ -50,12 +50,13 @@ async def housekeeping(desk: Desk) -> None:
     notices = OfflineNotices()
     while True:
         try:
-            await tell_if_no_agent_left(desk, notices)
             for row in await asyncio.to_thread(desk.handoffs.requeue_idle):
                 log.info("handoff %s idle, back in the queue", row["id"])
                 await _tell(desk, row["conversation_id"], replies.REQUEUED_NOTICE)
             for update in await asyncio.to_thread(desk.handoffs.position_updates):
                 await _tell(desk, update.conversation_id, replies.queue_update(update.position))
+            # Last: Rasa unreachable must not hold up the hand-backs above.
+            await tell_if_no_agent_left(desk, notices)
         except RasaUnavailable as exc:
             log.warning("housekeeping could not reach Rasa: %s", exc)
         except Exception:  # noqa: BLE001 - the loop must survive a database outage
