@@ -60,6 +60,7 @@ class _Batch:
             return last
         metadata = dict(last.metadata or {})
         metadata["burst"] = [m.text for m in self.messages]
+        metadata["burst_ids"] = [m.message_id for m in self.messages]  # the chat page's history shows each part
         return UserMessage(
             SEPARATOR.join(m.text or "" for m in self.messages),
             last.output_channel,

@@ -187,13 +187,24 @@ def _user_payload(event: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
     }
 
 
+def _burst_parts(event: Mapping[str, Any]) -> List[Mapping[str, Any]]:
+    """A user event that joined a burst (bot/channels/bursts.py) as the messages the user sent."""
+    metadata = event.get("metadata")
+    parts = metadata.get("burst") if isinstance(metadata, Mapping) else None
+    ids = metadata.get("burst_ids") if isinstance(metadata, Mapping) else None
+    if not (isinstance(parts, list) and isinstance(ids, list) and len(parts) == len(ids) > 1):
+        return [event]
+    return [{**event, "text": text, "message_id": part_id, "metadata": {}} for text, part_id in zip(parts, ids)]
+
+
 def history(events: Iterable[Mapping[str, Any]], limit: int = HISTORY_LIMIT) -> List[Dict[str, Any]]:
     """The user, bot and agent messages among serialised tracker events, oldest first."""
     messages: List[Dict[str, Any]] = []
     for event in events:
         kind = event.get("event")
         if kind == "user":
-            payload = _user_payload(event)
+            messages += [payload for part in _burst_parts(event) if (payload := _user_payload(part)) is not None]
+            continue
         elif kind == "bot":
             raw_metadata, raw_data = event.get("metadata"), event.get("data")
             metadata = raw_metadata if isinstance(raw_metadata, Mapping) else {}

@@ -21,10 +21,11 @@ from bot.tickets import TicketService
 from tests.assistant import Assistant
 from tests.bot.desk.server import DeskServer
 from tests.e2e.browser import PHONE, save_screenshot
-from tests.e2e.chat_page import bot_texts, open_chat, say
+from tests.e2e.chat_page import assert_no_duplicates, bot_texts, open_chat, say, shown, wait_ready
 
 WELCOME = "我可以帮您"
 POLICY_QUESTION = "请提供涉及的保单号"
+BURST = ["在吗", "你好", "我要投诉", "你们理赔拖了三个月了太过分了", "到现在一分钱没赔"]
 
 
 def burst(assistant: Assistant, sender: str, texts: List[str], gap: float = 0.1) -> Dict[int, List[str]]:
@@ -205,11 +206,20 @@ def settled_bot_texts(page: Page, quiet_ms: int = 3000) -> List[str]:
 
 def test_a_burst_typed_on_a_phone_is_answered_once(assistant: Assistant, chromium: Browser) -> None:
     page = open_chat(chromium, f"{assistant.url}/webhooks/web/", PHONE)
-    typed_quickly(page, ["在吗", "你好", "我要投诉", "你们理赔拖了三个月了太过分了", "到现在一分钱没赔"])
+    typed_quickly(page, BURST)
     said = settled_bot_texts(page)
     assert sum(WELCOME in text for text in said) == 1, said
     assert sum(POLICY_QUESTION in text for text in said) <= 1, said
     assert not any("格式不正确" in text for text in said), said
+    # Read back after a reload: the same messages, each typed message its own bubble
+    # (the order differs only where the answer to the first arrived while the user typed on).
+    live = shown(page)
+    page.reload()
+    wait_ready(page)
+    read_back = shown(page)
+    assert sorted(read_back, key=lambda m: m["id"]) == sorted(live, key=lambda m: m["id"])
+    assert [m["text"] for m in read_back if "from-user" in m["kind"]] == BURST
+    assert_no_duplicates(page)
     page.context.close()
 
 
