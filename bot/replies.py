@@ -269,3 +269,24 @@ TICKET_NUMBER_HELP = (
     "没关系。投诉编号在投诉受理成功时的回复里（TS开头，如 TS20261122000123）。"
     "如果找不到，请回复“转人工”，客服核实您的身份后为您查询；找到后直接发送投诉编号即可。"
 )
+
+
+# -- while waiting in the queue (issue 15) -------------------------------------
+
+LEAVE_MESSAGE_HINT = "不想等的话，可以回复“留言”，留下手机号和问题，我们登记后由工作人员回电联系您。"
+
+
+def queue_standing(position: int, minutes: Optional[int]) -> str:
+    """The answer to anything a user writes while waiting for an agent."""
+    place = "您是下一位" if position <= 1 else f"您前面还有{position - 1}位"
+    wait = f"，预计还需等待约{minutes}分钟" if minutes else "，暂时无法估算等待时间"
+    return f"您的消息已收到，客服接入后会看到。目前{place}{wait}。{LEAVE_MESSAGE_HINT}"
+
+
+QUEUE_LEFT_FOR_MESSAGE = "好的，已为您取消排队，改为登记留言。"
+
+
+def no_agent_left(outside_hours: bool, hours: str) -> str:
+    """Told to every waiting user when no agent is left to take them."""
+    why = f"人工服务时间（{hours}）已结束" if outside_hours else "目前已没有人工客服在线"
+    return f"抱歉，{why}，暂时无法为您接入。{LEAVE_MESSAGE_HINT}您也可以继续等待，客服上线后会按顺序为您接入。"

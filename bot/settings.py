@@ -89,6 +89,9 @@ class Settings:
     service_days: str = "1-7"  # ISO weekdays, e.g. "1-5" or "1,2,3,4,5,6"
     agent_presence_seconds: int = 90
     agent_idle_minutes: int = 15
+    # Chat channels: a message sent this soon after the previous one waits as long
+    # for more, and the burst is answered as one turn (bot/channels/bursts.py; 0: off).
+    burst_window_ms: int = 1200
     desk_secure_cookies: bool = False
     # Servers: the address `make run`'s servers listen on (loopback unless set),
     # the action server's shared secret (generated under var/keys/ when unset;
@@ -152,6 +155,7 @@ class Settings:
             service_days=env.get("SERVICE_DAYS") or "1-7",
             agent_presence_seconds=_int(env, "AGENT_PRESENCE_SECONDS", 90),
             agent_idle_minutes=_int(env, "AGENT_IDLE_MINUTES", 15),
+            burst_window_ms=_int(env, "BURST_WINDOW_MS", 1200),
             desk_secure_cookies=env.get("DESK_SECURE_COOKIES", "").lower() in ("1", "true", "yes"),
             bind_host=(env.get("BIND_HOST") or "127.0.0.1").strip(),
             action_server_token=(env.get("ACTION_SERVER_TOKEN") or "").strip(),

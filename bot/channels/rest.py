@@ -54,6 +54,7 @@ from bot.channels.conversation_secret import (
     ConversationSecrets,
 )
 from bot.channels.rate_limit import CLIENT_ADDRESS_KEY, RATE_LIMITED_TEXT, ClientRateLimit, forwarded_for
+from bot.channels.turns import channel_turns
 from bot.channels.user_text import passed_on
 from bot.settings import Settings
 from bot.validators import MAX_TEXT_LENGTH
@@ -130,6 +131,7 @@ class RestChannel(RestInput):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         blueprint = Blueprint(f"custom_webhook_{type(self).__name__}", __name__)
+        on_new_message = channel_turns(on_new_message, blueprint, Settings.from_env())
 
         async def turn(request: Request, sender: str, text: str) -> HTTPResponse:
             collector = CollectingOutputChannel()

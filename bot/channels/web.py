@@ -72,6 +72,7 @@ from bot.channels.rate_limit import (
     ClientRateLimit,
     forwarded_for,
 )
+from bot.channels.turns import channel_turns
 from bot.channels.user_text import passed_on, storable
 from bot.settings import PROJECT_ROOT, Settings
 from bot.validators import MAX_TEXT_LENGTH
@@ -186,13 +187,24 @@ def _user_payload(event: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
     }
 
 
+def _burst_parts(event: Mapping[str, Any]) -> List[Mapping[str, Any]]:
+    """A user event that joined a burst (bot/channels/bursts.py) as the messages the user sent."""
+    metadata = event.get("metadata")
+    parts = metadata.get("burst") if isinstance(metadata, Mapping) else None
+    ids = metadata.get("burst_ids") if isinstance(metadata, Mapping) else None
+    if not (isinstance(parts, list) and isinstance(ids, list) and len(parts) == len(ids) > 1):
+        return [event]
+    return [{**event, "text": text, "message_id": part_id, "metadata": {}} for text, part_id in zip(parts, ids)]
+
+
 def history(events: Iterable[Mapping[str, Any]], limit: int = HISTORY_LIMIT) -> List[Dict[str, Any]]:
     """The user, bot and agent messages among serialised tracker events, oldest first."""
     messages: List[Dict[str, Any]] = []
     for event in events:
         kind = event.get("event")
         if kind == "user":
-            payload = _user_payload(event)
+            messages += [payload for part in _burst_parts(event) if (payload := _user_payload(part)) is not None]
+            continue
         elif kind == "bot":
             raw_metadata, raw_data = event.get("metadata"), event.get("data")
             metadata = raw_metadata if isinstance(raw_metadata, Mapping) else {}
@@ -384,6 +396,7 @@ class WebChatInput(SocketIOInput):
         sio = self.create_server()
         self.sio = sio
         blueprint = SocketBlueprint(sio, self.socketio_path, "web_chat_webhook")
+        on_new_message = channel_turns(on_new_message, blueprint, Settings.from_env())
         missing = [name for name, (path, _) in ASSETS.items() if not path.exists()]
         if missing:
             logger.error("Web chat assets missing (%s): run `npm ci` in web/.", ", ".join(missing))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+import uuid
 from typing import Iterator
 
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from bot.agents import AgentAccount, AgentService, Role
 from tests.assistant import TOKEN, Assistant, running_assistant
 from tests.bot.desk.server import DeskServer, start_desk, stop_desk
 from tests.databases import IN_CI
@@ -48,3 +50,14 @@ def desk(assistant: Assistant) -> Iterator[DeskServer]:
     )
     yield server
     stop_desk(server)
+
+
+@pytest.fixture
+def agent_online(assistant: Assistant) -> Iterator[AgentAccount]:
+    """An agent at the desk, as the desk marks one while it is open (service hours
+    are around the clock on the e2e servers)."""
+    agents = AgentService(assistant.db)
+    account = agents.add(f"e2e-{uuid.uuid4().hex[:8]}", "王小明", "a-long-password", Role.AGENT)
+    agents.seen(account.id)
+    yield account
+    agents.deactivate(account.username)

@@ -25,7 +25,7 @@ from playwright.sync_api import expect
 from rasa.shared.core.events import BotUttered
 
 from bot import materials
-from bot.agents import AgentService, Role
+from bot.agents import AgentAccount, AgentService, Role
 from bot.channels import FAILED_TURN_TEXT
 from bot.channels.rate_limit import RATE_LIMITED_TEXT
 from bot.channels.web import (
@@ -230,13 +230,13 @@ def web(tmp_path_factory) -> Iterator[WebChat]:
 
 
 @pytest.fixture
-def agent_online(web) -> Iterator[None]:
+def agent_online(web) -> Iterator[AgentAccount]:
     """An agent at the desk (as the desk marks one while it is open), so that
     转人工 queues the conversation instead of offering a 留言."""
     agents = AgentService(web.assistant.db)
     account = agents.add(f"web-{uuid.uuid4().hex[:8]}", AGENT["name"], "a-long-password", Role.AGENT)
     agents.seen(account.id)
-    yield
+    yield account
     agents.deactivate(account.username)
 
 
@@ -419,6 +419,8 @@ def test_agent_message_after_handoff_is_labelled(web, chromium, agent_online):
     ]
     assert request["channel"] == "web" and request["status"] == "waiting"
 
+    # The agent takes the conversation at the desk, then speaks (the desk's claim and reply).
+    HandoffService(web.assistant.db, web.assistant.settings).claim(request["id"], agent_online)
     web.post_agent_message(conversation_id, "您好，我是客服王小明，请问有什么可以帮您？")
     agent = page.locator(".message.from-agent")
     expect(agent).to_have_count(1)

@@ -213,3 +213,22 @@ def test_undeliverable_agent_messages_are_recorded_for_the_desk(wechat):
     [failure] = recent_delivery_failures(wechat.assistant.db, conversation_id=sender)
     assert failure["code"] == "45015" and failure["channel"] == "wechat" and "48小时" in failure["message"]
     assert wechat.fake.delivered(openid) == []
+
+
+def test_a_burst_of_quick_messages_is_answered_once(wechat):
+    openid = new_openid()
+    texts = ["在吗", "你好", "我要投诉", "你们理赔拖了三个月了太过分了", "到现在一分钱没赔"]
+    answers = [wechat.post(*CALLBACKS.encrypted(text_xml(openid, texts[0], new_msg_id())))]
+    with ThreadPoolExecutor(len(texts)) as pool:
+        futures = []
+        for text in texts[1:]:
+            futures.append(pool.submit(wechat.post, *CALLBACKS.encrypted(text_xml(openid, text, new_msg_id()))))
+            time.sleep(0.15)
+        answers += [future.result() for future in futures]
+    time.sleep(2)  # anything pushed through the API has arrived by now
+    said = [CALLBACKS.open_reply(a.text)["Content"] for a in answers if a.text != "success"]
+    said += wechat.fake.delivered(openid)
+    assert sum("可回复：我要投诉" in text for text in said) == 1, said  # the welcome menu
+    assert sum("请提供涉及的保单号" in text for text in said) <= 1, said
+    assert not any("格式不正确" in text for text in said), said
+    assert "\n".join(wechat.user_texts(openid)) == "\n".join(texts)

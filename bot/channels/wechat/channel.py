@@ -28,6 +28,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels import FAILED_TURN_TEXT
+from bot.channels.turns import channel_turns
 from bot.channels.wechat import inbox as inbox_states
 from bot.channels.wechat.api import customer_service_api
 from bot.channels.wechat.credentials import WeChatCredentials
@@ -176,6 +177,7 @@ class WeChatInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         hook = Blueprint(f"{self.name()}_webhook", __name__)
+        on_new_message = channel_turns(on_new_message, hook, self._settings)
 
         @hook.get("/")
         async def health(_: Request) -> HTTPResponse:
