@@ -21,29 +21,9 @@ from bot.tickets import TicketService
 from tests.assistant import Assistant
 from tests.bot.desk.client import PASSWORD, DeskClient
 from tests.e2e.browser import DESKTOP, save_screenshot
+from tests.e2e.mailbox import wait_for_message
 
 XSS = "<img src=x onerror=\"document.title='pwned'\">"
-
-
-def mailbox(assistant: Assistant, sender: str, after: float) -> List[dict]:
-    response = requests.post(
-        f"{assistant.url}/webhooks/rest/messages",
-        headers=assistant.rest_headers(sender),
-        json={"sender": sender, "after": after},
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()["messages"]
-
-
-def wait_for_message(assistant: Assistant, sender: str, after: float, contains: str) -> dict:
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        for message in mailbox(assistant, sender, after):
-            if contains in message["text"]:
-                return message
-        time.sleep(0.5)
-    raise AssertionError(f"{contains!r} never reached {sender}: {mailbox(assistant, sender, after)}")
 
 
 def test_an_agent_takes_over_replies_and_hands_back(assistant, desk, chromium):  # noqa: F811
