@@ -62,16 +62,17 @@ def test_a_supervisor_whispers_to_the_agent_then_takes_over_in_the_browser(assis
 
     sender = f"desk-e2e-whisper-{time.time_ns()}"
     request_id = queued(assistant, desk, sender, "理赔申请交了一个多月了，一直说在审核，到底还要多久？")
-    agent.wait_for_selector(f"li.card[data-id='{request_id}'] button.claim").click()
+    agent.locator(f"li.card[data-id='{request_id}'] button.claim").click()
     agent.wait_for_url(f"**/conversations/{request_id}")
     wait_for_message(assistant, sender, 0, "我是客服王小明")
     assert agent.is_hidden("#not-holder") and agent.query_selector("#whisper") is None
 
     # The supervisor opens it from the queue: warned that a reply would go to the user, offered a whisper.
     boss.goto(f"{desk.url}/")
-    held = boss.wait_for_selector(f"#held li.card[data-id='{request_id}']")
+    held = boss.locator(f"#held li.card[data-id='{request_id}']")
+    held.wait_for()
     assert "王小明" in held.inner_text() and "whisper-agent" not in held.inner_text()
-    held.query_selector("button.claim").click()
+    held.locator("button.claim").click()  # the live board re-renders: a locator, not a stale handle
     boss.wait_for_url(f"**/conversations/{request_id}")
     boss.wait_for_selector("#supervise", state="visible")
     assert boss.is_visible("#not-holder")
