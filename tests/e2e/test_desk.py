@@ -19,7 +19,7 @@ from bot.handoff import Availability, HandoffReason, HandoffService
 from bot.risk import RISK_PRIORITY
 from bot.tickets import TicketService
 from tests.assistant import Assistant
-from tests.bot.desk.client import PASSWORD, DeskClient
+from tests.bot.desk.client import PASSWORD, TICKET_FORM, DeskClient
 from tests.e2e.browser import DESKTOP, save_screenshot
 from tests.e2e.mailbox import wait_for_message
 
@@ -168,13 +168,7 @@ def test_a_ticket_the_agent_creates_carries_the_threats_of_the_conversation(assi
     assert zhao.post(f"/api/handoffs/{request_id}/claim").status_code == 200
     ticket = zhao.post(
         f"/api/handoffs/{request_id}/ticket",
-        json={
-            "category": "claims",
-            "complainant_name": "张三",
-            "phone_number": "13812345678",
-            "description": "理赔申请两个月没有结果",
-            "customer_request": "尽快赔付",
-        },
+        json=TICKET_FORM,
     ).json()
     stored = TicketService(desk.db, desk.settings).get(ticket["ticket_no"])
     assert stored["risk_flags"] == "media" and stored["priority"] == RISK_PRIORITY

@@ -5,18 +5,30 @@ Rasa is not running here: what reaches the policyholder is tested in tests/e2e/t
 
 from __future__ import annotations
 
+from typing import Tuple
+
+import pytest
+
 from bot.agents import Role
 from bot.handoff import HandoffReason, HandoffService
+from tests.bot.desk.client import TICKET_FORM, DeskClient
 
 WHISPER = "<b>先别承诺赔付</b>，等核赔结论"
 
 
-def test_a_whisper_reaches_the_holding_agent_and_supervisors_only(desk):
-    request_id = desk.handoff("conv-whisper")
+@pytest.fixture
+def team(desk) -> Tuple[int, DeskClient, DeskClient, DeskClient]:
+    """A conversation wang (王小明) holds, another agent li (李娜) and a supervisor zhou (周主管), logged in."""
+    request_id = desk.handoff("conv-team")
     wang = desk.agent("wang", name="王小明")
     li = desk.agent("li", name="李娜")
     boss = desk.agent("zhou", Role.SUPERVISOR, name="周主管")
     assert wang.post(f"/api/handoffs/{request_id}/claim").status_code == 200
+    return request_id, wang, li, boss
+
+
+def test_a_whisper_reaches_the_holding_agent_and_supervisors_only(team):
+    request_id, wang, li, boss = team
 
     sent = boss.post(f"/api/handoffs/{request_id}/whispers", json={"text": WHISPER})
     assert sent.status_code == 200 and sent.json()["author_name"] == "周主管"
@@ -48,12 +60,8 @@ def test_a_supervisor_takes_over_and_the_agent_can_no_longer_reply(desk):
     assert boss.get(f"/api/handoffs/{request_id}").json()["handoff"]["mine"] is True
 
 
-def test_a_supervisor_reassigns_a_live_conversation_to_another_agent(desk):
-    request_id = desk.handoff("conv-reassign", slots={"complainant_name": "张三"})
-    wang = desk.agent("wang", name="王小明")
-    li = desk.agent("li", name="李娜")
-    boss = desk.agent("zhou", Role.SUPERVISOR, name="周主管")
-    assert wang.post(f"/api/handoffs/{request_id}/claim").status_code == 200
+def test_a_supervisor_reassigns_a_live_conversation_to_another_agent(team):
+    request_id, wang, li, boss = team
     assert {"username": "li", "name": "李娜"} in boss.get("/api/agents").json()["agents"]
     assert wang.get("/api/agents").status_code == 403
 
@@ -65,25 +73,15 @@ def test_a_supervisor_reassigns_a_live_conversation_to_another_agent(desk):
     assert boss.post(f"/api/handoffs/{request_id}/reassign", json={"agent": "li"}).status_code == 403  # already li's
 
 
-def test_the_desk_shows_people_by_display_name(desk):
-    request_id = desk.handoff("conv-names")
-    wang = desk.agent("wang", name="王小明")
-    li = desk.agent("li", name="李娜")
-    boss = desk.agent("zhou", Role.SUPERVISOR, name="周主管")
-    assert wang.post(f"/api/handoffs/{request_id}/claim").status_code == 200
+def test_the_desk_shows_people_by_display_name(team):
+    request_id, wang, li, boss = team
     [held] = boss.get("/api/queue").json()["held"]
     assert held["assigned_to"] == "王小明"
     conflict = li.post(f"/api/handoffs/{request_id}/claim")
     assert conflict.status_code == 409 and conflict.json()["error"] == "该会话已被 王小明 接入"
     ticket = wang.post(
         f"/api/handoffs/{request_id}/ticket",
-        json={
-            "category": "claims",
-            "complainant_name": "张三",
-            "phone_number": "13812345678",
-            "description": "理赔申请两个月没有结果",
-            "customer_request": "尽快赔付",
-        },
+        json=TICKET_FORM,
     ).json()
     assert ticket["assignee"] == "王小明" and "未能发送给用户" in ticket["warning"]  # Rasa is down here
     assert {note["author"] for note in ticket["notes"]} == {"王小明"}
