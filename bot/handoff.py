@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from bot.agents import AgentAccount, AgentService
 from bot.clock import Clock, utc_now
 from bot.db import Database
-from bot.models import HandoffRequest, Ticket
+from bot.models import Agent, HandoffRequest, Ticket
 from bot.settings import Settings
 
 
@@ -116,6 +116,12 @@ class QueuedHandoff:
     priority: int
     position: int  # 1 = next to be served
     created: bool
+
+
+def _holder_name(session: Session, row: HandoffRequest) -> str:
+    """The holding agent as the desk shows people: by display name."""
+    name = session.execute(select(Agent.display_name).where(Agent.username == row.assigned_to)).scalar_one_or_none()
+    return name or str(row.assigned_to)
 
 
 class HandoffService:
@@ -241,7 +247,7 @@ class HandoffService:
                 raise ClaimError("该会话不存在")
             if not won:
                 if row.status == "assigned":
-                    raise ClaimError(f"该会话已被 {row.assigned_to} 接入")
+                    raise ClaimError(f"该会话已被 {_holder_name(session, row)} 接入")
                 raise ClaimError("该会话已结束，无法接入")
             return row.as_dict()
 
@@ -257,7 +263,7 @@ class HandoffService:
         if row.status != "assigned":
             raise ClaimError("该会话未被接入或已结束")
         if row.assigned_to != agent.username and not agent.is_supervisor:
-            raise ClaimError(f"该会话由 {row.assigned_to} 处理")
+            raise ClaimError(f"该会话由 {_holder_name(session, row)} 处理")
         return row
 
     def touch(self, request_id: int, agent: AgentAccount) -> Dict[str, Any]:

@@ -391,6 +391,22 @@ class TicketNote(Base):
         return {"at": iso(self.at), "author": self.author, "body": self.body}
 
 
+class Whisper(Base):
+    """A supervisor's internal message to the agent holding a conversation; never sent to the policyholder."""
+
+    __tablename__ = "handoff_whispers"
+
+    id = Column(Integer, primary_key=True)
+    handoff_id = Column(Integer, ForeignKey("handoff_requests.id", ondelete="CASCADE"), nullable=False, index=True)
+    author = Column(String(64), nullable=False)  # username
+    author_name = Column(String(64), nullable=False)  # display name, as the desk shows people
+    body = Column(Text, nullable=False)
+    at = Column(DateTime(timezone=True), nullable=False)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"id": self.id, "author_name": self.author_name, "body": self.body, "at": iso(self.at)}
+
+
 class Agent(Base):
     """A human agent or supervisor of the desk, created with `python -m bot agents add`."""
 

@@ -290,3 +290,31 @@ def no_agent_left(outside_hours: bool, hours: str) -> str:
     """Told to every waiting user when no agent is left to take them."""
     why = f"人工服务时间（{hours}）已结束" if outside_hours else "目前已没有人工客服在线"
     return f"抱歉，{why}，暂时无法为您接入。{LEAVE_MESSAGE_HINT}您也可以继续等待，客服上线后会按顺序为您接入。"
+
+
+# -- the desk speaking to the policyholder (issue 15) ---------------------------------
+
+
+def desk_ticket_created(
+    ticket_no: str, deadline: date, handling_days: int, contact_promise: str, phone_masked: str
+) -> str:
+    """The bot's confirmation for a ticket an agent created in the conversation, with the phone it was filed under."""
+    return f"{ticket_created(ticket_no, deadline, handling_days, contact_promise)}\n登记的联系电话：{phone_masked}。"
+
+
+def ticket_number_reminder(ticket_no: str) -> str:
+    return f"您的投诉编号是：{ticket_no}。\n您可以随时发送这个编号查询处理进度。"
+
+
+NO_TICKET_IN_CONVERSATION = (
+    "本次对话中还没有为您登记投诉，所以暂时没有投诉编号。"
+    "如果您以前提交过投诉，请回复“查询投诉进度”，我可以帮您查找。"
+)
+
+
+def supervisor_takeover(name: str) -> str:
+    return f"您好，我是客服主管{name}，接下来由我为您继续服务。"
+
+
+def agent_reassigned(name: str) -> str:
+    return f"您好，您的会话已转交给客服{name}，接下来由{name}为您继续服务，之前的对话记录都在，无需重复说明。"

@@ -13,6 +13,7 @@ from bot.desk import (
     housekeeping,
     queue,
     streams,
+    supervision,
     ticket_actions,
     ticket_page,
     tickets,
@@ -34,6 +35,7 @@ BLUEPRINTS = (
     ticket_actions,
     alerts,
     canned,
+    supervision,
 )
 
 

@@ -6,7 +6,7 @@ supervisor sees all. A ticket out of reach is answered exactly like a missing on
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from typing import Any, Dict, Mapping
 
 from bot.agents import AgentAccount
 from bot.desk import ticket_views
@@ -25,10 +25,16 @@ class TicketHidden(LookupError):
     message = HIDDEN_MESSAGE
 
 
+def _named(item: Dict[str, Any], names: Mapping[str, str], *fields: str) -> Dict[str, Any]:
+    """The item with `<field>_name`: the display name of the account a field names (usernames stay for the API)."""
+    return {**item, **{f"{field}_name": names.get(item.get(field) or "", item.get(field)) for field in fields}}
+
+
 def ticket_list(desk: Desk, agent: AgentAccount, query: TicketFilter) -> Dict[str, Any]:
     page = desk.workspace.list(agent, query)
+    names = desk.supervision.names()
     return {
-        "tickets": [ticket_views.row(row) for row in page.rows],
+        "tickets": [_named(ticket_views.row(row), names, "assignee") for row in page.rows],
         "total": page.total,
         "page": page.page,
         "page_size": page.page_size,
@@ -49,7 +55,13 @@ def ticket(desk: Desk, agent: AgentAccount, ticket_no: str) -> Dict[str, Any]:
     stored = desk.tickets.get(ticket_no)
     stored["notes"] = desk.tickets.notes(ticket_no)
     stored.update(desk.lifecycle.case_file(ticket_no))
-    data = ticket_views.detail(listed, stored)
+    names = desk.supervision.names()
+    data = _named(
+        ticket_views.detail(listed, stored), names, "assignee", "extension_requested_by", "extension_approved_by"
+    )
+    data["events"] = [_named(event, names, "actor") for event in data["events"]]
+    data["notes"] = [_named(note, names, "author") for note in data["notes"]]
+    data["call_attempts"] = [_named(attempt, names, "actor") for attempt in data["call_attempts"]]
     data["root_cause_label"] = desk.lifecycle.root_causes.labels.get(stored.get("root_cause_category") or "", "")
     return data
 

@@ -7,16 +7,18 @@ errors are Chinese sentences the desk shows as they are.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from bot import risk, validators
 from bot.agents import AgentAccount
+from bot.db import Database
 from bot.desk import fields
 from bot.desk.fields import InvalidInput
 from bot.handoff import HandoffService
 from bot.ownership import Ownership
 from bot.privacy import mask_phone, mask_text
 from bot.replies import FIELD_LABELS, field_value_for_display
+from bot.supervision import display_names
 from bot.tickets import (
     CATEGORY_LABELS,
     ComplaintDraft,
@@ -48,7 +50,7 @@ def _utc(iso: Optional[str]) -> Optional[str]:
     return iso + "+00:00"
 
 
-def _card(row: Dict[str, Any]) -> Dict[str, Any]:
+def _card(row: Dict[str, Any], names: Mapping[str, str]) -> Dict[str, Any]:
     """A handoff request as the queue shows it: labels, masked fields, no raw slots."""
     slots = row.get("slots") or {}
     return {
@@ -58,7 +60,7 @@ def _card(row: Dict[str, Any]) -> Dict[str, Any]:
         "channel": CHANNEL_LABELS.get(row["channel"], row["channel"]),
         "created_at": _utc(row["created_at"]),
         "claimed_at": _utc(row.get("claimed_at")),
-        "assigned_to": row.get("assigned_to"),
+        "assigned_to": names.get(row.get("assigned_to") or "", row.get("assigned_to")),
         "position": row.get("position"),
         "ticket_no": row.get("ticket_no"),
         "fields": [
@@ -71,28 +73,36 @@ def _card(row: Dict[str, Any]) -> Dict[str, Any]:
 
 def board(handoffs: HandoffService, agent: AgentAccount) -> Dict[str, Any]:
     """The queue page: waiting requests for everyone; held ones by role."""
+    names = _names(handoffs.db)
     return {
-        "waiting": [_card(row) for row in handoffs.queue()],
-        "held": [_card(row) for row in handoffs.assigned(None if agent.is_supervisor else agent)],
+        "waiting": [_card(row, names) for row in handoffs.queue()],
+        "held": [_card(row, names) for row in handoffs.assigned(None if agent.is_supervisor else agent)],
         "supervisor": agent.is_supervisor,
     }
 
 
 def case(tickets: TicketService, held: Dict[str, Any]) -> Dict[str, Any]:
-    data = {"handoff": _card(held), "ticket": None, "draft": _draft_defaults(held)}
+    data = {"handoff": _card(held, _names(tickets.db)), "ticket": None, "draft": _draft_defaults(held)}
     if held.get("ticket_no"):
         data["ticket"] = ticket_view(tickets, held["ticket_no"])
     return data
 
 
+def _names(db: Database) -> Dict[str, str]:
+    with db.transaction() as session:
+        return display_names(session)
+
+
 def ticket_view(tickets: TicketService, ticket_no: str) -> Dict[str, Any]:
+    """The ticket beside the conversation; people (assignee, note authors, audit actors) by display name."""
     ticket = tickets.get(ticket_no)
+    names = _names(tickets.db)
     return {
         "ticket_no": ticket["ticket_no"],
         "kind": ticket["kind"],
         "status": ticket["status"],
         "status_label": TicketStatus(ticket["status"]).label,
-        "assignee": ticket.get("assignee"),
+        "assignee": names.get(ticket.get("assignee") or "", ticket.get("assignee")),
         "category": ticket["category"],
         "sub_reason": ticket["sub_reason"] or "",
         "complainant_name": ticket["complainant_name"],
@@ -102,8 +112,8 @@ def ticket_view(tickets: TicketService, ticket_no: str) -> Dict[str, Any]:
         "customer_request": mask_text(ticket["customer_request"]),
         "received_at": ticket["received_at"],
         "deadline": ticket["deadline"],
-        "events": ticket["events"],
-        "notes": tickets.notes(ticket_no),
+        "events": [dict(event, actor=names.get(event["actor"], event["actor"])) for event in ticket["events"]],
+        "notes": [dict(note, author=names.get(note["author"], note["author"])) for note in tickets.notes(ticket_no)],
     }
 
 

@@ -22,6 +22,7 @@ from bot.handoff import ClaimError, HandoffService
 from bot.lifecycle import Lifecycle
 from bot.ownership import Ownership
 from bot.settings import Settings
+from bot.supervision import Supervision
 from bot.tickets import TicketService
 from bot.workspace import Workspace
 
@@ -55,6 +56,7 @@ class Desk:
     callbacks: Callbacks
     rasa: RasaConversations
     pages: Environment
+    supervision: Supervision
     trusted_proxies: Tuple[rate_limit.Network, ...] = ()
     failed_logins: FailedLogins = field(default_factory=FailedLogins)
     password_checks: PasswordChecks = field(default_factory=PasswordChecks)
@@ -75,6 +77,7 @@ class Desk:
             alerts=Alerts(db),
             callbacks=Callbacks(db, settings),
             rasa=RasaConversations(settings),
+            supervision=Supervision(db),
             trusted_proxies=rate_limit.parse_networks(settings.trusted_proxies, "TRUSTED_PROXIES"),
             pages=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])),
         )

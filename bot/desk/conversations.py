@@ -9,7 +9,7 @@ from typing import Any, Dict
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
-from bot import replies
+from bot import replies, risk
 from bot.channels.wechat.failures import recent_delivery_failures
 from bot.desk import casework
 from bot.desk.context import agent_tag, desk_of, error, refused_conversation
@@ -20,6 +20,9 @@ from bot.privacy import mask_text
 
 log = logging.getLogger(__name__)
 
+THREAT_WITHOUT_TICKET = (
+    "该会话中用户提到了投诉升级（媒体、诉讼或监管），但还没有工单。" "结束前请先创建工单；确定不建工单直接结束吗？"
+)
 UNADDRESSABLE_FINISH = (
     "该会话的编号含有机器人接口无法识别的字符：已在工作台结束，但无法通知用户，"
     "机器人要到用户下次开始对话时才会回复；请通过工单中的联系电话联系用户"
@@ -52,6 +55,7 @@ async def conversation(request: Request, request_id: int) -> HTTPResponse:
     desk = desk_of(request)
     current = await held(request, request_id)
     case = await asyncio.to_thread(casework.case, desk.tickets, current)
+    case["handoff"]["mine"] = current["assigned_to"] == request.ctx.login.agent.username
     try:
         case["transcript"] = [line.as_dict() for line in transcript(await desk.rasa.events(current["conversation_id"]))]
     except UnaddressableConversation as exc:
@@ -125,6 +129,16 @@ async def hand_back(request: Request, request_id: int) -> HTTPResponse:
 
 
 async def close(request: Request, request_id: int) -> HTTPResponse:
+    """A threat (the handoff's reason or a risk flag in what the user wrote) without a ticket is closed only
+    once the agent confirmed it, having been warned."""
+    body = request.json
+    if not (isinstance(body, dict) and body.get("confirm_threat") is True):
+        current = await held(request, request_id)
+        if not current.get("ticket_no") and (
+            current["reason"] == "escalation_threat"
+            or risk.detect(await desk_of(request).rasa.heard(current["conversation_id"]))
+        ):
+            return response.json({"error": THREAT_WITHOUT_TICKET, "confirm": "confirm_threat"}, status=409)
     return await _finish(request, request_id, "closed", replies.CLOSE_FAREWELL)
 
 

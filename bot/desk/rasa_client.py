@@ -82,6 +82,15 @@ class RasaConversations:
         tracker = await self._call("GET", self._path(conversation_id), params={"include_events": "ALL"})
         return tracker.get("events") or []
 
+    async def heard(self, conversation_id: str) -> List[str]:
+        """What the policyholder wrote (for risk flags); nothing when Rasa cannot tell."""
+        try:
+            events = await self.events(conversation_id)
+        except RasaUnavailable:  # UnaddressableConversation too
+            return []
+        said = (event for event in events if event.get("event") == "user")
+        return [event["text"] for event in said if isinstance(event.get("text"), str)]
+
     async def append(self, conversation_id: str, events: List[Dict[str, Any]]) -> None:
         """Appends events; bot messages among them are delivered to the user."""
         await self._call(

@@ -79,7 +79,7 @@ def test_two_agents_claiming_at_once_exactly_one_wins(db, settings, agents):
         winners = [r for r in results if r in ("li", "wang")]
         assert len(winners) == 1
         [loser] = [r for r in results if r not in ("li", "wang")]
-        assert loser == f"该会话已被 {winners[0]} 接入"
+        assert loser == f"该会话已被 {winners[0].title()} 接入"  # the display name
         assert service.get(request_id)["assigned_to"] == winners[0]
         service.finish(request_id, agents[winners[0]], "released")
         request_id = service.request("a", "rest", HandoffReason.USER_REQUEST, {}).id
@@ -89,7 +89,7 @@ def test_only_the_holder_or_a_supervisor_works_the_conversation(db, settings, ag
     service = HandoffService(db, settings)
     request_id = service.request("a", "rest", HandoffReason.USER_REQUEST, {}).id
     service.claim(request_id, agents["li"])
-    with pytest.raises(ClaimError, match="由 li 处理"):
+    with pytest.raises(ClaimError, match="由 Li 处理"):
         service.touch(request_id, agents["wang"])
     assert service.touch(request_id, agents["boss"])["assigned_to"] == "li"
     service.finish(request_id, agents["li"], "closed")

@@ -19,31 +19,11 @@ from bot.handoff import Availability, HandoffReason, HandoffService
 from bot.risk import RISK_PRIORITY
 from bot.tickets import TicketService
 from tests.assistant import Assistant
-from tests.bot.desk.client import PASSWORD, DeskClient
+from tests.bot.desk.client import PASSWORD, TICKET_FORM, DeskClient
 from tests.e2e.browser import DESKTOP, save_screenshot
+from tests.e2e.mailbox import wait_for_message
 
 XSS = "<img src=x onerror=\"document.title='pwned'\">"
-
-
-def mailbox(assistant: Assistant, sender: str, after: float) -> List[dict]:
-    response = requests.post(
-        f"{assistant.url}/webhooks/rest/messages",
-        headers=assistant.rest_headers(sender),
-        json={"sender": sender, "after": after},
-        timeout=10,
-    )
-    response.raise_for_status()
-    return response.json()["messages"]
-
-
-def wait_for_message(assistant: Assistant, sender: str, after: float, contains: str) -> dict:
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        for message in mailbox(assistant, sender, after):
-            if contains in message["text"]:
-                return message
-        time.sleep(0.5)
-    raise AssertionError(f"{contains!r} never reached {sender}: {mailbox(assistant, sender, after)}")
 
 
 def test_an_agent_takes_over_replies_and_hands_back(assistant, desk, chromium):  # noqa: F811
@@ -188,13 +168,7 @@ def test_a_ticket_the_agent_creates_carries_the_threats_of_the_conversation(assi
     assert zhao.post(f"/api/handoffs/{request_id}/claim").status_code == 200
     ticket = zhao.post(
         f"/api/handoffs/{request_id}/ticket",
-        json={
-            "category": "claims",
-            "complainant_name": "张三",
-            "phone_number": "13812345678",
-            "description": "理赔申请两个月没有结果",
-            "customer_request": "尽快赔付",
-        },
+        json=TICKET_FORM,
     ).json()
     stored = TicketService(desk.db, desk.settings).get(ticket["ticket_no"])
     assert stored["risk_flags"] == "media" and stored["priority"] == RISK_PRIORITY

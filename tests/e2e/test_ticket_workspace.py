@@ -128,7 +128,7 @@ def test_a_complaint_from_the_chat_page_is_claimed_and_worked_to_closure(assista
     expect(page.locator("#transcript")).to_contain_text("理赔申请交了一个多月还没有结果")
     expect(page.locator("#head-owner")).to_have_text("负责人：未分派")
     page.click("#claim")
-    expect(page.locator("#head-owner")).to_have_text("负责人：zhao")
+    expect(page.locator("#head-owner")).to_have_text("负责人：赵客服")  # the display name
     save_screenshot(page, "ticket-claimed", full_page=True)
 
     # 受理 → 调查 → 处理 → 反馈 → 跟进 → 结案, each with the content its step requires.
@@ -141,7 +141,7 @@ def test_a_complaint_from_the_chat_page_is_claimed_and_worked_to_closure(assista
     expect(page.locator("#content")).to_contain_text("服务时效")
     expect(page.locator("#transcript")).to_contain_text("理赔纠纷")
     expect(page.locator("#step-done")).to_be_visible()
-    expect(page.locator("#audit")).to_contain_text("zhao 状态：跟进 → 结案")
+    expect(page.locator("#audit")).to_contain_text("赵客服 状态：跟进 → 结案")
     save_screenshot(page, "ticket-closed", full_page=True)
     stored = TicketService(desk.db, desk.settings).get(ticket_no)
     assert stored["status"] == "closed" and stored["assignee"] == "zhao"

@@ -31,7 +31,12 @@ async function api(method, path, body) {
   let data = {};
   try { data = await response.json(); } catch (_) { /* empty body */ }
   if (response.status === 401) { location.href = "/login"; throw new Error("请先登录"); }
-  if (!response.ok) throw new Error(data.error || "操作失败，请稍后重试");
+  if (!response.ok) {
+    const failure = new Error(data.error || "操作失败，请稍后重试");
+    failure.status = response.status;
+    failure.data = data;
+    throw failure;
+  }
   return data;
 }
 
@@ -209,9 +214,16 @@ if (page === "conversation") {
       (event.old_value ?? "—") + " → " + (event.new_value ?? "—"))));
   };
 
+  const supervisor = document.body.dataset.supervisor === "true";
+  let mine = true;
+
   api("GET", base).then((data) => {
+    mine = data.handoff.mine;
+    document.getElementById("not-holder").hidden = mine;
+    const supervise = document.getElementById("supervise");
+    if (supervise) supervise.hidden = mine;
     describe(document.getElementById("handoff"), [
-      ["原因", data.handoff.reason], ["渠道", data.handoff.channel],
+      ["原因", data.handoff.reason], ["渠道", data.handoff.channel], ["处理人", data.handoff.assigned_to],
       ...data.handoff.fields.map((field) => [field.label, field.value]),
     ]);
     const create = document.getElementById("ticket-create");
@@ -258,11 +270,52 @@ if (page === "conversation") {
 
   cannedReplies(document.getElementById("canned"), document.querySelector("#reply textarea"))
     .catch((error) => notice(error.message));
+  // A supervisor who does not hold the conversation speaks to the policyholder only knowingly.
+  document.getElementById("reply").addEventListener("submit", (event) => {
+    if (!mine && !confirm("您不是处理坐席，这条回复会直接发给用户（不是内部消息）。确定发送吗？")) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  });
   submit("reply", base + "/messages", (_, form) => { form.reset(); form.text.focus(); });
+
+  // Whispers: internal messages from a supervisor to the holding agent, never shown to the policyholder.
+  const whisperBox = document.getElementById("whisper-box");
+  const renderWhispers = ({ whispers }) => {
+    whisperBox.hidden = whispers.length === 0;
+    document.getElementById("whispers").replaceChildren(...whispers.map(
+      (item) => el("li", item.author_name + " · " + when(item.at) + "：" + item.body)));
+  };
+  const checkWhispers = () => api("GET", base + "/whispers").then(renderWhispers).catch(() => {});
+  checkWhispers();
+  setInterval(checkWhispers, 3000);
+  if (supervisor) {
+    submit("whisper", base + "/whispers", (_, form) => { form.reset(); checkWhispers(); notice("内部消息已发给处理坐席", "ok"); });
+    const moved = (result) => {
+      notice(result.warning || "已转交给 " + result.holder, result.warning ? "error" : "ok");
+      setTimeout(() => { location.reload(); }, 1500);
+    };
+    document.getElementById("takeover").addEventListener("click", async () => {
+      if (!confirm("接管后由您直接回复用户，原坐席不能再回复。确定接管吗？")) return;
+      try { moved(await api("POST", base + "/takeover")); } catch (error) { notice(error.message); }
+    });
+    submit("reassign", base + "/reassign", moved);
+    api("GET", "/api/agents").then(({ agents }) => {
+      const select = document.querySelector("#reassign select");
+      for (const agent of agents) {
+        const option = el("option", agent.name);
+        option.value = agent.username;
+        select.append(option);
+      }
+    }).catch(() => {});
+  }
   document.querySelector("#reply textarea").addEventListener("keydown", (event) => {
     if (event.key === "Enter" && event.ctrlKey) document.getElementById("reply").requestSubmit();
   });
-  submit("ticket-create", base + "/ticket", (ticket) => { renderTicket(ticket); notice("工单已创建", "ok"); });
+  submit("ticket-create", base + "/ticket", (ticket) => {
+    renderTicket(ticket);
+    if (ticket.warning) notice(ticket.warning); else notice("工单已创建，编号和办结期限已发给用户", "ok");
+  });
   submit("ticket-edit", base + "/ticket/changes", (ticket) => { renderTicket(ticket); notice("已保存", "ok"); });
   submit("note", base + "/ticket/notes", (ticket, form) => { renderTicket(ticket); form.reset(); });
 
@@ -280,7 +333,15 @@ if (page === "conversation") {
     document.getElementById(buttonId).addEventListener("click", async () => {
       if (!confirm(question)) return;
       try {
-        const result = await api("POST", base + path);
+        let result;
+        try {
+          result = await api("POST", base + path, {});
+        } catch (error) {
+          // A threat without a ticket: closed only when the agent confirms the warning.
+          if (error.status !== 409 || !error.data.confirm) throw error;
+          if (!confirm(error.message)) return;
+          result = await api("POST", base + path, { [error.data.confirm]: true });
+        }
         if (result.warning) {
           notice(result.warning);
           setTimeout(() => { location.href = result.url; }, 8000);

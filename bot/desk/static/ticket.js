@@ -43,7 +43,7 @@
   const render = (t) => {
     ticket = t;
     document.getElementById("head-status").textContent = t.status_label;
-    document.getElementById("head-owner").textContent = "负责人：" + (t.assignee || "未分派");
+    document.getElementById("head-owner").textContent = "负责人：" + (t.assignee_name || "未分派");
     const deadline = document.getElementById("head-deadline");
     deadline.textContent = "办结期限 " + t.deadline + "（" + daysLeftText(t) + "）";
     deadline.className = "tag" + (t.deadline_state ? " due-" + t.deadline_state : "");
@@ -68,8 +68,8 @@
     document.getElementById("deadline-info").textContent =
       (t.is_complex ? "复杂案件。" : "") +
       (t.extension_days ? "已延长" + t.extension_days + "天（" + (t.extension_reason || "") + "，批准：" +
-        t.extension_approved_by + "）。" : "") +
-      (t.extension_requested_days ? t.extension_requested_by + "申请延长" + t.extension_requested_days + "天，待主管批准（" +
+        t.extension_approved_by_name + "）。" : "") +
+      (t.extension_requested_days ? t.extension_requested_by_name + "申请延长" + t.extension_requested_days + "天，待主管批准（" +
         (t.extension_reason || "") + "）。" : "") +
       (t.paused ? "外部鉴定中，自" + when(t.paused_since) + "起暂停计时。" : "") +
       "办结期限 " + t.deadline + "，" + daysLeftText(t);
@@ -106,11 +106,11 @@
     document.getElementById("callback-panel").hidden = !callback;
     document.getElementById("convert").hidden = !callback || Boolean(t.linked_ticket_no);
     document.getElementById("call-attempts").replaceChildren(...t.call_attempts.map((attempt) => el("li",
-      when(attempt.at) + " " + (attempt.actor || "") + " " + attempt.outcome_label + (attempt.note ? "：" + attempt.note : ""))));
+      when(attempt.at) + " " + (attempt.actor_name || "") + " " + attempt.outcome_label + (attempt.note ? "：" + attempt.note : ""))));
     document.getElementById("notes").replaceChildren(...t.notes.map(
-      (note) => el("li", note.author + " · " + when(note.at) + "：" + note.body)));
+      (note) => el("li", note.author_name + " · " + when(note.at) + "：" + note.body)));
     document.getElementById("audit").replaceChildren(...t.events.map((event) => el("li",
-      when(event.at) + " " + event.actor + " " + event.field_label + "：" +
+      when(event.at) + " " + event.actor_name + " " + event.field_label + "：" +
       shown(event, event.old_value) + " → " + shown(event, event.new_value))));
     // Not the owner (and not a supervisor): the page is for reading until the ticket is claimed.
     const mayChange = supervisor || t.assignee === me;

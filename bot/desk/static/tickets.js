@@ -60,7 +60,7 @@
       first.append(link);
       tr.append(first, el("td", ticket.kind_label), el("td", ticket.status_label), el("td", ticket.category_label),
         el("td", ticket.complainant_name), el("td", ticket.phone_masked),
-        el("td", ticket.assignee || "未分派", ticket.assignee ? "owner" : "owner none"), flags,
+        el("td", ticket.assignee_name || "未分派", ticket.assignee ? "owner" : "owner none"), flags,
         el("td", when(ticket.received_at)), due, el("td", daysLeft(ticket), "days-left"));
       return tr;
     }));

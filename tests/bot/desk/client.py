@@ -7,6 +7,14 @@ import re
 import requests
 
 PASSWORD = "a-long-password"
+# The ticket form of a conversation, filled in as an agent would.
+TICKET_FORM = {
+    "category": "claims",
+    "complainant_name": "张三",
+    "phone_number": "13812345678",
+    "description": "理赔申请两个月没有结果",
+    "customer_request": "尽快赔付",
+}
 
 
 class DeskClient:

@@ -30,6 +30,11 @@ ROUTES = [
     ("POST", "/api/handoffs/1/ticket/changes"),
     ("POST", "/api/handoffs/1/ticket/notes"),
     ("POST", "/api/handoffs/1/ticket/phone"),
+    ("GET", "/api/handoffs/1/whispers"),
+    ("POST", "/api/handoffs/1/whispers"),
+    ("POST", "/api/handoffs/1/takeover"),
+    ("POST", "/api/handoffs/1/reassign"),
+    ("GET", "/api/agents"),
     ("POST", "/logout"),
 ]
 
@@ -76,7 +81,7 @@ def test_two_agents_clicking_at_once_exactly_one_gets_the_conversation(desk):
             responses = list(pool.map(lambda agent, path=claim: agent.post(path), [li, wang]))
         assert sorted(r.status_code for r in responses) == [200, 409]
         [loser] = [r for r in responses if r.status_code == 409]
-        assert loser.json()["error"] in ("该会话已被 li 接入", "该会话已被 wang 接入")
+        assert loser.json()["error"] in ("该会话已被 Li 接入", "该会话已被 Wang 接入")  # display names
 
 
 def test_a_closed_conversation_cannot_be_claimed(desk):
@@ -100,7 +105,7 @@ def test_agents_see_the_queue_and_their_own_work_supervisors_see_everything(desk
     assert wang.get(f"/api/handoffs/{first}").status_code == 403
     assert wang.post(f"/api/handoffs/{first}/messages", json={"text": "你好"}).status_code == 403
     page = wang.get(f"/conversations/{first}")
-    assert page.status_code == 403 and "该会话由 li 处理" in page.text
+    assert page.status_code == 403 and "该会话由 Li 处理" in page.text
     assert boss.get(f"/api/handoffs/{first}").status_code == 200
 
 
@@ -148,7 +153,7 @@ def test_ticket_work_is_validated_and_audited(desk):
         },
     ).json()
     assert ticket["phone_masked"] == "138****5678" and ticket["status"] == "accepted"
-    assert ticket["assignee"] == "li"  # whoever creates it owns it
+    assert ticket["assignee"] == "Li"  # whoever creates it owns it; the desk shows the display name
     assert li.post(base, json={"category": "claims"}).json()["error"] == "该会话已有工单"
 
     changed = li.post(f"{base}/changes", json={"status": "investigating", "sub_reason": "理赔时效"}).json()
@@ -158,7 +163,7 @@ def test_ticket_work_is_validated_and_audited(desk):
     assert li.post(f"{base}/changes", json={"category": "nonsense"}).status_code == 400
 
     noted = li.post(f"{base}/notes", json={"body": "<b>已致电客户</b>"}).json()
-    assert noted["notes"][-1] == {**noted["notes"][-1], "author": "li", "body": "<b>已致电客户</b>"}
+    assert noted["notes"][-1] == {**noted["notes"][-1], "author": "Li", "body": "<b>已致电客户</b>"}
     assert li.post(f"{base}/phone").json() == {"phone_number": "13812345678"}
 
     trail = TicketService(desk.db, desk.settings).get(ticket["ticket_no"])["events"]

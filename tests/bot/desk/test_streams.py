@@ -62,7 +62,7 @@ def test_a_conversation_stream_ends_when_another_agent_takes_it_over(desk):
     assert [row["id"] for row in later.requeue_idle()] == [request_id]
     assert wang.post(f"/api/handoffs/{request_id}/claim").status_code == 200
     _, ends, closed = stream.rest()
-    assert closed and ends == [{"error": "该会话由 wang 处理", "url": "/"}]
+    assert closed and ends == [{"error": "该会话由 Wang 处理", "url": "/"}]
 
 
 def test_a_conversation_stream_ends_at_logout(desk):
