@@ -159,7 +159,8 @@ def test_desk_transcript_and_queue_cards_mask_full_width_and_spaced_numbers():
             "channel": "rest",
             "created_at": "2026-11-28T00:00:00",
             "slots": {"complaint_description": typed, "phone_number": "１３８１２３４５６７８"},
-        }
+        },
+        names={},
     )
     shown = lines[0].text + " ".join(field["value"] for field in card["fields"])
     assert "１３８１２３４５６７８" not in shown and "19900307" not in shown
