@@ -92,13 +92,20 @@ def servers_of(launcher: "subprocess.Popen[str]") -> Dict[int, str]:
     raise AssertionError("the launcher did not start five processes")
 
 
-def gone(pids) -> bool:
-    for pid in pids:
-        try:
-            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
-                return False
-        except psutil.NoSuchProcess:
-            pass
+def running(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def gone(pids, within: float = 10.0) -> bool:
+    """Whether every one has exited, allowing a loaded machine a moment to finish reaping."""
+    deadline = time.monotonic() + within
+    while any(running(pid) for pid in pids):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.1)
     return True
 
 
