@@ -40,7 +40,6 @@ CHITCHAT_INTENTS = {"affirm", "greet", "thank", "deny", "skip"}
 SURE = 0.9
 # The read-back's value for "the user typed a correction to `field`" (complaint_confirmed).
 CORRECTED = "corrected:"
-NOT_IN_NAMES = set("我你您他她它的了吗呢吧啊哦嗯呀不没是谢好行对嘛")  # words of replies, not of names
 
 
 def answered_name(tracker: Tracker, slot: str) -> Dict[Text, Any]:
@@ -50,8 +49,8 @@ def answered_name(tracker: Tracker, slot: str) -> Dict[Text, Any]:
     intent = tracker.latest_message.get("intent") or {}
     if intent.get("name") not in CHITCHAT_INTENTS or float(intent.get("confidence") or 0) >= SURE:
         return {}
-    text = latest_text(tracker).strip()
-    return {slot: text} if validators.complainant_name(text).ok and not NOT_IN_NAMES & set(text) else {}
+    name = given_fields.bare_name(latest_text(tracker))
+    return {slot: name} if name else {}
 
 
 def submission_key(tracker: Tracker, form: str = FORM) -> str:

@@ -59,13 +59,19 @@ def policy_in(text: str, pattern: str) -> Optional[str]:
     return None
 
 
+def bare_name(text: str) -> Optional[str]:
+    """`text` itself when it can only be a name ("刘洋"), not a reply such as "好的" or "我不知道"."""
+    name = (text or "").strip()
+    if name in _NOT_NAMES or _NOT_IN_NAMES & set(name) or not validators.complainant_name(name).ok:
+        return None
+    return name
+
+
 def name_in(text: str) -> Optional[str]:
     """A name the user introduced ("我叫李建国", "姓名：王秀兰")."""
     for match in _NAME.finditer(_plain(text)):
-        name = match.group(1)
-        if name in _NOT_NAMES or _NOT_IN_NAMES & set(name):
-            continue
-        if validators.complainant_name(name).ok:
+        name = bare_name(match.group(1))
+        if name:
             return name
     return None
 

@@ -7,14 +7,13 @@ here only the shape and size of what arrives is checked.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from bot import step_content
 from bot.callbacks import OUTCOME_LABELS as CALL_OUTCOME_LABELS
 from bot.desk import fields
 from bot.desk.fields import InvalidInput
 from bot.desk.workspace import first_values
-from bot.settings import Settings
 from bot.tickets import CATEGORY_LABELS, TicketStatus
 from bot.timekeeping import PAUSE_KINDS
 
@@ -104,16 +103,3 @@ def changes_query(args: Mapping[str, Any]) -> Tuple[int, int]:
     after = fields.integer(values, "after", 0, 2**63 - 1, "起始编号", default=0) or 0
     limit = fields.integer(values, "limit", 1, MAX_CHANGES_PAGE, "条数", default=100) or 100
     return after, limit
-
-
-def root_cause_choices(settings: Settings) -> List[Tuple[str, str]]:
-    """The configurable root-cause categories for 结案."""
-    return list(step_content.RootCauses.load(settings.root_causes_file).labels.items())
-
-
-def max_extension_days(settings: Settings) -> int:
-    return settings.max_extension_days
-
-
-def complex_days(settings: Settings) -> int:
-    return settings.complex_deadline_days

@@ -41,9 +41,9 @@ async def ticket_page(request: Request, number: str) -> HTTPResponse:
         ticket_no=number,
         outcomes=OUTCOME_LABELS,
         call_outcomes=CALL_OUTCOME_LABELS,
-        root_causes=ticket_forms.root_cause_choices(desk.settings),
-        max_extension=ticket_forms.max_extension_days(desk.settings),
-        complex_days=ticket_forms.complex_days(desk.settings),
+        root_causes=list(desk.lifecycle.root_causes.labels.items()),  # read once, when the desk starts
+        max_extension=desk.settings.max_extension_days,
+        complex_days=desk.settings.complex_deadline_days,
         pause_kinds=PAUSE_KINDS,
         categories=CATEGORY_LABELS,
     )

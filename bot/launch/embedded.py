@@ -43,7 +43,8 @@ from bot.settings import DEV_RASA_TOKEN, PROJECT_ROOT, Settings
 
 CREDENTIALS = PROJECT_ROOT / "credentials.yml"
 ENDPOINTS = PROJECT_ROOT / "endpoints.yml"
-DEFAULT_ACTIONS_URL = "http://127.0.0.1:5055/webhook"  # as endpoints.yml names it
+DEFAULT_ACTIONS_PORT = 5055
+DEFAULT_ACTIONS_URL = f"http://127.0.0.1:{DEFAULT_ACTIONS_PORT}/webhook"  # as endpoints.yml names it
 LOG_DIR = PROJECT_ROOT / "var" / "log"
 READY_SECONDS = 120  # then the banner is printed all the same: a slow model load is not a failure
 
@@ -199,14 +200,14 @@ class Plan:
 def plan(environ: Mapping[str, str]) -> Plan:
     """The four processes for RASA_PORT, ACTIONS_PORT, DESK_PORT, BIND_HOST and RASA_TOKEN (defaults unless set)."""
     rasa_port = _port(environ, "RASA_PORT", 5005)
-    actions_port = _port(environ, "ACTIONS_PORT", 5055)
+    actions_port = _port(environ, "ACTIONS_PORT", DEFAULT_ACTIONS_PORT)
     desk_port = _port(environ, "DESK_PORT", 5006)
     bind = environ.get("BIND_HOST") or LOOPBACK
     token = environ.get("RASA_TOKEN") or DEV_RASA_TOKEN  # works on loopback only (bot/rasa/server.py)
     env = {**environ, "BIND_HOST": bind, "RASA_TOKEN": token}
     local = local_host(bind)
     endpoints, endpoints_text = ENDPOINTS, None
-    if actions_port != 5055:  # Rasa must call the action server where it listens
+    if actions_port != DEFAULT_ACTIONS_PORT:  # Rasa must call the action server where it listens
         endpoints = Settings.from_env(environ).var_dir / "endpoints.yml"
         endpoints_text = ENDPOINTS.read_text().replace(DEFAULT_ACTIONS_URL, f"http://127.0.0.1:{actions_port}/webhook")
     rasa = rasa_command(
