@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import step_content
-from bot.models import CallAttempt, OwedNotice, Ticket, TicketPause
+from bot.models import CallAttempt, Notice, Ticket, TicketPause
 from bot.ticket_editing import CLOSED, STALE_MESSAGE, StaleTicket, audit_note, reason_text, set_audited, sync_deadline
 from bot.tickets import LifecycleError, TicketNotFound, TicketStatus
 from bot.timekeeping import PAUSE_KINDS, Timekeeping
@@ -28,7 +28,7 @@ class Lifecycle(Timekeeping):
     """Every action of the ticket page: steps, withdrawal, reopening, complex, extensions, pauses."""
 
     def case_file(self, ticket_no: str) -> Dict[str, Any]:
-        """What the ticket page shows beside the ticket: pauses, call attempts, owed notices, links."""
+        """What the ticket page shows beside the ticket: pauses, call attempts, notices, links."""
         with self.db.transaction() as session:
             ticket = session.execute(select(Ticket).where(Ticket.ticket_no == ticket_no)).scalar_one_or_none()
             if ticket is None:
@@ -49,7 +49,7 @@ class Lifecycle(Timekeeping):
             return {
                 "pauses": rows(TicketPause),
                 "call_attempts": rows(CallAttempt),
-                "owed_notices": rows(OwedNotice),
+                "notices": rows(Notice),
                 "linked_ticket_no": linked_to,  # the complaint this callback became
                 "linked_from": list(linked_from),  # callbacks that became this complaint
             }

@@ -163,6 +163,9 @@ class Ticket(Base):
     root_cause_category = Column(String(64))
     improvement_action = Column(Text)
     reopened_count = Column(Integer, nullable=False, default=0, server_default="0")
+    # The complainant's latest rating (bot ratings table keeps each one).
+    satisfaction = Column(String(24))  # satisfied | basically_satisfied | dissatisfied
+    satisfaction_at = Column(DateTime(timezone=True))
 
     # Callbacks (留言): when too many calls failed; the complaint a callback became.
     unreachable_at = Column(DateTime(timezone=True))
@@ -264,6 +267,7 @@ CASE_FIELDS = (
     "root_cause_category",
     "improvement_action",
     "reopened_count",
+    "satisfaction",
     "linked_ticket_id",
     "version",
 )
@@ -636,23 +640,101 @@ class Alert(Base):
         }
 
 
-class OwedNotice(Base):
-    """Something the complainant must be told (e.g. an extension); the notices issue delivers it."""
+class Notice(Base):
+    """Something the complainant must be told (Art. 18/19): written in the transaction of the ticket change
+    that causes it, delivered at least once by the notice sender, never twice through one route."""
 
-    __tablename__ = "owed_notices"
+    __tablename__ = "notices"
 
     id = Column(Integer, primary_key=True)
     ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True)
-    kind = Column(String(32), nullable=False)  # extension | pause
-    detail = Column(Text)
+    # acknowledgement | extension | pause | result | callback | follow_up
+    kind = Column(String(32), nullable=False)
+    # One notice per cause, however often the cause is replayed (e.g. "result:<ticket id>:<version>").
+    idempotency_key = Column(String(128), unique=True, nullable=False)
+    detail = Column(Text)  # what is specific to this notice (the extension's reason…), rendered into body
+    body = Column(Text)  # the text as sent, rendered from knowledge/notice_templates.yml when written
+    asks_rating = Column(Boolean, nullable=False, default=False, server_default=false())
+    status = Column(String(16), nullable=False, default="pending", server_default="pending")  # pending|sent|failed
+    attempts = Column(Integer, nullable=False, default=0, server_default="0")
+    next_attempt_at = Column(DateTime(timezone=True))
     created_at = Column(DateTime(timezone=True), nullable=False)
-    delivered_at = Column(DateTime(timezone=True), index=True)
+    sent_at = Column(DateTime(timezone=True))
+    sent_via = Column(String(32))  # chat | wechat | wechat_template | sms
+    last_error = Column(Text)
+
+    __table_args__ = (
+        # The sender's queue: due notices only.
+        Index(
+            "ix_notices_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'pending'"),
+            sqlite_where=text("status = 'pending'"),
+        ),
+    )
 
     def as_dict(self) -> Dict[str, Any]:
         return {
             "id": self.id,
             "kind": self.kind,
             "detail": self.detail,
+            "body": self.body,
+            "asks_rating": self.asks_rating,
+            "status": self.status,
+            "attempts": self.attempts,
+            "next_attempt_at": iso(self.next_attempt_at),
             "created_at": iso(self.created_at),
-            "delivered_at": iso(self.delivered_at),
+            "sent_at": iso(self.sent_at),
+            "sent_via": self.sent_via,
+            "last_error": self.last_error,
+        }
+
+
+class NoticeAttempt(Base):
+    """One try at delivering a notice through one route, and how it ended; shown on the ticket page."""
+
+    __tablename__ = "notice_attempts"
+
+    id = Column(Integer, primary_key=True)
+    notice_id = Column(Integer, ForeignKey("notices.id", ondelete="CASCADE"), nullable=False, index=True)
+    route = Column(String(32), nullable=False)
+    at = Column(DateTime(timezone=True), nullable=False)
+    outcome = Column(String(16), nullable=False)  # sent | failed | duplicate | unavailable
+    code = Column(String(64))
+    detail = Column(Text)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "id": self.id,
+            "route": self.route,
+            "at": iso(self.at),
+            "outcome": self.outcome,
+            "code": self.code,
+            "detail": self.detail,
+        }
+
+
+class Rating(Base):
+    """The complainant's satisfaction (满意/基本满意/不满意) after a result notice or a live agent conversation."""
+
+    __tablename__ = "ratings"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    # A rating is accepted once per notice (and once per handoff).
+    notice_id = Column(Integer, ForeignKey("notices.id", ondelete="CASCADE"), unique=True)
+    handoff_id = Column(Integer, ForeignKey("handoff_requests.id", ondelete="CASCADE"), unique=True)
+    conversation_id = Column(String(255), nullable=False, index=True)
+    rating = Column(String(24), nullable=False)  # satisfied | basically_satisfied | dissatisfied
+    reason = Column(Text)
+    at = Column(DateTime(timezone=True), nullable=False, index=True)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "id": self.id,
+            "notice_id": self.notice_id,
+            "handoff_id": self.handoff_id,
+            "rating": self.rating,
+            "reason": self.reason,
+            "at": iso(self.at),
         }

@@ -31,7 +31,7 @@ from bot.models import (
     CallAttempt,
     DeliveryFailure,
     HandoffRequest,
-    OwedNotice,
+    Notice,
     PrivacyRequest,
     StatusLookup,
     Ticket,
@@ -300,7 +300,7 @@ class SubjectRequests:
                 bulk_delete(TicketNote).where(TicketNote.ticket_id.in_(ticket_ids))
             ).rowcount
             # Handlers' free text about the case may quote the person; what happened stays.
-            for model, column in ((CallAttempt, "note"), (TicketPause, "note"), (OwedNotice, "detail")):
+            for model, column in ((CallAttempt, "note"), (TicketPause, "note"), (Notice, "detail"), (Notice, "body")):
                 session.execute(
                     update(model)
                     .where(model.ticket_id.in_(ticket_ids))

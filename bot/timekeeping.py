@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.deadlines import check_extension
-from bot.models import OwedNotice, Ticket, TicketPause
+from bot.models import Notice, Ticket, TicketPause
 from bot.ticket_editing import TicketEditor, audit_note, reason_text, set_audited, sync_deadline
 from bot.tickets import LifecycleError
 from bot.workspace import Viewer
@@ -19,8 +19,11 @@ PAUSE_KINDS = {"appraisal": "鉴定", "inspection": "检测", "assessment": "评
 
 
 def owe_notice(session: Session, ticket: Ticket, kind: str, detail: str, now: datetime) -> None:
-    """Something the complainant must be told (Art. 18); the notices issue delivers it."""
-    session.add(OwedNotice(ticket_id=ticket.id, kind=kind, detail=detail, created_at=now))
+    """Something the complainant must be told (Art. 18), queued for the notice sender."""
+    key = f"{kind}:{ticket.id}:v{ticket.version}"
+    session.add(
+        Notice(ticket_id=ticket.id, kind=kind, idempotency_key=key, detail=detail, created_at=now, next_attempt_at=now)
+    )
 
 
 class Timekeeping(TicketEditor):

@@ -101,9 +101,7 @@ def detail(listed: Dict[str, Any], ticket: Dict[str, Any]) -> Dict[str, Any]:
         {**_stamped(pause, ("started_at", "ended_at")), "kind_label": PAUSE_KINDS.get(pause.get("kind"), "")}
         for pause in ticket.get("pauses") or ()
     ]
-    data["owed_notices"] = [
-        _stamped(notice, ("created_at", "delivered_at")) for notice in ticket.get("owed_notices") or ()
-    ]
+    data["notices"] = [_stamped(notice, ("created_at", "sent_at")) for notice in ticket.get("notices") or ()]
     data["linked_from"] = list(ticket.get("linked_from") or ())
     data["call_attempts"] = [
         {**_stamped(attempt, ("at",)), "outcome_label": CALL_OUTCOME_LABELS.get(attempt.get("outcome"), "")}

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.lifecycle import Lifecycle
-from bot.models import OwedNotice, Ticket, TicketEvent, TicketPause
+from bot.models import Notice, Ticket, TicketEvent, TicketPause
 from bot.tickets import LifecycleError
 from tests.bot.clocks import Clock
 from tests.bot.sample_tickets import AGENT_LI, SUPERVISOR, shanghai, submit
@@ -39,9 +39,9 @@ def refused(call, message):
 def notices(db, ticket_no):
     with db.transaction() as session:
         rows = session.execute(
-            select(OwedNotice).join(Ticket, Ticket.id == OwedNotice.ticket_id).where(Ticket.ticket_no == ticket_no)
+            select(Notice).join(Ticket, Ticket.id == Notice.ticket_id).where(Ticket.ticket_no == ticket_no)
         ).scalars()
-        return [(row.kind, row.detail, row.delivered_at) for row in rows]
+        return [(row.kind, row.detail, row.sent_at) for row in rows]
 
 
 def test_complex_then_a_supervisor_approved_extension_moves_the_deadline(lifecycle, ticket_no, db):
@@ -90,7 +90,7 @@ def test_appraisal_days_do_not_count(lifecycle, ticket_no, db, clock):
     case_file = lifecycle.case_file(ticket_no)
     assert [(p["kind"], p["note"], p["ended_by"]) for p in case_file["pauses"]] == [("appraisal", "伤残等级鉴定", "li")]
     assert case_file["pauses"][0]["started_at"].endswith("+00:00")
-    assert [n["kind"] for n in case_file["owed_notices"]] == ["pause"] and case_file["call_attempts"] == []
+    assert [n["kind"] for n in case_file["notices"]] == ["pause"] and case_file["call_attempts"] == []
     assert case_file["linked_ticket_no"] is None and case_file["linked_from"] == []
 
 

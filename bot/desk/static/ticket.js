@@ -84,8 +84,8 @@
     document.getElementById("pauses").replaceChildren(...t.pauses.map((pause) => el("li",
       pause.kind_label + "（" + pause.note + "）：" + when(pause.started_at) + " → " +
       (pause.ended_at ? when(pause.ended_at) : "进行中"))));
-    document.getElementById("owed-notices").replaceChildren(...t.owed_notices.map((owed) => el("li",
-      when(owed.created_at) + " " + owed.detail + "（" + (owed.delivered_at ? "已告知" : "待告知投诉人") + "）")));
+    document.getElementById("notices").replaceChildren(...t.notices.map((notice) => el("li",
+      when(notice.created_at) + " " + (notice.detail || "") + "（" + (notice.sent_at ? "已告知" : "待告知投诉人") + "）")));
 
     const claimable = !t.assignee && t.status !== "closed";
     document.getElementById("claim").hidden = !claimable;

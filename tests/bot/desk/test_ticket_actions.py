@@ -152,8 +152,8 @@ def test_complex_case_extension_requested_by_the_agent_approved_by_a_supervisor(
     ticket = boss.post(f"/api/tickets/{own}/extension/approve", json={"version": ticket["version"]}).json()
     assert ticket["extension_approved_by"] == "boss" and ticket["extension_days"] == 10
     assert date.fromisoformat(ticket["deadline"]) == base + timedelta(days=25)
-    [owed] = ticket["owed_notices"]  # the complainant must be told (delivered by the notices job)
-    assert owed["detail"].startswith("处理期限延长10日") and owed["delivered_at"] is None
+    [owed] = ticket["notices"]  # the complainant must be told (queued for the notice sender)
+    assert owed["detail"].startswith("处理期限延长10日") and owed["status"] == "pending" and owed["sent_at"] is None
 
 
 def test_a_supervisor_rejects_an_extension_request_with_a_reason(desk, own):
@@ -169,7 +169,7 @@ def test_a_supervisor_rejects_an_extension_request_with_a_reason(desk, own):
         f"/api/tickets/{own}/extension/reject", json={"reason": "病历可在期限内调取", "version": ticket["version"]}
     ).json()
     assert rejected["extension_requested_days"] is None and rejected["extension_days"] == 0
-    assert rejected["deadline"] == deadline and rejected["owed_notices"] == []
+    assert rejected["deadline"] == deadline and rejected["notices"] == []
     again = boss.post(f"/api/tickets/{own}/extension/reject", json={"reason": "x", "version": rejected["version"]})
     assert again.status_code == 400 and again.json() == {"error": "没有待审批的延期申请"}
 
