@@ -1,0 +1,1 @@
+"""The ways a notice reaches a complainant: the conversation (chat), WeChat, SMS."""
