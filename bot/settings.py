@@ -116,6 +116,23 @@ class Settings:
     retention_ticket_years: int = 5
     retention_status_lookup_days: int = 30
     retention_wechat_inbox_days: int = 2
+    # Notices on WeChat (bot/notice_routes/wechat.py, docs/wechat.md): the account's credentials are
+    # read from this file's WeChatInput block (the same one Rasa reads); outside the 48-hour window a
+    # template message: its id, which notice field fills which template key, the longest value, the link.
+    wechat_credentials_file: Path = field(default=PROJECT_ROOT / "credentials.yml")
+    wechat_template_id: str = ""
+    wechat_template_fields: str = "keyword1=ticket_no,keyword2=kind_label,keyword3=deadline"
+    wechat_template_value_chars: int = 20
+    wechat_template_url: str = ""
+    # Notices by SMS through Alibaba Cloud (bot/notice_routes/sms.py, docs/notices.md): disabled unless
+    # the keys, sign name and template code are all set; which notice field fills which template variable.
+    sms_access_key_id: str = field(default="", repr=False)
+    sms_access_key_secret: str = field(default="", repr=False)
+    sms_sign_name: str = ""
+    sms_template_code: str = ""
+    sms_template_fields: str = "ticket_no=ticket_no,kind=kind_label,deadline=deadline"
+    sms_endpoint: str = "https://dysmsapi.aliyuncs.com"
+    sms_timeout_seconds: int = 10
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -176,4 +193,20 @@ class Settings:
             retention_ticket_years=_positive(env, "RETENTION_TICKET_YEARS", 5),
             retention_status_lookup_days=_positive(env, "RETENTION_STATUS_LOOKUP_DAYS", 30),
             retention_wechat_inbox_days=_positive(env, "RETENTION_WECHAT_INBOX_DAYS", 2),
+            wechat_credentials_file=Path(
+                (env.get("WECHAT_CREDENTIALS_FILE") or "").strip() or PROJECT_ROOT / "credentials.yml"
+            ),
+            wechat_template_id=(env.get("WECHAT_TEMPLATE_ID") or "").strip(),
+            wechat_template_fields=(env.get("WECHAT_TEMPLATE_FIELDS") or "").strip()
+            or "keyword1=ticket_no,keyword2=kind_label,keyword3=deadline",
+            wechat_template_value_chars=_bounded(env, "WECHAT_TEMPLATE_VALUE_CHARS", 20, 5, 200),
+            wechat_template_url=(env.get("WECHAT_TEMPLATE_URL") or "").strip(),
+            sms_access_key_id=(env.get("ALIBABA_CLOUD_ACCESS_KEY_ID") or "").strip(),
+            sms_access_key_secret=(env.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET") or "").strip(),
+            sms_sign_name=(env.get("ALIBABA_SMS_SIGN_NAME") or "").strip(),
+            sms_template_code=(env.get("ALIBABA_SMS_TEMPLATE_CODE") or "").strip(),
+            sms_template_fields=(env.get("ALIBABA_SMS_TEMPLATE_FIELDS") or "").strip()
+            or "ticket_no=ticket_no,kind=kind_label,deadline=deadline",
+            sms_endpoint=(env.get("ALIBABA_SMS_ENDPOINT") or "").strip() or "https://dysmsapi.aliyuncs.com",
+            sms_timeout_seconds=_bounded(env, "ALIBABA_SMS_TIMEOUT_SECONDS", 10, 1, 60),
         )

@@ -1,4 +1,4 @@
-"""WeChat's server API: access_token cache and the customer-service (客服消息) send.
+"""WeChat's server API: access_token cache, the customer-service (客服消息) and template message (模板消息) sends.
 
 Asynchronous (aiohttp, installed with Rasa) so that Rasa's event loop never
 blocks on WeChat. The token is fetched by one caller at a time (single
@@ -35,6 +35,11 @@ _EXPLANATIONS: Mapping[str, str] = {
     "40014": "access_token无效，刷新后仍失败",
     "42001": "access_token已过期，刷新后仍失败",
     "40013": "AppID无效",
+    "40003": "OpenID无效（不是本公众号的用户）",
+    "40037": "模板ID无效",
+    "43004": "用户未关注公众号，无法接收模板消息",
+    "43019": "用户已将公众号拉黑",
+    "47003": "模板参数不正确",
     "40125": "AppSecret无效",
     "-1": "微信系统繁忙",
     NETWORK_ERROR: "无法连接微信服务器",
@@ -171,7 +176,7 @@ class AccessTokens:
 
 
 class CustomerServiceApi:
-    """Sends 客服消息: text to one OpenID, with one retry after a token refresh."""
+    """Sends 客服消息 and 模板消息 to one OpenID, with one retry after a token refresh or a busy answer."""
 
     def __init__(self, transport: ApiTransport, tokens: AccessTokens, busy_retry_seconds: float = 1.0) -> None:
         self._transport = transport
@@ -180,13 +185,26 @@ class CustomerServiceApi:
 
     async def send_text(self, openid: str, content: str) -> None:
         body = {"touser": openid, "msgtype": "text", "text": {"content": content}}
+        await self._post("/cgi-bin/message/custom/send", body)
+
+    async def send_template(
+        self, openid: str, template_id: str, data: Mapping[str, str], url: Optional[str] = None
+    ) -> Dict[str, Any]:
+        """Sends a template message; ``data`` maps the template's keys to their values. Returns WeChat's answer."""
+        body: Dict[str, Any] = {
+            "touser": openid,
+            "template_id": template_id,
+            "data": {key: {"value": value} for key, value in data.items()},
+        }
+        if url:
+            body["url"] = url
+        return await self._post("/cgi-bin/message/template/send", body)
+
+    async def _post(self, path: str, body: Dict[str, Any]) -> Dict[str, Any]:
         for attempt in (1, 2):
             token = await self.tokens.get()
             try:
-                await self._transport.call(
-                    "POST", "/cgi-bin/message/custom/send", params={"access_token": token}, body=body
-                )
-                return
+                return await self._transport.call("POST", path, params={"access_token": token}, body=body)
             except WeChatApiError as error:
                 if attempt == 1 and error.code in TOKEN_ERRORS:
                     self.tokens.invalidate(token)
@@ -195,6 +213,7 @@ class CustomerServiceApi:
                     await asyncio.sleep(self._busy_retry_seconds)
                     continue
                 raise
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     async def close(self) -> None:
         await self._transport.close()

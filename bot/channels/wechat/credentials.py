@@ -4,10 +4,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Dict, Mapping, Optional
 from urllib.parse import urlparse
 
+import yaml
+
+# The channel's key in credentials.yml.
+CREDENTIALS_KEY = "bot.channels.wechat.channel.WeChatInput"
 MODES = ("safe", "compat", "plaintext")
+_ENV_VAR = re.compile(r"\$\{([^}]*)\}")
 TOKEN_ENDPOINTS = ("stable", "classic")
 
 _TOKEN = re.compile(r"[A-Za-z0-9]{3,32}")  # WeChat's own rule for the server token
@@ -121,3 +127,38 @@ class WeChatCredentials:
             return None
         openid = sender_id[len(self.sender_prefix) :]
         return openid if re.fullmatch(r"[A-Za-z0-9_-]{1,64}", openid) else None
+
+
+def _expand(value: Any, env: Mapping[str, str]) -> Any:
+    """``${VAR}`` in a string replaced from ``env``, as Rasa does when it reads credentials.yml."""
+    if isinstance(value, dict):
+        return {key: _expand(item, env) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_expand(item, env) for item in value]
+    if not isinstance(value, str):
+        return value
+
+    def variable(match: "re.Match[str]") -> str:
+        name = match.group(1)
+        if name not in env:
+            raise ValueError(f"wechat: environment variable {name} is not set")
+        return env[name]
+
+    return _ENV_VAR.sub(variable, value)
+
+
+def load_credentials_file(path: Path, env: Mapping[str, str]) -> Optional[WeChatCredentials]:
+    """The WeChatInput block of a Rasa credentials file, or None when the channel is not enabled there.
+
+    Raises ValueError when the file cannot be read or the block is invalid.
+    """
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise ValueError(f"wechat: cannot read {path}: {type(exc).__name__}") from exc
+    if not isinstance(raw, dict) or CREDENTIALS_KEY not in raw:
+        return None
+    block = raw[CREDENTIALS_KEY]
+    if block is not None and not isinstance(block, dict):
+        raise ValueError(f"wechat: {CREDENTIALS_KEY} in {path} is not a mapping")
+    return WeChatCredentials.from_mapping(_expand(block or {}, env))

@@ -1,10 +1,12 @@
 """A fake of WeChat's server API (api.weixin.qq.com) on loopback.
 
 TEST DOUBLE: WeChat's servers are unreachable from this machine (and must
-not receive test traffic), so this aiohttp server stands in for the two
-endpoints the channel calls — access_token (``/cgi-bin/token`` and
-``/cgi-bin/stable_token``) and ``/cgi-bin/message/custom/send`` — with
-WeChat's documented answers. It records every request and can be told to
+not receive test traffic), so this aiohttp server stands in for the endpoints the
+channel and the notice routes call — access_token (``/cgi-bin/token`` and
+``/cgi-bin/stable_token``), ``/cgi-bin/message/custom/send`` and
+``/cgi-bin/message/template/send`` — with WeChat's documented answers.
+Template sends are checked as WeChat checks them: a known template id and,
+in ``data``, only that template's keys, each ``{"value": <text>}``. It records every request and can be told to
 answer with error codes or after a delay. It runs in its own thread and event
 loop so that both async unit tests and a separate Rasa process can call it.
 """
@@ -36,6 +38,9 @@ class FakeWeChatApi:
         self._token_fetches: List[Dict[str, Any]] = []
         self._sends: List[Dict[str, Any]] = []
         self._send_errors: Deque[Tuple[int, str]] = deque()
+        self._template_sends: List[Dict[str, Any]] = []
+        # template_id → the keys of its {{key.DATA}} placeholders, as set up in the account's console
+        self.templates: Dict[str, Tuple[str, ...]] = {}
         self._valid_tokens: Dict[str, str] = {}  # token → "valid" | "expired"
         self._issued = 0
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -54,6 +59,7 @@ class FakeWeChatApi:
             app.router.add_get("/cgi-bin/token", self._classic_token)
             app.router.add_post("/cgi-bin/stable_token", self._stable_token)
             app.router.add_post("/cgi-bin/message/custom/send", self._custom_send)
+            app.router.add_post("/cgi-bin/message/template/send", self._template_send)
             self._runner = web.AppRunner(app)
             self._loop.run_until_complete(self._runner.setup())
             self._loop.run_until_complete(web.TCPSite(self._runner, "127.0.0.1", self.port).start())
@@ -82,12 +88,19 @@ class FakeWeChatApi:
         with self._lock:
             self._token_fetches.clear()
             self._sends.clear()
+            self._template_sends.clear()
+            self.templates.clear()
             self._send_errors.clear()
             self._valid_tokens.clear()
             self.token_delay = self.send_delay = 0.0
 
+    def add_template(self, template_id: str, *keys: str) -> None:
+        """The account has chosen this template, with these placeholders."""
+        with self._lock:
+            self.templates[template_id] = keys
+
     def fail_next_sends(self, *errors: Tuple[int, str]) -> None:
-        """The next sends are answered with these (errcode, errmsg), in order."""
+        """The next sends (客服消息 or template) are answered with these (errcode, errmsg), in order."""
         with self._lock:
             self._send_errors.extend(errors)
 
@@ -107,6 +120,12 @@ class FakeWeChatApi:
         """Accepted and refused custom/send calls: {"body", "access_token", "errcode"}."""
         with self._lock:
             return list(self._sends)
+
+    @property
+    def template_sends(self) -> List[Dict[str, Any]]:
+        """Accepted and refused template/send calls: {"body", "access_token", "errcode"}."""
+        with self._lock:
+            return list(self._template_sends)
 
     def delivered(self, openid: Optional[str] = None) -> List[str]:
         """Texts WeChat accepted, optionally for one OpenID."""
@@ -187,3 +206,39 @@ class FakeWeChatApi:
                 {"body": body, "access_token": token, "errcode": answer[0], "raw_has_escapes": b"\\u" in raw}
             )
         return web.json_response({"errcode": answer[0], "errmsg": answer[1]})
+
+    async def _template_send(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        token = request.query.get("access_token", "")
+        body = json.loads(raw.decode("utf-8"))
+        with self._lock:
+            state = self._valid_tokens.get(token)
+            if state is None:
+                answer = (40001, "invalid credential, access_token is invalid or not latest")
+            elif state == "expired":
+                answer = (42001, "access_token expired")
+            else:
+                answer = self._template_error(body) or (self._send_errors.popleft() if self._send_errors else (0, "ok"))
+            self._template_sends.append({"body": body, "access_token": token, "errcode": answer[0]})
+            msgid = len(self._template_sends)
+        reply: Dict[str, Any] = {"errcode": answer[0], "errmsg": answer[1]}
+        if answer[0] == 0:
+            reply["msgid"] = msgid
+        return web.json_response(reply)
+
+    def _template_error(self, body: Any) -> Optional[Tuple[int, str]]:
+        """WeChat's answer to a malformed template send, or None (called with the lock held)."""
+        if not isinstance(body, dict) or not isinstance(body.get("touser"), str) or not body["touser"]:
+            return (40003, "invalid openid")
+        keys = self.templates.get(body.get("template_id"))  # type: ignore[arg-type]
+        if keys is None:
+            return (40037, "invalid template_id")
+        data = body.get("data")
+        if not isinstance(data, dict) or not data:
+            return (47003, "argument invalid! data invalid")
+        for key, entry in data.items():
+            if key not in keys or not isinstance(entry, dict) or not isinstance(entry.get("value"), str):
+                return (47003, f"argument invalid! data.{key}.value invalid")
+        if "url" in body and not str(body["url"]).startswith(("http://", "https://")):
+            return (47003, "argument invalid! url invalid")
+        return None
