@@ -124,7 +124,7 @@ class Settings:
     wechat_template_fields: str = "keyword1=ticket_no,keyword2=kind_label,keyword3=deadline"
     wechat_template_value_chars: int = 20
     wechat_template_url: str = ""
-    # Notices by SMS through Alibaba Cloud (bot/notice_routes/sms.py, docs/notices.md): disabled unless
+    # Notices by SMS through Alibaba Cloud (bot/notice_routes/sms.py, docs/sms.md): disabled unless
     # the keys, sign name and template code are all set; which notice field fills which template variable.
     sms_access_key_id: str = field(default="", repr=False)
     sms_access_key_secret: str = field(default="", repr=False)
