@@ -42,6 +42,7 @@ _RETRYABLE = frozenset(
         "SignatureNonceUsed",
         "ServiceUnavailable",
         "InternalError",
+        "unknown",  # an answer without a Code: something between us and the service
     }
 )
 # Shown on the ticket page next to a failed attempt.
