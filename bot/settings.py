@@ -116,6 +116,16 @@ class Settings:
     retention_ticket_years: int = 5
     retention_status_lookup_days: int = 30
     retention_wechat_inbox_days: int = 2
+    # Notices to complainants (bot/notices.py, bot/notice_sender.py): the reviewed texts; the
+    # retry delay doubles from NOTICE_RETRY_SECONDS up to NOTICE_RETRY_MAX_SECONDS; after
+    # NOTICE_MAX_ATTEMPTS failures on a route the sender falls back to SMS, then gives up with an
+    # alert; a claimed notice is hidden from other senders for NOTICE_CLAIM_SECONDS (a sender that
+    # dies mid-send leaves it to the next one after that).
+    notice_templates_file: Path = field(default=PROJECT_ROOT / "knowledge" / "notice_templates.yml")
+    notice_retry_seconds: int = 30
+    notice_retry_max_seconds: int = 3600
+    notice_max_attempts: int = 5
+    notice_claim_seconds: int = 120
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -176,4 +186,11 @@ class Settings:
             retention_ticket_years=_positive(env, "RETENTION_TICKET_YEARS", 5),
             retention_status_lookup_days=_positive(env, "RETENTION_STATUS_LOOKUP_DAYS", 30),
             retention_wechat_inbox_days=_positive(env, "RETENTION_WECHAT_INBOX_DAYS", 2),
+            notice_templates_file=Path(
+                env.get("NOTICE_TEMPLATES_FILE") or PROJECT_ROOT / "knowledge" / "notice_templates.yml"
+            ),
+            notice_retry_seconds=_bounded(env, "NOTICE_RETRY_SECONDS", 30, 1, 86400),
+            notice_retry_max_seconds=_bounded(env, "NOTICE_RETRY_MAX_SECONDS", 3600, 1, 7 * 86400),
+            notice_max_attempts=_bounded(env, "NOTICE_MAX_ATTEMPTS", 5, 1, 100),
+            notice_claim_seconds=_bounded(env, "NOTICE_CLAIM_SECONDS", 120, 10, 86400),
         )
