@@ -121,7 +121,9 @@ class NoticeSender:
             due = list(
                 session.execute(
                     select(Notice.id)
-                    .where(Notice.status == "pending", or_(Notice.next_attempt_at.is_(None), Notice.next_attempt_at <= now))
+                    .where(
+                        Notice.status == "pending", or_(Notice.next_attempt_at.is_(None), Notice.next_attempt_at <= now)
+                    )
                     .order_by(Notice.next_attempt_at, Notice.id)
                     .limit(self.batch)
                 ).scalars()

@@ -92,7 +92,10 @@ def rating_question(path: Path = DEFAULT_FILE) -> Tuple[str, List[Dict[str, str]
     """The satisfaction question and its three buttons (title, payload), as the chat shows them."""
     templates = load_templates(path)
     buttons = [
-        {"title": templates.rating_titles[value], "payload": "/rate" + json.dumps({"rating": value})}
+        {
+            "title": templates.rating_titles[value],
+            "payload": "/rate" + json.dumps({"rating": value}, separators=(",", ":")),
+        }
         for value in RATINGS
     ]
     return templates.rating_question, buttons

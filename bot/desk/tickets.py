@@ -13,7 +13,6 @@ from bot.desk import casework
 from bot.desk.context import Desk, desk_of
 
 
-
 async def _ticket_action(
     request: Request, request_id: int, work: Callable[[Desk, Dict[str, Any], AgentAccount], Any]
 ) -> HTTPResponse:

@@ -113,9 +113,9 @@ def test_the_rating_question_has_the_three_buttons_of_the_contract():
     question, buttons = rating_question()
     assert question.endswith("请选择：")
     assert buttons == [
-        {"title": "满意", "payload": '/rate{"rating": "satisfied"}'},
-        {"title": "基本满意", "payload": '/rate{"rating": "basically_satisfied"}'},
-        {"title": "不满意", "payload": '/rate{"rating": "dissatisfied"}'},
+        {"title": "满意", "payload": '/rate{"rating":"satisfied"}'},
+        {"title": "基本满意", "payload": '/rate{"rating":"basically_satisfied"}'},
+        {"title": "不满意", "payload": '/rate{"rating":"dissatisfied"}'},
     ]
 
 
