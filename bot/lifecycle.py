@@ -60,7 +60,14 @@ class Lifecycle(Timekeeping):
             return {
                 "pauses": rows(TicketPause),
                 "call_attempts": rows(CallAttempt),
-                "notices": [{**notice, "delivery_attempts": tried.get(notice["id"], [])} for notice in notices],
+                "notices": [
+                    {
+                        **notice,
+                        "kind_label": self.texts.label(notice["kind"]),
+                        "delivery_attempts": tried.get(notice["id"], []),
+                    }
+                    for notice in notices
+                ],
                 "linked_ticket_no": linked_to,  # the complaint this callback became
                 "linked_from": list(linked_from),  # callbacks that became this complaint
             }

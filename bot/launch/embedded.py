@@ -200,7 +200,7 @@ class Plan:
 
 
 def plan(environ: Mapping[str, str]) -> Plan:
-    """The four processes for RASA_PORT, ACTIONS_PORT, DESK_PORT, BIND_HOST and RASA_TOKEN (defaults unless set)."""
+    """The processes of `make run` for RASA_PORT, ACTIONS_PORT, DESK_PORT, BIND_HOST and RASA_TOKEN (defaults unless set)."""
     rasa_port = _port(environ, "RASA_PORT", 5005)
     actions_port = _port(environ, "ACTIONS_PORT", DEFAULT_ACTIONS_PORT)
     desk_port = _port(environ, "DESK_PORT", 5006)
@@ -238,7 +238,7 @@ def plan(environ: Mapping[str, str]) -> Plan:
 
 
 def main(environ: Mapping[str, str]) -> int:
-    """Starts the four processes, prints where they are and runs until Ctrl-C or until one exits."""
+    """Starts the processes, prints where they are and runs until Ctrl-C or until one exits."""
     run = plan(environ)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     if run.endpoints_text is not None:
