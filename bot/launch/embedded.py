@@ -200,7 +200,7 @@ class Plan:
 
 
 def plan(environ: Mapping[str, str]) -> Plan:
-    """The processes of `make run` for RASA_PORT, ACTIONS_PORT, DESK_PORT, BIND_HOST and RASA_TOKEN (defaults unless set)."""
+    """`make run`'s processes for RASA_PORT, ACTIONS_PORT, DESK_PORT, BIND_HOST, RASA_TOKEN (defaults unless set)."""
     rasa_port = _port(environ, "RASA_PORT", 5005)
     actions_port = _port(environ, "ACTIONS_PORT", DEFAULT_ACTIONS_PORT)
     desk_port = _port(environ, "DESK_PORT", 5006)
