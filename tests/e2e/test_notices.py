@@ -1,15 +1,12 @@
 """Notices reaching the complainant through the real Rasa server: the web chat's open socket and its history,
 the REST mailbox, and never twice (the chat route reads the conversation before speaking).
 
-The notice sender runs here as its pass in the test process (`send`), so that a test decides when it runs,
-as a crashed or stopped sender would."""
+The notice sender runs here as its pass in the test process (tests/e2e/outbox.py), so that a test decides
+when it runs, as a crashed or stopped sender would."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
 from datetime import datetime, timezone
 
 from playwright.sync_api import expect
@@ -18,12 +15,12 @@ from sqlalchemy import select, update
 from bot.channels.web import SENDER_PREFIX
 from bot.lifecycle import Lifecycle
 from bot.models import Notice, Ticket
-from bot.notice_sender import NoticeSender, SendReport, routes
-from tests.assistant import TOKEN, Assistant
+from tests.assistant import Assistant
 from tests.bot.sample_tickets import AGENT_LI, SUPERVISOR, submit
 from tests.e2e.browser import PHONE, save_screenshot
 from tests.e2e.chat_page import assert_no_duplicates, bot_texts, open_chat, say, session_of, shown, wait_ready
 from tests.e2e.mailbox import mailbox, wait_for_message
+from tests.e2e.outbox import send
 
 RESULT = {
     "findings": "经调取理赔档案，您的材料已于5月10日齐全，审核超时属实",
@@ -32,14 +29,6 @@ RESULT = {
     "outcome": "upheld",
     "result_notice": "赔款将于3个工作日内转入您的收款账户",
 }
-
-
-def send(assistant: Assistant) -> SendReport:
-    """One pass of the notice sender against the assistant (in a thread: Playwright holds this one's loop)."""
-    settings = replace(assistant.settings, rasa_url=assistant.url, rasa_token=TOKEN)
-    sender = NoticeSender(assistant.db, settings, routes(settings))
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, sender.run_once()).result(timeout=120)
 
 
 def worked_to_feedback(assistant: Assistant, conversation_id: str, channel: str) -> str:
