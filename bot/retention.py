@@ -434,6 +434,6 @@ def parse_duration(text: str, minimum: timedelta = timedelta(minutes=1)) -> time
     amount, unit = int(match.group(1)), match.group(2)
     period = timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
     if period < minimum:
-        least = "one minute" if minimum == timedelta(minutes=1) else f"{int(minimum.total_seconds())} seconds"
+        least = "one minute" if minimum == timedelta(minutes=1) else f"{int(minimum.total_seconds())}s"
         raise ValueError(f"the period must be at least {least}")
     return period

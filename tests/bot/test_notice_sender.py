@@ -7,16 +7,19 @@ Rasa in tests/e2e/test_notices.py, WeChat's and Alibaba Cloud's servers cannot b
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from bot.alerts import KIND_LABELS
+from bot.launch.ports import free_port
 from bot.models import Alert, Notice, NoticeAttempt, Ticket
 from bot.notice_sender import NoticeSender, backoff, route_for, unavailable_reason
 from bot.notices import NoticeTexts, queue_notice
 from tests.bot.clocks import Clock
+from tests.bot.command_line import cli
 from tests.bot.races import at_once
 from tests.bot.sample_tickets import shanghai, submit
 from tests.bot.scripted_routes import ScriptedRoute, failing
@@ -213,3 +216,15 @@ def test_a_notice_without_a_body_is_rendered_when_sent(db, settings, clock):
     run(NoticeSender(db, settings, {"chat": chat}, clock=clock))
     assert "不计入投诉处理期限" in chat.delivered[0].text
     assert notice_row(db, notice_id)[0]["body"] == chat.delivered[0].text
+
+
+def test_the_command_line_runs_a_pass_and_rasa_down_is_retried(tmp_path, sqlite_db, settings):
+    _, notice_id = ticket_with_notice(sqlite_db, settings)
+    down = f"http://127.0.0.1:{free_port()}"  # Rasa is not running
+    run = cli(tmp_path, "notices", "send", RASA_URL=down)
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == {"claimed": 1, "sent": 0, "duplicates": 0, "retrying": 1, "failed": 0}
+    notice, [(route, outcome, code, _)] = notice_row(sqlite_db, notice_id)
+    assert (route, outcome, code) == ("chat", "failed", "rasa_unavailable") and notice["status"] == "pending"
+    bad = cli(tmp_path, "notices", "send", "--every", "0s")
+    assert bad.returncode == 2 and "at least 1s" in bad.stderr
