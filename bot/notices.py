@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import yaml
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.models import Notice, Ticket
@@ -195,3 +196,22 @@ def queue_notice(
     )
     session.add(notice)
     return notice
+
+
+def notice_by_key(session: Session, key: str) -> Optional[Notice]:
+    """The notice with this idempotency key (a rating answers the notice named by the slot rating_notice)."""
+    return session.execute(select(Notice).where(Notice.idempotency_key == key)).scalar_one_or_none()
+
+
+def latest_sent_notice(session: Session, ticket_id: int) -> Optional[Notice]:
+    """The newest notice the complainant was sent about a ticket (the status read-out), or None."""
+    return (
+        session.execute(
+            select(Notice)
+            .where(Notice.ticket_id == ticket_id, Notice.status == "sent")
+            .order_by(Notice.sent_at.desc(), Notice.id.desc())
+            .limit(1)
+        )
+        .scalars()
+        .first()
+    )

@@ -17,7 +17,7 @@ from bot.alerts import KIND_LABELS
 from bot.launch.ports import free_port
 from bot.models import Alert, Notice, NoticeAttempt, Ticket
 from bot.notice_sender import NoticeSender, backoff, route_for, unavailable_reason
-from bot.notices import NoticeTexts, queue_notice
+from bot.notices import NoticeTexts, latest_sent_notice, notice_by_key, queue_notice
 from tests.bot.clocks import Clock
 from tests.bot.command_line import cli
 from tests.bot.races import at_once
@@ -228,3 +228,21 @@ def test_the_command_line_runs_a_pass_and_rasa_down_is_retried(tmp_path, sqlite_
     assert (route, outcome, code) == ("chat", "failed", "rasa_unavailable") and notice["status"] == "pending"
     bad = cli(tmp_path, "notices", "send", "--every", "0s")
     assert bad.returncode == 2 and "at least 1s" in bad.stderr
+
+
+def test_the_latest_sent_notice_and_a_notice_by_its_key_are_found(db, settings, clock):
+    ticket_no, first = ticket_with_notice(db, settings)
+    chat = ScriptedRoute("chat")
+    sender = NoticeSender(db, settings, {"chat": chat}, clock=clock)
+    with db.transaction() as session:
+        ticket = session.execute(select(Ticket).where(Ticket.ticket_no == ticket_no)).scalar_one()
+        assert latest_sent_notice(session, ticket.id) is None  # queued is not yet told
+        ticket.version += 1  # a later change of the ticket
+        session.flush()
+        second = queue_notice(session, ticket, "pause", NOW, "伤残等级鉴定", texts=NoticeTexts(settings))
+        session.flush()
+        second_key, ticket_id = second.idempotency_key, ticket.id
+    assert run(sender).sent == 2  # at the same moment: the later notice is the latest
+    with db.transaction() as session:
+        assert latest_sent_notice(session, ticket_id).kind == "pause"
+        assert notice_by_key(session, second_key).id != first and notice_by_key(session, "result:0:v0") is None
