@@ -337,9 +337,9 @@ def _send_notices(args: argparse.Namespace, settings: Settings, db: Database) ->
 
     from bot.notice_sender import NoticeSender, routes
 
-    sender = NoticeSender(db, settings, routes(settings))
+    sender = NoticeSender(db, settings, routes(settings, db))
     if not args.every:
-        print(json.dumps(asdict(asyncio.run(sender.run_once()))))
+        print(json.dumps(asdict(asyncio.run(sender.run_once_and_close()))))
         return 0
     return _repeat(args.every, sender.run_forever, minimum=timedelta(seconds=1))
 

@@ -45,21 +45,34 @@ log = logging.getLogger(__name__)
 BATCH = 50
 FALLBACK = "sms"
 # Why a route that is not configured cannot be used (shown on the ticket page).
-NOT_CONFIGURED = {"sms": "未配置短信服务", "wechat": "未配置微信公众号消息", "chat": "未配置对话消息"}
+NOT_CONFIGURED = {
+    "sms": "未配置短信服务",
+    "wechat": "未配置微信公众号消息",
+    "wechat_template": "未配置微信模板消息",
+    "chat": "未配置对话消息",
+}
+
+
+def chain_for(channel: Optional[str]) -> List[str]:
+    """The routes tried, in order, for a complainant who came in through `channel`: their own channel, then SMS.
+    WeChat: 客服消息 while the 48-hour window is open (the route refuses with a final error otherwise),
+    then a template message."""
+    if channel in CHAT_CHANNELS:
+        return ["chat", FALLBACK]
+    if channel == "wechat":
+        return ["wechat", "wechat_template", FALLBACK]
+    return [FALLBACK]
 
 
 def route_for(channel: Optional[str]) -> str:
     """The route that reaches a complainant who came in through `channel`."""
-    if channel in CHAT_CHANNELS:
-        return "chat"
-    if channel == "wechat":
-        return "wechat"
-    return FALLBACK
+    return chain_for(channel)[0]
 
 
-def routes(settings: Settings) -> Dict[str, Route]:
+def routes(settings: Settings, db: Database) -> Dict[str, Route]:
     """The routes this deployment has. The WeChat and SMS routes (bot/notice_routes/wechat.py, sms.py) join
-    this mapping as "wechat" and "sms"; without "sms", SMS shows as not configured."""
+    this mapping as "wechat", "wechat_template" and "sms" (wechat_routes(settings, db), SmsRoute(settings));
+    a route missing here is recorded as not configured, e.g. SMS as “未配置短信服务”."""
     return {"chat": ChatRoute(settings)}
 
 
@@ -191,8 +204,7 @@ class NoticeSender:
         tried = _Tried()
         failures = Counter(route for route, outcome in previous if outcome == "failed")
         known_unavailable = {route for route, outcome in previous if outcome == "unavailable"}
-        primary = route_for(notice.channel)
-        chain = [primary] if primary == FALLBACK else [primary, FALLBACK]
+        chain = chain_for(notice.channel)
         limit = self.settings.notice_max_attempts
         for name in chain:
             reason = unavailable_reason(self.routes, name)
@@ -268,13 +280,36 @@ class NoticeSender:
 
     # -- the job -----------------------------------------------------------------
 
+    async def close(self) -> None:
+        """Closes the routes' connections (a route may keep an HTTP session and a token between passes)."""
+        for route in {id(route): route for route in self.routes.values()}.values():
+            closing = getattr(route, "close", None)
+            if closing is not None:
+                try:
+                    await closing()
+                except Exception:  # noqa: BLE001 (closing the others matters more)
+                    log.exception("closing notice route %s failed", route.name)
+
+    async def run_once_and_close(self) -> SendReport:
+        try:
+            return await self.run_once()
+        finally:
+            await self.close()
+
     def run_forever(self, every: timedelta, stop: threading.Event) -> None:
-        """A pass every `every` until `stop` is set (at once again while a pass fills its batch)."""
-        while not stop.is_set():
-            try:
-                report = asyncio.run(self.run_once())
-            except Exception:  # noqa: BLE001 (the next period tries again)
-                log.exception("notice pass failed; retrying in %s", every)
-                report = SendReport()
-            if report.claimed < self.batch:
-                stop.wait(every.total_seconds())
+        """A pass every `every` until `stop` is set (at once again while a pass fills its batch), in one event
+        loop, so that the routes' sessions live across passes."""
+        asyncio.run(self._serve(every, stop))
+
+    async def _serve(self, every: timedelta, stop: threading.Event) -> None:
+        try:
+            while not stop.is_set():
+                try:
+                    report = await self.run_once()
+                except Exception:  # noqa: BLE001 (the next period tries again)
+                    log.exception("notice pass failed; retrying in %s", every)
+                    report = SendReport()
+                if report.claimed < self.batch:
+                    await asyncio.to_thread(stop.wait, every.total_seconds())
+        finally:
+            await self.close()

@@ -82,7 +82,7 @@ class Desk:
             callbacks=Callbacks(db, settings),
             rasa=RasaConversations(settings),
             supervision=Supervision(db),
-            notice_routes=routes(settings),
+            notice_routes=routes(settings, db),
             trusted_proxies=rate_limit.parse_networks(settings.trusted_proxies, "TRUSTED_PROXIES"),
             pages=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])),
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import threading
 from datetime import timedelta
 
 import pytest
@@ -16,7 +17,8 @@ from sqlalchemy import select
 from bot.alerts import KIND_LABELS
 from bot.launch.ports import free_port
 from bot.models import Alert, Notice, NoticeAttempt, Ticket
-from bot.notice_sender import NoticeSender, backoff, route_for, unavailable_reason
+from bot.notice_routes.route import DeliveryError
+from bot.notice_sender import NoticeSender, backoff, chain_for, route_for, unavailable_reason
 from bot.notices import NoticeTexts, latest_sent_notice, notice_by_key, queue_notice
 from tests.bot.clocks import Clock
 from tests.bot.command_line import cli
@@ -69,6 +71,7 @@ def test_routes_follow_the_channel_the_complainant_came_in_by():
         "sms",
         "sms",
     ]
+    assert chain_for("wechat") == ["wechat", "wechat_template", "sms"] and chain_for("rest") == ["chat", "sms"]
     assert unavailable_reason({}, "sms") == "未配置短信服务"
     assert unavailable_reason({"sms": ScriptedRoute("sms", unavailable="缺少签名")}, "sms") == "缺少签名"
     assert unavailable_reason({"sms": ScriptedRoute("sms")}, "sms") is None
@@ -171,13 +174,52 @@ def test_a_failure_retrying_cannot_help_falls_back_at_once(db, settings, clock):
     ]
 
 
+def test_a_wechat_notice_outside_the_window_goes_as_a_template_message(db, settings, clock):
+    _, notice_id = ticket_with_notice(db, settings, channel="wechat")
+    closed = DeliveryError("window_closed", "用户超过48小时未与公众号互动，改用模板消息", retryable=False)
+    wechat, template = ScriptedRoute("wechat", [closed]), ScriptedRoute("wechat_template")
+    available = {"wechat": wechat, "wechat_template": template, "sms": ScriptedRoute("sms")}
+    assert run(NoticeSender(db, settings, available, clock=clock)).sent == 1
+    notice, attempts = notice_row(db, notice_id)
+    assert [(route, outcome, code) for route, outcome, code, _ in attempts] == [
+        ("wechat", "failed", "window_closed"),
+        ("wechat_template", "sent", None),
+    ]
+    assert notice["sent_via"] == "wechat_template" and template.delivered[0].fields["kind_label"] == "处理期限延长"
+
+
+def test_the_job_runs_passes_in_one_event_loop_until_stopped_then_closes_the_routes(db, settings, clock):
+    ticket_with_notice(db, settings)
+    stop = threading.Event()
+    loops = set()
+
+    class StoppingRoute(ScriptedRoute):
+        closed = False
+
+        async def deliver(self, notice):
+            loops.add(id(asyncio.get_running_loop()))
+            await super().deliver(notice)
+            stop.set()  # the operator's Ctrl-C, right after this delivery
+
+        async def close(self):
+            StoppingRoute.closed = True
+
+    chat = StoppingRoute("chat")
+    NoticeSender(db, settings, {"chat": chat, "sms": chat}, clock=clock).run_forever(timedelta(seconds=1), stop)
+    assert len(chat.delivered) == 1 and len(loops) == 1 and StoppingRoute.closed
+
+
 def test_a_missing_or_unavailable_route_is_recorded_and_skipped(db, settings, clock):
     # A WeChat complainant while the WeChat route is not configured: straight to SMS.
     _, wechat_notice = ticket_with_notice(db, settings, channel="wechat")
     sms = ScriptedRoute("sms")
     assert run(NoticeSender(db, settings, {"sms": sms}, clock=clock)).sent == 1
     notice, attempts = notice_row(db, wechat_notice)
-    assert attempts == [("wechat", "unavailable", "unavailable", "未配置微信公众号消息"), ("sms", "sent", None, None)]
+    assert attempts == [
+        ("wechat", "unavailable", "unavailable", "未配置微信公众号消息"),
+        ("wechat_template", "unavailable", "unavailable", "未配置微信模板消息"),
+        ("sms", "sent", None, None),
+    ]
     assert notice["sent_via"] == "sms"
 
 

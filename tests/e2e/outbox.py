@@ -14,6 +14,6 @@ from tests.assistant import TOKEN, Assistant
 def send(assistant: Assistant) -> SendReport:
     """One pass (in a thread of its own: Playwright's sync API holds this thread's event loop)."""
     settings = replace(assistant.settings, rasa_url=assistant.url, rasa_token=TOKEN)
-    sender = NoticeSender(assistant.db, settings, routes(settings))
+    sender = NoticeSender(assistant.db, settings, routes(settings, assistant.db))
     with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, sender.run_once()).result(timeout=120)
+        return pool.submit(asyncio.run, sender.run_once_and_close()).result(timeout=120)
