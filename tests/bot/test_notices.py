@@ -111,7 +111,7 @@ def test_the_acknowledgement_is_the_bots_own_confirmation(db, settings, ticket_n
 
 def test_the_rating_question_has_the_three_buttons_of_the_contract():
     question, buttons = rating_question()
-    assert question.endswith("请选择：")
+    assert question.startswith("请您对本次投诉处理进行评价") and "“3”不满意" in question
     assert buttons == [
         {"title": "满意", "payload": '/rate{"rating":"satisfied"}'},
         {"title": "基本满意", "payload": '/rate{"rating":"basically_satisfied"}'},

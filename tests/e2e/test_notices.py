@@ -15,6 +15,7 @@ from sqlalchemy import select, update
 from bot.channels.web import SENDER_PREFIX
 from bot.lifecycle import Lifecycle
 from bot.models import Notice, Ticket
+from bot.notices import rating_question
 from tests.assistant import Assistant
 from tests.bot.sample_tickets import AGENT_LI, SUPERVISOR, submit
 from tests.e2e.browser import PHONE, save_screenshot
@@ -57,7 +58,7 @@ def test_a_result_notice_reaches_the_open_chat_page_and_its_history_once(assista
     expect(result).to_have_count(1)
     assert ticket_no in result.text_content() and "12378" in result.text_content()
     expect(page.locator(".quick-replies:not([hidden]) button")).to_have_text(["满意", "基本满意", "不满意"])
-    assert bot_texts(page)[-1] == "您对本次投诉的处理结果满意吗？请选择："
+    assert bot_texts(page)[-1] == rating_question()[0]
     save_screenshot(page, "notice-result-pushed-phone")
 
     # A sender that crashed after delivering (the notice still pending) finds it delivered: recorded, not resent.
@@ -113,7 +114,7 @@ def test_a_result_notice_gives_a_rest_client_the_rating_buttons(assistant):
     Lifecycle(assistant.db, assistant.settings).advance(ticket_no, "closed", _closing(), 1, AGENT_LI)
     assert send(assistant).sent == 1
     wait_for_message(assistant, sender, queued_at, "核实情况")
-    question = wait_for_message(assistant, sender, queued_at, "满意吗")
+    question = wait_for_message(assistant, sender, queued_at, "请您对本次投诉处理进行评价")
     assert [button["title"] for button in question["buttons"]] == ["满意", "基本满意", "不满意"]
     assert question["buttons"][2]["payload"] == '/rate{"rating":"dissatisfied"}'
 

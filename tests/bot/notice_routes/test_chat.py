@@ -33,7 +33,7 @@ def test_a_result_notice_is_the_message_then_the_rating_question_with_its_button
         {"event": "slot", "name": "rating_notice", "value": "result:7:v4"},
         {
             "event": "bot",
-            "text": "您对本次投诉的处理结果满意吗？请选择：",
+            "text": "请您对本次投诉处理进行评价：回复“1”满意，“2”基本满意，“3”不满意，或点选下面的按钮。",
             "data": {
                 "buttons": [
                     {"title": "满意", "payload": '/rate{"rating":"satisfied"}'},
