@@ -142,7 +142,8 @@ class NoticeSender:
                 ).scalars()
             )
         for notice_id in due:
-            if not self.claim(notice_id, now):
+            # Claimed when its turn comes (not at the start of the pass), so a slow batch keeps its claims.
+            if not self.claim(notice_id, self.clock()):
                 continue  # another sender has it
             report.claimed += 1
             outgoing, previous = self._outgoing(notice_id)
@@ -252,6 +253,8 @@ class NoticeSender:
                 )
             notice.attempts += tried.tries
             notice.body = notice.body or outgoing.text
+            if notice.status != "pending":  # settled by another sender after this one's claim ran out
+                return
             if tried.delivered_by is not None:
                 notice.status, notice.sent_at, notice.sent_via = "sent", now, tried.delivered_by
                 notice.next_attempt_at = None
