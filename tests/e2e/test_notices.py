@@ -21,7 +21,7 @@ from tests.bot.sample_tickets import AGENT_LI, SUPERVISOR, submit
 from tests.e2e.browser import PHONE, save_screenshot
 from tests.e2e.chat_page import assert_no_duplicates, bot_texts, open_chat, say, session_of, shown, wait_ready
 from tests.e2e.mailbox import mailbox, wait_for_message
-from tests.e2e.outbox import send
+from tests.e2e.outbox import notices_of, send
 
 RESULT = {
     "findings": "经调取理赔档案，您的材料已于5月10日齐全，审核超时属实",
@@ -52,7 +52,8 @@ def test_a_result_notice_reaches_the_open_chat_page_and_its_history_once(assista
     ticket_no = worked_to_feedback(assistant, conversation_id, "web")
     Lifecycle(assistant.db, assistant.settings).advance(ticket_no, "follow_up", {}, 1, AGENT_LI)  # 反馈 done
 
-    assert send(assistant).sent == 1
+    send(assistant)
+    assert notices_of(assistant, ticket_no) == [("result", "sent", ["sent"])]
     # Pushed to the open socket: the result with the Art. 19 elements, then the rating question with buttons.
     result = page.locator(".message.from-bot .bubble", has_text="核实情况")
     expect(result).to_have_count(1)
@@ -69,7 +70,8 @@ def test_a_result_notice_reaches_the_open_chat_page_and_its_history_once(assista
             .values(status="pending")
             .execution_options(synchronize_session=False)
         )
-    assert send(assistant).duplicates == 1
+    send(assistant)
+    assert notices_of(assistant, ticket_no) == [("result", "sent", ["sent", "duplicate"])]
     events = assistant.tracker(conversation_id)["events"]
     spoken = [e for e in events if e["event"] == "bot" and (e.get("metadata") or {}).get("notice_kind") == "result"]
     assert len(spoken) == 1
@@ -99,10 +101,12 @@ def test_an_extension_reaches_a_rest_client_in_its_mailbox_once(assistant):
     queued_at = time.time()
     lifecycle.approve_extension(ticket_no, ticket["version"], SUPERVISOR, days=10, reason="需调取多家医院病历")
 
-    assert send(assistant).sent == 1
+    send(assistant)
+    assert notices_of(assistant, ticket_no) == [("extension", "sent", ["sent"])]
     message = wait_for_message(assistant, sender, queued_at, "延期原因：需调取多家医院病历")
     assert ticket_no in message["text"] and "处理期限延长至" in message["text"]
-    assert send(assistant).claimed == 0
+    send(assistant)
+    assert notices_of(assistant, ticket_no) == [("extension", "sent", ["sent"])]
     assert [m["text"] for m in mailbox(assistant, sender, queued_at)] == [message["text"]]
 
 
@@ -112,7 +116,8 @@ def test_a_result_notice_gives_a_rest_client_the_rating_buttons(assistant):
     ticket_no = worked_to_feedback(assistant, sender, "rest")
     queued_at = time.time()
     Lifecycle(assistant.db, assistant.settings).advance(ticket_no, "closed", _closing(), 1, AGENT_LI)
-    assert send(assistant).sent == 1
+    send(assistant)
+    assert notices_of(assistant, ticket_no) == [("result", "sent", ["sent"])]
     wait_for_message(assistant, sender, queued_at, "核实情况")
     question = wait_for_message(assistant, sender, queued_at, "请您对本次投诉处理进行评价")
     assert [button["title"] for button in question["buttons"]] == ["满意", "基本满意", "不满意"]

@@ -23,7 +23,7 @@ from tests.bot.desk.server import DeskServer
 from tests.bot.sample_tickets import submit
 from tests.e2e.browser import DESKTOP, save_screenshot
 from tests.e2e.chat_page import click, open_chat, say, session_of
-from tests.e2e.outbox import send
+from tests.e2e.outbox import notices_of, send
 
 XSS = "<img src=x onerror=\"document.title='pwned'\">"
 STEPS = [
@@ -145,7 +145,8 @@ def test_a_complaint_from_the_chat_page_is_claimed_and_worked_to_closure(assista
     expect(page.locator("#audit")).to_contain_text("赵客服 状态：跟进 → 结案")
     save_screenshot(page, "ticket-closed", full_page=True)
     # Leaving 反馈 queued the result notice; the sender delivers it into the chat, and the page shows how.
-    assert send(assistant).sent == 1
+    send(assistant)
+    assert notices_of(assistant, ticket_no) == [("result", "sent", ["sent"])]
     page.reload()
     notice = page.locator("#notices > li[data-kind=result]")
     expect(notice).to_contain_text("处理结果告知：已送达（对话消息")
