@@ -1,4 +1,4 @@
-"""Supervisor alerts: overdue and due-soon tickets, risk flags, unreachable callers.
+"""Supervisor alerts: overdue and due-soon tickets, risk flags, unreachable callers, notices not delivered.
 
 Each alert has a dedupe key (e.g. "overdue:<ticket id>:<deadline>"): however many
 job runners or requests raise it, the unique key stores it once.
@@ -25,6 +25,7 @@ KIND_LABELS = {
     "due_soon": "即将到期",
     "risk": "风险投诉",
     "unreachable": "多次联系不上",
+    "notice_failed": "通知发送失败",
 }
 MAX_LIST = 200
 

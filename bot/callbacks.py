@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from bot.alerts import raise_alert
 from bot.models import CallAttempt, Ticket
+from bot.notices import NoticeTexts, queue_notice
 from bot.replies import CALLBACK_REQUEST
 from bot.ticket_editing import CLOSED, TicketEditor, audit_note, set_audited
 from bot.tickets import CATEGORY_LABELS, ComplaintDraft, LifecycleError, TicketService
@@ -118,6 +119,8 @@ class Callbacks(TicketEditor):
             complaint.assignee = actor.username
             complaint.risk_flags, complaint.priority = callback.risk_flags, callback.priority
             audit_note(session, complaint, "converted_from", callback.ticket_no, actor.username, now)
+            # The complainant hears the new number and deadline as the bot's complaints are acknowledged.
+            queue_notice(session, complaint, "acknowledgement", now, texts=NoticeTexts(self.settings))
             set_audited(session, callback, "linked_ticket_id", complaint.id, actor.username, now)
             set_audited(session, callback, "status", CLOSED, actor.username, now)
             callback.closed_at = now

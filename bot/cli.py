@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     remind = tickets.add_parser("remind", help="mark due-soon and overdue tickets and alert supervisors")
     remind.add_argument("--every", help="repeat at this period until stopped, e.g. 5m (safe on every replica)")
 
+    notices = groups.add_parser("notices", help="notices to complainants (the outbox)").add_subparsers(
+        dest="command", required=True
+    )
+    send = notices.add_parser("send", help="deliver due notices (retries, fallback to SMS, alerts on failure)")
+    send.add_argument("--every", help="repeat at this period until stopped, e.g. 10s (safe on every replica)")
+
     handoffs = groups.add_parser("handoffs", help="handoff requests").add_subparsers(dest="command", required=True)
     hlist = handoffs.add_parser("list", help="handoff requests, highest priority first")
     hlist.add_argument("--active", action="store_true", help="only waiting or assigned")
@@ -134,6 +140,8 @@ def _process(args: argparse.Namespace) -> str:
         return "retention"
     if args.group == "tickets" and args.command == "remind" and args.every:
         return "reminders"
+    if args.group == "notices" and args.every:
+        return "notices"
     return "cli"
 
 
@@ -172,6 +180,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _agents(args, AgentService(db))
     if args.group == "tickets" and args.command == "remind":
         return _remind(args, settings, db)
+    if args.group == "notices":
+        return _send_notices(args, settings, db)
     if args.group == "tickets":
         service = TicketService(db, settings)
         if args.command == "list":
@@ -321,14 +331,31 @@ def _remind(args: argparse.Namespace, settings: Settings, db: Database) -> int:
     return _repeat(args.every, reminders.run_forever)
 
 
-def _repeat(period: str, run_forever: Callable[[timedelta, threading.Event], None]) -> int:
-    """Runs a job every `period` (e.g. 5m) until SIGINT or SIGTERM."""
+def _send_notices(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    import asyncio
+    from dataclasses import asdict
+
+    from bot.notice_sender import NoticeSender, routes
+
+    sender = NoticeSender(db, settings, routes(settings, db))
+    if not args.every:
+        print(json.dumps(asdict(asyncio.run(sender.run_once_and_close()))))
+        return 0
+    return _repeat(args.every, sender.run_forever, minimum=timedelta(seconds=1))
+
+
+def _repeat(
+    period: str,
+    run_forever: Callable[[timedelta, threading.Event], None],
+    minimum: timedelta = timedelta(minutes=1),
+) -> int:
+    """Runs a job every `period` (e.g. 5m; at least `minimum`) until SIGINT or SIGTERM."""
     import signal
 
     from bot.retention import parse_duration
 
     try:
-        every = parse_duration(period)
+        every = parse_duration(period, minimum)
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 2

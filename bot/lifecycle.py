@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import step_content
-from bot.models import CallAttempt, Notice, Ticket, TicketPause
+from bot.models import CallAttempt, Notice, NoticeAttempt, Ticket, TicketPause
+from bot.notices import queue_notice
 from bot.ticket_editing import CLOSED, STALE_MESSAGE, StaleTicket, audit_note, reason_text, set_audited, sync_deadline
 from bot.tickets import LifecycleError, TicketNotFound, TicketStatus
 from bot.timekeeping import PAUSE_KINDS, Timekeeping
@@ -46,10 +47,27 @@ class Lifecycle(Timekeeping):
                 if ticket.linked_ticket_id
                 else None
             )
+            notices = rows(Notice)
+            attempts = session.execute(
+                select(NoticeAttempt)
+                .join(Notice, Notice.id == NoticeAttempt.notice_id)
+                .where(Notice.ticket_id == ticket.id)
+                .order_by(NoticeAttempt.id)
+            ).scalars()
+            tried: Dict[int, List[Dict[str, Any]]] = {}
+            for attempt in attempts:
+                tried.setdefault(attempt.notice_id, []).append(attempt.as_dict())
             return {
                 "pauses": rows(TicketPause),
                 "call_attempts": rows(CallAttempt),
-                "notices": rows(Notice),
+                "notices": [
+                    {
+                        **notice,
+                        "kind_label": self.texts.label(notice["kind"]),
+                        "delivery_attempts": tried.get(notice["id"], []),
+                    }
+                    for notice in notices
+                ],
                 "linked_ticket_no": linked_to,  # the complaint this callback became
                 "linked_from": list(linked_from),  # callbacks that became this complaint
             }
@@ -93,6 +111,9 @@ class Lifecycle(Timekeeping):
             set_audited(session, ticket, "status", target.value, actor.username, now)
             if target is TicketStatus.CLOSED:
                 ticket.closed_at = now
+            if TicketStatus.FEEDBACK.value in step_content.steps_left(source.value, target.value):
+                # 反馈 done: the complainant is told the result (Art. 19) and asked to rate it.
+                queue_notice(session, ticket, "result", now, asks_rating=True, texts=self.texts)
 
         return self._change(ticket_no, expected_version, actor, work)
 

@@ -426,13 +426,14 @@ class RetentionPurge:
 _DURATION = re.compile(r"\s*(\d{1,6})\s*([smhd])\s*")
 
 
-def parse_duration(text: str) -> timedelta:
-    """'90s', '30m', '1h', '1d' (at least one minute)."""
+def parse_duration(text: str, minimum: timedelta = timedelta(minutes=1)) -> timedelta:
+    """'90s', '30m', '1h', '1d' (at least `minimum`, one minute unless told)."""
     match = _DURATION.fullmatch(text or "")
     if not match:
         raise ValueError(f"a period looks like 30m, 1h or 1d, got {text!r}")
     amount, unit = int(match.group(1)), match.group(2)
     period = timedelta(**{{"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}[unit]: amount})
-    if period < timedelta(minutes=1):
-        raise ValueError("the period must be at least one minute")
+    if period < minimum:
+        least = "one minute" if minimum == timedelta(minutes=1) else f"{int(minimum.total_seconds())}s"
+        raise ValueError(f"the period must be at least {least}")
     return period

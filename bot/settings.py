@@ -133,6 +133,16 @@ class Settings:
     sms_template_fields: str = "ticket_no=ticket_no,kind=kind_label,deadline=deadline"
     sms_endpoint: str = "https://dysmsapi.aliyuncs.com"
     sms_timeout_seconds: int = 10
+    # Notices to complainants (bot/notices.py, bot/notice_sender.py): the reviewed texts; the
+    # retry delay doubles from NOTICE_RETRY_SECONDS up to NOTICE_RETRY_MAX_SECONDS; after
+    # NOTICE_MAX_ATTEMPTS failures on a route the sender falls back to SMS, then gives up with an
+    # alert; a claimed notice is hidden from other senders for NOTICE_CLAIM_SECONDS (a sender that
+    # dies mid-send leaves it to the next one after that).
+    notice_templates_file: Path = field(default=PROJECT_ROOT / "knowledge" / "notice_templates.yml")
+    notice_retry_seconds: int = 30
+    notice_retry_max_seconds: int = 3600
+    notice_max_attempts: int = 5
+    notice_claim_seconds: int = 120
 
     @classmethod
     def from_env(cls, env: Optional[Mapping[str, str]] = None) -> "Settings":
@@ -209,4 +219,11 @@ class Settings:
             or "ticket_no=ticket_no,kind=kind_label,deadline=deadline",
             sms_endpoint=(env.get("ALIBABA_SMS_ENDPOINT") or "").strip() or "https://dysmsapi.aliyuncs.com",
             sms_timeout_seconds=_bounded(env, "ALIBABA_SMS_TIMEOUT_SECONDS", 10, 1, 60),
+            notice_templates_file=Path(
+                env.get("NOTICE_TEMPLATES_FILE") or PROJECT_ROOT / "knowledge" / "notice_templates.yml"
+            ),
+            notice_retry_seconds=_bounded(env, "NOTICE_RETRY_SECONDS", 30, 1, 86400),
+            notice_retry_max_seconds=_bounded(env, "NOTICE_RETRY_MAX_SECONDS", 3600, 1, 7 * 86400),
+            notice_max_attempts=_bounded(env, "NOTICE_MAX_ATTEMPTS", 5, 1, 100),
+            notice_claim_seconds=_bounded(env, "NOTICE_CLAIM_SECONDS", 120, 10, 86400),
         )

@@ -15,6 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import List
 
+from sqlalchemy.orm import Session
+
+from bot.models import Ticket
+from bot.notices import NoticeTexts, queue_notice
 from bot.tickets import ComplaintDraft, Receipt, TicketService
 
 log = logging.getLogger(__name__)
@@ -62,10 +66,18 @@ class ComplaintSpool:
         return items
 
     def drain(self, service: TicketService) -> List[Receipt]:
-        """Replays spooled complaints; a file is removed only after its ticket exists."""
+        """Replays spooled complaints; a file is removed only after its ticket exists. The complainant was
+        promised the number once it is registered: the acknowledgement (or, for a 留言, the callback notice)
+        is queued with the ticket."""
         receipts = []
+        texts = NoticeTexts(service.settings)
+
+        def acknowledge(session: Session, ticket: Ticket) -> None:
+            kind = "callback" if ticket.kind == "callback" else "acknowledgement"
+            queue_notice(session, ticket, kind, service.clock(), texts=texts)
+
         for item in self.pending():
-            receipt = service.submit(item.draft, item.submission_key)
+            receipt = service.submit(item.draft, item.submission_key, then=acknowledge)
             (self.directory / f"{item.reference}.json").unlink()
             log.info("spooled complaint %s recorded as %s", item.reference, receipt.ticket_no)
             receipts.append(receipt)

@@ -6,7 +6,7 @@ import enum
 import logging
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text, update
@@ -139,14 +139,22 @@ class TicketService:
 
     # -- intake ---------------------------------------------------------------
 
-    def submit(self, draft: ComplaintDraft, submission_key: str) -> Receipt:
-        """Writes exactly one ticket per submission key, however often it is called."""
+    def submit(
+        self,
+        draft: ComplaintDraft,
+        submission_key: str,
+        then: Optional[Callable[[Session, Ticket], None]] = None,
+    ) -> Receipt:
+        """Writes exactly one ticket per submission key, however often it is called; `then` runs in the
+        same transaction on a new ticket (e.g. queueing its acknowledgement)."""
         existing = self._find_by_key(submission_key)
         if existing:
             return existing
         try:
             with self.db.transaction() as session:
                 ticket = self.insert(session, draft, submission_key)
+                if then is not None:
+                    then(session, ticket)
                 return Receipt(ticket.ticket_no, ticket.deadline, created=True)
         except IntegrityError:
             # A concurrent retry of the same submission won the race.

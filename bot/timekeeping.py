@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.deadlines import check_extension
-from bot.models import Notice, Ticket, TicketPause
+from bot.models import Ticket, TicketPause
+from bot.notices import NoticeTexts, queue_notice
 from bot.ticket_editing import TicketEditor, audit_note, reason_text, set_audited, sync_deadline
 from bot.tickets import LifecycleError
 from bot.workspace import Viewer
@@ -18,15 +19,17 @@ from bot.workspace import Viewer
 PAUSE_KINDS = {"appraisal": "鉴定", "inspection": "检测", "assessment": "评估"}
 
 
-def owe_notice(session: Session, ticket: Ticket, kind: str, detail: str, now: datetime) -> None:
-    """Something the complainant must be told (Art. 18), queued for the notice sender."""
-    key = f"{kind}:{ticket.id}:v{ticket.version}"
-    session.add(
-        Notice(ticket_id=ticket.id, kind=kind, idempotency_key=key, detail=detail, created_at=now, next_attempt_at=now)
-    )
+def owe_notice(session: Session, texts: NoticeTexts, ticket: Ticket, kind: str, detail: str, now: datetime) -> None:
+    """Something the complainant must be told (Art. 18), rendered and queued for the notice sender."""
+    queue_notice(session, ticket, kind, now, detail=detail, texts=texts)
 
 
 class Timekeeping(TicketEditor):
+    @property
+    def texts(self) -> NoticeTexts:
+        """The notices' texts (the templates file is read once per process)."""
+        return NoticeTexts(self.settings)
+
     # -- the deadline: complex cases, extensions, appraisal pauses -----------------
 
     def mark_complex(self, ticket_no: str, reason: str, expected_version: int, actor: Viewer) -> Dict[str, Any]:
@@ -86,13 +89,7 @@ class Timekeeping(TicketEditor):
             set_audited(session, ticket, "extension_requested_days", None, actor.username, now)
             set_audited(session, ticket, "extension_requested_by", None, actor.username, now)
             sync_deadline(session, ticket, self.rules, actor.username, now)
-            owe_notice(
-                session,
-                ticket,
-                "extension",
-                f"处理期限延长{granted}日，至{ticket.deadline.isoformat()}。理由：{why}",
-                now,
-            )
+            owe_notice(session, self.texts, ticket, "extension", why, now)
 
         return self._change(ticket_no, expected_version, actor, work)
 
@@ -124,7 +121,7 @@ class Timekeeping(TicketEditor):
                 TicketPause(ticket_id=ticket.id, kind=kind, note=why, started_at=now, started_by=actor.username)
             )
             set_audited(session, ticket, "paused_since", now, actor.username, now)
-            owe_notice(session, ticket, "pause", f"{PAUSE_KINDS[kind]}期间不计入处理期限：{why}", now)
+            owe_notice(session, self.texts, ticket, "pause", f"{PAUSE_KINDS[kind]}（{why}）", now)
 
         return self._change(ticket_no, expected_version, actor, work)
 

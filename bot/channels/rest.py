@@ -90,19 +90,26 @@ def _refused(text: str, status: int = 400) -> HTTPResponse:
 
 
 def bot_messages_after(events: List[Mapping[str, Any]], after: float) -> List[Dict[str, Any]]:
-    """Bot and agent texts newer than `after`, oldest first, at most MAX_MESSAGES."""
+    """Bot and agent texts (with their buttons) newer than `after`, oldest first, at most MAX_MESSAGES."""
     found = []
     for event in events:
         if event.get("event") != "bot" or float(event.get("timestamp") or 0) <= after:
             continue
         agent = (event.get("metadata") or {}).get("agent")
-        found.append(
-            {
-                "text": event.get("text") or "",
-                "timestamp": event.get("timestamp"),
-                "agent": agent.get("name") if isinstance(agent, dict) else None,
-            }
-        )
+        message = {
+            "text": event.get("text") or "",
+            "timestamp": event.get("timestamp"),
+            "agent": agent.get("name") if isinstance(agent, dict) else None,
+        }
+        data = event.get("data")
+        buttons = data.get("buttons") if isinstance(data, dict) else None
+        if isinstance(buttons, list) and buttons:  # e.g. a notice's rating question (bot/notice_routes/chat.py)
+            message["buttons"] = [
+                {"title": str(b.get("title") or ""), "payload": str(b.get("payload") or "")}
+                for b in buttons
+                if isinstance(b, dict)
+            ]
+        found.append(message)
     return found[-MAX_MESSAGES:]
 
 

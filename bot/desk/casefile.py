@@ -11,6 +11,7 @@ from typing import Any, Dict, Mapping
 from bot.agents import AgentAccount
 from bot.desk import ticket_views
 from bot.desk.context import Desk
+from bot.notice_sender import unavailable_reason
 from bot.ticket_feed import changes_since
 from bot.tickets import TicketNotFound
 from bot.workspace import TicketFilter
@@ -55,6 +56,7 @@ def ticket(desk: Desk, agent: AgentAccount, ticket_no: str) -> Dict[str, Any]:
     stored = desk.tickets.get(ticket_no)
     stored["notes"] = desk.tickets.notes(ticket_no)
     stored.update(desk.lifecycle.case_file(ticket_no))
+    stored["sms_unavailable"] = unavailable_reason(desk.notice_routes, "sms")
     names = desk.supervision.names()
     data = _named(
         ticket_views.detail(listed, stored), names, "assignee", "extension_requested_by", "extension_approved_by"

@@ -9,12 +9,16 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from sqlalchemy.orm import Session
+
 from bot import risk, validators
 from bot.agents import AgentAccount
 from bot.db import Database
 from bot.desk import fields
 from bot.desk.fields import InvalidInput
 from bot.handoff import HandoffService
+from bot.models import Ticket
+from bot.notices import NoticeTexts, queue_notice
 from bot.ownership import Ownership
 from bot.privacy import mask_phone, mask_text
 from bot.replies import FIELD_LABELS, field_value_for_display
@@ -182,7 +186,13 @@ def create_ticket(
         else None,
     )
     draft = replace(draft, risk_flags=tuple(risk.detect([*heard, draft.description])))
-    receipt = tickets.submit(draft, submission_key=f"handoff:{held['id']}")
+    texts = NoticeTexts(tickets.settings)
+
+    def acknowledge(session: Session, ticket: Ticket) -> None:
+        # The bot's confirmation goes through the outbox: written with the ticket, sent when Rasa answers.
+        queue_notice(session, ticket, "acknowledgement", tickets.clock(), texts=texts)
+
+    receipt = tickets.submit(draft, submission_key=f"handoff:{held['id']}", then=acknowledge)
     handoffs.link_ticket(held["id"], agent, receipt.ticket_no)
     tickets.add_note(receipt.ticket_no, agent.username, "由人工客服在转人工会话中创建")
     ownership.claim(receipt.ticket_no, agent)

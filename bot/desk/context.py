@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Mapping, Tuple
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from sanic import Request, response
@@ -20,6 +20,8 @@ from bot.desk.rasa_client import RasaConversations
 from bot.desk.security import FailedLogins, PasswordChecks, RefusalLog
 from bot.handoff import ClaimError, HandoffService
 from bot.lifecycle import Lifecycle
+from bot.notice_routes.route import Route
+from bot.notice_sender import routes
 from bot.ownership import Ownership
 from bot.settings import Settings
 from bot.supervision import Supervision
@@ -57,6 +59,8 @@ class Desk:
     rasa: RasaConversations
     pages: Environment
     supervision: Supervision
+    # The notice routes (bot/notice_sender.py): the ticket page says when SMS is not configured.
+    notice_routes: Mapping[str, Route] = field(default_factory=dict)
     trusted_proxies: Tuple[rate_limit.Network, ...] = ()
     failed_logins: FailedLogins = field(default_factory=FailedLogins)
     password_checks: PasswordChecks = field(default_factory=PasswordChecks)
@@ -78,6 +82,7 @@ class Desk:
             callbacks=Callbacks(db, settings),
             rasa=RasaConversations(settings),
             supervision=Supervision(db),
+            notice_routes=routes(settings, db),
             trusted_proxies=rate_limit.parse_networks(settings.trusted_proxies, "TRUSTED_PROXIES"),
             pages=Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"])),
         )

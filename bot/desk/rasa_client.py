@@ -91,14 +91,11 @@ class RasaConversations:
         said = (event for event in events if event.get("event") == "user")
         return [event["text"] for event in said if isinstance(event.get("text"), str)]
 
-    async def append(self, conversation_id: str, events: List[Dict[str, Any]]) -> None:
-        """Appends events; bot messages among them are delivered to the user."""
-        await self._call(
-            "POST",
-            f"{self._path(conversation_id)}/events",
-            json=events,
-            params={"execute_side_effects": "true", "output_channel": "latest"},
-        )
+    async def append(self, conversation_id: str, events: List[Dict[str, Any]], deliver: bool = True) -> None:
+        """Appends events; bot messages among them are delivered to the user unless `deliver` is false
+        (a message sent another way, kept in the conversation's history)."""
+        params = {"execute_side_effects": "true", "output_channel": "latest"} if deliver else {}
+        await self._call("POST", f"{self._path(conversation_id)}/events", json=events, params=params)
 
     async def say(self, conversation_id: str, text: str, agent: Optional[Dict[str, Any]] = None) -> None:
         message: Dict[str, Any] = {"event": "bot", "text": text}

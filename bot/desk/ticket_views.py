@@ -9,6 +9,7 @@ from bot.callbacks import OUTCOME_LABELS as CALL_OUTCOME_LABELS
 from bot.deadlines import DueState
 from bot.desk.casework import CHANNEL_LABELS as CONVERSATION_CHANNELS
 from bot.models import CASE_FIELDS
+from bot.notices import ATTEMPT_OUTCOME_LABELS, NOTICE_STATUS_LABELS, ROUTE_LABELS
 from bot.risk import RISK_FLAG_LABELS
 from bot.step_content import FIELD_LABELS, OUTCOME_LABELS
 from bot.tickets import TicketStatus
@@ -101,13 +102,32 @@ def detail(listed: Dict[str, Any], ticket: Dict[str, Any]) -> Dict[str, Any]:
         {**_stamped(pause, ("started_at", "ended_at")), "kind_label": PAUSE_KINDS.get(pause.get("kind"), "")}
         for pause in ticket.get("pauses") or ()
     ]
-    data["notices"] = [_stamped(notice, ("created_at", "sent_at")) for notice in ticket.get("notices") or ()]
+    data["notices"] = [notice_view(notice) for notice in ticket.get("notices") or ()]
+    # SMS reaches complainants of the desk and phone, and is every route's fallback: say when it is off.
+    data["sms_unavailable"] = ticket.get("sms_unavailable")
     data["linked_from"] = list(ticket.get("linked_from") or ())
     data["call_attempts"] = [
         {**_stamped(attempt, ("at",)), "outcome_label": CALL_OUTCOME_LABELS.get(attempt.get("outcome"), "")}
         for attempt in ticket.get("call_attempts") or ()
     ]
     return data
+
+
+def notice_view(notice: Dict[str, Any]) -> Dict[str, Any]:
+    """A notice to the complainant with every delivery attempt: when, which route, how it ended, why."""
+    return {
+        **_stamped(notice, ("created_at", "sent_at", "next_attempt_at")),
+        "status_label": NOTICE_STATUS_LABELS.get(notice.get("status") or "", notice.get("status")),
+        "route_label": ROUTE_LABELS.get(notice.get("sent_via") or "", notice.get("sent_via") or ""),
+        "delivery_attempts": [
+            {
+                **_stamped(attempt, ("at",)),
+                "route_label": ROUTE_LABELS.get(attempt.get("route") or "", attempt.get("route")),
+                "outcome_label": ATTEMPT_OUTCOME_LABELS.get(attempt.get("outcome") or "", attempt.get("outcome")),
+            }
+            for attempt in notice.get("delivery_attempts") or ()
+        ],
+    }
 
 
 def event_view(event: Dict[str, Any]) -> Dict[str, Any]:

@@ -62,3 +62,9 @@ def reminders_command() -> List[str]:
 def analytics_command() -> List[str]:
     """The analytics consumer of the event broker's queue (bot/analytics.py)."""
     return [PYTHON, "-m", "bot", "analytics", "consume"]
+
+
+def notices_command() -> List[str]:
+    """The notice sender every 10 seconds (bot/notice_sender.py); like the desk it reaches Rasa through
+    RASA_URL and RASA_TOKEN."""
+    return [PYTHON, "-m", "bot", "notices", "send", "--every", "10s"]

@@ -1,4 +1,5 @@
-"""The embedded default on SQLite: action, Rasa and desk servers, the ticket reminder pass, the retention purge.
+"""The embedded default on SQLite: action, Rasa and desk servers, the ticket reminder pass, the notice sender,
+the retention purge.
 
 `main` is `make run` (scripts/run): fixed ports from RASA_PORT, ACTIONS_PORT and
 DESK_PORT, the repository's endpoints.yml (a copy in var/ naming ACTIONS_PORT
@@ -31,6 +32,7 @@ from bot.launch.commands import (
     MODEL,
     actions_command,
     desk_command,
+    notices_command,
     rasa_command,
     reminders_command,
     retention_command,
@@ -198,7 +200,7 @@ class Plan:
 
 
 def plan(environ: Mapping[str, str]) -> Plan:
-    """The four processes for RASA_PORT, ACTIONS_PORT, DESK_PORT, BIND_HOST and RASA_TOKEN (defaults unless set)."""
+    """`make run`'s processes for RASA_PORT, ACTIONS_PORT, DESK_PORT, BIND_HOST, RASA_TOKEN (defaults unless set)."""
     rasa_port = _port(environ, "RASA_PORT", 5005)
     actions_port = _port(environ, "ACTIONS_PORT", DEFAULT_ACTIONS_PORT)
     desk_port = _port(environ, "DESK_PORT", 5006)
@@ -224,6 +226,7 @@ def plan(environ: Mapping[str, str]) -> Plan:
         Start("rasa", f"the Rasa server on {bind}:{rasa_port}", rasa, env),
         Start("desk", f"the agent desk on {bind}:{desk_port}", desk_command(desk_port, bind), desk_env),
         Start("reminders", "the ticket reminder pass, every 5 minutes", reminders_command(), env),
+        Start("notices", "the notice sender, every 10 seconds", notices_command(), desk_env),
         Start("retention", "the retention purge, hourly", retention_command(), env),
     ]
     urls = [
@@ -235,7 +238,7 @@ def plan(environ: Mapping[str, str]) -> Plan:
 
 
 def main(environ: Mapping[str, str]) -> int:
-    """Starts the four processes, prints where they are and runs until Ctrl-C or until one exits."""
+    """Starts the processes, prints where they are and runs until Ctrl-C or until one exits."""
     run = plan(environ)
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     if run.endpoints_text is not None:

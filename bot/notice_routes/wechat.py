@@ -12,6 +12,7 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Callable, Dict, Mapping, Optional, Tuple
 
 from sqlalchemy import func, select
@@ -25,11 +26,12 @@ from bot.channels.wechat.api import (
     customer_service_api,
 )
 from bot.channels.wechat.credentials import WeChatCredentials, load_credentials_file
-from bot.channels.wechat.messages import merge_texts
+from bot.channels.wechat.messages import merge_texts, text_with_buttons
 from bot.db import Database
 from bot.models import WeChatInboxMessage
 from bot.notice_routes.route import DeliveryError, OutgoingNotice
 from bot.notice_routes.template_fields import fill, parse_field_mapping
+from bot.notices import DEFAULT_FILE, rating_question
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -95,10 +97,17 @@ class WeChatRoute:
 
     name = "wechat"
 
-    def __init__(self, account: WeChatAccount, db: Database, clock: Callable[[], datetime] = _utcnow) -> None:
+    def __init__(
+        self,
+        account: WeChatAccount,
+        db: Database,
+        clock: Callable[[], datetime] = _utcnow,
+        templates_file: Path = DEFAULT_FILE,
+    ) -> None:
         self.account = account
         self.db = db
         self.clock = clock
+        self.templates_file = templates_file
 
     def unavailable(self) -> Optional[str]:
         return self.account.problem
@@ -108,8 +117,12 @@ class WeChatRoute:
         last = await asyncio.to_thread(last_user_message_at, self.db, openid)
         if last is None or self.clock() - last > WINDOW - WINDOW_MARGIN:
             raise DeliveryError(WINDOW_CLOSED, "用户超过48小时未与公众号互动，改用模板消息", retryable=False)
+        texts = [notice.text]
+        if notice.asks_rating:  # answered with the numbers or titles it lists
+            question, buttons = rating_question(self.templates_file)
+            texts.append(text_with_buttons(question, buttons))
         # A long notice takes several messages; each counts against the window's quota of 5.
-        for message in merge_texts([notice.text], credentials.max_reply_bytes):
+        for message in merge_texts(texts, credentials.max_reply_bytes):
             try:
                 await api.send_text(openid, message)
             except WeChatApiError as error:
@@ -185,4 +198,6 @@ def wechat_routes(
 ) -> Tuple[WeChatRoute, WeChatTemplateRoute]:
     """The ``wechat`` and ``wechat_template`` routes, sharing one account and token cache."""
     account = wechat_account(settings, env)
-    return WeChatRoute(account, db), WeChatTemplateRoute(account, settings)
+    return WeChatRoute(account, db, templates_file=settings.notice_templates_file), WeChatTemplateRoute(
+        account, settings
+    )

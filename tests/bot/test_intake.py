@@ -1,7 +1,10 @@
 """The database is down: the complaint is spooled, then replayed exactly once."""
 
+from sqlalchemy import select
+
 from bot.db import Database
 from bot.intake import record_complaint
+from bot.models import Notice
 from bot.spool import ComplaintSpool
 from bot.tickets import TicketService
 from tests.bot.complaints import draft
@@ -23,7 +26,21 @@ def test_outage_spools_then_replays_once(tmp_path, sqlite_db, settings):
     assert sorted(t["conversation_id"] for t in tickets) == ["conv-1", "conv-2"]
     spooled = next(t for t in tickets if t["conversation_id"] == "conv-1")
     assert spooled["description"] == "原文 <保留> 😡"
+    # The spooled complainant was promised the number once registered: it is queued (the fresh one was told live).
+    with sqlite_db.transaction() as session:
+        queued = [(n.ticket_id, n.kind, n.body) for n in session.execute(select(Notice)).scalars()]
+    [(ticket_id, kind, body)] = queued
+    assert kind == "acknowledgement" and spooled["ticket_no"] in body and "138****5678" in body
     # Replaying again (e.g. a crash after insert but before unlink) adds nothing.
     spool.put("conv-1:7", draft())
     spool.drain(up)
     assert len(up.list()) == 2
+
+
+def test_a_spooled_callback_is_told_its_number_as_a_callback_notice(tmp_path, sqlite_db, settings):
+    spool = ComplaintSpool(tmp_path / "spool")
+    spool.put("conv-3:1", draft(kind="callback", category="other", customer_request="请回电"))
+    [receipt] = spool.drain(TicketService(sqlite_db, settings))
+    with sqlite_db.transaction() as session:
+        [notice] = session.execute(select(Notice)).scalars()
+        assert notice.kind == "callback" and receipt.ticket_no in notice.body and "请留意来电" in notice.body

@@ -57,7 +57,7 @@ def test_complex_then_a_supervisor_approved_extension_moves_the_deadline(lifecyc
     ticket = lifecycle.approve_extension(ticket_no, 3, SUPERVISOR)
     assert ticket["deadline"] == "2026-07-21" and ticket["extension_days"] == 20
     assert ticket["extension_approved_by"] == "boss" and ticket["extension_requested_days"] is None
-    assert notices(db, ticket_no) == [("extension", "处理期限延长20日，至2026-07-21。理由：需调取医院病历", None)]
+    assert notices(db, ticket_no) == [("extension", "需调取医院病历", None)]  # rendered: bot/notices.py
     refused(lambda: lifecycle.approve_extension(ticket_no, 4, SUPERVISOR, days=11, reason="再延"), "最多还可延长10天")
     ticket = lifecycle.approve_extension(ticket_no, 4, SUPERVISOR, days=10, reason="鉴定机构排期")
     assert ticket["deadline"] == "2026-07-31" and ticket["extension_days"] == 30

@@ -23,6 +23,7 @@ from tests.bot.desk.server import DeskServer
 from tests.bot.sample_tickets import submit
 from tests.e2e.browser import DESKTOP, save_screenshot
 from tests.e2e.chat_page import click, open_chat, say, session_of
+from tests.e2e.outbox import notices_of, send
 
 XSS = "<img src=x onerror=\"document.title='pwned'\">"
 STEPS = [
@@ -143,6 +144,16 @@ def test_a_complaint_from_the_chat_page_is_claimed_and_worked_to_closure(assista
     expect(page.locator("#step-done")).to_be_visible()
     expect(page.locator("#audit")).to_contain_text("赵客服 状态：跟进 → 结案")
     save_screenshot(page, "ticket-closed", full_page=True)
+    # Leaving 反馈 queued the result notice; the sender delivers it into the chat, and the page shows how.
+    send(assistant)
+    assert notices_of(assistant, ticket_no) == [("result", "sent", ["sent"])]
+    page.reload()
+    notice = page.locator("#notices > li[data-kind=result]")
+    expect(notice).to_contain_text("处理结果告知：已送达（对话消息")
+    expect(notice.locator("ol.attempts > li")).to_have_count(1)
+    expect(notice.locator("ol.attempts > li")).to_contain_text("对话消息 已送达")
+    expect(page.locator("#sms-off")).to_contain_text("未配置短信服务")  # this desk has no SMS keys
+    save_screenshot(page, "ticket-notices", full_page=True)
     stored = TicketService(desk.db, desk.settings).get(ticket_no)
     assert stored["status"] == "closed" and stored["assignee"] == "zhao"
     assert stored["root_cause_category"] == "service_timeliness"

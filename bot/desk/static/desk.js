@@ -314,7 +314,8 @@ if (page === "conversation") {
   });
   submit("ticket-create", base + "/ticket", (ticket) => {
     renderTicket(ticket);
-    if (ticket.warning) notice(ticket.warning); else notice("工单已创建，编号和办结期限已发给用户", "ok");
+    // The confirmation is in the notice outbox: the sender delivers it within seconds (the ticket page shows it).
+    notice("工单已创建，编号和办结期限将自动发送给用户（发送情况见工单页）", "ok");
   });
   submit("ticket-edit", base + "/ticket/changes", (ticket) => { renderTicket(ticket); notice("已保存", "ok"); });
   submit("note", base + "/ticket/notes", (ticket, form) => { renderTicket(ticket); form.reset(); });

@@ -84,8 +84,29 @@
     document.getElementById("pauses").replaceChildren(...t.pauses.map((pause) => el("li",
       pause.kind_label + "（" + pause.note + "）：" + when(pause.started_at) + " → " +
       (pause.ended_at ? when(pause.ended_at) : "进行中"))));
-    document.getElementById("notices").replaceChildren(...t.notices.map((notice) => el("li",
-      when(notice.created_at) + " " + (notice.detail || "") + "（" + (notice.sent_at ? "已告知" : "待告知投诉人") + "）")));
+    // Each notice to the complainant, then every delivery attempt: time, route, outcome, code and detail.
+    document.getElementById("notices").replaceChildren(...t.notices.map((notice) => {
+      const item = el("li", when(notice.created_at) + " " + notice.kind_label + "：" + notice.status_label +
+        (notice.sent_at ? "（" + notice.route_label + "，" + when(notice.sent_at) + "）" : "") +
+        (notice.status === "pending" && notice.attempts ? "（下次尝试 " + when(notice.next_attempt_at) + "）" : ""));
+      item.dataset.kind = notice.kind;
+      item.dataset.status = notice.status;
+      if (notice.body) {
+        const body = el("details");
+        body.append(el("summary", "通知内容"), el("p", notice.body));
+        item.append(body);
+      }
+      const attempts = el("ol", null, "attempts");
+      attempts.append(...notice.delivery_attempts.map((attempt) => el("li",
+        when(attempt.at) + " " + attempt.route_label + " " + attempt.outcome_label +
+        (attempt.code ? " [" + attempt.code + "]" : "") + (attempt.detail ? "：" + attempt.detail : ""))));
+      item.append(attempts);
+      return item;
+    }));
+    const smsOff = document.getElementById("sms-off");
+    smsOff.hidden = !t.sms_unavailable;
+    smsOff.textContent = t.sms_unavailable ? "短信服务不可用（" + t.sms_unavailable +
+      "）：需要短信的通知（工作台、电话来源的投诉，及其他渠道失败后的改发）无法送达，将提醒主管。" : "";
 
     const claimable = !t.assignee && t.status !== "closed";
     document.getElementById("claim").hidden = !claimable;

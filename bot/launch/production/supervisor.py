@@ -19,6 +19,7 @@ from bot.launch.commands import (
     actions_command,
     analytics_command,
     desk_command,
+    notices_command,
     rasa_command,
     reminders_command,
     retention_command,
@@ -78,6 +79,7 @@ def services(config: Config, nginx_conf: Path) -> List[Service]:
         ),
         Service("analytics", analytics_command(), None, log / "analytics.log"),
         Service("reminders", reminders_command(), None, log / "reminders.log"),
+        Service("notices", notices_command(), None, log / "notices.log"),
         Service("retention", retention_command(), None, log / "retention.log"),
     ]
     return found

@@ -20,3 +20,16 @@ def test_the_mailbox_is_bounded():
     events = [{"event": "bot", "text": str(i), "timestamp": float(i)} for i in range(1, 300)]
     messages = bot_messages_after(events, 0)
     assert len(messages) == MAX_MESSAGES and messages[-1]["text"] == "299"
+
+
+def test_the_mailbox_keeps_a_messages_buttons():
+    buttons = [{"title": "满意", "payload": '/rate{"rating":"satisfied"}'}, "not a button"]
+    events = [{"event": "bot", "text": "请您评价", "timestamp": 2.0, "data": {"buttons": buttons}}]
+    assert bot_messages_after(events, 0) == [
+        {
+            "text": "请您评价",
+            "timestamp": 2.0,
+            "agent": None,
+            "buttons": [{"title": "满意", "payload": '/rate{"rating":"satisfied"}'}],
+        }
+    ]

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
 from bot.agents import Role
+from bot.notice_sender import NoticeSender
 from tests.bot.desk.server import DeskServer
 from tests.bot.sample_tickets import submit
+from tests.bot.scripted_routes import ScriptedRoute, failing
 
 STALE = "工单已被他人修改，请刷新页面后重试"
 HIDDEN = {"error": "工单不存在或您无权查看"}
@@ -153,7 +156,27 @@ def test_complex_case_extension_requested_by_the_agent_approved_by_a_supervisor(
     assert ticket["extension_approved_by"] == "boss" and ticket["extension_days"] == 10
     assert date.fromisoformat(ticket["deadline"]) == base + timedelta(days=25)
     [owed] = ticket["notices"]  # the complainant must be told (queued for the notice sender)
-    assert owed["detail"].startswith("处理期限延长10日") and owed["status"] == "pending" and owed["sent_at"] is None
+    assert owed["detail"] == "需调取病历" and owed["status"] == "pending" and owed["sent_at"] is None
+    assert owed["kind_label"] == "处理期限延长" and owed["status_label"] == "待发送" and "需调取病历" in owed["body"]
+
+
+def test_the_ticket_shows_each_notice_with_every_delivery_attempt(desk, own):
+    li = desk.agent("li")
+    ticket = advance(li, own, "investigating", 1).json()
+    for target, content in list(CONTENT.items())[:3]:
+        ticket = advance(li, own, target, ticket["version"], **content).json()
+    # One pass of the sender: the chat route fails once (a stand-in, tests/bot/scripted_routes.py).
+    chat = ScriptedRoute("chat", failing(1))
+    assert asyncio.run(NoticeSender(desk.db, desk.settings, {"chat": chat}).run_once()).retrying == 1
+    shown = li.get(f"/api/tickets/{own}").json()
+    assert shown["sms_unavailable"] == "未配置短信服务"  # no SMS route in this desk: visible, not silent
+    [result] = shown["notices"]
+    assert result["kind"] == "result" and result["kind_label"] == "处理结果告知" and result["asks_rating"] is True
+    assert result["status_label"] == "待发送" and result["attempts"] == 1 and "12378" in result["body"]
+    assert result["next_attempt_at"].endswith("+00:00")
+    [attempt] = result["delivery_attempts"]
+    assert (attempt["route_label"], attempt["outcome_label"], attempt["code"]) == ("对话消息", "失败", "timeout")
+    assert attempt["detail"] == "服务暂时不可用" and attempt["at"].endswith("+00:00")
 
 
 def test_a_supervisor_rejects_an_extension_request_with_a_reason(desk, own):

@@ -9,7 +9,7 @@ from typing import Dict, List
 import pytest
 import yaml
 
-from bot.launch.commands import LOOPBACK, reminders_command, retention_command
+from bot.launch.commands import LOOPBACK, notices_command, reminders_command, retention_command
 from bot.launch.embedded import EmbeddedServers, local_host, plan
 from bot.launch.production.config import Config
 from bot.launch.production.supervisor import services
@@ -46,6 +46,8 @@ def test_make_run_the_tests_and_production_start_the_same_entry_points(tmp_path)
     assert entry(run["desk"]) == entry(prod["desk"]) == [sys.executable, "-m", "bot", "desk", "serve"]
     assert run["retention"] == prod["retention"] == retention_command()
     assert run["reminders"] == prod["reminders"] == reminders_command()
+    assert run["notices"] == prod["notices"] == notices_command()
+    assert entry(notices_command()) == [sys.executable, "-m", "bot", "notices", "send"]
     assert entry(prod["analytics"]) == [sys.executable, "-m", "bot", "analytics", "consume"]
     # The Rasa servers differ in values only: model, endpoints, credentials, address, port, token.
     flags = {part for part in run["rasa"] if part.startswith("--")}
@@ -78,6 +80,8 @@ def test_bind_host_moves_rasa_and_the_desk_but_never_the_action_server():
     assert option(commands["actions"], "--host") == LOOPBACK
     desk = next(start for start in run.starts if start.role == "desk")
     assert desk.env["RASA_URL"] == "http://127.0.0.1:5005"  # the desk reaches Rasa through loopback
+    sender = next(start for start in run.starts if start.role == "notices")
+    assert sender.env["RASA_URL"] == desk.env["RASA_URL"] and sender.env["RASA_TOKEN"] == "a-real-secret-1f9c2d"
     assert all(start.env["BIND_HOST"] == "0.0.0.0" for start in run.starts)
 
 

@@ -86,10 +86,10 @@ def servers_of(launcher: "subprocess.Popen[str]") -> Dict[int, str]:
     while time.monotonic() < deadline:
         children = {child.pid: " ".join(child.cmdline()) for child in psutil.Process(launcher.pid).children()}
         # A child between fork and exec still shows the launcher's command line.
-        if len(children) == 5 and all(" -m " in command for command in children.values()):
+        if len(children) == 6 and all(" -m " in command for command in children.values()):
             return children
         time.sleep(0.1)
-    raise AssertionError("the launcher did not start five processes")
+    raise AssertionError("the launcher did not start six processes")
 
 
 def running(pid: int) -> bool:
@@ -117,6 +117,7 @@ def test_ctrl_c_stops_every_process_make_run_started(tmp_path):
         servers = servers_of(launcher)
         assert sorted(command.split(" -m ")[1].split(" --")[0] for command in servers.values()) == [
             "bot desk serve",
+            "bot notices send",
             "bot retention run",
             "bot tickets remind",
             "bot.rasa.action_server",

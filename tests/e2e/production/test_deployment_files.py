@@ -129,7 +129,7 @@ def test_kubernetes_gives_rasa_what_the_endpoints_need_and_hardens_every_pod():
     assert not set(config) & secret_keys, "a setting is both in the ConfigMap and the Secret"
 
     deployments = {d["metadata"]["name"]: d for d in of_kind("Deployment")}
-    assert set(deployments) == {"rasa", "actions", "desk", "analytics"}
+    assert set(deployments) == {"rasa", "actions", "desk", "analytics", "notices"}
     jobs = {job["metadata"]["name"]: job for job in of_kind("CronJob")}
     assert {
         name: job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"]
@@ -147,7 +147,7 @@ def test_kubernetes_gives_rasa_what_the_endpoints_need_and_hardens_every_pod():
             assert container["securityContext"]["allowPrivilegeEscalation"] is False, name
             assert container["resources"]["limits"]["memory"], name
             assert {"configMapRef": {"name": "complaints-config"}} in container["envFrom"], name
-            if name not in ("analytics", "retention", "reminders"):
+            if name not in ("analytics", "retention", "reminders", "notices"):
                 assert "readinessProbe" in container, name
     rasa = deployments["rasa"]["spec"]["template"]["spec"]["containers"][0]
     args = " ".join(rasa["args"])

@@ -1,0 +1,39 @@
+"""The notice sender's pass against the test assistant, run when a test decides (as a stopped or crashed
+sender would leave the outbox until then)."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
+from typing import List, Tuple
+
+from sqlalchemy import select
+
+from bot.models import Notice, NoticeAttempt, Ticket
+from bot.notice_sender import NoticeSender, SendReport, routes
+from tests.assistant import TOKEN, Assistant
+
+
+def send(assistant: Assistant) -> SendReport:
+    """One pass (in a thread of its own: Playwright's sync API holds this thread's event loop)."""
+    settings = replace(assistant.settings, rasa_url=assistant.url, rasa_token=TOKEN)
+    sender = NoticeSender(assistant.db, settings, routes(settings, assistant.db))
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, sender.run_once_and_close()).result(timeout=120)
+
+
+def notices_of(assistant: Assistant, ticket_no: str) -> List[Tuple[str, str, List[str]]]:
+    """A ticket's notices: kind, status and the outcome of each delivery attempt (the session's other tests
+    queue notices of their own, so a test looks at its ticket's)."""
+    with assistant.db.transaction() as session:
+        rows = session.execute(
+            select(Notice).join(Ticket, Ticket.id == Notice.ticket_id).where(Ticket.ticket_no == ticket_no)
+        ).scalars()
+        found = []
+        for notice in rows:
+            outcomes = session.execute(
+                select(NoticeAttempt.outcome).where(NoticeAttempt.notice_id == notice.id).order_by(NoticeAttempt.id)
+            ).scalars()
+            found.append((notice.kind, notice.status, list(outcomes)))
+        return found
