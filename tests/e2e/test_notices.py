@@ -18,6 +18,7 @@ from bot.models import Notice, Ticket
 from bot.notices import rating_question
 from tests.assistant import Assistant
 from tests.bot.sample_tickets import AGENT_LI, SUPERVISOR, submit
+from tests.bot.scripted_routes import ScriptedRoute
 from tests.e2e.browser import PHONE, save_screenshot
 from tests.e2e.chat_page import assert_no_duplicates, bot_texts, open_chat, say, session_of, shown, wait_ready
 from tests.e2e.mailbox import mailbox, wait_for_message
@@ -122,6 +123,22 @@ def test_a_result_notice_gives_a_rest_client_the_rating_buttons(assistant):
     question = wait_for_message(assistant, sender, queued_at, "请您对本次投诉处理进行评价")
     assert [button["title"] for button in question["buttons"]] == ["满意", "基本满意", "不满意"]
     assert question["buttons"][2]["payload"] == '/rate{"rating":"dissatisfied"}'
+
+
+def test_a_notice_sent_by_wechat_is_kept_in_the_conversation_where_its_rating_is_answered(assistant):
+    sender = f"wx:notice-{time.time_ns()}"
+    ticket_no = worked_to_feedback(assistant, sender, "wechat")
+    Lifecycle(assistant.db, assistant.settings).advance(ticket_no, "follow_up", {}, 1, AGENT_LI)
+    wechat = ScriptedRoute("wechat")  # WeChat's servers cannot be reached from here
+    send(assistant, wechat=wechat)
+    assert notices_of(assistant, ticket_no) == [("result", "sent", ["sent"])] and len(wechat.delivered) == 1
+    # Recorded, not sent again: the conversation's history has it and the rating slot names the notice.
+    events = assistant.tracker(sender)["events"]
+    kept = [
+        e for e in events if e["event"] == "bot" and (e.get("metadata") or {}).get("notice") == wechat.delivered[0].key
+    ]
+    assert [e["metadata"]["notice_kind"] for e in kept] == ["result", "rating"]
+    assert assistant.tracker(sender)["slots"]["rating_notice"] == wechat.delivered[0].key
 
 
 def _closing() -> dict:

@@ -3,6 +3,7 @@ reached from here), with the 48-hour window read from the real inbox table."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import AsyncIterator, Tuple
 
@@ -72,6 +73,15 @@ async def test_inside_the_window_the_notice_is_a_customer_service_message(routes
     await wechat.deliver(notice())
     assert wechat_api.delivered(OPENID) == [notice().text]
     assert wechat_api.template_sends == []
+
+
+async def test_a_result_notice_asks_for_the_rating_in_plain_text_the_follower_can_answer(routes, db, wechat_api):
+    wechat, _ = routes
+    user_wrote(db, hours_ago=1)
+    await wechat.deliver(replace(notice(), asks_rating=True))
+    [sent] = wechat_api.delivered(OPENID)  # one message: the notice and the question fit in one
+    assert sent.startswith(notice().text)
+    assert "回复“1”满意，“2”基本满意，“3”不满意" in sent and sent.endswith("可回复：满意｜基本满意｜不满意")
 
 
 @pytest.mark.parametrize("hours_ago", [49, None])
