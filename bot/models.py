@@ -166,6 +166,8 @@ class Ticket(Base):
     # The complainant's latest rating (bot ratings table keeps each one).
     satisfaction = Column(String(24))  # satisfied | basically_satisfied | dissatisfied
     satisfaction_at = Column(DateTime(timezone=True))
+    # The branch responsible (bot/regions.py), derived once at creation so the analysis can group by it.
+    region = Column(String(64))
 
     # Callbacks (留言): when too many calls failed; the complaint a callback became.
     unreachable_at = Column(DateTime(timezone=True))
@@ -184,6 +186,8 @@ class Ticket(Base):
         Index("ix_tickets_priority_deadline", "priority", "deadline"),
         Index("ix_tickets_received_at", "received_at"),
         Index("ix_tickets_policy_number", "policy_number"),
+        # Repeat complainants: the same phone's earlier tickets within N days (bot/analysis/repeats.py).
+        Index("ix_tickets_phone_hash_received_at", "phone_hash", "received_at"),
         # Pattern ops: the name search's LIKE '张%' uses it whatever the database's collation.
         Index(
             "ix_tickets_complainant_name",

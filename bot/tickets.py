@@ -20,6 +20,7 @@ from bot.clock import Clock, utc_now
 from bot.db import Database
 from bot.deadlines import DeadlineRules, effective_deadline
 from bot.models import StatusLookup, Ticket, TicketEvent, TicketNote, TicketSequence
+from bot.regions import RegionMap
 from bot.risk import RISK_PRIORITY, describe, stored_flags
 from bot.settings import Settings
 
@@ -136,6 +137,7 @@ class TicketService:
         self.settings = settings
         self.clock = clock
         self.zone = ZoneInfo(settings.timezone)
+        self.regions = RegionMap.load(settings.branches_file)
 
     # -- intake ---------------------------------------------------------------
 
@@ -184,6 +186,7 @@ class TicketService:
             received_at=now,
             deadline=effective_deadline(now, DeadlineRules.of(self.settings), now),
             updated_at=now,
+            region=self.regions.region_for(draft.policy_number, draft.phone_number),
         )
         if draft.risk_flags:
             ticket.risk_flags = stored_flags(draft.risk_flags)
