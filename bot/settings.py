@@ -62,6 +62,8 @@ class Settings:
     # Insurer-specific; no national format exists (domain-facts §4.3).
     policy_number_pattern: str = r"[A-Z]{1,4}\d{8,20}"
     status_max_attempts: int = 3
+    # The complaint analysis counts a complaint as a repeat when the same phone complained within these days.
+    repeat_complaint_days: int = 30
     # Failed status look-ups (or withdrawals) allowed per ticket number, per phone
     # number and per client address, counted across all conversations within the window.
     status_lock_window_minutes: int = 1440
@@ -141,6 +143,7 @@ class Settings:
             branches_file=Path(env.get("BRANCHES_FILE") or PROJECT_ROOT / "knowledge" / "branches.yml"),
             policy_number_pattern=env.get("POLICY_NUMBER_PATTERN") or r"[A-Z]{1,4}\d{8,20}",
             status_max_attempts=_int(env, "STATUS_MAX_ATTEMPTS", 3),
+            repeat_complaint_days=_bounded(env, "REPEAT_COMPLAINT_DAYS", 30, 1, 366),
             status_lock_window_minutes=_int(env, "STATUS_LOCK_WINDOW_MINUTES", 1440),
             status_max_failures_per_ticket=_int(env, "STATUS_MAX_FAILURES_PER_TICKET", 5),
             status_max_failures_per_phone=_int(env, "STATUS_MAX_FAILURES_PER_PHONE", 5),
