@@ -68,14 +68,22 @@ class RegionMap:
             provinces={str(key): str(name) for key, name in provinces.items()},
         )
 
-    def region_for(self, policy_number: Optional[str], phone: Optional[str]) -> str:
-        """The branch by the longest listed policy-number prefix, else by the phone's province, else 未知."""
+    def policy_branch(self, policy_number: Optional[str]) -> Optional[str]:
+        """The branch of the longest listed prefix of the policy number, if any."""
         policy = (policy_number or "").strip().upper()
         for length in range(len(policy), 0, -1):
             branch = self.policy_prefixes.get(policy[:length])
             if branch:
                 return branch
+        return None
+
+    def phone_region(self, phone: Optional[str]) -> str:
+        """The branch of the phone's province (the province itself when none is listed), else 未知."""
         province = phone_province(phone)
         if province:
             return self.provinces.get(province, province)
         return UNKNOWN
+
+    def region_for(self, policy_number: Optional[str], phone: Optional[str]) -> str:
+        """The branch by the longest listed policy-number prefix, else by the phone's province, else 未知."""
+        return self.policy_branch(policy_number) or self.phone_region(phone)
