@@ -15,12 +15,15 @@
   }
 
   function bars(names, series, horizontal) {
-    const category = { type: "category", data: names, axisLabel: { interval: 0, width: 110, overflow: "truncate" } };
+    // Many names along the bottom (regions) are turned so that each stays readable.
+    const turned = !horizontal && names.length > 12 ? 45 : 0;
+    const category = { type: "category", data: names,
+      axisLabel: { interval: 0, width: 110, overflow: "truncate", rotate: turned } };
     const value = { type: "value", minInterval: 1 };
     return {
       tooltip: { trigger: "axis" },
       legend: series.length > 1 ? { top: 0 } : undefined,
-      grid: { left: horizontal ? 130 : 50, right: 24, top: 32, bottom: 40 },
+      grid: { left: horizontal ? 130 : 50, right: 24, top: 32, bottom: turned ? 90 : 40 },
       xAxis: horizontal ? value : category,
       yAxis: horizontal ? category : value,
       series: series,
