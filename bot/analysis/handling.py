@@ -36,32 +36,27 @@ class Handling:
     open_by_age: List[Share]  # in band order, every band present
 
 
-def _closing(frame: Frame, scope: Scope) -> List[Tuple[int, int]]:
+def _closing(frame: Frame, scope: Scope) -> List[Tuple[int, bool, int]]:
+    """Closed complaints grouped by local days to 结案 and whether 结案 fell on or before the deadline."""
     days = frame.local.days_between(Ticket.closed_at, Ticket.received_at).label("days_to_close")
+    in_time = case((frame.local.on_or_before(Ticket.closed_at, Ticket.deadline), 1), else_=0).label("in_time")
     rows = frame.session.execute(
-        select(days, func.count(Ticket.id))
+        select(days, in_time, func.count(Ticket.id))
         .where(and_(frame.where(scope), Ticket.closed_at.isnot(None)))
-        .group_by("days_to_close")
+        .group_by("days_to_close", "in_time")
     )
-    return [(int(value), int(count)) for value, count in rows]
+    return [(int(value), bool(on_time), int(count)) for value, on_time, count in rows]
 
 
-def _outcomes(frame: Frame, scope: Scope, standard_days: int) -> List[Share]:
-    local = frame.local
-    outcome = case(
-        (local.days_between(Ticket.closed_at, Ticket.received_at) <= standard_days, literal(WITHIN_STANDARD)),
-        (local.on_or_before(Ticket.closed_at, Ticket.deadline), literal(WITHIN_EXTENDED)),
-        else_=literal(OVERDUE),
-    ).label("closing")
-    rows = frame.session.execute(
-        select(outcome, func.count(Ticket.id))
-        .where(and_(frame.where(scope), Ticket.closed_at.isnot(None)))
-        .group_by("closing")
-    )
-    counted = {str(key): int(count) for key, count in rows}
+def _outcomes(closing: List[Tuple[int, bool, int]], standard_days: int) -> List[Share]:
+    """Within the standard days, else within the (extended) deadline, else overdue."""
+    counted = dict.fromkeys(_OUTCOME_LABELS, 0)
+    for days, in_time, count in closing:
+        key = WITHIN_STANDARD if days <= standard_days else WITHIN_EXTENDED if in_time else OVERDUE
+        counted[key] += count
     total = sum(counted.values())
     return [
-        Share(key, label.format(days=standard_days), counted.get(key, 0), ratio(counted.get(key, 0), total))
+        Share(key, label.format(days=standard_days), counted[key], ratio(counted[key], total))
         for key, label in _OUTCOME_LABELS.items()
     ]
 
@@ -88,13 +83,14 @@ def _open_ages(frame: Frame, scope: Scope, as_of: date) -> List[Share]:
 
 
 def handling(frame: Frame, scope: Scope, standard_days: int, as_of: date) -> Handling:
-    histogram = _closing(frame, scope)
+    closing = _closing(frame, scope)
+    histogram = [(days, count) for days, _, count in closing]
     ages = _open_ages(frame, scope, as_of)
     return Handling(
         closed=sum(count for _, count in histogram),
         median_days=percentile(histogram, 0.5),
         p90_days=percentile(histogram, 0.9),
-        outcomes=_outcomes(frame, scope, standard_days),
+        outcomes=_outcomes(closing, standard_days),
         open=sum(item.count for item in ages),
         open_by_age=ages,
     )
