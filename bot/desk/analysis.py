@@ -7,14 +7,16 @@ import dataclasses
 import json
 from datetime import date, timedelta
 from typing import Any, Dict, Optional
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from sanic import Blueprint, Request
+from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
 from bot.analysis.periods import Period, PeriodError
 from bot.analysis.report import Analysis
 from bot.analysis.scope import Scope
+from bot.analysis.workbook import workbook
 from bot.desk.context import desk_of
 from bot.desk.ticket_views import CHANNEL_LABELS
 from bot.desk.workspace import first_values
@@ -27,6 +29,8 @@ ECHARTS_FILE = PROJECT_ROOT / "web" / "node_modules" / "echarts" / "dist" / "ech
 ECHARTS_URL = "/static/vendor/echarts.min.js"
 CHANNEL_CHOICES = {key: label for key, label in CHANNEL_LABELS.items() if key != "socketio"}
 MAX_VALUE = 64
+FILTERS = ("channel", "category", "region")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def default_period(today: date) -> Period:
@@ -60,6 +64,10 @@ def read_scope(args: Dict[str, Any], today: date) -> Scope:
     )
 
 
+def _period_text(period: Period) -> str:
+    return f"{period.start.isoformat()}..{period.end.isoformat()}"
+
+
 def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else str(value)
 
@@ -72,11 +80,13 @@ async def analysis_page(request: Request) -> HTTPResponse:
     analysis = Analysis(desk.db, settings, channel_labels=CHANNEL_LABELS)
     today = analysis.clock().astimezone(ZoneInfo(settings.timezone)).date()
     args = first_values(request.args)
+    shown = {name: str(args.get(name) or "")[:MAX_VALUE] for name in ("period", *FILTERS)}
     status, problem = 200, None
     try:
         scope = read_scope(args, today)
     except PeriodError as exc:
         status, problem, scope = 400, str(exc), Scope(default_period(today))
+        shown = dict.fromkeys(shown, "")
     report = await asyncio.to_thread(analysis.report, scope)
     return desk.page(
         "analysis.html",
@@ -86,7 +96,11 @@ async def analysis_page(request: Request) -> HTTPResponse:
         problem=problem,
         # Escaped by |tojson in the template: data for the charts, never executed.
         chart_data=json.loads(json.dumps(dataclasses.asdict(report), default=_plain)),
-        args={name: str(args.get(name) or "")[:MAX_VALUE] for name in ("period", "channel", "category", "region")},
+        args=shown,
+        # The download asks for what is shown: the period the page resolved to, and its filters.
+        query=urlencode(
+            {"period": _period_text(scope.period), **{name: shown[name] for name in FILTERS if shown[name]}}
+        ),
         channels=CHANNEL_CHOICES,
         categories=CATEGORY_LABELS,
         charts_available=ECHARTS_FILE.exists(),
@@ -95,8 +109,31 @@ async def analysis_page(request: Request) -> HTTPResponse:
     )
 
 
+async def analysis_workbook(request: Request) -> HTTPResponse:
+    """The same figures as an XLSX workbook, one sheet per section."""
+    desk, login = desk_of(request), request.ctx.login
+    if not login.agent.is_supervisor:
+        return desk.page("refused.html", 403, login=login, message=SUPERVISORS_ONLY)
+    analysis = Analysis(desk.db, desk.settings, channel_labels=CHANNEL_LABELS)
+    today = analysis.clock().astimezone(ZoneInfo(desk.settings.timezone)).date()
+    try:
+        scope = read_scope(first_values(request.args), today)
+    except PeriodError as exc:
+        return desk.page("refused.html", 400, login=login, message=str(exc))
+    report = await asyncio.to_thread(analysis.report, scope)
+    content = await asyncio.to_thread(workbook, report)
+    period = scope.period
+    name = f"complaint-analysis-{period.start.isoformat()}-{(period.end - timedelta(days=1)).isoformat()}.xlsx"
+    return response.raw(
+        content,
+        content_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
 def blueprint() -> Blueprint:
     """A new blueprint for one app (blueprints remember the apps they are registered with)."""
     bp = Blueprint("analysis")
     bp.get("/analysis")(analysis_page)
+    bp.get("/analysis.xlsx")(analysis_workbook)
     return bp

@@ -7,10 +7,12 @@ Real parts only: the desk process, one SQLite database filled by the demo genera
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from io import BytesIO
 from pathlib import Path
 from typing import Iterator, List
 
 import pytest
+from openpyxl import load_workbook
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from bot.agents import AgentService, Role
@@ -39,7 +41,7 @@ def _console(message: ConsoleMessage, problems: List[str]) -> None:
 
 
 def _log_in(browser: Browser, desk: DeskServer, problems: List[str]) -> Page:
-    page = browser.new_context(viewport=DESKTOP, locale="zh-CN").new_page()
+    page = browser.new_context(viewport=DESKTOP, locale="zh-CN", accept_downloads=True).new_page()
     page.set_default_timeout(20_000)
     page.on("console", lambda message: _console(message, problems))
     page.on("pageerror", lambda error: problems.append(str(error)))
@@ -73,4 +75,10 @@ def test_a_supervisor_reads_the_year_s_analysis_and_narrows_it(chromium: Browser
     assert 0 < narrowed < total
     expect(page.locator("#chart-months canvas").first).to_be_visible()
     save_screenshot(page, "analysis-claims")
+
+    with page.expect_download() as download:
+        page.click("#download-xlsx")
+    assert download.value.suggested_filename.endswith(".xlsx")
+    overview = load_workbook(BytesIO(download.value.path().read_bytes()))["概况"]
+    assert {row[0]: row[1] for row in overview.iter_rows(values_only=True)}["投诉总量"] == narrowed
     assert problems == []  # no script error, no Content-Security-Policy refusal

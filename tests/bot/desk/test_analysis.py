@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import re
+from io import BytesIO
+
+from openpyxl import load_workbook
 
 from bot.agents import Role
 from bot.desk.analysis import ECHARTS_URL
@@ -69,3 +72,21 @@ def test_user_content_is_escaped_in_the_chart_data(desk: DeskServer) -> None:
     page = desk.agent("boss", Role.SUPERVISOR).get("/analysis", params={"period": "2026-01"})
     assert "</script><b>x" not in page.text and "&lt;/script&gt;&lt;b&gt;x" in page.text
     assert any(row["key"] == "</script><b>x" for row in _chart_data(page.text)["regions"])
+
+
+def test_the_excel_download_is_for_supervisors_and_holds_the_page_s_figures(desk: DeskServer) -> None:
+    with desk.db.transaction() as session:
+        january_2026(session)
+    assert desk.agent("li").get("/analysis.xlsx").status_code == 403
+    boss = desk.agent("boss", Role.SUPERVISOR)
+    page = boss.get("/analysis", params={"period": "2026-01", "channel": "wechat"})
+    link = re.search(r'id="download-xlsx" href="([^"]+)"', page.text).group(1).replace("&amp;", "&")
+    assert link == "/analysis.xlsx?period=2026-01-01..2026-02-01&channel=wechat"
+    download = boss.get(link)
+    assert download.status_code == 200
+    assert download.headers["Content-Type"].startswith("application/vnd.openxmlformats")
+    assert 'filename="complaint-analysis-2026-01-01-2026-01-31.xlsx"' in download.headers["Content-Disposition"]
+    overview = {row[0]: row[1] for row in load_workbook(BytesIO(download.content))["概况"].iter_rows(values_only=True)}
+    assert overview["投诉总量"] == 2 and overview["筛选条件"] == "渠道：微信公众号"
+    refused = boss.get("/analysis.xlsx", params={"period": "2026-99"})
+    assert refused.status_code == 400 and "统计区间的日期无效" in refused.text
