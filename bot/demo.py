@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
+from bot.analysis.repeats import link_previous_complaints
 from bot.db import Database
 from bot.models import Rating, Ticket, TicketEvent
 from bot.regions import RegionMap
@@ -122,6 +123,7 @@ class DemoSeeder:
                 if progress:
                     progress(start + count, tickets)
             self._events_and_ratings(session)
+            link_previous_complaints(session, Ticket.submission_key.like(f"{DEMO_KEY}%"))
         return SeedResult(tickets, replaced, first, today)
 
     # -- the pieces -------------------------------------------------------------

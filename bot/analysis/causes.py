@@ -26,7 +26,7 @@ class Controllability:
 
 def controllability(frame: Frame, scope: Scope) -> List[Controllability]:
     rows = frame.session.execute(
-        select(Ticket.category, Ticket.root_cause_controllable, Ticket.root_cause_category, func.count(Ticket.id))
+        select(Ticket.category, Ticket.root_cause_controllable, Ticket.root_cause_category, func.count())
         .where(frame.where(scope))
         .group_by(Ticket.category, Ticket.root_cause_controllable, Ticket.root_cause_category)
     ).all()

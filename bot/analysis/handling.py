@@ -41,7 +41,7 @@ def _closing(frame: Frame, scope: Scope) -> List[Tuple[int, bool, int]]:
     days = frame.local.days_between(Ticket.closed_at, Ticket.received_at).label("days_to_close")
     in_time = case((frame.local.on_or_before(Ticket.closed_at, Ticket.deadline), 1), else_=0).label("in_time")
     rows = frame.session.execute(
-        select(days, in_time, func.count(Ticket.id))
+        select(days, in_time, func.count())
         .where(and_(frame.where(scope), Ticket.closed_at.isnot(None)))
         .group_by("days_to_close", "in_time")
     )
@@ -73,7 +73,7 @@ def _open_ages(frame: Frame, scope: Scope, as_of: date) -> List[Share]:
         whens.append((Ticket.received_at < _local_midnight(as_of - timedelta(days=lowest - 1), frame), label))
     band = case(*[(condition, literal(label)) for condition, label in whens], else_=literal(AGE_BANDS[0][1]))
     rows = frame.session.execute(
-        select(band.label("age_band"), func.count(Ticket.id))
+        select(band.label("age_band"), func.count())
         .where(and_(frame.where(scope), Ticket.closed_at.is_(None)))
         .group_by("age_band")
     )

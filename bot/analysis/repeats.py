@@ -6,8 +6,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import List, Optional
 
-from sqlalchemy import and_, exists, func, or_, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql.elements import ColumnElement
 
 from bot.analysis.figures import ratio
 from bot.analysis.scope import COMPLAINT, Frame, Scope
@@ -35,25 +36,41 @@ def masked(last4: Optional[str]) -> str:
     return "*******" + (last4 or "****")
 
 
-def repeats(frame: Frame, scope: Scope, window_days: int, total: int) -> Repeats:
+def link_previous_complaints(session: Session, which: Optional[ColumnElement[bool]] = None) -> None:
+    """Sets previous_complaint_at of the tickets `which` selects (all by default) from the database, in one
+    statement: for rows written in bulk (bot/tickets.py sets it on each new ticket)."""
     earlier = aliased(Ticket)
-    has_earlier = exists().where(
-        and_(
+    latest = (
+        select(func.max(earlier.received_at))
+        .where(
             earlier.phone_hash == Ticket.phone_hash,
             earlier.kind == COMPLAINT,
-            earlier.id != Ticket.id,
             or_(
                 earlier.received_at < Ticket.received_at,
                 and_(earlier.received_at == Ticket.received_at, earlier.id < Ticket.id),
             ),
-            earlier.received_at >= frame.local.days_earlier(Ticket.received_at, window_days),
         )
+        .scalar_subquery()
     )
-    condition = and_(frame.where(scope), Ticket.phone_hash.isnot(None), has_earlier)
+    condition = Ticket.phone_hash.isnot(None) if which is None else and_(Ticket.phone_hash.isnot(None), which)
+    session.execute(
+        update(Ticket).where(condition).values(previous_complaint_at=latest),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def repeats(frame: Frame, scope: Scope, window_days: int, total: int) -> Repeats:
+    """Complaints whose phone complained within the window before (previous_complaint_at), and who complained
+    most often in the period."""
+    condition = and_(
+        frame.where(scope),
+        Ticket.previous_complaint_at.isnot(None),
+        Ticket.previous_complaint_at >= frame.local.days_earlier(Ticket.received_at, window_days),
+    )
     count, phones = frame.session.execute(
-        select(func.count(Ticket.id), func.count(func.distinct(Ticket.phone_hash))).where(condition)
+        select(func.count(), func.count(func.distinct(Ticket.phone_hash))).where(condition)
     ).one()
-    many = func.count(Ticket.id)
+    many = func.count()
     most = frame.session.execute(
         select(func.max(Ticket.phone_last4), many)
         .where(and_(frame.where(scope), Ticket.phone_hash.isnot(None)))

@@ -56,7 +56,7 @@ def _counts(frame: Frame, scope: Scope, *keys: object) -> List[Tuple[object, ...
     return [
         tuple(row)
         for row in frame.session.execute(
-            select(*keys, func.count(Ticket.id), rated(SATISFIED), rated(BASICALLY), rated(DISSATISFIED))
+            select(*keys, func.count(), rated(SATISFIED), rated(BASICALLY), rated(DISSATISFIED))
             .where(frame.where(scope))
             .group_by(*keys)
         )

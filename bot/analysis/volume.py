@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select
 
 from bot.analysis.figures import Share, change, shares
 from bot.analysis.scope import Frame, Scope
@@ -29,23 +29,30 @@ class CategoryBreakdown:
     sub_reasons: List[Share]  # shares within the category
 
 
-def _count(frame: Frame, scope: Scope) -> Tuple[int, int]:
-    row = frame.session.execute(
-        select(func.count(Ticket.id), func.count(Ticket.closed_at)).where(frame.where(scope))
-    ).one()
-    return int(row[0] or 0), int(row[1] or 0)
-
-
 def totals(frame: Frame, scope: Scope) -> Totals:
-    count, closed = _count(frame, scope)
-    year_before, _ = _count(frame, scope.over(scope.period.year_before()))
-    previous, _ = _count(frame, scope.over(scope.period.previous()))
-    return Totals(count, closed, year_before, previous, change(count, year_before), change(count, previous))
+    """The period's complaints and closed ones, and the 同比 and 环比 bases, in one pass over the three ranges."""
+    current = frame.where(scope)
+    year_before = frame.where(scope.over(scope.period.year_before()))
+    previous = frame.where(scope.over(scope.period.previous()))
+
+    def counted(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    row = frame.session.execute(
+        select(
+            counted(current),
+            counted(and_(current, Ticket.closed_at.isnot(None))),
+            counted(year_before),
+            counted(previous),
+        ).where(or_(current, year_before, previous))
+    ).one()
+    count, closed, year_count, previous_count = (int(value or 0) for value in row)
+    return Totals(count, closed, year_count, previous_count, change(count, year_count), change(count, previous_count))
 
 
 def by_channel(frame: Frame, scope: Scope, labels: Dict[str, str]) -> List[Share]:
     rows = frame.session.execute(
-        select(Ticket.channel, func.count(Ticket.id)).where(frame.where(scope)).group_by(Ticket.channel)
+        select(Ticket.channel, func.count()).where(frame.where(scope)).group_by(Ticket.channel)
     ).all()
     return shares((channel, labels.get(channel, channel), int(count)) for channel, count in rows)
 
@@ -53,7 +60,7 @@ def by_channel(frame: Frame, scope: Scope, labels: Dict[str, str]) -> List[Share
 def by_month(frame: Frame, scope: Scope) -> List[Tuple[str, int]]:
     """Complaints per local month of receipt, every month of the period present (0 where none)."""
     month = frame.local.month(Ticket.received_at).label("month_key")
-    rows = frame.session.execute(select(month, func.count(Ticket.id)).where(frame.where(scope)).group_by("month_key"))
+    rows = frame.session.execute(select(month, func.count()).where(frame.where(scope)).group_by("month_key"))
     counted = {str(key): int(count) for key, count in rows}
     return [(key, counted.get(key, 0)) for key in scope.period.months()]
 
@@ -61,7 +68,7 @@ def by_month(frame: Frame, scope: Scope) -> List[Tuple[str, int]]:
 def by_category(frame: Frame, scope: Scope) -> List[CategoryBreakdown]:
     """Each category with its share of all complaints, and its sub-reasons with their share within it."""
     rows = frame.session.execute(
-        select(Ticket.category, Ticket.sub_reason, func.count(Ticket.id))
+        select(Ticket.category, Ticket.sub_reason, func.count())
         .where(frame.where(scope))
         .group_by(Ticket.category, Ticket.sub_reason)
     ).all()
@@ -87,7 +94,5 @@ def by_category(frame: Frame, scope: Scope) -> List[CategoryBreakdown]:
 
 def by_region(frame: Frame, scope: Scope) -> List[Share]:
     region = func.coalesce(Ticket.region, UNKNOWN).label("region_name")
-    rows = frame.session.execute(
-        select(region, func.count(Ticket.id)).where(frame.where(scope)).group_by("region_name")
-    )
+    rows = frame.session.execute(select(region, func.count()).where(frame.where(scope)).group_by("region_name"))
     return shares((str(name), str(name), int(count)) for name, count in rows)

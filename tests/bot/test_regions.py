@@ -68,7 +68,7 @@ def test_a_new_ticket_stores_its_region(db: Database, tmp_path: Path) -> None:
     assert regions == ["测试分公司", "云南省"]
 
 
-def test_the_migration_fills_the_region_of_existing_tickets(tmp_path: Path) -> None:
+def test_the_migration_fills_the_region_and_previous_complaint_of_existing_tickets(tmp_path: Path) -> None:
     url = make_settings(tmp_path).database_url
     config = Config(str(PROJECT_ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(PROJECT_ROOT / "bot" / "migrations"))
@@ -79,18 +79,29 @@ def test_the_migration_fills_the_region_of_existing_tickets(tmp_path: Path) -> N
     now = datetime(2026, 11, 1, tzinfo=timezone.utc)
     try:
         with database.engine.begin() as connection:
-            connection.execute(
-                sa.text(
-                    "INSERT INTO tickets (id, ticket_no, submission_key, kind, conversation_id, channel, status,"
-                    " category, complainant_name, phone_number, description, customer_request, received_at,"
-                    " deadline, updated_at) VALUES (1, 'TS20261101000001', 'k', 'complaint', 'c1', 'rest',"
-                    " 'accepted', 'claims', '张三', :phone, 'd', 'r', :now, :day, :now)"
-                ),
-                {"phone": database.crypto.encrypt(YUNNAN_PHONE), "now": now, "day": now.date()},
-            )
+            for number, day in ((1, 1), (2, 20)):  # the same phone twice
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO tickets (id, ticket_no, submission_key, kind, conversation_id, channel, status,"
+                        " category, complainant_name, phone_number, phone_hash, description, customer_request,"
+                        " received_at, deadline, updated_at) VALUES (:id, :no, :key, 'complaint', 'c1', 'rest',"
+                        " 'accepted', 'claims', '张三', :phone, :hash, 'd', 'r', :now, :day, :now)"
+                    ),
+                    {
+                        "id": number,
+                        "no": f"TS2026110{number}000001",
+                        "key": f"k{number}",
+                        "phone": database.crypto.encrypt(YUNNAN_PHONE),
+                        "hash": database.crypto.digest(YUNNAN_PHONE),
+                        "now": now.replace(day=day),
+                        "day": now.replace(day=day).date(),
+                    },
+                )
         command.upgrade(config, "head")
         with database.transaction() as session:
-            assert session.execute(select(Ticket.region)).scalar_one() == "云南省"
+            rows = session.execute(select(Ticket.region, Ticket.previous_complaint_at).order_by(Ticket.id)).all()
+        assert [region for region, _ in rows] == ["云南省", "云南省"]
+        assert rows[0][1] is None and rows[1][1].replace(tzinfo=timezone.utc) == now  # the first one
         assert Settings.from_env({}).branches_file.exists()
     finally:
         database.dispose()

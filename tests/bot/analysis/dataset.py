@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from bot.analysis.repeats import link_previous_complaints
 from bot.models import Ticket
 from tests.bot.sample_tickets import shanghai
 
@@ -124,3 +125,5 @@ def january_2026(session: Session) -> None:
         add(session, shanghai(2025, 1, day, 0 if day == 1 else 9))
     # C complained in October 2025: more than 30 days before T4, so T4 is no repeat.
     add(session, shanghai(2025, 10, 1, 9), phone_number=PHONE_C)
+    session.flush()
+    link_previous_complaints(session)
