@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
-from bot.analysis.repeats import link_previous_complaints
 from bot.db import Database
 from bot.models import Rating, Ticket, TicketEvent
 from bot.regions import RegionMap
@@ -64,6 +63,16 @@ CLOSING_FIELDS = (
     "satisfaction",
     "satisfaction_at",
 )
+
+
+def _previous_complaints(plan: List[Tuple[datetime, str]]) -> List[Optional[datetime]]:
+    """For each planned complaint, when the same phone complained before it (ties: the earlier row, as ids go)."""
+    previous: List[Optional[datetime]] = [None] * len(plan)
+    order = sorted(range(len(plan)), key=lambda index: (plan[index][1], plan[index][0], index))
+    for before, index in zip(order, order[1:]):
+        if plan[before][1] == plan[index][1]:
+            previous[index] = plan[before][0]
+    return previous
 
 
 class DemoRefused(RuntimeError):
@@ -114,16 +123,21 @@ class DemoSeeder:
         first = today - timedelta(days=round(months * 30.44))
         days = self._day_weights(first, today)
         phones: List[str] = []
+        # Who complains when, first: each complaint's previous one from the same phone is known before the
+        # rows are written (a bulk UPDATE afterwards would rewrite every row).
+        plan = [(self._received(days), self._phone(phones)) for _ in range(tickets)]
+        previous = _previous_complaints(plan)
         with self.db.transaction() as session:
             replaced = self._remove_earlier(session)
             for start in range(0, tickets, CHUNK):
                 count = min(CHUNK, tickets - start)
-                rows = [self._ticket(start + index, days, today, phones) for index in range(count)]
+                rows = [
+                    self._ticket(index, plan[index], previous[index], today) for index in range(start, start + count)
+                ]
                 session.execute(insert(Ticket.__table__), rows)
                 if progress:
                     progress(start + count, tickets)
             self._events_and_ratings(session)
-            link_previous_complaints(session, Ticket.submission_key.like(f"{DEMO_KEY}%"))
         return SeedResult(tickets, replaced, first, today)
 
     # -- the pieces -------------------------------------------------------------
@@ -180,21 +194,21 @@ class DemoSeeder:
         # The first listed reasons are the usual ones.
         return self.rng.choices(reasons, weights=[len(reasons) - index for index in range(len(reasons))])[0]
 
-    def _received(self, days: Tuple[List[date], List[float]], today: date) -> datetime:
+    def _received(self, days: Tuple[List[date], List[float]]) -> datetime:
         day = self.rng.choices(days[0], cum_weights=days[1])[0]
         moment = datetime.combine(day, time(8), self.zone) + timedelta(minutes=self.rng.randrange(14 * 60))
         latest = self.now - timedelta(minutes=1)
         return min(moment.astimezone(timezone.utc), latest)
 
     def _ticket(
-        self, index: int, days: Tuple[List[date], List[float]], today: date, phones: List[str]
+        self, index: int, planned: Tuple[datetime, str], previous: Optional[datetime], today: date
     ) -> Dict[str, Any]:
         rng = self.rng
-        received = self._received(days, today)
+        received, phone = planned
         local_day = received.astimezone(self.zone).date()
         category = _pick(rng, CATEGORY_WEIGHTS)
         sub_reason = self._sub_reason(category)
-        phone, policy = self._phone(phones), self._policy()
+        policy = self._policy()
         age = (today - local_day).days
         extension = rng.choice((15, 30)) if rng.random() < 0.1 else 0
         deadline = local_day + timedelta(days=self.settings.handling_days + extension)
@@ -220,6 +234,7 @@ class DemoSeeder:
             "extension_days": extension,
             "is_complex": extension > 0 and rng.random() < 0.5,
             "region": self._region(policy, phone),
+            "previous_complaint_at": previous,
             "priority": 0,
             "due_state": "on_time",
             "reopened_count": 0,

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.analysis.periods import Period
+from bot.analysis.repeats import link_previous_complaints
 from bot.analysis.report import Analysis
 from bot.analysis.scope import Scope
 from bot.db import Database
@@ -48,6 +49,13 @@ def test_demo_tickets_cover_every_category_channel_and_state(db: Database, tmp_p
         ticket = session.execute(select(Ticket).limit(1)).scalar_one()
         assert ticket.phone_hash == db.crypto.digest(ticket.phone_number) and ticket.ticket_no.startswith("DM")
         assert max(session.execute(select(Ticket.received_at)).scalars()).replace(tzinfo=timezone.utc) <= NOW
+
+    with db.transaction() as session:  # each complaint's previous one, as the database itself finds it
+        planned = session.execute(select(Ticket.id, Ticket.previous_complaint_at).order_by(Ticket.id)).all()
+        link_previous_complaints(session)
+    with db.transaction() as session:
+        assert session.execute(select(Ticket.id, Ticket.previous_complaint_at).order_by(Ticket.id)).all() == planned
+        assert any(previous for _, previous in planned)
 
     settings = make_settings(tmp_path, DATABASE_URL=db.url)
     report = Analysis(db, settings).report(Scope(Period(date(2025, 12, 1), date(2026, 12, 7))), as_of=date(2026, 12, 6))
