@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import func, select
 
 from bot.analysis.figures import Share, change, shares
 from bot.analysis.scope import Frame, Scope
@@ -29,25 +29,18 @@ class CategoryBreakdown:
     sub_reasons: List[Share]  # shares within the category
 
 
+def _count(frame: Frame, scope: Scope) -> Tuple[int, int]:
+    row = frame.session.execute(select(func.count(), func.count(Ticket.closed_at)).where(frame.where(scope))).one()
+    return int(row[0] or 0), int(row[1] or 0)
+
+
 def totals(frame: Frame, scope: Scope) -> Totals:
-    """The period's complaints and closed ones, and the 同比 and 环比 bases, in one pass over the three ranges."""
-    current = frame.where(scope)
-    year_before = frame.where(scope.over(scope.period.year_before()))
-    previous = frame.where(scope.over(scope.period.previous()))
-
-    def counted(condition: Any) -> Any:
-        return func.sum(case((condition, 1), else_=0))
-
-    row = frame.session.execute(
-        select(
-            counted(current),
-            counted(and_(current, Ticket.closed_at.isnot(None))),
-            counted(year_before),
-            counted(previous),
-        ).where(or_(current, year_before, previous))
-    ).one()
-    count, closed, year_count, previous_count = (int(value or 0) for value in row)
-    return Totals(count, closed, year_count, previous_count, change(count, year_count), change(count, previous_count))
+    """The period's complaints and closed ones, and the 同比 and 环比 bases: one index range each (a single
+    query over the three ranges joined by OR cannot use the index's order and reads more)."""
+    count, closed = _count(frame, scope)
+    year_before, _ = _count(frame, scope.over(scope.period.year_before()))
+    previous, _ = _count(frame, scope.over(scope.period.previous()))
+    return Totals(count, closed, year_before, previous, change(count, year_before), change(count, previous))
 
 
 def by_channel(frame: Frame, scope: Scope, labels: Dict[str, str]) -> List[Share]:
