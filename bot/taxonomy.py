@@ -81,6 +81,19 @@ class Taxonomy:
             return code
         return f"{code}{RETIRED}"
 
+    def sub_reason_code(self, category: Optional[str], value: Optional[str]) -> str:
+        """The code a stored sub-reason stands for: free text typed as a listed label counts as its code, so
+        both group together; anything else is kept as stored ('' for none)."""
+        if not value:
+            return ""
+        reasons = self.categories[category].sub_reasons if category in self.categories else {}
+        if value in reasons:
+            return value
+        for code, label in reasons.items():
+            if label == value:
+                return code
+        return value
+
     def root_cause_label(self, code: Optional[str]) -> str:
         if not code:
             return UNCLASSIFIED

@@ -90,12 +90,17 @@ def priorities(frame: Frame, scope: Scope) -> List[Priority]:
     rows = _counts(frame, scope, Ticket.category, Ticket.sub_reason)
     if not rows:
         return []
-    counted = [
-        (str(row[0]), str(row[1] or ""), *[int(value or 0) for value in row[2:]])  # type: ignore[call-overload]
-        for row in rows
+    merged: Dict[Tuple[str, str], List[int]] = {}
+    for row in rows:
+        key = (str(row[0]), frame.taxonomy.sub_reason_code(str(row[0]), row[1] or None))  # type: ignore[arg-type]
+        sums = merged.setdefault(key, [0, 0, 0, 0])
+        for index, value in enumerate(row[2:]):
+            sums[index] += int(value or 0)  # type: ignore[call-overload]
+    counted: List[Tuple[str, str, int, int, int, int]] = [
+        (category, reason, sums[0], sums[1], sums[2], sums[3]) for (category, reason), sums in merged.items()
     ]
     total = sum(row[2] for row in counted)
-    rated_total = sum(sum(row[3:6]) for row in counted)
+    rated_total = sum(row[3] + row[4] + row[5] for row in counted)
     overall = ratio(sum(row[5] for row in counted), rated_total)
     average_volume = total / len(counted)
     taxonomy = frame.taxonomy

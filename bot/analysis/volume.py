@@ -67,7 +67,9 @@ def by_category(frame: Frame, scope: Scope) -> List[CategoryBreakdown]:
     ).all()
     per_category: Dict[str, Dict[str, int]] = {}
     for category, sub_reason, count in rows:
-        per_category.setdefault(category, {})[sub_reason or ""] = int(count)
+        reasons = per_category.setdefault(category, {})
+        code = frame.taxonomy.sub_reason_code(category, sub_reason)
+        reasons[code] = reasons.get(code, 0) + int(count)
     taxonomy = frame.taxonomy
     categories = shares(
         (category, taxonomy.category_label(category), sum(reasons.values()))

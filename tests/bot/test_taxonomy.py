@@ -42,6 +42,9 @@ def test_codes_a_changed_file_no_longer_lists_show_as_themselves_marked_retired(
     assert taxonomy.sub_reason_label("claims", "理赔结果（拒赔、赔付金额）") == "理赔结果（拒赔、赔付金额）"
     assert taxonomy.sub_reason_label("claims", None) == UNCLASSIFIED
     assert taxonomy.root_cause_label("service_attitude") == "service_attitude" + RETIRED
+    assert taxonomy.sub_reason_code("claims", "理赔结果（拒赔、赔付金额）") == "claim_result"
+    assert taxonomy.sub_reason_code("claims", "claim_timeliness") == "claim_timeliness"  # kept as stored
+    assert taxonomy.sub_reason_code("claims", None) == ""
 
 
 @pytest.mark.parametrize(

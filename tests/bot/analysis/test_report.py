@@ -13,7 +13,8 @@ from bot.analysis.periods import Period
 from bot.analysis.report import Analysis, Report
 from bot.analysis.scope import Scope
 from bot.db import Database
-from tests.bot.analysis.dataset import PHONE_A, january_2026
+from tests.bot.analysis.dataset import PHONE_A, add, january_2026
+from tests.bot.sample_tickets import shanghai
 from tests.databases import make_settings
 
 AS_OF = date(2026, 2, 10)
@@ -134,3 +135,20 @@ def test_an_empty_period_has_no_shares_or_percentiles(db: Database, tmp_path: Pa
     assert (report.totals.count, report.totals.year_on_year, report.handling.median_days) == (0, None, None)
     assert report.months == [(f"2020-{month:02d}", 0) for month in range(1, 13)]
     assert report.categories == [] and report.priorities == [] and report.repeats.share is None
+
+
+def test_a_sub_reason_typed_as_its_label_counts_with_its_code_and_retired_codes_stay(
+    db: Database, tmp_path: Path
+) -> None:
+    with db.transaction() as session:
+        add(session, shanghai(2026, 1, 8, 9), sub_reason="理赔时效", satisfaction="dissatisfied")
+        add(session, shanghai(2026, 1, 9, 9), sub_reason="claim_delay")  # a code the taxonomy no longer lists
+    report = _report(db, tmp_path)
+    claims = report.categories[0]
+    assert [(row.key, row.label, row.count) for row in claims.sub_reasons] == [
+        ("claim_result", "理赔结果（拒赔、赔付金额）", 2),
+        ("claim_timeliness", "理赔时效", 2),
+        ("claim_delay", "claim_delay（已停用）", 1),
+    ]
+    timeliness = [row for row in report.priorities if row.sub_reason == "claim_timeliness"]
+    assert [(row.complaints, row.dissatisfied) for row in timeliness] == [(2, 2)]
