@@ -44,7 +44,7 @@ $(VENV)/.installed: requirements.lock
 	$(PY) -m pip install --quiet --progress-bar off -r requirements.lock
 	touch $@
 
-# The chat page's one npm dependency (socket.io-client), from package-lock.json.
+# The browser libraries (socket.io-client for the chat page, echarts for the desk's analysis), from package-lock.json.
 web: web/node_modules/.package-lock.json
 
 web/node_modules/.package-lock.json: web/package.json web/package-lock.json

@@ -124,6 +124,13 @@ def build_parser() -> argparse.ArgumentParser:
     runs = retention.add_parser("runs", help="the recorded purge runs, newest first")
     runs.add_argument("--limit", type=int, default=20)
 
+    demo = groups.add_parser("demo", help="synthetic demo data").add_subparsers(dest="command", required=True)
+    seed = demo.add_parser("seed", help="fill the database with synthetic complaints (replaces earlier demo data)")
+    seed.add_argument("--tickets", type=int, default=2000, help="how many complaints (1 to 2,000,000)")
+    seed.add_argument("--months", type=int, default=12, help="spread over this many months up to today (1 to 60)")
+    seed.add_argument("--seed", type=int, help="random seed, for the same data every time")
+    seed.add_argument("--force", action="store_true", help="write even though the database holds real tickets")
+
     nlu = groups.add_parser("nlu", help="NLU assets").add_subparsers(dest="command", required=True)
     build = nlu.add_parser("build-spacy", help="build the Chinese spaCy pipeline from source")
     build.add_argument("output")
@@ -176,6 +183,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         return _retention(args, settings, db)
     if args.group == "analytics":
         return _analytics(args, settings, db)
+    if args.group == "demo":
+        return _demo(args, settings, db)
     if args.group == "agents":
         return _agents(args, AgentService(db))
     if args.group == "tickets" and args.command == "remind":
@@ -197,6 +206,30 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"replayed {len(receipts)} spooled complaint(s)")
         return 0
     _print(HandoffService(db, settings).list(active_only=args.active), args.json)
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings, db: Database) -> int:
+    from bot.demo import CHUNK, DemoRefused, DemoSeeder
+
+    def progress(done: int, total: int) -> None:
+        print(f"已写入 {done}/{total} 张演示工单", file=sys.stderr, flush=True)
+
+    seeder = DemoSeeder(db, settings, seed=args.seed)
+    try:
+        result = seeder.seed(
+            args.tickets, args.months, force=args.force, progress=progress if args.tickets > CHUNK else None
+        )
+    except DemoRefused as exc:
+        print(exc, file=sys.stderr)
+        return 1
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    print(
+        f"已生成 {result.tickets} 张演示工单（{result.first_day} 至 {result.last_day}），"
+        f"替换了 {result.replaced} 张旧的演示工单"
+    )
     return 0
 
 

@@ -102,6 +102,25 @@ class EncryptedSlots(TypeDecorator):
         }
 
 
+# What the complaint analysis reads of a ticket (bot/analysis), in the order of its covering index.
+ANALYSIS_COLUMNS = (
+    "received_at",
+    "kind",
+    "channel",
+    "category",
+    "sub_reason",
+    "region",
+    "closed_at",
+    "deadline",
+    "satisfaction",
+    "root_cause_controllable",
+    "root_cause_category",
+    "phone_hash",
+    "phone_last4",
+    "previous_complaint_at",
+)
+
+
 class Ticket(Base):
     __tablename__ = "tickets"
 
@@ -166,6 +185,10 @@ class Ticket(Base):
     # The complainant's latest rating (bot ratings table keeps each one).
     satisfaction = Column(String(24))  # satisfied | basically_satisfied | dissatisfied
     satisfaction_at = Column(DateTime(timezone=True))
+    # The branch responsible (bot/regions.py), derived once at creation so the analysis can group by it.
+    region = Column(String(64))
+    # When the same phone last complained before this ticket: repeat complaints without a self-join.
+    previous_complaint_at = Column(DateTime(timezone=True))
 
     # Callbacks (留言): when too many calls failed; the complaint a callback became.
     unreachable_at = Column(DateTime(timezone=True))
@@ -184,6 +207,11 @@ class Ticket(Base):
         Index("ix_tickets_priority_deadline", "priority", "deadline"),
         Index("ix_tickets_received_at", "received_at"),
         Index("ix_tickets_policy_number", "policy_number"),
+        # Repeat complainants: the same phone's earlier tickets within N days (bot/analysis/repeats.py).
+        Index("ix_tickets_phone_hash_received_at", "phone_hash", "received_at"),
+        # The complaint analysis (bot/analysis): every column its queries read, after the period's key, so
+        # both databases answer from the index alone instead of reading the wide rows.
+        Index("ix_tickets_analysis", *ANALYSIS_COLUMNS),
         # Pattern ops: the name search's LIKE '张%' uses it whatever the database's collation.
         Index(
             "ix_tickets_complainant_name",

@@ -55,11 +55,15 @@ class Settings:
     due_soon_days: int = 3
     # Failed calls to a 留言 before the ticket is marked unreachable and a supervisor alerted.
     callback_max_failed_attempts: int = 3
-    # The 结案 root-cause categories offered to handlers (bot/step_content.py).
-    root_causes_file: Path = field(default=PROJECT_ROOT / "knowledge" / "root_causes.yml")
+    # Categories, sub-reasons and the 结案 root-cause categories (bot/taxonomy.py, bot/step_content.py).
+    taxonomy_file: Path = field(default=PROJECT_ROOT / "knowledge" / "complaint_taxonomy.yml")
+    # Branches responsible for a ticket, by policy-number prefix and phone province (bot/regions.py).
+    branches_file: Path = field(default=PROJECT_ROOT / "knowledge" / "branches.yml")
     # Insurer-specific; no national format exists (domain-facts §4.3).
     policy_number_pattern: str = r"[A-Z]{1,4}\d{8,20}"
     status_max_attempts: int = 3
+    # The complaint analysis counts a complaint as a repeat when the same phone complained within these days.
+    repeat_complaint_days: int = 30
     # Failed status look-ups (or withdrawals) allowed per ticket number, per phone
     # number and per client address, counted across all conversations within the window.
     status_lock_window_minutes: int = 1440
@@ -160,9 +164,13 @@ class Settings:
             reply_templates_file=Path(
                 env.get("REPLY_TEMPLATES_FILE") or PROJECT_ROOT / "knowledge" / "reply_templates.yml"
             ),
-            root_causes_file=Path(env.get("ROOT_CAUSES_FILE") or PROJECT_ROOT / "knowledge" / "root_causes.yml"),
+            taxonomy_file=Path(
+                env.get("COMPLAINT_TAXONOMY_FILE") or PROJECT_ROOT / "knowledge" / "complaint_taxonomy.yml"
+            ),
+            branches_file=Path(env.get("BRANCHES_FILE") or PROJECT_ROOT / "knowledge" / "branches.yml"),
             policy_number_pattern=env.get("POLICY_NUMBER_PATTERN") or r"[A-Z]{1,4}\d{8,20}",
             status_max_attempts=_int(env, "STATUS_MAX_ATTEMPTS", 3),
+            repeat_complaint_days=_bounded(env, "REPEAT_COMPLAINT_DAYS", 30, 1, 366),
             status_lock_window_minutes=_int(env, "STATUS_LOCK_WINDOW_MINUTES", 1440),
             status_max_failures_per_ticket=_int(env, "STATUS_MAX_FAILURES_PER_TICKET", 5),
             status_max_failures_per_phone=_int(env, "STATUS_MAX_FAILURES_PER_PHONE", 5),

@@ -4,7 +4,7 @@ A ticket's status is the step being worked. Leaving a step needs its content:
 调查 its findings (核实情况), 处理 the decision, its basis and the outcome
 (Art. 19), 反馈 the result notice, 跟进 whether the complainant was reached
 (and if so whether satisfied); reaching 结案 needs the root cause as well
-(可控/不可控, a category of ROOT_CAUSES_FILE, and the 整改措施 when controllable).
+(可控/不可控, a root cause of COMPLAINT_TAXONOMY_FILE, and the 整改措施 when controllable).
 Statuses are plain strings here so that bot/tickets.py can use the rules too.
 """
 
@@ -77,14 +77,18 @@ class RootCauses:
 
     @classmethod
     def load(cls, path: Path) -> "RootCauses":
+        """The `root_causes` of the taxonomy file (knowledge/complaint_taxonomy.yml)."""
         with path.open(encoding="utf-8") as handle:
             data = yaml.safe_load(handle) or {}
-        categories = data.get("categories") or {}
-        if not categories:
-            raise ValueError(f"{path} lists no root-cause categories")
+        return cls.parse(data.get("root_causes") or {}, str(path))
+
+    @classmethod
+    def parse(cls, causes: Mapping[str, Any], source: str) -> "RootCauses":
+        if not causes:
+            raise ValueError(f"{source} lists no root-cause categories")
         return cls(
-            labels={key: str(item["label"]) for key, item in categories.items()},
-            usually_controllable={key: bool(item.get("controllable")) for key, item in categories.items()},
+            labels={str(key): str(item["label"]) for key, item in causes.items()},
+            usually_controllable={str(key): bool(item.get("controllable")) for key, item in causes.items()},
         )
 
 

@@ -106,7 +106,7 @@ class TicketEditor:
         self.settings = settings
         self.clock = clock
         self.rules = DeadlineRules.of(settings)
-        self.root_causes = root_causes or RootCauses.load(settings.root_causes_file)
+        self.root_causes = root_causes or RootCauses.load(settings.taxonomy_file)
 
     # -- the unit of work every change goes through ---------------------------
 

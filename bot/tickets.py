@@ -20,6 +20,7 @@ from bot.clock import Clock, utc_now
 from bot.db import Database
 from bot.deadlines import DeadlineRules, effective_deadline
 from bot.models import StatusLookup, Ticket, TicketEvent, TicketNote, TicketSequence
+from bot.regions import RegionMap
 from bot.risk import RISK_PRIORITY, describe, stored_flags
 from bot.settings import Settings
 
@@ -136,6 +137,7 @@ class TicketService:
         self.settings = settings
         self.clock = clock
         self.zone = ZoneInfo(settings.timezone)
+        self.regions = RegionMap.load(settings.branches_file)
 
     # -- intake ---------------------------------------------------------------
 
@@ -192,6 +194,8 @@ class TicketService:
             received_at=now,
             deadline=effective_deadline(now, DeadlineRules.of(self.settings), now),
             updated_at=now,
+            region=self.regions.region_for(draft.policy_number, draft.phone_number),
+            previous_complaint_at=self._previous_complaint(session, draft.phone_number, now),
         )
         if draft.risk_flags:
             ticket.risk_flags = stored_flags(draft.risk_flags)
@@ -220,6 +224,14 @@ class TicketService:
         )
         log.info("ticket %s created for conversation %s", ticket.ticket_no, draft.conversation_id)
         return ticket
+
+    def _previous_complaint(self, session: Session, phone: str, now: datetime) -> Optional[datetime]:
+        """When the same phone last complained (the analysis counts repeat complaints from it)."""
+        return session.execute(
+            select(func.max(Ticket.received_at)).where(
+                Ticket.phone_hash == self.db.crypto.digest(phone), Ticket.kind == "complaint", Ticket.received_at <= now
+            )
+        ).scalar()
 
     def _next_number(self, session: Session, day: date) -> str:
         key = day.strftime("%Y%m%d")

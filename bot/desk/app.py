@@ -6,6 +6,7 @@ from sanic import Sanic
 
 from bot.desk import (
     alerts,
+    analysis,
     auth,
     canned,
     conversations,
@@ -36,6 +37,7 @@ BLUEPRINTS = (
     alerts,
     canned,
     supervision,
+    analysis,
 )
 
 
@@ -48,6 +50,8 @@ def create_app(settings: Settings, name: str = "desk") -> Sanic:
     # Before the blueprints: their routes are parsed as they are registered.
     app.router.register_pattern("handoff_id", handoff_id, HANDOFF_ID.pattern)
     app.router.register_pattern("ticket_no", ticket_page.ticket_no, ticket_page.TICKET_NO.pattern)
+    if analysis.ECHARTS_FILE.exists():  # else the analysis page shows its tables and says charts are missing
+        app.static(analysis.ECHARTS_URL, str(analysis.ECHARTS_FILE), name="echarts")
     app.static("/static", str(HERE / "static"), name="static")
     app.on_request(auth.authenticate)
     app.on_response(errors.harden)

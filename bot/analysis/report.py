@@ -1,0 +1,82 @@
+"""The whole report for a scope: every section, each a few grouped queries in one read-only unit of work."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Dict, List, Mapping, Optional, Tuple
+from zoneinfo import ZoneInfo
+
+from bot.analysis import causes, handling, repeats, satisfaction, volume
+from bot.analysis.causes import Controllability
+from bot.analysis.figures import Share
+from bot.analysis.handling import Handling
+from bot.analysis.local_time import LocalTime
+from bot.analysis.periods import Period
+from bot.analysis.repeats import Repeats
+from bot.analysis.satisfaction import CategorySatisfaction, Priority
+from bot.analysis.scope import Frame, Scope
+from bot.analysis.volume import CategoryBreakdown, Totals
+from bot.clock import Clock, utc_now
+from bot.db import Database
+from bot.settings import Settings
+from bot.taxonomy import Taxonomy
+
+
+@dataclass(frozen=True)
+class Report:
+    scope: Scope
+    year_before: Period
+    previous: Period
+    as_of: date
+    totals: Totals
+    channels: List[Share]
+    months: List[Tuple[str, int]]
+    categories: List[CategoryBreakdown]
+    regions: List[Share]
+    controllability: List[Controllability]
+    handling: Handling
+    satisfaction: List[CategorySatisfaction]
+    priorities: List[Priority]
+    repeats: Repeats
+
+
+class Analysis:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        taxonomy: Optional[Taxonomy] = None,
+        channel_labels: Optional[Mapping[str, str]] = None,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.zone = ZoneInfo(settings.timezone)
+        self.taxonomy = taxonomy or Taxonomy.load(settings.taxonomy_file)
+        self.channel_labels: Dict[str, str] = dict(channel_labels or {})
+        self.clock = clock
+
+    def report(self, scope: Scope, as_of: Optional[date] = None) -> Report:
+        """The report for `scope`; open tickets are aged as of `as_of` (default: today, local)."""
+        today = as_of or self.clock().astimezone(self.zone).date()
+        with self.db.transaction() as session:
+            dialect = session.get_bind().dialect.name
+            frame = Frame(session, self.zone, LocalTime.of(dialect, self.zone, scope.period.start), self.taxonomy)
+            totals = volume.totals(frame, scope)
+            return Report(
+                scope=scope,
+                year_before=scope.period.year_before(),
+                previous=scope.period.previous(),
+                as_of=today,
+                totals=totals,
+                channels=volume.by_channel(frame, scope, self.channel_labels),
+                months=volume.by_month(frame, scope),
+                categories=volume.by_category(frame, scope),
+                regions=volume.by_region(frame, scope),
+                controllability=causes.controllability(frame, scope),
+                handling=handling.handling(frame, scope, self.settings.handling_days, today),
+                satisfaction=satisfaction.by_category(frame, scope),
+                priorities=satisfaction.priorities(frame, scope),
+                repeats=repeats.repeats(frame, scope, self.settings.repeat_complaint_days, totals.count),
+            )

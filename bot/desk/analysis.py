@@ -1,0 +1,139 @@
+"""The complaint analysis page (/analysis): seed 003's periodic report, live, for supervisors only."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+from datetime import date, timedelta
+from typing import Any, Dict, Optional
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from sanic import Blueprint, Request, response
+from sanic.response import HTTPResponse
+
+from bot.analysis.periods import Period, PeriodError
+from bot.analysis.report import Analysis
+from bot.analysis.scope import Scope
+from bot.analysis.workbook import workbook
+from bot.desk.context import desk_of
+from bot.desk.ticket_views import CHANNEL_LABELS
+from bot.desk.workspace import first_values
+from bot.settings import PROJECT_ROOT
+from bot.tickets import CATEGORY_LABELS
+
+SUPERVISORS_ONLY = "仅主管可以查看投诉分析"
+# Apache ECharts, installed by `npm ci` in web/ (pinned in web/package-lock.json), served by the desk.
+ECHARTS_FILE = PROJECT_ROOT / "web" / "node_modules" / "echarts" / "dist" / "echarts.min.js"
+ECHARTS_URL = "/static/vendor/echarts.min.js"
+CHANNEL_CHOICES = {key: label for key, label in CHANNEL_LABELS.items() if key != "socketio"}
+MAX_VALUE = 64
+FILTERS = ("channel", "category", "region")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def default_period(today: date) -> Period:
+    """The last twelve whole months up to the current one."""
+    start = date(today.year - 1, today.month, 1)
+    start = date(start.year + (start.month == 12), start.month % 12 + 1, 1)
+    end = date(today.year + (today.month == 12), today.month % 12 + 1, 1)
+    return Period(start, end)
+
+
+def _choice(value: Optional[str], allowed: Dict[str, str], what: str) -> Optional[str]:
+    if not value:
+        return None
+    if value not in allowed:
+        raise PeriodError(f"未知的{what}")
+    return value
+
+
+def read_scope(args: Dict[str, Any], today: date) -> Scope:
+    """The scope the query string asks for; PeriodError (a Chinese message) for anything else."""
+    text = str(args.get("period") or "").strip()[:MAX_VALUE]
+    period = Period.parse(text) if text else default_period(today)
+    region = str(args.get("region") or "").strip()
+    if len(region) > MAX_VALUE:
+        raise PeriodError("地区筛选条件过长")
+    return Scope(
+        period,
+        channel=_choice(str(args.get("channel") or "").strip(), CHANNEL_CHOICES, "渠道"),
+        category=_choice(str(args.get("category") or "").strip(), CATEGORY_LABELS, "投诉类别"),
+        region=region or None,
+    )
+
+
+def _period_text(period: Period) -> str:
+    return f"{period.start.isoformat()}..{period.end.isoformat()}"
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else str(value)
+
+
+async def analysis_page(request: Request) -> HTTPResponse:
+    desk, login = desk_of(request), request.ctx.login
+    if not login.agent.is_supervisor:
+        return desk.page("refused.html", 403, login=login, message=SUPERVISORS_ONLY)
+    settings = desk.settings
+    analysis = Analysis(desk.db, settings, channel_labels=CHANNEL_LABELS)
+    today = analysis.clock().astimezone(ZoneInfo(settings.timezone)).date()
+    args = first_values(request.args)
+    shown = {name: str(args.get(name) or "")[:MAX_VALUE] for name in ("period", *FILTERS)}
+    status, problem = 200, None
+    try:
+        scope = read_scope(args, today)
+    except PeriodError as exc:
+        status, problem, scope = 400, str(exc), Scope(default_period(today))
+        shown = dict.fromkeys(shown, "")
+    report = await asyncio.to_thread(analysis.report, scope)
+    return desk.page(
+        "analysis.html",
+        status,
+        login=login,
+        report=report,
+        problem=problem,
+        # Escaped by |tojson in the template: data for the charts, never executed.
+        chart_data=json.loads(json.dumps(dataclasses.asdict(report), default=_plain)),
+        args=shown,
+        # The download asks for what is shown: the period the page resolved to, and its filters.
+        query=urlencode(
+            {"period": _period_text(scope.period), **{name: shown[name] for name in FILTERS if shown[name]}}
+        ),
+        channels=CHANNEL_CHOICES,
+        categories=CATEGORY_LABELS,
+        charts_available=ECHARTS_FILE.exists(),
+        echarts_url=ECHARTS_URL,
+        last_day=report.scope.period.end - timedelta(days=1),
+    )
+
+
+async def analysis_workbook(request: Request) -> HTTPResponse:
+    """The same figures as an XLSX workbook, one sheet per section."""
+    desk, login = desk_of(request), request.ctx.login
+    if not login.agent.is_supervisor:
+        return desk.page("refused.html", 403, login=login, message=SUPERVISORS_ONLY)
+    analysis = Analysis(desk.db, desk.settings, channel_labels=CHANNEL_LABELS)
+    today = analysis.clock().astimezone(ZoneInfo(desk.settings.timezone)).date()
+    try:
+        scope = read_scope(first_values(request.args), today)
+    except PeriodError as exc:
+        return desk.page("refused.html", 400, login=login, message=str(exc))
+    report = await asyncio.to_thread(analysis.report, scope)
+    content = await asyncio.to_thread(workbook, report)
+    period = scope.period
+    name = f"complaint-analysis-{period.start.isoformat()}-{(period.end - timedelta(days=1)).isoformat()}.xlsx"
+    return response.raw(
+        content,
+        content_type=XLSX,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+def blueprint() -> Blueprint:
+    """A new blueprint for one app (blueprints remember the apps they are registered with)."""
+    bp = Blueprint("analysis")
+    bp.get("/analysis")(analysis_page)
+    bp.get("/analysis.xlsx")(analysis_workbook)
+    return bp
