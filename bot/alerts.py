@@ -25,6 +25,7 @@ KIND_LABELS = {
     "due_soon": "即将到期",
     "risk": "风险投诉",
     "unreachable": "多次联系不上",
+    "dissatisfied": "投诉人不满意",
 }
 MAX_LIST = 200
 

@@ -318,3 +318,46 @@ def supervisor_takeover(name: str) -> str:
 
 def agent_reassigned(name: str) -> str:
     return f"您好，您的会话已转交给客服{name}，接下来由{name}为您继续服务，之前的对话记录都在，无需重复说明。"
+
+
+# -- satisfaction (跟进): the rating after a result notice or a live agent conversation ---------
+
+# Until knowledge/notice_templates.yml holds the rating question (bot/notices.py), the desk's hand-back asks it
+# in these words; the numbers are for WeChat and SMS links, where buttons arrive as plain text.
+RATING_QUESTION = "请您对本次投诉处理进行评价：回复“1”满意，“2”基本满意，“3”不满意，或点选下面的按钮。"
+RATING_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
+
+
+def rating_buttons() -> List[Button]:
+    return [{"title": title, "payload": f'/rate{{"rating":"{value}"}}'} for value, title in RATING_LABELS.items()]
+
+
+RATING_REASON_QUESTION = "很抱歉没能让您满意。请用一句话告诉我们您不满意的原因，我们会据此重新处理。"
+
+
+def rating_thanks(rating: str) -> str:
+    if rating == "satisfied":
+        return "感谢您的评价！您的认可是对我们最大的鼓励。还有什么可以帮您的吗？"
+    return "感谢您的评价，我们会继续改进服务。还有什么可以帮您的吗？"
+
+
+def rating_reopened(ticket_no: Optional[str], sent_back: bool) -> str:
+    """不满意: sent back for re-handling, and the 核查 route (Art. 20 of 《银行业保险业消费投诉处理管理办法》)."""
+    if ticket_no:
+        case = (
+            f"您的投诉 {ticket_no} 已退回重新处理"
+            if sent_back
+            else f"您的投诉 {ticket_no} 仍在处理中，您的意见已转交主管"
+        )
+    else:
+        case = "您的意见已转交主管处理"
+    return (
+        f"已记录您的意见，{case}，主管会跟进，工作人员将再次与您联系。"
+        "如您对我们的处理决定有异议，可以自收到处理决定之日起30日内，以书面形式向我司上级机构申请核查，"
+        "上级机构将在30日内作出核查决定；您也可以申请调解，或拨打12378银行保险消费者投诉维权热线。"
+    )
+
+
+RATING_REPEATED = "您已对这次处理作出过评价，每次处理只记录一次评价，感谢您的反馈。如需其他帮助，请直接告诉我。"
+RATING_NOT_ASKED = "感谢您的反馈！目前没有需要您评价的处理结果。如对投诉处理有意见，可以回复“查询投诉进度”或“转人工”。"
+RATING_UNCLEAR = "请回复“1”满意，“2”基本满意，“3”不满意，或点选下面的按钮。"
