@@ -332,9 +332,6 @@ def rating_buttons() -> List[Button]:
     return [{"title": title, "payload": f'/rate{{"rating":"{value}"}}'} for value, title in RATING_LABELS.items()]
 
 
-RATING_REASON_QUESTION = "很抱歉没能让您满意。请用一句话告诉我们您不满意的原因，我们会据此重新处理。"
-
-
 def rating_thanks(rating: str) -> str:
     if rating == "satisfied":
         return "感谢您的评价！您的认可是对我们最大的鼓励。还有什么可以帮您的吗？"
