@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, tzinfo
 from typing import Dict, List, Mapping, Optional
 
 from bot.privacy import mask_phone
@@ -146,14 +146,31 @@ def ticket_spooled(reference: str) -> str:
     )
 
 
-def status_reply(answer: StatusAnswer) -> str:
+NOTICE_READ_OUT_CHARS = 500
+
+
+def _read_out(notice: str) -> str:
+    return notice if len(notice) <= NOTICE_READ_OUT_CHARS else f"{notice[:NOTICE_READ_OUT_CHARS]}…"
+
+
+def status_reply(answer: StatusAnswer, zone: Optional[tzinfo] = None) -> str:
     if answer.found:
         deadline = answer.deadline
         assert deadline is not None  # a found ticket's deadline column is NOT NULL
-        return (
+        text = (
             f"投诉编号 {answer.ticket_no} 当前状态：{answer.status_label}。"
-            f"处理期限：{deadline.year}年{deadline.month}月{deadline.day}日。"
+            f"处理期限：{deadline.year}年{deadline.month}月{deadline.day}日"
         )
+        if answer.extension_days:
+            text += f"（因案情复杂，已延长{answer.extension_days}日）"
+        text += "。"
+        if answer.paused:
+            text += "目前正在进行外部鉴定，鉴定期间不计入处理期限。"
+        if answer.latest_notice:
+            sent = answer.latest_notice_at.astimezone(zone) if answer.latest_notice_at and zone else None
+            when = f"（{sent.month}月{sent.day}日）" if sent else ""
+            text += f"\n我们最近一次给您的通知{when}：{_read_out(answer.latest_notice)}"
+        return text
     if answer.locked:
         # The same words whichever limit was reached and whether or not the ticket exists.
         return (
