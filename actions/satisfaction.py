@@ -51,6 +51,22 @@ def answered_rating(tracker: Tracker) -> Optional[str]:
     return satisfaction.typed_rating(latest_text(tracker))
 
 
+def _checked(tracker: Tracker, pending: Tuple[str, str]) -> Tuple[WriteCheck, str, Optional[str], Optional[int]]:
+    """The conversation and what is rated, validated again whatever called the action."""
+    slot, asked = pending
+    check = WriteCheck()
+    conversation = check.conversation(tracker)
+    notice_key: Optional[str] = None
+    handoff_id: Optional[int] = None
+    if slot == "rating_notice" and len(asked) <= MAX_NOTICE_KEY:
+        notice_key = asked
+    elif slot == "rating_handoff" and asked.isdigit() and len(asked) <= 12:
+        handoff_id = int(asked)
+    else:
+        check.problems.append(slot)
+    return check, conversation, notice_key, handoff_id
+
+
 def _clear(*slots: str) -> List[EventType]:
     return [SlotSet(slot, None) for slot in slots]
 
@@ -101,6 +117,9 @@ class ActionRate(Action):
             dispatcher.utter_message(text=replies.RATING_UNCLEAR, buttons=replies.rating_buttons())
             return _clear(*ANSWER_SLOTS)
         if rating == DISSATISFIED and tracker.latest_action_name == "action_listen":
+            if await self._rated(tracker, pending):
+                dispatcher.utter_message(text=replies.RATING_REPEATED)
+                return _clear(*ANSWER_SLOTS, pending[0])
             # The reason first (one message); the form's end comes back here.
             return [
                 SlotSet("rating", rating),
@@ -111,23 +130,23 @@ class ActionRate(Action):
             ]
         return await self._record(dispatcher, tracker, pending, rating)
 
+    @staticmethod
+    async def _rated(tracker: Tracker, pending: Tuple[str, str]) -> bool:
+        check, conversation, notice_key, handoff_id = _checked(tracker, pending)
+        if check.problems:
+            return False  # refused, and said so, when it is recorded
+        svc = services()
+        return await blocking(
+            lambda: satisfaction.already_rated(
+                svc.tickets.db, conversation_id=conversation, notice_key=notice_key, handoff_id=handoff_id
+            )
+        )
+
     async def _record(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, pending: Tuple[str, str], rating: str
     ) -> List[EventType]:
-        slot, asked = pending
-        done = _clear(*ANSWER_SLOTS, slot)
-        check = WriteCheck()
-        conversation = check.conversation(tracker)
-        notice_key: Optional[str] = None
-        handoff_id: Optional[int] = None
-        if slot == "rating_notice":
-            notice_key = asked if len(asked) <= MAX_NOTICE_KEY else None
-            if notice_key is None:
-                check.problems.append(slot)
-        elif asked.isdigit() and len(asked) <= 12:
-            handoff_id = int(asked)
-        else:
-            check.problems.append(slot)
+        done = _clear(*ANSWER_SLOTS, pending[0])
+        check, conversation, notice_key, handoff_id = _checked(tracker, pending)
         if check.refused(dispatcher, self.name()):
             return done
         reason = tracker.get_slot("rating_reason") if rating == DISSATISFIED else None
@@ -146,7 +165,7 @@ class ActionRate(Action):
         if result.outcome is RatingOutcome.REPEATED:
             dispatcher.utter_message(text=replies.RATING_REPEATED)
         elif result.outcome is RatingOutcome.UNKNOWN:
-            log.warning("rating for an unknown %s in conversation %s", slot, conversation)
+            log.warning("rating for an unknown %s in conversation %s", pending[0], conversation)
             dispatcher.utter_message(text=replies.RATING_NOT_ASKED)
         elif rating == DISSATISFIED:
             dispatcher.utter_message(text=replies.rating_reopened(result.ticket_no, result.sent_back))

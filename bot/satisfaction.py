@@ -123,6 +123,17 @@ def record_rating(
         return _record(db, conversation_id, rating, notice_key, handoff_id, clean_reason(reason), now)
 
 
+def already_rated(
+    db: Database, *, conversation_id: str, notice_key: Optional[str] = None, handoff_id: Optional[int] = None
+) -> bool:
+    """Whether this notice or handoff was rated already (so that 不满意 is not asked its reason in vain)."""
+    with db.transaction() as session:
+        answered = _answered(session, conversation_id, notice_key, handoff_id)
+        if answered is None:
+            return False
+        return session.execute(select(Rating.id).filter_by(**answered[1])).first() is not None
+
+
 def _record(
     db: Database,
     conversation_id: str,

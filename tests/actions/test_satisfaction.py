@@ -198,3 +198,13 @@ async def test_a_new_session_keeps_the_question_asked_while_the_user_was_away(sv
     events = await ActionSessionStart().run(dispatcher, t, domain)
     assert [e["event"] for e in events] == ["session_started", "slot", "action"]
     assert slot_events(events) == {"rating_notice": KEY}
+
+
+async def test_dissatisfied_about_a_notice_rated_already_is_not_asked_its_reason(svc, dispatcher, domain, ticket_no):
+    await rate(dispatcher, domain, "满意", rating="satisfied")
+    events = await ActionRate().run(
+        dispatcher, tracker("不满意", "rate", slots={"rating_notice": KEY, "rating": "dissatisfied"}), domain
+    )
+    assert texts(dispatcher)[-1] == replies.RATING_REPEATED
+    assert "active_loop" not in [e["event"] for e in events]
+    assert ticket(svc, ticket_no)["status"] == "follow_up"
