@@ -1,0 +1,163 @@
+"""The rating after a result notice, against the real servers: the notice's events are appended to the
+conversation through Rasa's HTTP API as the chat route appends them (the contract of issue 16), and the
+policyholder answers through the REST channel."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Dict, List
+
+from sqlalchemy import select, update
+
+from bot import replies
+from bot.desk.rasa_client import RasaConversations
+from bot.models import Alert, Notice, Rating, Ticket
+from bot.satisfaction import rating_question
+from bot.tickets import TicketService
+from tests.assistant import TOKEN, Assistant
+from tests.bot.complaints import draft
+from tests.e2e.mailbox import wait_for_message
+
+RESULT = "经核实，您的理赔材料已于5月10日齐全。处理结果：同意全额赔付。依据：保险合同第五条。"
+
+
+def new_sender() -> str:
+    return f"e2e-rating-{uuid.uuid4().hex[:10]}"
+
+
+def joined(texts: List[str]) -> str:
+    return "\n".join(texts)
+
+
+def ticket_with_result(assistant: Assistant, sender: str) -> tuple[str, str]:
+    """A ticket of this conversation at 跟进 whose result notice was sent; its number and the notice's key."""
+    tickets = TicketService(assistant.db, assistant.settings)
+    ticket_no = tickets.submit(draft(conversation_id=sender), f"{sender}:1").ticket_no
+    key = f"result:{ticket_no}:5"
+    now = datetime.now(timezone.utc)
+    with assistant.db.transaction() as session:
+        session.execute(update(Ticket).where(Ticket.ticket_no == ticket_no).values(status="follow_up"))
+        ticket_id = session.execute(select(Ticket.id).where(Ticket.ticket_no == ticket_no)).scalar_one()
+        session.add(
+            Notice(
+                ticket_id=ticket_id,
+                kind="result",
+                idempotency_key=key,
+                body=RESULT,
+                asks_rating=True,
+                status="sent",
+                created_at=now,
+                sent_at=now,
+                sent_via="chat",
+            )
+        )
+    return ticket_no, key
+
+
+def notice_events(key: str) -> List[Dict[str, Any]]:
+    """What the chat route appends when it delivers a notice that asks for a rating."""
+    text, buttons = rating_question()
+    return [
+        {"event": "bot", "text": RESULT, "metadata": {"notice": key, "notice_kind": "result"}},
+        {"event": "slot", "name": "rating_notice", "value": key},
+        {
+            "event": "bot",
+            "text": text,
+            "data": {"buttons": buttons},
+            "metadata": {"notice": key, "notice_kind": "rating"},
+        },
+    ]
+
+
+def append(assistant: Assistant, sender: str, events: List[Dict[str, Any]]) -> None:
+    settings = dataclasses.replace(assistant.settings, rasa_url=assistant.url, rasa_token=TOKEN)
+    asyncio.run(RasaConversations(settings).append(sender, events))
+
+
+def ticket(assistant: Assistant, ticket_no: str) -> Dict[str, Any]:
+    return TicketService(assistant.db, assistant.settings).get(ticket_no)
+
+
+def test_dissatisfied_with_the_result_sends_the_ticket_back_with_an_alert(assistant):
+    sender = new_sender()
+    assistant.texts(sender, "你好")
+    ticket_no, key = ticket_with_result(assistant, sender)
+    delivered_at = time.time()
+    append(assistant, sender, notice_events(key))
+    # The policyholder receives the result and the question with its buttons on their channel.
+    wait_for_message(assistant, sender, delivered_at, "同意全额赔付")
+    question = wait_for_message(assistant, sender, delivered_at, "请您对本次投诉处理进行评价")
+    assert [b["title"] for b in question["buttons"]] == ["满意", "基本满意", "不满意"]
+
+    asked = joined(assistant.texts(sender, '/rate{"rating":"dissatisfied"}'))  # the button
+    assert "不满意的原因" in asked
+    assert ticket(assistant, ticket_no)["status"] == "follow_up"  # nothing changes before the reason
+
+    told = joined(assistant.texts(sender, "赔付金额和合同约定的不一样，少算了住院津贴"))
+    assert ticket_no in told and "退回重新处理" in told and "核查" in told and "30日" in told
+    after = ticket(assistant, ticket_no)
+    assert after["status"] == "processing" and after["satisfaction"] == "dissatisfied"
+    with assistant.db.transaction() as session:
+        [(kind, message)] = session.execute(
+            select(Alert.kind, Alert.message)
+            .join(Ticket, Ticket.id == Alert.ticket_id)
+            .where(Ticket.ticket_no == ticket_no)
+        ).all()
+        reason = session.execute(select(Rating.reason).where(Rating.conversation_id == sender)).scalar_one()
+    assert kind == "dissatisfied" and "少算了住院津贴" in message and "少算了住院津贴" in reason
+
+    # Answered once: a later answer is thanked, not stored.
+    again = joined(assistant.texts(sender, "满意"))
+    assert replies.RATING_NOT_ASKED in again
+    assert ticket(assistant, ticket_no)["satisfaction"] == "dissatisfied"
+
+
+def test_the_user_who_starts_something_else_is_followed_and_can_rate_later(assistant):
+    sender = new_sender()
+    assistant.texts(sender, "你好")
+    ticket_no, key = ticket_with_result(assistant, sender)
+    append(assistant, sender, notice_events(key))
+    materials = joined(assistant.texts(sender, "理赔需要什么材料"))
+    assert "材料" in materials and "评价" not in materials
+    assert ticket(assistant, ticket_no)["satisfaction"] is None
+    # The question is still open: typed words answer it.
+    assert "感谢您的评价" in joined(assistant.texts(sender, "还行吧"))
+    assert ticket(assistant, ticket_no)["satisfaction"] == "basically_satisfied"
+    # The same notice delivered again (a retry on another route) and answered again: once only.
+    append(assistant, sender, notice_events(key))
+    assert replies.RATING_REPEATED in joined(assistant.texts(sender, "不满意"))
+    assert ticket(assistant, ticket_no)["status"] == "follow_up"
+
+
+def test_a_rating_days_after_the_last_message_still_counts(assistant):
+    """The notice reaches a conversation whose session has expired: the answer starts a new session
+    (action_session_start), which keeps the question asked."""
+    sender = new_sender()
+    assistant.texts(sender, "你好")
+    ticket_no, key = ticket_with_result(assistant, sender)
+    three_days_ago = time.time() - 3 * 24 * 3600
+    # The user's last message, three days back (Rasa ends a session 60 minutes after it).
+    append(
+        assistant,
+        sender,
+        [
+            {
+                "event": "user",
+                "text": "谢谢",
+                "timestamp": three_days_ago,
+                "parse_data": {"intent": {"name": "thank", "confidence": 1.0}, "entities": [], "text": "谢谢"},
+            },
+            {"event": "action", "name": "utter_you_are_welcome", "timestamp": three_days_ago},
+            {"event": "action", "name": "action_listen", "timestamp": three_days_ago},
+        ],
+    )
+    append(assistant, sender, notice_events(key))
+    answer = joined(assistant.texts(sender, "1"))  # the numbered reply WeChat and SMS users send
+    assert "感谢您的评价" in answer
+    assert ticket(assistant, ticket_no)["satisfaction"] == "satisfied"
+    events = assistant.tracker(sender)["events"]
+    assert [e["event"] for e in events].count("session_started") >= 2  # it was a new session
