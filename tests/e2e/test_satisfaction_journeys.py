@@ -90,8 +90,9 @@ def test_dissatisfied_with_the_result_sends_the_ticket_back_with_an_alert(assist
     append(assistant, sender, notice_events(key))
     # The policyholder receives the result and the question with its buttons on their channel.
     wait_for_message(assistant, sender, delivered_at, "同意全额赔付")
-    question = wait_for_message(assistant, sender, delivered_at, "请您对本次投诉处理进行评价")
-    assert [b["title"] for b in question["buttons"]] == ["满意", "基本满意", "不满意"]
+    wait_for_message(assistant, sender, delivered_at, "请您对本次投诉处理进行评价")
+    [question] = [e for e in assistant.tracker(sender)["events"] if e["event"] == "bot" and "评价" in e["text"]]
+    assert [b["title"] for b in question["data"]["buttons"]] == ["满意", "基本满意", "不满意"]
 
     asked = joined(assistant.texts(sender, '/rate{"rating":"dissatisfied"}'))  # the button
     assert "不满意的原因" in asked
