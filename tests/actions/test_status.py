@@ -275,7 +275,9 @@ async def test_a_wechat_user_hears_their_own_tickets_without_typing_a_number(svc
     # Nobody else's tickets, and the same sender id on another channel proves nothing: the number is asked.
     rest = tracker("我的投诉怎么样了", "check_ticket_status", sender=openid, slots={"status_purpose": "status"})
     assert await ValidateStatusForm().required_slots(["lookup_ticket_id", "lookup_phone"], dispatcher, rest, domain)
-    stranger = _wechat(tracker("查进度", "check_ticket_status", sender="wx:oWx_other", slots={"status_purpose": "status"}))
+    stranger = _wechat(
+        tracker("查进度", "check_ticket_status", sender="wx:oWx_other", slots={"status_purpose": "status"})
+    )
     assert await ValidateStatusForm().required_slots(["lookup_ticket_id", "lookup_phone"], dispatcher, stranger, domain)
     # A withdrawal is verified with the phone number, on WeChat too.
     withdrawal = _wechat(tracker("撤回投诉", "withdraw_complaint", sender=openid, slots={"status_purpose": "withdraw"}))
