@@ -11,6 +11,7 @@ from bot.alerts import KIND_LABELS
 from bot.models import Alert, HandoffRequest, Notice, Rating, Ticket, TicketEvent
 from bot.satisfaction import (
     RatingOutcome,
+    already_rated,
     handoff_rating_events,
     numbered_rating,
     rating_question,
@@ -238,3 +239,11 @@ def test_the_question_after_a_handoff_sets_the_slot_and_offers_the_three_answers
     slot, question = handoff_rating_events(42)
     assert slot == {"event": "slot", "name": "rating_handoff", "value": "42"}
     assert question["data"]["buttons"] == buttons and question["metadata"]["notice_kind"] == "rating"
+
+
+def test_already_rated_answers_for_this_conversation_only(db, ticket_no):
+    key = notice(db, ticket_no)
+    assert not already_rated(db, conversation_id="c", notice_key=key)
+    record_rating(db, conversation_id="c", rating="satisfied", notice_key=key, now=LATER)
+    assert already_rated(db, conversation_id="c", notice_key=key)
+    assert not already_rated(db, conversation_id="other", notice_key=key)
