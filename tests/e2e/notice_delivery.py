@@ -13,7 +13,8 @@ from sqlalchemy import select, update
 
 from bot.desk.rasa_client import RasaConversations
 from bot.models import Notice, Ticket
-from bot.satisfaction import rating_question
+from bot.notice_routes import chat as chat_route
+from bot.notice_routes.route import OutgoingNotice
 from bot.tickets import TicketService
 from tests.assistant import TOKEN, Assistant
 from tests.bot.complaints import draft
@@ -56,17 +57,8 @@ def ticket_with_result(assistant: Assistant, sender: str, channel: str = "rest")
 
 def notice_events(key: str) -> List[Dict[str, Any]]:
     """What the chat route appends when it delivers a notice that asks for a rating."""
-    text, buttons = rating_question()
-    return [
-        {"event": "bot", "text": RESULT, "metadata": {"notice": key, "notice_kind": "result"}},
-        {"event": "slot", "name": "rating_notice", "value": key},
-        {
-            "event": "bot",
-            "text": text,
-            "data": {"buttons": buttons},
-            "metadata": {"notice": key, "notice_kind": "rating"},
-        },
-    ]
+    notice = OutgoingNotice(key, "result", "", "", "rest", RESULT, asks_rating=True)
+    return chat_route.notice_events(notice)
 
 
 def append(assistant: Assistant, sender: str, events: List[Dict[str, Any]]) -> None:
