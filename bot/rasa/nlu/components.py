@@ -110,4 +110,6 @@ class EntityNormalizer(GraphComponent):
             return entity
         if normalised is None:
             return None
-        return {**entity, "value": normalised}
+        # Rasa's record of who changed an entity; OriginalText leaves these values normalised.
+        processors = [*entity.get("processors", []), type(self).__name__]
+        return {**entity, "value": normalised, "processors": processors}
