@@ -70,7 +70,8 @@ class EntityNormalizer(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            entities = [self.normalise(entity) for entity in message.get(ENTITIES, [])]
+            text = message.get(TEXT) or ""
+            entities = [self.normalise(entity, text) for entity in message.get(ENTITIES, [])]
             kept: List[Dict[str, Any]] = []
             seen = set()
             for entity in entities:
@@ -80,9 +81,30 @@ class EntityNormalizer(GraphComponent):
                 if key not in seen:
                     seen.add(key)
                     kept.append(entity)
-            message.set(ENTITIES, kept, add_to_output=True)
             self.route_claim_question(message)
+            message.set(ENTITIES, kept + self.implied_claim_type(message, kept), add_to_output=True)
         return messages
+
+    @staticmethod
+    def implied_claim_type(message: Message, entities: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """A materials question whose situation implies the claim type (住院, 去世 …) gets it as an entity."""
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if intent != "ask_claim_materials" or any(entity["entity"] == "claim_type" for entity in entities):
+            return []
+        found = vocabulary.claim_type_in_situation(message.get(TEXT) or "")
+        if found is None:
+            return []
+        value, start, end = found
+        return [
+            {
+                "entity": "claim_type",
+                "start": start,
+                "end": end,
+                "value": value,
+                "extractor": "EntityNormalizer",
+                "processors": ["EntityNormalizer"],
+            }
+        ]
 
     @staticmethod
     def route_claim_question(message: Message) -> None:
@@ -92,7 +114,7 @@ class EntityNormalizer(GraphComponent):
             # Confidence 1.0: a rule decided, and the fallback classifier must not undo it.
             message.set(INTENT, {INTENT_NAME_KEY: routed, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
 
-    def normalise(self, entity: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    def normalise(self, entity: Dict[str, Any], text: str = "") -> Optional[Dict[str, Any]]:
         name, value = entity.get("entity"), str(entity.get("value", ""))
         if name == "phone_number":
             normalised: Optional[str] = validators.phone_number(value).value
@@ -103,7 +125,10 @@ class EntityNormalizer(GraphComponent):
         elif name == "ticket_id":
             normalised = value.upper()
         elif name == "claim_type":
-            normalised = vocabulary.claim_type(value)
+            # The situation decides, not the wording: 门诊 after an accident is accident medical.
+            situation = vocabulary.claim_type_in_situation(value)
+            named = value if value in vocabulary.CLAIM_TYPES else (situation[0] if situation else None)
+            normalised = vocabulary.with_accident(named, text) if named else None
         elif name == "complaint_category":
             normalised = vocabulary.complaint_category(value)
         else:
