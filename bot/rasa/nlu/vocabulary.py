@@ -92,7 +92,23 @@ SITUATION_WORDS: Sequence[Tuple[str, str]] = (
     ("急诊", "medical"),
 )
 # An accident behind the treatment: 门诊 or 住院 after one is accident medical, not medical.
-ACCIDENT_WORDS = ("意外", "车祸", "摔", "撞", "骨折", "扭伤", "烫伤", "烧伤", "咬伤", "划伤", "割伤", "事故", "工伤")
+ACCIDENT_WORDS = (
+    "意外",
+    "车祸",
+    "摔",
+    "撞",
+    "砸",
+    "受伤",
+    "骨折",
+    "扭伤",
+    "烫伤",
+    "烧伤",
+    "咬伤",
+    "划伤",
+    "割伤",
+    "事故",
+    "工伤",
+)
 
 
 def claim_type_in_situation(text: str) -> Optional[Tuple[str, int, int]]:
