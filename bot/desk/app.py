@@ -12,6 +12,7 @@ from bot.desk import (
     errors,
     housekeeping,
     queue,
+    review,
     streams,
     supervision,
     ticket_actions,
@@ -36,6 +37,7 @@ BLUEPRINTS = (
     alerts,
     canned,
     supervision,
+    review,
 )
 
 
