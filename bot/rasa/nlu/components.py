@@ -41,6 +41,18 @@ class ServingDIETClassifier(DIETClassifier):
         return ServingDIET
 
 
+def _implied(name: str, value: str, start: int, end: int) -> Dict[str, Any]:
+    """An entity a rule of the normaliser found in the text."""
+    return {
+        "entity": name,
+        "start": start,
+        "end": end,
+        "value": value,
+        "extractor": "EntityNormalizer",
+        "processors": ["EntityNormalizer"],
+    }
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class EntityNormalizer(GraphComponent):
     """Normalises entity values to the contract and drops what fails validation.
@@ -82,8 +94,24 @@ class EntityNormalizer(GraphComponent):
                     seen.add(key)
                     kept.append(entity)
             self.route_claim_question(message)
-            message.set(ENTITIES, kept + self.implied_claim_type(message, kept), add_to_output=True)
+            implied = self.implied_claim_type(message, kept) + self.implied_category(message, kept)
+            message.set(ENTITIES, kept + implied, add_to_output=True)
         return messages
+
+    @staticmethod
+    def implied_category(message: Message, entities: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """A complaint (or a question about one) whose substance names the category gets it as an entity.
+
+        The same evidence the complaint form weighs (vocabulary.CATEGORY_EVIDENCE): a claim
+        delay is a claims complaint even when the classifier did not mark the word.
+        """
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if intent not in ("complain", "check_ticket_status"):
+            return []
+        if any(entity["entity"] == "complaint_category" for entity in entities):
+            return []
+        found = vocabulary.category_in_description(message.get(TEXT) or "")
+        return [] if found is None else [_implied("complaint_category", *found)]
 
     @staticmethod
     def implied_claim_type(message: Message, entities: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
@@ -94,17 +122,7 @@ class EntityNormalizer(GraphComponent):
         found = vocabulary.claim_type_in_situation(message.get(TEXT) or "")
         if found is None:
             return []
-        value, start, end = found
-        return [
-            {
-                "entity": "claim_type",
-                "start": start,
-                "end": end,
-                "value": value,
-                "extractor": "EntityNormalizer",
-                "processors": ["EntityNormalizer"],
-            }
-        ]
+        return [_implied("claim_type", *found)]
 
     @staticmethod
     def route_claim_question(message: Message) -> None:

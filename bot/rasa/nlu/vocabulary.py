@@ -191,3 +191,15 @@ def category_from_description(text: str) -> Optional[str]:
     if len(ranked) > 1 and ranked[1][1] >= ranked[0][1]:
         return None  # a tie: let the user choose
     return ranked[0][0]
+
+
+def category_in_description(text: str) -> Optional[Tuple[str, int, int]]:
+    """The category the substance of `text` points to (category_from_description) and where its first strong word is."""
+    category = category_from_description(text)
+    if category is None:
+        return None
+    for word, named, weight in CATEGORY_EVIDENCE:
+        start = text.find(word)
+        if named == category and weight >= STRONG_EVIDENCE and start >= 0:
+            return category, start, start + len(word)
+    return None

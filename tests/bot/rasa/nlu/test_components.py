@@ -36,4 +36,25 @@ def test_a_materials_question_gets_the_claim_type_its_situation_implies(tmp_path
 def test_a_complaint_gets_no_implied_claim_type(tmp_path, monkeypatch):
     message = Message(data={"text": "住院报销太慢了", "intent": {"name": "complain"}, "entities": []})
     [processed] = normaliser(tmp_path, monkeypatch).process([message])
-    assert processed.get("entities") == []
+    assert [e["entity"] for e in processed.get("entities")] == ["complaint_category"]
+
+
+def test_a_complaint_gets_the_category_its_substance_names(tmp_path, monkeypatch):
+    message = Message(data={"text": "申请理赔两个月了还没人管", "intent": {"name": "complain"}, "entities": []})
+    [processed] = normaliser(tmp_path, monkeypatch).process([message])
+    [entity] = processed.get("entities")
+    assert (entity["entity"], entity["value"], entity["start"], entity["end"]) == ("complaint_category", "claims", 2, 4)
+
+
+def test_weak_or_split_evidence_names_no_category(tmp_path, monkeypatch):
+    for text in ["打了好几次客服电话", "业务员说理赔和退保都行"]:
+        message = Message(data={"text": text, "intent": {"name": "complain"}, "entities": []})
+        [processed] = normaliser(tmp_path, monkeypatch).process([message])
+        assert processed.get("entities") == [], text
+
+
+def test_an_extracted_category_is_not_second_guessed(tmp_path, monkeypatch):
+    entity = {"entity": "complaint_category", "value": "sales", "start": 0, "end": 3}
+    message = Message(data={"text": "业务员说理赔很快", "intent": {"name": "complain"}, "entities": [entity]})
+    [processed] = normaliser(tmp_path, monkeypatch).process([message])
+    assert [(e["entity"], e["value"]) for e in processed.get("entities")] == [("complaint_category", "sales")]
