@@ -27,9 +27,9 @@ SPLITS: Dict[str, List[Path]] = {
     "held-out": sorted(MODEL_TESTS.glob("heldout_*.yml")),
     "noisy held-out": [MODEL_TESTS / "noisy_heldout.yml"],
 }
-# (intent macro-F1, entity F1). The noisy bar sits just under what the model reaches
-# (issue 17 targets 0.93 / 0.93; README "NLU quality" has the measured figures).
-BARS: Dict[str, Tuple[float, float]] = {"held-out": (0.95, 0.95), "noisy held-out": (0.90, 0.90)}
+# (intent macro-F1, entity F1). The noisy bar is the target of issue 17, which the model meets
+# (README "NLU quality" has the measured figures).
+BARS: Dict[str, Tuple[float, float]] = {"held-out": (0.95, 0.95), "noisy held-out": (0.93, 0.93)}
 MIN_GOLD_ENTITIES = {"held-out": 75, "noisy held-out": 50}
 CONTRACT_ENTITIES = {"policy_number", "phone_number", "id_number", "ticket_id", "claim_type", "complaint_category"}
 REPORT = PROJECT_ROOT / "results" / "nlu_quality.md"
