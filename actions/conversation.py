@@ -40,13 +40,17 @@ class ActionGreet(Action):
         return "action_greet"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        dispatcher.utter_message(response="utter_greet_again" if welcomed_last(tracker) else "utter_greet")
+        if welcomed_last(tracker):
+            dispatcher.utter_message(response="utter_greet_again")
+        else:
+            dispatcher.utter_message(response="utter_greet")
         return []
 
 
 def _offers_to_continue(event: Dict[str, Any]) -> bool:
     buttons = (event.get("data") or {}).get("buttons") or []
-    return replies.CONTINUE_BUTTON in buttons
+    wanted = replies.CONTINUE_BUTTON
+    return any(b.get("title") == wanted["title"] and b.get("payload") == wanted["payload"] for b in buttons)
 
 
 def form_was_interrupted(tracker: Tracker) -> bool:
