@@ -9,7 +9,9 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from bot import replies
+from actions.complaint import WHO_FIELDS
+from actions.services import services
+from bot import given_fields, replies
 
 WELCOMES = {"action_greet", "utter_greet"}
 # Answers to a side question asked in the middle of a form (data/rules: "…inside the form, then resume").
@@ -44,6 +46,22 @@ class ActionGreet(Action):
             dispatcher.utter_message(response="utter_greet_again")
         else:
             dispatcher.utter_message(response="utter_greet")
+        return []
+
+
+class ActionHowCanHelp(Action):
+    """A reply with nothing pending; a message saying who the user is ("你好，我是李建国") is a greeting."""
+
+    def name(self) -> Text:
+        return "action_how_can_help"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        text = str(tracker.latest_message.get("text") or "")
+        said = given_fields.volunteered(text, services().settings.policy_number_pattern)
+        if not text.lstrip().startswith("/") and WHO_FIELDS & set(said):
+            # Kept in the conversation: the form that follows takes them (actions/complaint.py given()).
+            return await ActionGreet().run(dispatcher, tracker, domain)
+        dispatcher.utter_message(response="utter_how_can_help")
         return []
 
 

@@ -1,6 +1,6 @@
 import pytest
 
-from actions.conversation import ActionContinueForm, ActionGreet
+from actions.conversation import ActionContinueForm, ActionGreet, ActionHowCanHelp
 from bot import replies
 from tests.actions.trackers import texts, tracker, user
 
@@ -69,3 +69,17 @@ async def test_an_older_interruption_does_not_count(dispatcher, domain):
         dispatcher, tracker("嗯", "affirm", events=events, active_loop="complaint_form"), domain
     )
     assert texts(dispatcher) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "answer"),
+    [
+        ("你好，我是李建国", "inform", "utter_greet"),  # NLU reads the introduction as information
+        ("我叫王秀兰，电话13912345678", "inform", "utter_greet"),
+        ("好的", "affirm", "utter_how_can_help"),
+        ("理赔的", "inform", "utter_how_can_help"),
+    ],
+)
+async def test_an_introduction_with_nothing_pending_is_greeted(svc, dispatcher, domain, text, intent, answer):
+    await ActionHowCanHelp().run(dispatcher, tracker(text, intent, events=SESSION), domain)
+    assert texts(dispatcher) == [answer]

@@ -151,16 +151,21 @@ def test_a_name_given_with_the_greeting_is_greeted_and_not_asked_again(assistant
 
 def test_a_name_given_with_the_greeting_is_kept_through_the_menu_button(assistant):
     sender = new_sender()
-    assistant.texts(sender, "您好，我是王德明，电话13655551702")
+    assert "我可以帮您" in joined(assistant.texts(sender, "您好，我叫王德明"))
     assert "哪一类" in assistant.texts(sender, "/complain")[-1]  # the welcome's 我要投诉 button
     first = assistant.texts(sender, "理赔的问题")
     read_back = answer_until_read_back(
         assistant,
         sender,
         first,
-        {"保单号": "跳过", "发生了什么": "理赔材料交齐一个月了没人处理", "怎么处理": "尽快赔付"},
+        {
+            "保单号": "跳过",
+            "手机号": "13655551702",
+            "发生了什么": "理赔材料交齐一个月了没人处理",
+            "怎么处理": "尽快赔付",
+        },
     )
-    assert "投诉人姓名：王德明" in read_back and "136****1702" in read_back
+    assert "投诉人姓名：王德明" in read_back
 
 
 def test_already_said_is_answered_by_looking_back(assistant):
@@ -217,8 +222,8 @@ def test_we_continue_is_said_only_when_something_interrupted_the_form(assistant)
     assistant.texts(sender, "理赔的问题")
     assistant.texts(sender, "跳过")
     assistant.texts(sender, "王秀兰")
-    assistant.texts(sender, "12345")
-    helped = assistant.say(sender, "1380013")  # the second failure explains the field, with 继续填写
+    assistant.texts(sender, "我的手机是138123")
+    helped = assistant.say(sender, "电话是1380013")  # the second failure explains the field, with 继续填写
     assert any(button["title"] == "继续填写" for message in helped for button in message.get("buttons", []))
     resumed = assistant.texts(sender, "/affirm")
     assert resumed[0] == "好的，我们继续。" and "手机号" in resumed[-1], resumed
