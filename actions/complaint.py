@@ -270,22 +270,60 @@ def narrowed(field: str, value: str, check: Callable[[str], validators.Check]) -
 
 def given(tracker: Tracker, field: str) -> Dict[Text, Any]:
     """`field` as the user stated it unasked, or recalled from earlier messages when they say they did."""
-    if from_payload(tracker):
-        return {}
-    requested, text = tracker.get_slot("requested_slot"), latest_text(tracker)
+    requested, text, tapped = tracker.get_slot("requested_slot"), latest_text(tracker), from_payload(tracker)
     if requested == field:
+        if tapped:
+            return {}
         if not given_fields.looking_back(text):
-            return {}  # a plain answer: the slot's own mapping takes it
+            if latest_intent(tracker) not in CHITCHAT_INTENTS:
+                return {}  # a plain answer: the slot's own mapping takes it
+            # Read as small talk, which the mapping skips, yet it states the field ("你好，我是李建国").
+            value = given_fields.volunteered(text, _policy_pattern()).get(field)
+            return {field: value} if value else {}
         answer = given_fields.without_look_back(text)
         earlier = [str(e.get("text") or "") for e in user_events(tracker)[:-1]]
         value = answer or given_fields.recalled(field, earlier, _policy_pattern())
         return {field: value} if value else {}
     if tracker.get_slot(field) is not None or requested == "complaint_confirmed":
         return {}
-    if requested is None and latest_intent(tracker) != "complain":
-        return {}  # activated by a button or a category: nothing else was said
-    value = given_fields.volunteered(text, _policy_pattern()).get(field)
+    value = None
+    if not tapped and (requested is not None or latest_intent(tracker) == "complain"):  # nor a bare category
+        value = given_fields.volunteered(text, _policy_pattern()).get(field)
+    if value is None and requested is None and field in WHO_FIELDS:
+        # The form starts: who the user said they are before it ("你好，我是李建国", then "我要投诉").
+        value = given_fields.recalled(field, said_before_this_form(tracker), _policy_pattern())
     return {field: value} if value else {}
+
+
+# Who the user is (not what they want) carries over from before the form: a wish said
+# about something else ("我希望了解一下理赔流程") is not this complaint's request.
+WHO_FIELDS = {"complainant_name", "phone_number", "policy_number"}
+# Where an earlier request ends: what was said before belongs to it, not to the form starting now.
+EPISODE_ENDS = {
+    "action_session_start",
+    "action_restart",
+    "action_submit_complaint",
+    "action_cancel_complaint",
+    "action_submit_callback",
+    "action_cancel_callback",
+}
+
+
+def said_before_this_form(tracker: Tracker) -> List[str]:
+    """The user's typed messages before the latest one, since the last request ended (oldest first)."""
+    texts: List[str] = []
+    latest_seen = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind in ("restart", "session_started") or (kind == "action" and event.get("name") in EPISODE_ENDS):
+            break
+        if kind != "user":
+            continue
+        text = str(event.get("text") or "")
+        if latest_seen and not text.lstrip().startswith("/"):
+            texts.append(text)
+        latest_seen = True
+    return texts[::-1]
 
 
 def _field_named_in(text: str) -> Optional[str]:

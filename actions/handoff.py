@@ -30,6 +30,7 @@ from actions.complaint import (
     consent_checked,
     conversation_risks,
     field_check,
+    said_before_this_form,
     submission_key,
 )
 from actions.satisfaction import PENDING_SLOTS
@@ -42,7 +43,7 @@ from actions.services import (
     services,
     user_events,
 )
-from bot import replies, validators
+from bot import given_fields, replies, validators
 from bot.emotion import is_distressed
 from bot.handoff import Availability, HandoffReason
 from bot.intake import record_complaint
@@ -225,9 +226,22 @@ class ValidateCallbackForm(ValidateComplaintForm):
     async def extract_callback_name(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        return self._carried_over(tracker, "callback_name", "complainant_name") or answered_name(
-            tracker, "callback_name"
+        return (
+            self._carried_over(tracker, "callback_name", "complainant_name")
+            or self._introduced(tracker)
+            or answered_name(tracker, "callback_name")
         )
+
+    @staticmethod
+    def _introduced(tracker: Tracker) -> Dict[Text, Any]:
+        # "你好，我是李建国" before the 留言 started: the name is not asked again.
+        if tracker.get_slot("requested_slot") is None and tracker.get_slot("callback_name") is None:
+            name = given_fields.recalled(
+                "complainant_name", said_before_this_form(tracker), services().settings.policy_number_pattern
+            )
+            if name:
+                return {"callback_name": name}
+        return {}
 
     # -- validation ------------------------------------------------------------
 

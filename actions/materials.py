@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from typing import Any, Dict, List, Optional, Text
 
@@ -20,8 +19,8 @@ from bot.text_normalisation import normalise
 logger = logging.getLogger(__name__)
 
 WHY_WORDS = ("为什么", "为啥", "干嘛", "什么用", "有啥用", "凭什么")
-# The button under the summary asks for the reasons of the same claim type. Rasa drops
-# payload keys that are not domain entities, so the action reads the key from the payload text.
+# The button under the summary asks for the reasons of the same claim type, through an
+# entity of its own (declared in the domain, not featurised).
 VIEW_ENTITY = "materials_view"
 REASONS_VIEW = "reasons"
 REASONS_BUTTON_TITLE = "为什么需要这些"
@@ -33,14 +32,10 @@ def reasons_button(claim_type: str) -> Dict[str, str]:
     return {"title": REASONS_BUTTON_TITLE, "payload": payload}
 
 
-def asks_for_reasons(text: str) -> bool:
+def asks_for_reasons(tracker: Tracker, text: str) -> bool:
     """The reasons button, or a typed "why" about the documents as a whole."""
-    if text.startswith("/") and "{" in text:
-        try:
-            fields = json.loads(text[text.index("{") :])
-        except ValueError:
-            return False
-        return isinstance(fields, dict) and fields.get(VIEW_ENTITY) == REASONS_VIEW
+    if text.startswith("/"):
+        return REASONS_VIEW in tracker.get_latest_entity_values(VIEW_ENTITY)
     return any(word in text for word in WHY_WORDS)
 
 
@@ -94,7 +89,7 @@ class ActionExplainClaimMaterials(Action):
                 ],
             )
             return []
-        if asks_for_reasons(text):
+        if asks_for_reasons(tracker, text):
             _utter(dispatcher, script, script.reasons(claim_type))
         else:
             _utter(dispatcher, script, script.summary(claim_type), buttons=[reasons_button(claim_type)])

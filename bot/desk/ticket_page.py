@@ -35,6 +35,8 @@ async def ticket_page(request: Request, number: str) -> HTTPResponse:
         await asyncio.to_thread(casefile.ticket, desk, login.agent, number)
     except TicketHidden as exc:
         return desk.page("refused.html", 404, login=login, message=exc.message)
+    # Supervisors assign by choosing a person by display name; the value is the username, validated as before.
+    assignees = await asyncio.to_thread(desk.agents.list) if login.agent.is_supervisor else []
     return desk.page(
         "ticket.html",
         login=login,
@@ -46,6 +48,7 @@ async def ticket_page(request: Request, number: str) -> HTTPResponse:
         complex_days=desk.settings.complex_deadline_days,
         pause_kinds=PAUSE_KINDS,
         categories=CATEGORY_LABELS,
+        assignees=assignees,
     )
 
 

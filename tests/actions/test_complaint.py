@@ -216,6 +216,36 @@ async def test_already_said_is_answered_by_looking_back(svc, dispatcher, domain,
     assert result["complainant_name"] == "李建国"
 
 
+async def starting(dispatcher, domain, text, intent, before):
+    """The form's first run after `before` (user events and actions, oldest first)."""
+    t = tracker(text, intent, active_loop="complaint_form", events=before)
+    return slot_events(await ValidateComplaintForm().run(dispatcher, t, domain))
+
+
+@pytest.mark.parametrize(("text", "intent"), [("我要投诉", "complain"), ("/complain", "complain")])
+async def test_who_the_user_said_they_are_before_the_form_is_not_asked_again(svc, dispatcher, domain, text, intent):
+    # "你好，我是李建国" was answered as a greeting; the complaint (typed or the welcome's button) came next.
+    before = [user("你好，我是李建国，电话139 1234 5678", "greet", timestamp=0.1)]
+    result = await starting(dispatcher, domain, text, intent, before)
+    assert result["complainant_name"] == "李建国" and result["phone_number"] == "13912345678"
+
+
+async def test_only_who_the_user_is_carries_over_and_never_from_an_earlier_request(svc, dispatcher, domain):
+    before = [
+        user("我叫张三", "inform", timestamp=0.1),
+        {"event": "action", "name": "action_submit_complaint", "timestamp": 0.2},
+        user("我希望了解一下理赔流程", "ask_claim_materials", timestamp=0.3),
+    ]
+    result = await starting(dispatcher, domain, "我要投诉", "complain", before)
+    assert "complainant_name" not in result and "customer_request" not in result
+
+
+async def test_a_name_given_with_a_greeting_when_asked_is_taken(svc, dispatcher, domain):
+    t = tracker("你好，我是李建国", "greet", slots={"requested_slot": "complainant_name"}, active_loop="complaint_form")
+    result = slot_events(await ValidateComplaintForm().run(dispatcher, t, domain))
+    assert result["complainant_name"] == "李建国"
+
+
 @pytest.mark.parametrize(
     ("text", "intent", "field", "value", "told"),
     [

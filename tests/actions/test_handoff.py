@@ -224,6 +224,18 @@ async def test_form_start_carries_over_the_complaint_description_and_name(svc, d
     assert result == {"callback_message": "理赔拖了两个月没有结果", "callback_name": "张三"}
 
 
+async def test_form_start_takes_the_name_and_phone_the_user_greeted_with(svc, dispatcher, domain):
+    t = tracker(
+        "没人的话我留言吧",
+        "request_human",
+        slots={"privacy_notice_version": "1.0.0"},
+        active_loop="callback_form",
+        events=[user("您好，我是李建国，手机13912345678", "greet", timestamp=0.1)],
+    )
+    result = slot_events(await ValidateCallbackForm().run(dispatcher, t, domain))
+    assert result["callback_name"] == "李建国" and result["phone_number"] == "13912345678"
+
+
 async def test_a_name_nlu_doubtfully_reads_as_yes_is_the_name(svc, dispatcher, domain):
     # The bench's 刘洋 was read as affirm (0.58): the rule said "好的，我们继续" and asked again, forever.
     asked = {"requested_slot": "callback_name", "callback_wanted": True, "callback_message": "理赔款一直没到账"}

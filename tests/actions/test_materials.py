@@ -1,4 +1,4 @@
-from actions.materials import REASONS_BUTTON_TITLE, ActionExplainClaimMaterials, reasons_button
+from actions.materials import REASONS_BUTTON_TITLE, VIEW_ENTITY, ActionExplainClaimMaterials, reasons_button
 from tests.actions.trackers import slot_events, texts, tracker
 
 
@@ -27,8 +27,9 @@ async def test_summary_offers_the_reasons_and_carries_the_version_as_metadata(sv
 
 async def test_the_reasons_button_answers_with_the_reasons(svc, dispatcher, domain):
     button = reasons_button("death")
-    # Rasa keeps only the domain's entities of a payload; the view is read from its text.
-    events = await run(dispatcher, domain, button["payload"], entities=[{"entity": "claim_type", "value": "death"}])
+    # As Rasa parses the payload: both keys are domain entities.
+    entities = [{"entity": "claim_type", "value": "death"}, {"entity": VIEW_ENTITY, "value": "reasons"}]
+    events = await run(dispatcher, domain, button["payload"], entities=entities)
     await run(dispatcher, domain, "为什么需要这些", slots={"claim_type": "death"})
     assert texts(dispatcher) == [svc.materials.reasons("death")] * 2
     assert dispatcher.messages[0]["script_version"] == svc.materials.version

@@ -255,3 +255,20 @@ def test_a_wechat_user_asks_the_status_without_a_number_and_rates_the_result_by_
     told = say("结果不公平")
     assert "退回重新处理" in told and "核查" in told
     assert ticket(assistant, ticket_no)["status"] == "processing"
+
+
+def test_a_burst_of_greetings_gets_one_welcome(wechat):
+    openid = new_openid()
+    texts = ["你好", "在吗", "有人吗", "人呢？？"]
+    answers = [wechat.post(*CALLBACKS.encrypted(text_xml(openid, texts[0], new_msg_id())))]
+    with ThreadPoolExecutor(len(texts)) as pool:
+        futures = []
+        for text in texts[1:]:
+            futures.append(pool.submit(wechat.post, *CALLBACKS.encrypted(text_xml(openid, text, new_msg_id()))))
+            time.sleep(0.15)
+        answers += [future.result() for future in futures]
+    time.sleep(2)  # anything pushed through the API has arrived by now
+    said = [CALLBACKS.open_reply(a.text)["Content"] for a in answers if a.text != "success"]
+    said += wechat.fake.delivered(openid)
+    assert sum("可回复：我要投诉" in text for text in said) == 1, said  # the welcome menu, once
+    assert "\n".join(wechat.user_texts(openid)) == "\n".join(texts)

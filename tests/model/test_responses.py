@@ -8,13 +8,19 @@ made it log an ERROR with a traceback each time the question was asked.
 import json
 import logging
 import re
+import warnings
 
 import pytest
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.core.training_data.story_reader.yaml_story_reader import YAMLStoryReader
+from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
 
-from bot.settings import PROJECT_ROOT
+from actions.materials import reasons_button
+from bot import materials, replies
+from bot.settings import PROJECT_ROOT, Settings
 
 DOMAIN = Domain.load(str(PROJECT_ROOT / "domain.yml"))
 PAYLOAD = re.compile(r"/(\w+)(\{.*\})?")
@@ -50,3 +56,23 @@ async def test_category_buttons_reach_the_user_as_rasa_payloads():
         "utter_ask_complaint_category", tracker, "rest"
     )
     assert rendered["buttons"][0] == {"title": "销售纠纷", "payload": '/inform{"complaint_category":"sales"}'}
+
+
+def action_buttons():
+    """Every button a custom action builds (the domain's own are checked above)."""
+    script = materials.load(Settings.from_env().materials_file)
+    yield from [*replies.SUMMARY_BUTTONS, *replies.CONSENT_BUTTONS, *replies.CALLBACK_FIELD_HELP_BUTTONS]
+    yield from [*replies.field_help_buttons(True), *replies.category_buttons(), *replies.field_choice_buttons()]
+    yield from (reasons_button(claim_type) for claim_type in script.claim_types)
+
+
+@pytest.mark.parametrize("button", action_buttons(), ids=lambda button: button["payload"])
+def test_rasa_keeps_every_key_of_an_action_button_without_a_warning(button):
+    # An undeclared key (the materials answer's `materials_view`) was dropped with a warning on every tap.
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        parsed = YAMLStoryReader.unpack_regex_message(Message(data={TEXT: button["payload"]}), DOMAIN)
+    match = PAYLOAD.fullmatch(button["payload"])
+    assert match and parsed.get(INTENT)[INTENT_NAME_KEY] == match.group(1)
+    expected = json.loads(match.group(2) or "{}")
+    assert {entity["entity"]: entity["value"] for entity in parsed.get(ENTITIES) or []} == expected
