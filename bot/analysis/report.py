@@ -7,7 +7,8 @@ from datetime import date
 from typing import Dict, List, Mapping, Optional, Tuple
 from zoneinfo import ZoneInfo
 
-from bot.analysis import causes, handling, repeats, satisfaction, volume
+from bot.analysis import cases, causes, handling, repeats, satisfaction, volume
+from bot.analysis.cases import CategoryCases, Malicious
 from bot.analysis.causes import Controllability
 from bot.analysis.figures import Share
 from bot.analysis.handling import Handling
@@ -39,6 +40,8 @@ class Report:
     satisfaction: List[CategorySatisfaction]
     priorities: List[Priority]
     repeats: Repeats
+    typical_cases: List[CategoryCases]
+    malicious: Malicious
 
 
 class Analysis:
@@ -79,4 +82,6 @@ class Analysis:
                 satisfaction=satisfaction.by_category(frame, scope),
                 priorities=satisfaction.priorities(frame, scope),
                 repeats=repeats.repeats(frame, scope, self.settings.repeat_complaint_days, totals.count),
+                typical_cases=cases.typical_cases(frame, scope),
+                malicious=cases.malicious(frame, scope, totals.count),
             )

@@ -169,6 +169,24 @@ def workbook(report: Report) -> bytes:
         [[item.phone, item.complaints] for item in repeats.most]
         + [[f"合计：{repeats.window_days}日内重复投诉", repeats.repeat_complaints]],
     )
+    _sheet(
+        book,
+        "典型案例",
+        ("类型", "工单号", "原因", "案件情况", "案件分析", "案件启示"),
+        [
+            [group.label, case.ticket_no, case.sub_reason, case.situation, case.analysis, case.lessons]
+            for group in report.typical_cases
+            for case in group.cases
+        ],
+    )
+    malicious = report.malicious
+    _sheet(
+        book,
+        "恶意投诉",
+        ("类型", "件数", "占比"),
+        _shares(malicious.categories) + [["合计（不作为拒绝服务的依据）", malicious.count, malicious.share]],
+        shares=(2,),
+    )
     output = BytesIO()
     book.save(output)
     return output.getvalue()
