@@ -805,3 +805,27 @@ class MaliciousMark(Base):
 
     def as_dict(self) -> Dict[str, Any]:
         return {"reason": self.reason, "marked_by": self.marked_by, "marked_at": iso(self.marked_at)}
+
+
+class DataExport(Base):
+    """Who exported which tickets from the analysis, and whether with personal numbers unmasked (audited)."""
+
+    __tablename__ = "data_exports"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime(timezone=True), nullable=False, index=True)
+    actor = Column(String(64), nullable=False)
+    kind = Column(String(32), nullable=False)  # tickets_csv
+    unmasked = Column(Boolean, nullable=False)
+    scope = Column(Text, nullable=False)  # the period and filters, as the query gave them
+    rows = Column(Integer, nullable=False)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "at": iso(self.at),
+            "actor": self.actor,
+            "kind": self.kind,
+            "unmasked": self.unmasked,
+            "scope": self.scope,
+            "rows": self.rows,
+        }
