@@ -22,6 +22,7 @@ from bot.analysis.scope import Scope
 from bot.analysis.ticket_export import TicketExport
 from bot.analysis.workbook import workbook
 from bot.clock import utc_now
+from bot.desk.casework import REASON_LABELS
 from bot.desk.context import desk_of
 from bot.desk.ticket_views import CHANNEL_LABELS
 from bot.desk.workspace import first_values
@@ -86,7 +87,7 @@ async def analysis_page(request: Request) -> HTTPResponse:
     if not login.agent.is_supervisor:
         return desk.page("refused.html", 403, login=login, message=SUPERVISORS_ONLY)
     settings = desk.settings
-    analysis = Analysis(desk.db, settings, channel_labels=CHANNEL_LABELS)
+    analysis = Analysis(desk.db, settings, channel_labels=CHANNEL_LABELS, handoff_reasons=REASON_LABELS)
     today = analysis.clock().astimezone(ZoneInfo(settings.timezone)).date()
     args = first_values(request.args)
     shown = {name: str(args.get(name) or "")[:MAX_VALUE] for name in ("period", *FILTERS)}
@@ -132,7 +133,9 @@ async def _scoped(request: Request) -> Tuple[Optional[Scope], Optional[HTTPRespo
 
 async def _report(request: Request, scope: Scope) -> Report:
     desk = desk_of(request)
-    return await asyncio.to_thread(Analysis(desk.db, desk.settings, channel_labels=CHANNEL_LABELS).report, scope)
+    return await asyncio.to_thread(
+        Analysis(desk.db, desk.settings, channel_labels=CHANNEL_LABELS, handoff_reasons=REASON_LABELS).report, scope
+    )
 
 
 def _file_name(scope: Scope, suffix: str) -> str:

@@ -145,3 +145,9 @@ def test_the_csv_is_masked_unless_asked_and_the_unmasked_export_is_audited(desk:
         audits = [(row.actor, row.unmasked, row.rows, row.scope) for row in session.query(DataExport).order_by("id")]
     scope = "period=2026-01-01..2026-02-01&channel=wechat"
     assert audits == [("boss", False, 2, scope), ("boss", True, 2, scope)]
+
+
+def test_the_assistant_section_says_when_conversations_cannot_be_read(desk: DeskServer) -> None:
+    page = desk.agent("boss", Role.SUPERVISOR).get("/analysis", params={"period": "2026-01"}).text
+    assert "智能助手" in page and "暂时无法读取对话记录" in page
+    assert '<strong id="assistant-self-service">—</strong>' in page
