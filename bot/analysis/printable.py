@@ -29,6 +29,18 @@ def _charts(report: Report) -> Dict[str, str]:
     }
 
 
+def _filters(report: Report) -> str:
+    """The filters by their labels where the report has them (a channel or category with complaints in it)."""
+    scope = report.scope
+    named = {row.key: row.label for row in report.channels}
+    named.update({item.category.key: item.category.label for item in report.categories})
+    return "，".join(
+        f"{label}：{named.get(value, value)}"
+        for label, value in (("渠道", scope.channel), ("类别", scope.category), ("地区", scope.region))
+        if value
+    )
+
+
 def printable_html(report: Report, generated_at: datetime) -> str:
     """The page: no script, no outside address; prints on A4."""
     pages = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=select_autoescape(["html"]))
@@ -36,6 +48,7 @@ def printable_html(report: Report, generated_at: datetime) -> str:
         report=report,
         charts=_charts(report),
         sections=SECTIONS,
+        filters=_filters(report),
         generated_at=generated_at.strftime("%Y-%m-%d %H:%M"),
         period_end=report.scope.period.end,
     )
