@@ -7,7 +7,7 @@ import dataclasses
 import json
 import logging
 from datetime import date, timedelta
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Union
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -119,16 +119,16 @@ async def analysis_page(request: Request) -> HTTPResponse:
     )
 
 
-async def _scoped(request: Request) -> Tuple[Optional[Scope], Optional[HTTPResponse]]:
+async def _scoped(request: Request) -> Union[Scope, HTTPResponse]:
     """The scope a supervisor's download asks for, or the refusal to answer instead."""
     desk, login = desk_of(request), request.ctx.login
     if not login.agent.is_supervisor:
-        return None, desk.page("refused.html", 403, login=login, message=SUPERVISORS_ONLY)
+        return desk.page("refused.html", 403, login=login, message=SUPERVISORS_ONLY)
     today = utc_now().astimezone(ZoneInfo(desk.settings.timezone)).date()
     try:
-        return read_scope(first_values(request.args), today), None
+        return read_scope(first_values(request.args), today)
     except PeriodError as exc:
-        return None, desk.page("refused.html", 400, login=login, message=str(exc))
+        return desk.page("refused.html", 400, login=login, message=str(exc))
 
 
 async def _report(request: Request, scope: Scope) -> Report:
@@ -151,9 +151,9 @@ def _attachment(content: bytes, content_type: str, name: str) -> HTTPResponse:
 
 async def analysis_workbook(request: Request) -> HTTPResponse:
     """The same figures as an XLSX workbook, one sheet per section."""
-    scope, refused = await _scoped(request)
-    if scope is None:
-        return refused  # type: ignore[return-value]
+    scope = await _scoped(request)
+    if not isinstance(scope, Scope):
+        return scope
     content = await asyncio.to_thread(workbook, await _report(request, scope))
     return _attachment(content, XLSX, _file_name(scope, "analysis") + ".xlsx")
 
@@ -166,18 +166,18 @@ async def _printable(request: Request, scope: Scope) -> str:
 
 async def analysis_report_html(request: Request) -> HTTPResponse:
     """The printable report (seed 003's sections) as one self-contained HTML file, charts inside it."""
-    scope, refused = await _scoped(request)
-    if scope is None:
-        return refused  # type: ignore[return-value]
+    scope = await _scoped(request)
+    if not isinstance(scope, Scope):
+        return scope
     page = await _printable(request, scope)
     return _attachment(page.encode("utf-8"), "text/html; charset=utf-8", _file_name(scope, "report") + ".html")
 
 
 async def analysis_report_pdf(request: Request) -> HTTPResponse:
     """The printable report printed to PDF by headless Chromium."""
-    scope, refused = await _scoped(request)
-    if scope is None:
-        return refused  # type: ignore[return-value]
+    scope = await _scoped(request)
+    if not isinstance(scope, Scope):
+        return scope
     desk, login = desk_of(request), request.ctx.login
     page = await _printable(request, scope)
     try:
@@ -190,9 +190,9 @@ async def analysis_report_pdf(request: Request) -> HTTPResponse:
 
 async def analysis_tickets_csv(request: Request) -> HTTPResponse:
     """The complaints behind the figures as CSV; unmasked personal numbers only when asked, and recorded."""
-    scope, refused = await _scoped(request)
-    if scope is None:
-        return refused  # type: ignore[return-value]
+    scope = await _scoped(request)
+    if not isinstance(scope, Scope):
+        return scope
     desk, login = desk_of(request), request.ctx.login
     args = first_values(request.args)
     unmasked = str(args.get("unmasked") or "").lower() in UNMASKED_VALUES

@@ -128,6 +128,7 @@
       document.getElementById("untypical-case").hidden = !marked;
       document.getElementById("typical-info").textContent = marked ? "已标记为典型案例（" + when(marked.marked_at) + "）" :
         (t.status === "closed" ? "" : "结案后可标记为典型案例。");
+      if (!marked) delete typical.dataset.filled;
       if (marked && !typical.dataset.filled) {
         typical.situation.value = marked.situation; typical.analysis.value = marked.analysis;
         typical.lessons.value = marked.lessons; typical.dataset.filled = "1";
@@ -210,7 +211,13 @@
   if (reopen) onSubmit(reopen, "/reopen", "工单已重新打开");
   const typicalForm = document.getElementById("typical-case");
   if (typicalForm) {
-    onSubmit(typicalForm, "/typical-case", "已保存为典型案例");
+    // Not reset after saving: the texts stay on the page as they were saved.
+    typicalForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const save = typicalForm.querySelector("button[type=submit]");
+      save.disabled = true;
+      try { await post("/typical-case", formJson(typicalForm), "已保存为典型案例"); } finally { save.disabled = false; }
+    });
     onSubmit(document.getElementById("malicious"), "/malicious", "已标记为恶意投诉");
   }
   onSubmit(document.getElementById("note"), "/notes", "备注已添加");
