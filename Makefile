@@ -6,7 +6,7 @@ RASA := $(VENV)/bin/rasa
 SPACY_PIPELINE := var/spacy/zh_complaints
 MODEL := models/complaints.tar.gz
 MODEL_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) \
-	$(wildcard data/jieba/*) bot/rasa/nlu/components.py bot/rasa/nlu/vocabulary.py bot/rasa/policies.py bot/rasa/serving.py
+	$(wildcard data/jieba/*) bot/rasa/nlu/components.py bot/rasa/nlu/normalisation.py bot/text_normalisation.py bot/rasa/nlu/vocabulary.py bot/rasa/policies.py bot/rasa/serving.py
 
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2

@@ -32,6 +32,7 @@ from actions.complaint import (
     field_check,
     submission_key,
 )
+from actions.satisfaction import PENDING_SLOTS
 from actions.services import (
     WriteCheck,
     blocking,
@@ -137,13 +138,16 @@ class ActionHandleFallback(Action):
 
 
 class ActionSessionStart(Action):
-    """A new session must not lift a human agent's pause (SessionStarted resets it)."""
+    """A new session must not lift a human agent's pause (SessionStarted resets it), nor forget a rating question
+    put to the user while they were away (a notice may arrive days after their last message)."""
 
     def name(self) -> Text:
         return "action_session_start"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        events: List[EventType] = [SessionStarted(), ActionExecuted("action_listen")]
+        events: List[EventType] = [SessionStarted()]
+        events += [SlotSet(slot, tracker.get_slot(slot)) for slot in PENDING_SLOTS if tracker.get_slot(slot)]
+        events.append(ActionExecuted("action_listen"))
         if await blocking(services().handoffs.is_active, tracker.sender_id):
             events.append(ConversationPaused())
         return events

@@ -15,6 +15,7 @@ from actions.services import latest_text, services
 from bot.claim_questions import declines_complaint
 from bot.materials import MaterialsScript, claim_type_or_none
 from bot.rasa.nlu import vocabulary
+from bot.text_normalisation import normalise
 
 logger = logging.getLogger(__name__)
 
@@ -49,9 +50,10 @@ def _claim_type(tracker: Tracker, text: str) -> Optional[str]:
     if entity is not None:
         return entity
     if not text.startswith("/"):
-        named = vocabulary.claim_type(text)
+        # The same rule as the entity normaliser's, on the text NLU read (traditional characters too).
+        named = vocabulary.claim_type_in_situation(normalise(text).text)
         if named is not None:
-            return named
+            return named[0]
     return claim_type_or_none(tracker.get_slot("claim_type"))
 
 

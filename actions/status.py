@@ -20,9 +20,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.consent import ConsentingForm
-from actions.services import WriteCheck, blocking, client_of, from_payload, latest_text, services
+from actions.services import WriteCheck, blocking, channel_of, client_of, from_payload, latest_text, services
 from bot import given_fields, replies, validators
-from bot.tickets import TicketStatus, bot_actor
+from bot.tickets import StatusAnswer, TicketStatus, bot_actor
 
 WITHDRAW_FORM = "withdraw_form"
 LOOKUP_SLOTS = ["lookup_ticket_id", "lookup_phone", "status_purpose", "withdraw_confirmed"]
@@ -32,6 +32,7 @@ _WITHDRAW = ("确认撤回", "撤回", "撤销", "撤了", "确认", "是的")
 # "编号忘了，能用手机号查吗": the user cannot give the ticket number.
 _FORGOT = ("忘了", "忘记", "不记得", "记不得", "记不清", "找不到", "没有编号", "没编号", "没记", "丢了", "手机号查")
 FORGOTTEN = "forgotten"
+WECHAT = "wechat"  # bot/channels/wechat/channel.py CHANNEL_NAME (not imported: the channel pulls in Sanic)
 
 
 def forgot_ticket_number(text: str) -> bool:
@@ -52,9 +53,32 @@ def _typed(text: str) -> str:
     return re.sub(r"\s", "", unicodedata.normalize("NFKC", text)).upper()
 
 
+def own_wechat_tickets(tracker: Tracker) -> List[StatusAnswer]:
+    """A WeChat user's status check: the tickets filed from their OpenID (WeChat signs who is writing), so no
+    number is asked. Withdrawals, and every other channel, are verified with the phone number."""
+    if channel_of(tracker) != WECHAT or tracker.get_slot("status_purpose") == "withdraw":
+        return []
+    if tracker.get_slot("lookup_ticket_id") is not None or not validators.conversation_id(tracker.sender_id).ok:
+        return []  # already answering the questions
+    return services().tickets.own_tickets(tracker.sender_id, WECHAT)
+
+
 class ValidateStatusForm(ConsentingForm, FormValidationAction):
     def name(self) -> Text:
         return "validate_status_form"
+
+    async def required_slots(
+        self,
+        domain_slots: List[Text],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        if tracker.get_slot("requested_slot") is None:
+            own = await blocking(own_wechat_tickets, tracker)
+            if own:
+                return []  # answered from the conversation by action_check_ticket_status
+        return await super().required_slots(domain_slots, dispatcher, tracker, domain)
 
     async def extract_lookup_ticket_id(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -149,10 +173,15 @@ class ActionCheckTicketStatus(Action):
         return "action_check_ticket_status"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        svc = services()
+        own = await blocking(own_wechat_tickets, tracker)
+        if own:
+            for answer in own:
+                dispatcher.utter_message(text=replies.status_reply(answer, svc.tickets.zone))
+            return _reset()
         check, conversation, ticket_no, phone = _checked_lookup(tracker)
         if check.refused(dispatcher, self.name()):
             return _reset()
-        svc = services()
         answer = await blocking(svc.tickets.lookup_status, conversation, ticket_no, phone, client_of(tracker))
         if not answer.found and not answer.locked:
             # A typo is forgiven within the limit: the form asks again for the phone (or a corrected number).
@@ -162,7 +191,7 @@ class ActionCheckTicketStatus(Action):
             dispatcher.utter_message(text=replies.status_reply(answer), buttons=[replies.HUMAN_BUTTON])
             return _reset()
         if tracker.get_slot("status_purpose") != "withdraw":
-            dispatcher.utter_message(text=replies.status_reply(answer))
+            dispatcher.utter_message(text=replies.status_reply(answer, svc.tickets.zone))
             return _reset()
         if answer.status_label == TicketStatus.CLOSED.label:
             dispatcher.utter_message(text=replies.already_closed(answer.ticket_no or ""))

@@ -13,10 +13,11 @@ from pathlib import Path
 from typing import Any, Callable, List, Optional
 
 from bot.agents import AccountError, AgentService, Role
+from bot.clock import utc_now
 from bot.db import Database, migrate
 from bot.handoff import HandoffService
 from bot.logs import LoggingSetupError, configure_logging
-from bot.settings import Settings
+from bot.settings import PROJECT_ROOT, Settings
 from bot.spool import ComplaintSpool
 from bot.tickets import TicketNotFound, TicketService
 
@@ -134,6 +135,8 @@ def build_parser() -> argparse.ArgumentParser:
     nlu = groups.add_parser("nlu", help="NLU assets").add_subparsers(dest="command", required=True)
     build = nlu.add_parser("build-spacy", help="build the Chinese spaCy pipeline from source")
     build.add_argument("output")
+    reviewed = nlu.add_parser("export-reviewed", help="write the messages reviewed on the desk as NLU training data")
+    reviewed.add_argument("output", nargs="?", default="data/nlu/reviewed.yml", help="a .yml file (data/nlu/…)")
     return parser
 
 
@@ -163,6 +166,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.group == "db":
         migrate(settings)
         return 0
+    if args.group == "nlu" and args.command == "export-reviewed":
+        return _export_reviewed(args, settings)
     if args.group == "nlu":
         from bot.rasa.nlu.spacy_pipeline import build_pipeline
 
@@ -230,6 +235,29 @@ def _demo(args: argparse.Namespace, settings: Settings, db: Database) -> int:
         f"已生成 {result.tickets} 张演示工单（{result.first_day} 至 {result.last_day}），"
         f"替换了 {result.replaced} 张旧的演示工单"
     )
+    return 0
+
+
+def _export_reviewed(args: argparse.Namespace, settings: Settings) -> int:
+    from bot.nlu_review import NluReviews, export_yaml, training_texts
+    from bot.retention import TrackerEvents
+
+    output = Path(args.output)
+    if output.suffix not in (".yml", ".yaml"):
+        print("the output must be a .yml file (Rasa's NLU training data)", file=sys.stderr)
+        return 2
+    db = Database(settings.database_url)
+    trackers = TrackerEvents(settings.tracker_database_url)
+    try:
+        reviews = NluReviews(db, trackers, []).reviewed()
+    finally:
+        trackers.dispose()
+    # Examples already in the training data (but for an earlier export to this file) are left out.
+    known = training_texts(PROJECT_ROOT / "data" / "nlu", leave_out=output)
+    text, count = export_yaml(reviews, known, utc_now())
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text, encoding="utf-8")
+    print(f"{count} reviewed example(s) written to {output}")
     return 0
 
 

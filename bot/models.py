@@ -829,3 +829,25 @@ class DataExport(Base):
             "scope": self.scope,
             "rows": self.rows,
         }
+
+
+class NluReview(Base):
+    """A reviewer's verdict on a message the assistant did not understand: the intent it should have had."""
+
+    __tablename__ = "nlu_reviews"
+
+    id = Column(Integer, primary_key=True)
+    text_key = Column(String(200), unique=True, nullable=False)  # bot/nlu_review.py group_key()
+    text = Column(Text, nullable=False)  # as the user wrote it, personal numbers masked
+    intent = Column(String(64), nullable=False)
+    reviewer = Column(String(64), nullable=False)
+    reviewed_at = Column(DateTime(timezone=True), nullable=False)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "id": self.id,
+            "text": self.text,
+            "intent": self.intent,
+            "reviewer": self.reviewer,
+            "reviewed_at": iso(self.reviewed_at),
+        }

@@ -8,12 +8,11 @@ the change), so replaying a change never queues a second notice and a route neve
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional
 
 import yaml
 from sqlalchemy import select
@@ -26,7 +25,6 @@ from bot.settings import PROJECT_ROOT, Settings
 from bot.step_content import OUTCOME_LABELS
 
 KINDS = ("acknowledgement", "extension", "pause", "result", "callback", "follow_up")
-RATINGS = ("satisfied", "basically_satisfied", "dissatisfied")
 MAX_SUMMARY = 20
 DEFAULT_FILE = PROJECT_ROOT / "knowledge" / "notice_templates.yml"
 # How the ticket page names a notice's state, its routes and how each attempt ended.
@@ -36,7 +34,7 @@ ROUTE_LABELS = {"chat": "对话消息", "wechat": "微信消息", "wechat_templa
 
 
 class NoticeTemplateError(ValueError):
-    """The template file misses a kind, a text or a rating button."""
+    """The template file misses a kind or a text."""
 
 
 @dataclass(frozen=True)
@@ -52,8 +50,6 @@ class NoticeTemplates:
     reviewed_by: str
     reviewed_on: str
     kinds: Mapping[str, KindTemplate]
-    rating_question: str
-    rating_titles: Mapping[str, str]  # rating value -> button title
 
 
 def parse(raw: Any) -> NoticeTemplates:
@@ -69,17 +65,11 @@ def parse(raw: Any) -> NoticeTemplates:
         if kind != "acknowledgement" and not text:
             raise NoticeTemplateError(f"notice templates: kind {kind!r} needs a text")
         kinds[kind] = KindTemplate(str(item["label"]), str(item["summary"]), str(text) if text else None)
-    rating = raw.get("rating") or {}
-    buttons = rating.get("buttons") or {}
-    if not rating.get("question") or any(not buttons.get(value) for value in RATINGS):
-        raise NoticeTemplateError("notice templates: rating needs a question and a title for each rating")
     return NoticeTemplates(
         version=str(raw.get("version") or ""),
         reviewed_by=str(raw.get("reviewed_by") or ""),
         reviewed_on=str(raw.get("reviewed_on") or ""),
         kinds=kinds,
-        rating_question=str(rating["question"]),
-        rating_titles={value: str(buttons[value]) for value in RATINGS},
     )
 
 
@@ -88,19 +78,6 @@ def load_templates(path: Path = DEFAULT_FILE) -> NoticeTemplates:
     """The reviewed templates, read once per file."""
     with open(path, encoding="utf-8") as handle:
         return parse(yaml.safe_load(handle))
-
-
-def rating_question(path: Path = DEFAULT_FILE) -> Tuple[str, List[Dict[str, str]]]:
-    """The satisfaction question and its three buttons (title, payload), as the chat shows them."""
-    templates = load_templates(path)
-    buttons = [
-        {
-            "title": templates.rating_titles[value],
-            "payload": "/rate" + json.dumps({"rating": value}, separators=(",", ":")),
-        }
-        for value in RATINGS
-    ]
-    return templates.rating_question, buttons
 
 
 def _chinese_date(day: date) -> str:

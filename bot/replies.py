@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, tzinfo
 from typing import Dict, List, Mapping, Optional
 
 from bot.privacy import mask_phone
@@ -146,14 +146,31 @@ def ticket_spooled(reference: str) -> str:
     )
 
 
-def status_reply(answer: StatusAnswer) -> str:
+NOTICE_READ_OUT_CHARS = 500
+
+
+def _read_out(notice: str) -> str:
+    return notice if len(notice) <= NOTICE_READ_OUT_CHARS else f"{notice[:NOTICE_READ_OUT_CHARS]}…"
+
+
+def status_reply(answer: StatusAnswer, zone: Optional[tzinfo] = None) -> str:
     if answer.found:
         deadline = answer.deadline
         assert deadline is not None  # a found ticket's deadline column is NOT NULL
-        return (
+        text = (
             f"投诉编号 {answer.ticket_no} 当前状态：{answer.status_label}。"
-            f"处理期限：{deadline.year}年{deadline.month}月{deadline.day}日。"
+            f"处理期限：{deadline.year}年{deadline.month}月{deadline.day}日"
         )
+        if answer.extension_days:
+            text += f"（因案情复杂，已延长{answer.extension_days}日）"
+        text += "。"
+        if answer.paused:
+            text += "目前正在进行外部鉴定，鉴定期间不计入处理期限。"
+        if answer.latest_notice:
+            sent = answer.latest_notice_at.astimezone(zone) if answer.latest_notice_at and zone else None
+            when = f"（{sent.month}月{sent.day}日）" if sent else ""
+            text += f"\n我们最近一次给您的通知{when}：{_read_out(answer.latest_notice)}"
+        return text
     if answer.locked:
         # The same words whichever limit was reached and whether or not the ticket exists.
         return (
@@ -318,3 +335,46 @@ def supervisor_takeover(name: str) -> str:
 
 def agent_reassigned(name: str) -> str:
     return f"您好，您的会话已转交给客服{name}，接下来由{name}为您继续服务，之前的对话记录都在，无需重复说明。"
+
+
+# -- satisfaction (跟进): the rating after a result notice or a live agent conversation ---------
+
+# Until knowledge/notice_templates.yml holds the rating question (bot/notices.py), the desk's hand-back asks it
+# in these words; the numbers are for WeChat and SMS links, where buttons arrive as plain text.
+RATING_QUESTION = "请您对本次投诉处理进行评价：回复“1”满意，“2”基本满意，“3”不满意，或点选下面的按钮。"
+RATING_LABELS = {"satisfied": "满意", "basically_satisfied": "基本满意", "dissatisfied": "不满意"}
+
+
+def rating_buttons() -> List[Button]:
+    return [{"title": title, "payload": f'/rate{{"rating":"{value}"}}'} for value, title in RATING_LABELS.items()]
+
+
+def rating_thanks(rating: str) -> str:
+    if rating == "satisfied":
+        return "感谢您的评价！您的认可是对我们最大的鼓励。还有什么可以帮您的吗？"
+    return "感谢您的评价，我们会继续改进服务。还有什么可以帮您的吗？"
+
+
+def rating_reopened(ticket_no: Optional[str], sent_back: bool) -> str:
+    """不满意: sent back for re-handling, and the 核查 route (Art. 20 of 《银行业保险业消费投诉处理管理办法》)."""
+    if ticket_no:
+        case = (
+            f"您的投诉 {ticket_no} 已退回重新处理"
+            if sent_back
+            else f"您的投诉 {ticket_no} 仍在处理中，您的意见已转交主管"
+        )
+    else:
+        case = "您的意见已转交主管处理"
+    return (
+        f"已记录您的意见，{case}，主管会跟进，工作人员将再次与您联系。"
+        "如您对我们的处理决定有异议，可以自收到处理决定之日起30日内，以书面形式向我司上级机构申请核查，"
+        "上级机构将在30日内作出核查决定；您也可以申请调解，或拨打12378银行保险消费者投诉维权热线。"
+    )
+
+
+RATING_REPEATED = "您已对这次处理作出过评价，每次处理只记录一次评价，感谢您的反馈。如需其他帮助，请直接告诉我。"
+RATING_NOT_ASKED = (
+    "感谢您的反馈！目前没有需要您评价的处理结果。"
+    "如需投诉，请回复“我要投诉”；对已有投诉的处理有意见，可以回复“查询投诉进度”或“转人工”。"
+)
+RATING_UNCLEAR = "请回复“1”满意，“2”基本满意，“3”不满意，或点选下面的按钮。"

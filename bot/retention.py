@@ -29,7 +29,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy import and_, delete, func, select
@@ -184,6 +184,21 @@ class TrackerEvents:
                     counts["events"] += removed
                     counts["conversations"] += int(removed > 0)
         return counts
+
+    def latest(self, kinds: Sequence[str], limit: int) -> List[Tuple[str, str]]:
+        """(conversation id, stored JSON) of the newest `limit` events of these kinds, oldest first."""
+        if self.engine is None:
+            return []
+        with self.engine.connect() as connection:
+            if not self._ready(connection):
+                return []
+            rows = connection.execute(
+                select(_events.c.sender_id, _events.c.data)
+                .where(_events.c.type_name.in_(list(kinds)))
+                .order_by(_events.c.id.desc())
+                .limit(limit)
+            ).all()
+        return [(str(sender), str(data)) for sender, data in reversed(rows)]
 
     def events_of(self, conversation_id: str) -> List[str]:
         """The stored JSON of a conversation's events, oldest first."""

@@ -19,7 +19,7 @@ from bot.alerts import raise_alert
 from bot.clock import Clock, utc_now
 from bot.db import Database
 from bot.deadlines import DeadlineRules, effective_deadline
-from bot.models import StatusLookup, Ticket, TicketEvent, TicketNote, TicketSequence
+from bot.models import Notice, StatusLookup, Ticket, TicketEvent, TicketNote, TicketSequence
 from bot.regions import RegionMap
 from bot.risk import RISK_PRIORITY, describe, stored_flags
 from bot.settings import Settings
@@ -119,6 +119,10 @@ class StatusAnswer:
     attempts_left: int = 0
     locked: bool = False  # too many failures for this conversation, ticket, phone or client
     lock_minutes: int = 0  # how long failures count (the window), for telling the user
+    extension_days: int = 0  # days a supervisor added to the deadline (already in `deadline`)
+    paused: bool = False  # an external appraisal is running: the clock stands still
+    latest_notice: Optional[str] = None  # the newest notice sent to the complainant, as sent
+    latest_notice_at: Optional[datetime] = None
 
 
 # Serialises status look-ups on PostgreSQL so that parallel guesses cannot all pass the
@@ -413,13 +417,39 @@ class TicketService:
                     lock_minutes=self.settings.status_lock_window_minutes,
                 )
             attempt.succeeded = 1
-            return StatusAnswer(
-                found=True,
-                ticket_no=ticket.ticket_no,
-                status_label=TicketStatus(ticket.status).label,
-                deadline=ticket.deadline,
-                attempts_left=left,
-            )
+            return self._answer(session, ticket, attempts_left=left)
+
+    def own_tickets(self, conversation_id: str, channel: str, limit: int = 3) -> List[StatusAnswer]:
+        """The status of the tickets filed in this conversation, newest first, for a channel whose sender id
+        is the person (a WeChat OpenID, authenticated by WeChat's signature): no number to type."""
+        with self.db.transaction() as session:
+            tickets = session.execute(
+                select(Ticket)
+                .where(Ticket.conversation_id == conversation_id, Ticket.channel == channel)
+                .order_by(Ticket.id.desc())
+                .limit(limit)
+            ).scalars()
+            return [self._answer(session, ticket) for ticket in tickets]
+
+    @staticmethod
+    def _answer(session: Session, ticket: Ticket, attempts_left: int = 0) -> StatusAnswer:
+        notice = session.execute(
+            select(Notice.body, Notice.sent_at)
+            .where(Notice.ticket_id == ticket.id, Notice.status == "sent", Notice.body.is_not(None))
+            .order_by(Notice.sent_at.desc(), Notice.id.desc())
+            .limit(1)
+        ).first()
+        return StatusAnswer(
+            found=True,
+            ticket_no=ticket.ticket_no,
+            status_label=TicketStatus(ticket.status).label,
+            deadline=ticket.deadline,
+            attempts_left=attempts_left,
+            extension_days=ticket.extension_days or 0,
+            paused=ticket.paused_since is not None,
+            latest_notice=notice.body if notice else None,
+            latest_notice_at=notice.sent_at if notice else None,
+        )
 
     def _attempts_left(self, session: Session, attempt: StatusLookup, since: datetime) -> int:
         """The fewest failures still allowed by any of the limits that apply to `attempt`."""

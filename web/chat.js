@@ -113,15 +113,18 @@
     }
   }
 
+  // Messages have Rasa's shape (text, quick_replies); the channel's id,
+  // sender, timestamp and agent are in `metadata`.
   function render(message) {
-    if (!message || typeof message.id !== "string" || state.rendered.has(message.id)) return;
-    state.rendered.add(message.id);
-    var sender = message.sender === "user" || message.sender === "agent" ? message.sender : "bot";
+    var meta = message && message.metadata && typeof message.metadata === "object" ? message.metadata : {};
+    if (!message || typeof message.text !== "string" || typeof meta.id !== "string" || state.rendered.has(meta.id)) return;
+    state.rendered.add(meta.id);
+    var sender = meta.sender === "user" || meta.sender === "agent" ? meta.sender : "bot";
     var node = element("div", "message from-" + sender);
-    node.setAttribute("data-id", message.id);
-    if (typeof message.timestamp === "number") node.setAttribute("data-ts", String(message.timestamp));
+    node.setAttribute("data-id", meta.id);
+    if (typeof meta.timestamp === "number") node.setAttribute("data-ts", String(meta.timestamp));
     if (sender !== "user") {
-      node.appendChild(element("div", "message-label", sender === "agent" ? agentLabel(message.agent) : LABEL_BOT));
+      node.appendChild(element("div", "message-label", sender === "agent" ? agentLabel(meta.agent) : LABEL_BOT));
     }
     node.appendChild(element("div", "bubble", typeof message.text === "string" ? message.text : ""));
     var replies = Array.isArray(message.quick_replies) ? message.quick_replies : [];
@@ -136,7 +139,7 @@
       });
       node.appendChild(group);
     }
-    insert(node, message.timestamp);
+    insert(node, meta.timestamp);
     refreshQuickReplies();
     scrollToEnd();
   }
@@ -179,7 +182,7 @@
     text = text.trim();
     if (!text) return;
     var id = newUuid().replace(/-/g, "");
-    render({ id: id, sender: "user", text: title || text });
+    render({ text: title || text, metadata: { id: id, sender: "user" } });
     var packet = { message: text, message_id: id };
     if (title) packet.metadata = { button_title: title };
     if (socket.connected && state.confirmed && state.historyLoaded) {
@@ -260,6 +263,15 @@
   });
 
   socket.on("bot_done", hideTyping);
+
+  // A message the server could not place (no or another session): ask for the session again.
+  socket.on("error", function () {
+    hideTyping();
+    if (socket.connected) {
+      state.confirmed = false;
+      socket.emit("session_request", { session_id: state.sessionId });
+    }
+  });
 
   socket.on("disconnect", function () {
     state.confirmed = false;

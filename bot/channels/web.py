@@ -7,19 +7,29 @@ needs no CORS and works behind a load balancer as one site.
 
 Differences from Rasa's stock `socketio` channel, and why:
 - The conversation is keyed by a session id the client generates
-  (`crypto.randomUUID()`), kept across reloads and reconnects. Whoever knows it
-  can read the conversation, so it must be a random UUID v4; anything else is
-  replaced by a fresh one. The Rasa conversation id is `web-<session id>`, so a
-  web client can never address a conversation of another channel.
+  (`crypto.randomUUID()`, or stock Rasa's `uuid4().hex`), kept across reloads
+  and reconnects. Whoever knows it can read the conversation, so it must be a
+  random UUID v4, dashed or 32 hex digits, any case; anything else is replaced
+  by a fresh one. Every form of one UUID is one conversation: the Rasa
+  conversation id is `web-<lower-case dashed UUID>`, so a web client can never
+  address a conversation of another channel. `session_confirm` echoes the id as
+  the client sent it, so the client keeps using its own string.
 - Connections, messages and history requests are limited per client address
   (bot/channels/rate_limit.py); a message over the limit gets a notice.
 - What the user typed reaches Rasa as bot/channels/user_text.py passes it on:
   storable text, and `/intent{...}` only for a button the bot just offered.
-- Every message carries a stable `id` (user: the client's message id; bot: a
-  digest of the BotUttered event's timestamp and text), identical live and in
-  the history, so clients can de-duplicate.
-- Agent messages keep `metadata.agent` (Rasa's SocketIOOutput drops metadata),
-  so the page can label them with the agent's name.
+- Bot messages have Rasa's shape (`text`, `quick_replies`, `attachment`,
+  `custom`), which stock clients such as rasa-webchat render only when no other
+  top-level key is present; the channel's extras go in `metadata`: a stable
+  `id` (user: the client's message id; bot: a digest of the BotUttered event's
+  timestamp and text, identical live and in the history), `sender`,
+  `timestamp`, `agent` (Rasa's SocketIOOutput drops it) and the notice marks.
+- `metadata_key` (default `customData`, rasa-webchat's) names the part of
+  `user_uttered` that reaches the tracker's message metadata: bounded, and
+  never the keys the project itself puts there (identity, address, buttons).
+- A `user_uttered` that cannot be handled gets an `error` event (and
+  `bot_done`) instead of silence.
+- `cors_allowed_origins` adds origins to the page's own, it does not replace it.
 - `bot_done` tells the client that the bot finished answering one message (the
   typing indicator stops even when the bot stays silent during a handoff).
 - `AsyncServer` is built by `create_server()`; `redis_url` in the credentials
@@ -92,6 +102,44 @@ MAX_PACKET_BYTES = 64 * 1024
 MAX_HISTORY_REQUEST_BYTES = 1024
 
 _UUID4 = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
+_UUID4_HEX = re.compile(r"^[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}$")
+DEFAULT_METADATA_KEY = "customData"
+# Keys of a user message's metadata that the project sets and reads (identity,
+# client address, buttons, bursts, agents, notices, WeChat): a client's
+# `metadata_key` content never supplies them. Compared without case.
+RESERVED_METADATA_KEYS = frozenset(
+    {
+        "button_title",
+        CLIENT_ADDRESS_KEY,
+        "burst",
+        "burst_ids",
+        "agent",
+        "notice",
+        "notice_kind",
+        "wechat",
+        "sender",
+        "sender_id",
+        "session_id",
+        "conversation_id",
+        "user_id",
+        "openid",
+        "secret",
+        "conversation_secret",
+        "token",
+        "auth",
+        "jwt",
+    }
+)
+MAX_METADATA_BYTES = 4096
+MAX_METADATA_DEPTH = 4
+MAX_METADATA_ITEMS = 32
+MAX_METADATA_KEY = 64
+MAX_METADATA_STRING = 1000
+# A bot's attachment or custom payload (from the domain or the desk).
+MAX_BOT_EXTRA_BYTES = 16 * 1024
+NO_SESSION_TEXT = "连接尚未建立会话，请刷新页面后重新发送。"
+OTHER_SESSION_TEXT = "该消息所属的会话与当前连接不一致，请刷新页面后重新发送。"
+BAD_MESSAGE_TEXT = "消息格式不正确，请刷新页面后重新发送。"
 _MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _ORIGIN = re.compile(r"^(\*|'self'|'none'|https?://[A-Za-z0-9.*-]+(:\d{1,5})?)$")
 
@@ -107,11 +155,52 @@ ASSETS: Dict[str, Tuple[Path, str]] = {
 
 
 def parse_session_id(value: Any) -> Optional[str]:
-    """The canonical (lower-case) UUID v4, or None when `value` is not one."""
-    if not isinstance(value, str) or len(value) != 36:
+    """The canonical (lower-case, dashed) form of a UUID v4 given dashed or as 32 hex digits, any case; else None."""
+    if not isinstance(value, str) or len(value) not in (32, 36):
         return None
     value = value.lower()
-    return value if _UUID4.match(value) else None
+    if len(value) == 36:
+        return value if _UUID4.match(value) else None
+    if not _UUID4_HEX.match(value):
+        return None
+    return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+
+
+def _bounded(value: Any, depth: int) -> bool:
+    """True for JSON data within the depth, item and string bounds, with short string keys."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return True
+    if isinstance(value, str):
+        return len(value) <= MAX_METADATA_STRING
+    if depth >= MAX_METADATA_DEPTH:
+        return False
+    if isinstance(value, list):
+        return len(value) <= MAX_METADATA_ITEMS and all(_bounded(item, depth + 1) for item in value)
+    if isinstance(value, dict):
+        return len(value) <= MAX_METADATA_ITEMS and all(
+            isinstance(key, str) and 0 < len(key) <= MAX_METADATA_KEY and _bounded(item, depth + 1)
+            for key, item in value.items()
+        )
+    return False
+
+
+def client_metadata(value: Any) -> Optional[Dict[str, Any]]:
+    """A client's `metadata_key` object without the project's own keys; None when it is malformed or too big.
+
+    Absent (None) or empty gives {}. Never trusted for identity: it only adds
+    keys that no part of the project reads.
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not _bounded(value, 1):
+        return None
+    try:
+        size = len(json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+    except ValueError:  # NaN or infinity
+        return None
+    if size > MAX_METADATA_BYTES:
+        return None
+    return {key: item for key, item in value.items() if key.lower() not in RESERVED_METADATA_KEYS}
 
 
 def sender_id_for(session_id: str) -> str:
@@ -142,33 +231,71 @@ def _buttons(message: Mapping[str, Any]) -> List[Dict[str, str]]:
     return buttons[:MAX_BUTTONS]
 
 
-def bot_payload(message: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
-    """What a client receives for one bot or agent utterance.
+def _extra(value: Any) -> Optional[Dict[str, Any]]:
+    """A bot's attachment or custom payload when it is a JSON object of bounded size."""
+    if not isinstance(value, dict):
+        return None
+    try:
+        size = len(json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8"))
+    except (TypeError, ValueError):
+        return None
+    return value if size <= MAX_BOT_EXTRA_BYTES else None
+
+
+def _extras(message: Mapping[str, Any]) -> List[Tuple[str, Dict[str, Any]]]:
+    """The non-text parts of an utterance as Rasa's socket.io channel sends them, one message each."""
+    parts: List[Tuple[str, Dict[str, Any]]] = []
+    image = message.get("image")
+    if isinstance(image, str) and re.match(r"^https?://", image) and len(image) <= 2048:
+        parts.append(("attachment", {"type": "image", "payload": {"src": image}}))
+    attachment = _extra(message.get("attachment"))
+    if attachment is not None:
+        parts.append(("attachment", attachment))
+    custom = _extra(message.get("custom"))
+    if custom is not None:
+        parts.append(("custom", custom))
+    return parts
+
+
+def bot_payloads(message: Mapping[str, Any]) -> List[Dict[str, Any]]:
+    """What a client receives for one bot or agent utterance, in Rasa's message shape.
 
     `message` has the shape of `BotUttered.message()`: the event's data (buttons,
-    ...), `text`, `timestamp` and the event's metadata keys merged in. Only text
-    and buttons are supported; a message with neither yields None.
+    ...), `text`, `timestamp` and the event's metadata keys merged in. Text with
+    its buttons is one message; an image, attachment or custom payload follows
+    as a message of its own (as Rasa sends them). The channel's extras are in
+    each message's `metadata`.
     """
     raw_text = message.get("text")
     text = raw_text if isinstance(raw_text, str) else ""
     buttons = _buttons(message)
-    if not text and not buttons:
-        return None
     timestamp = message.get("timestamp")
-    payload: Dict[str, Any] = {
-        "id": bot_message_id(timestamp, text),
-        "sender": "bot",
-        "text": text,
-        "timestamp": timestamp,
-    }
-    if buttons:
-        payload["quick_replies"] = buttons
+    meta: Dict[str, Any] = {"id": bot_message_id(timestamp, text), "sender": "bot", "timestamp": timestamp}
     agent = message.get("agent")
     if isinstance(agent, Mapping):
         name = agent.get("name")
-        payload["sender"] = "agent"
-        payload["agent"] = {"name": name.strip()[:MAX_AGENT_NAME] if isinstance(name, str) else ""}
-    return payload
+        meta["sender"] = "agent"
+        meta["agent"] = {"name": name.strip()[:MAX_AGENT_NAME] if isinstance(name, str) else ""}
+    if isinstance(message.get("notice"), bool):
+        meta["notice"] = message["notice"]
+    kind = message.get("notice_kind")
+    if isinstance(kind, str) and re.fullmatch(r"[a-z_]{1,32}", kind):
+        meta["notice_kind"] = kind
+    payloads: List[Dict[str, Any]] = []
+    if text or buttons:
+        payload: Dict[str, Any] = {"text": text}
+        if buttons:
+            payload["quick_replies"] = buttons
+        payloads.append({**payload, "metadata": meta})
+    for index, (key, value) in enumerate(_extras(message)):
+        payloads.append({key: value, "metadata": {**meta, "id": f"{meta['id']}-{index + 1}"}})
+    return payloads
+
+
+def bot_payload(message: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
+    """The first message a client receives for one utterance; None when there is nothing to show."""
+    payloads = bot_payloads(message)
+    return payloads[0] if payloads else None
 
 
 def _user_payload(event: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
@@ -180,10 +307,12 @@ def _user_payload(event: Mapping[str, Any]) -> Optional[Dict[str, Any]]:
     title = metadata.get("button_title")
     shown = title if isinstance(title, str) and title else text
     return {
-        "id": str(event.get("message_id") or bot_message_id(event.get("timestamp"), text)),
-        "sender": "user",
         "text": shown[:MAX_TEXT_LENGTH],
-        "timestamp": event.get("timestamp"),
+        "metadata": {
+            "id": str(event.get("message_id") or bot_message_id(event.get("timestamp"), text)),
+            "sender": "user",
+            "timestamp": event.get("timestamp"),
+        },
     }
 
 
@@ -204,17 +333,13 @@ def history(events: Iterable[Mapping[str, Any]], limit: int = HISTORY_LIMIT) -> 
         kind = event.get("event")
         if kind == "user":
             messages += [payload for part in _burst_parts(event) if (payload := _user_payload(part)) is not None]
-            continue
         elif kind == "bot":
             raw_metadata, raw_data = event.get("metadata"), event.get("data")
             metadata = raw_metadata if isinstance(raw_metadata, Mapping) else {}
             data = raw_data if isinstance(raw_data, Mapping) else {}
             # Same shape as BotUttered.message(), so ids match the live messages.
-            payload = bot_payload({**data, "text": event.get("text"), "timestamp": event.get("timestamp"), **metadata})
-        else:
-            continue
-        if payload is not None:
-            messages.append(payload)
+            uttered = {**data, "text": event.get("text"), "timestamp": event.get("timestamp"), **metadata}
+            messages += bot_payloads(uttered)
     return messages[-limit:] if limit > 0 else []
 
 
@@ -238,11 +363,11 @@ class WebChatOutput(OutputChannel):
         self.bot_message_evt = bot_message_evt
 
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
-        payload = bot_payload(message)
         # An empty room would make socket.io broadcast to every client.
-        if payload is None or not recipient_id:
+        if not recipient_id:
             return
-        await self.sio.emit(self.bot_message_evt, payload, to=recipient_id)
+        for payload in bot_payloads(message):
+            await self.sio.emit(self.bot_message_evt, payload, to=recipient_id)
 
     # Direct calls, not made for a tracker event: they appear live only.
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
@@ -273,6 +398,7 @@ class WebChatInput(SocketIOInput):
             cors_allowed_origins=credentials.get("cors_allowed_origins"),
             frame_ancestors=credentials.get("frame_ancestors"),
             redis_url=credentials.get("redis_url"),
+            metadata_key=credentials.get("metadata_key", DEFAULT_METADATA_KEY),
         )
 
     def __init__(
@@ -285,7 +411,12 @@ class WebChatInput(SocketIOInput):
         cors_allowed_origins: Optional[Sequence[Text]] = None,
         frame_ancestors: Any = None,
         redis_url: Optional[Text] = None,
+        metadata_key: Text = DEFAULT_METADATA_KEY,
     ) -> None:
+        if not isinstance(socketio_path, str) or not re.fullmatch(r"/[A-Za-z0-9._~/-]{1,200}", socketio_path):
+            raise ValueError(f"web channel: socketio_path {socketio_path!r} must be a URL path such as /socket.io")
+        if not isinstance(metadata_key, str) or not re.fullmatch(r"[A-Za-z0-9_]{1,64}", metadata_key):
+            raise ValueError(f"web channel: metadata_key {metadata_key!r} must be 1-64 letters, digits or '_'")
         super().__init__(
             user_message_evt=user_message_evt,
             bot_message_evt=bot_message_evt,
@@ -293,9 +424,14 @@ class WebChatInput(SocketIOInput):
             socketio_path=socketio_path,
             jwt_key=jwt_key,
             jwt_method=jwt_method,
+            metadata_key=metadata_key,
         )
-        # None: same origin only (engine.io also honours X-Forwarded-Proto/Host).
-        self.cors_allowed_origins = list(cors_allowed_origins) if cors_allowed_origins else None
+        origins = [cors_allowed_origins] if isinstance(cors_allowed_origins, str) else cors_allowed_origins or []
+        for origin in origins:
+            if not isinstance(origin, str) or not (origin == "*" or (_ORIGIN.match(origin) and "'" not in origin)):
+                raise ValueError(f"web channel: cors_allowed_origins entry {origin!r} is not an origin")
+        # Origins allowed besides the page's own (engine.io also honours X-Forwarded-Proto/Host for that one).
+        self.cors_allowed_origins: List[str] = [origin.rstrip("/") for origin in origins]
         self.frame_ancestors = _frame_ancestors(frame_ancestors)
         self.redis_url = redis_url
         self.app: Optional[Sanic] = None  # the Rasa server's app, known from the first connection
@@ -326,10 +462,25 @@ class WebChatInput(SocketIOInput):
 
         return AsyncRedisManager(self.redis_url)
 
+    def origin_allowed(self, origin: Optional[str], environ: Mapping[str, Any]) -> bool:
+        """Same origin (as engine.io computes it, proxies' X-Forwarded-* included) or a configured one."""
+        if "*" in self.cors_allowed_origins or origin in self.cors_allowed_origins:
+            return True
+        scheme, host = environ.get("wsgi.url_scheme"), environ.get("HTTP_HOST")
+        if not (scheme and host):
+            return False
+        own = {f"{scheme}://{host}"}
+        if "HTTP_X_FORWARDED_PROTO" in environ or "HTTP_X_FORWARDED_HOST" in environ:
+            forwarded_scheme = str(environ.get("HTTP_X_FORWARDED_PROTO", scheme)).split(",")[0].strip()
+            forwarded_host = str(environ.get("HTTP_X_FORWARDED_HOST", host)).split(",")[0].strip()
+            own.add(f"{forwarded_scheme}://{forwarded_host}")
+        return origin in own
+
     def create_server(self) -> AsyncServer:
         return AsyncServer(
             async_mode="sanic",
-            cors_allowed_origins=self.cors_allowed_origins,
+            # Without a list engine.io allows the same origin only; a list would replace it.
+            cors_allowed_origins=self.origin_allowed if self.cors_allowed_origins else None,
             client_manager=self.client_manager(),
             max_http_buffer_size=MAX_PACKET_BYTES,
         )
@@ -440,7 +591,8 @@ class WebChatInput(SocketIOInput):
                 body = json.loads(request.body or b"{}")
             except ValueError:
                 body = None
-            session_id = parse_session_id(body.get("session_id")) if isinstance(body, dict) else None
+            claimed = body.get("session_id") if isinstance(body, dict) else None
+            session_id = parse_session_id(claimed)
             if session_id is None:
                 return response.json({"error": "session_id must be a UUID v4"}, status=400, headers=no_store)
             agent = getattr(request.app.ctx, "agent", None)
@@ -448,15 +600,22 @@ class WebChatInput(SocketIOInput):
                 return response.json({"error": "not ready"}, status=503, headers=no_store)
             tracker = await agent.tracker_store.retrieve(sender_id_for(session_id))
             events = [event.as_dict() for event in tracker.events] if tracker else []
-            return response.json({"session_id": session_id, "messages": history(events)}, headers=no_store)
+            # The id as the client wrote it (hex or dashed, any case); the conversation is the same.
+            return response.json({"session_id": claimed, "messages": history(events)}, headers=no_store)
 
         async def notice(sid: Text, text: str) -> None:
             """A bot message to this socket only, not part of the conversation."""
             await sio.emit(
                 self.bot_message_evt,
-                {"id": "n" + uuid.uuid4().hex, "sender": "bot", "text": text, "timestamp": None},
+                {"text": text, "metadata": {"id": "n" + uuid.uuid4().hex, "sender": "bot", "timestamp": None}},
                 to=sid,
             )
+
+        async def refuse(sid: Text, code: str, text: str, message_id: Optional[str]) -> None:
+            """A `user_uttered` the channel cannot handle: say why instead of staying silent."""
+            logger.warning("Web chat message refused: %s", code)
+            await sio.emit("error", {"code": code, "message": text, "message_id": message_id}, to=sid)
+            await sio.emit("bot_done", {"message_id": message_id}, to=sid)
 
         @sio.on("connect")
         async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
@@ -475,14 +634,17 @@ class WebChatInput(SocketIOInput):
 
         @sio.on("session_request")
         async def session_request(sid: Text, data: Any) -> None:
-            claimed = parse_session_id(data.get("session_id")) if isinstance(data, dict) else None
+            raw = data.get("session_id") if isinstance(data, dict) else None
+            claimed = parse_session_id(raw)
             session_id = claimed or str(uuid.uuid4())
             await self._join(sid, session_id)
-            await sio.emit("session_confirm", session_id, to=sid)
+            # Echo the client's own spelling (e.g. upper-case or hex): it stays the client's key.
+            await sio.emit("session_confirm", raw if claimed else session_id, to=sid)
 
         @sio.on(self.user_message_evt)
         async def user_uttered(sid: Text, data: Any) -> None:
             if not isinstance(data, dict):
+                await refuse(sid, "invalid_message", BAD_MESSAGE_TEXT, None)
                 return
             session = await sio.get_session(sid)
             admission = self._admit(session)
@@ -490,25 +652,32 @@ class WebChatInput(SocketIOInput):
                 await notice(sid, RATE_LIMITED_TEXT)
                 await sio.emit("bot_done", {"message_id": parse_message_id(data.get("message_id"))}, to=sid)
                 return
+            message_id = parse_message_id(data.get("message_id"))
             bound = session.get("session_id")
-            claimed = parse_session_id(data.get("session_id"))
+            raw_claim = data.get("session_id")
+            claimed = parse_session_id(raw_claim)
             # A message may overtake `session_request` after a reconnect; it
             # names its conversation itself. A socket never switches silently.
             if bound is None and claimed is not None:
                 await self._join(sid, claimed)
                 bound = claimed
-            if bound is None or (claimed is not None and claimed != bound):
-                logger.warning("Web chat message without a matching session was ignored.")
+            if bound is None:
+                await refuse(sid, "no_session", NO_SESSION_TEXT, message_id)
+                return
+            if raw_claim is not None and claimed != bound:
+                await refuse(sid, "other_session", OTHER_SESSION_TEXT, message_id)
                 return
             text = data.get("message")
-            message_id = parse_message_id(data.get("message_id"))
             if not isinstance(text, str) or not text.strip():
                 return
             if len(text) > MAX_TEXT_LENGTH:
                 await notice(sid, TOO_LONG_TEXT)
                 await sio.emit("bot_done", {"message_id": message_id}, to=sid)
                 return
-            metadata: Dict[str, Any] = {}
+            metadata = client_metadata(data.get(self.metadata_key))
+            if metadata is None:  # the message still counts; only the integrator's extras are dropped
+                logger.warning("Web chat %s dropped: not a JSON object within the bounds", self.metadata_key)
+                metadata = {}
             raw_metadata = data.get("metadata")
             title = raw_metadata.get("button_title") if isinstance(raw_metadata, dict) else None
             if isinstance(title, str) and 0 < len(title) <= MAX_BUTTON_TEXT:

@@ -13,6 +13,7 @@ from bot.desk import (
     errors,
     housekeeping,
     queue,
+    review,
     streams,
     supervision,
     ticket_actions,
@@ -38,6 +39,7 @@ BLUEPRINTS = (
     canned,
     supervision,
     analysis,
+    review,
 )
 
 

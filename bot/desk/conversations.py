@@ -17,6 +17,7 @@ from bot.desk.rasa_client import RasaUnavailable, UnaddressableConversation
 from bot.desk.transcript import transcript
 from bot.handoff import ClaimError
 from bot.privacy import mask_text
+from bot.satisfaction import handoff_rating_events
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,8 @@ async def _finish(request: Request, request_id: int, outcome: str, farewell: str
     warning = None
     try:
         # Rasa first: if it cannot resume, the agent still holds the conversation.
-        await desk.rasa.resume(current["conversation_id"], farewell)
+        # …and asks the user to rate the conversation that ended (actions/satisfaction.py).
+        await desk.rasa.resume(current["conversation_id"], farewell, handoff_rating_events(request_id))
     except UnaddressableConversation:
         # Rasa can never be reached for it: ended here all the same, or it would
         # come back to the queue forever. The bot answers again from the user's

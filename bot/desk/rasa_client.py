@@ -23,7 +23,7 @@ Such ids are refused here, loudly, before anything is sent.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 from urllib.parse import unquote
 
 import aiohttp
@@ -103,13 +103,14 @@ class RasaConversations:
             message["metadata"] = {"agent": agent}
         await self.append(conversation_id, [message])
 
-    async def resume(self, conversation_id: str, text: str) -> None:
-        """The bot listens again; the user is told so in the same step."""
+    async def resume(self, conversation_id: str, text: str, then: Sequence[Dict[str, Any]] = ()) -> None:
+        """The bot listens again; the user is told so in the same step, followed by `then` (the rating question)."""
         await self.append(
             conversation_id,
             [
                 {"event": "resume"},
                 {"event": "action", "name": "action_listen"},
                 {"event": "bot", "text": text},
+                *then,
             ],
         )

@@ -17,12 +17,11 @@ so AlreadyDelivered is raised instead of speaking again.
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 from bot.desk.rasa_client import RasaConversations, RasaUnavailable, UnaddressableConversation
 from bot.notice_routes.route import AlreadyDelivered, DeliveryError, OutgoingNotice
-from bot.notices import DEFAULT_FILE, rating_question
+from bot.satisfaction import rating_question
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,14 +32,14 @@ CHAT_CHANNELS = ("web", "socketio", "rest")
 CONVERSATION_CHANNELS = (*CHAT_CHANNELS, "wechat")
 
 
-def notice_events(notice: OutgoingNotice, templates_file: Path = DEFAULT_FILE) -> List[Dict[str, Any]]:
+def notice_events(notice: OutgoingNotice) -> List[Dict[str, Any]]:
     """The events that deliver `notice` into its conversation."""
     events: List[Dict[str, Any]] = []
     if notice.kind == "acknowledgement":
         events.append({"event": "slot", "name": "last_ticket_no", "value": notice.ticket_no})
     events.append({"event": "bot", "text": notice.text, "metadata": {"notice": notice.key, "notice_kind": notice.kind}})
     if notice.asks_rating:
-        question, buttons = rating_question(templates_file)
+        question, buttons = rating_question()
         events += [
             {"event": "slot", "name": "rating_notice", "value": notice.key},
             {
@@ -67,7 +66,6 @@ class ChatRoute:
 
     def __init__(self, settings: Settings, rasa: Optional[RasaConversations] = None) -> None:
         self.rasa = rasa or RasaConversations(settings)
-        self.templates_file = settings.notice_templates_file
 
     def unavailable(self) -> Optional[str]:
         return None  # whether Rasa answers is found out by trying (a retryable failure)
@@ -78,7 +76,7 @@ class ChatRoute:
         try:
             if delivered(await self.rasa.events(notice.conversation_id), notice.key):
                 raise AlreadyDelivered(notice.key)
-            await self.rasa.append(notice.conversation_id, notice_events(notice, self.templates_file))
+            await self.rasa.append(notice.conversation_id, notice_events(notice))
         except UnaddressableConversation as exc:
             raise DeliveryError("unaddressable", "对话编号无法通过机器人接口访问", retryable=False) from exc
         except RasaUnavailable as exc:
@@ -89,6 +87,6 @@ class ChatRoute:
         rating answered in the conversation (WeChat's numbered replies) finds the notice it rates."""
         try:
             if not delivered(await self.rasa.events(notice.conversation_id), notice.key):
-                await self.rasa.append(notice.conversation_id, notice_events(notice, self.templates_file), False)
+                await self.rasa.append(notice.conversation_id, notice_events(notice), False)
         except RasaUnavailable as exc:  # delivered all the same; only the history misses it
             log.warning("notice %s delivered but not kept in its conversation: %s", notice.key, exc)

@@ -12,7 +12,6 @@ import logging
 import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Callable, Dict, Mapping, Optional, Tuple
 
 from sqlalchemy import func, select
@@ -31,7 +30,7 @@ from bot.db import Database
 from bot.models import WeChatInboxMessage
 from bot.notice_routes.route import DeliveryError, OutgoingNotice
 from bot.notice_routes.template_fields import fill, parse_field_mapping
-from bot.notices import DEFAULT_FILE, rating_question
+from bot.satisfaction import rating_question
 from bot.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -97,17 +96,10 @@ class WeChatRoute:
 
     name = "wechat"
 
-    def __init__(
-        self,
-        account: WeChatAccount,
-        db: Database,
-        clock: Callable[[], datetime] = _utcnow,
-        templates_file: Path = DEFAULT_FILE,
-    ) -> None:
+    def __init__(self, account: WeChatAccount, db: Database, clock: Callable[[], datetime] = _utcnow) -> None:
         self.account = account
         self.db = db
         self.clock = clock
-        self.templates_file = templates_file
 
     def unavailable(self) -> Optional[str]:
         return self.account.problem
@@ -119,7 +111,7 @@ class WeChatRoute:
             raise DeliveryError(WINDOW_CLOSED, "用户超过48小时未与公众号互动，改用模板消息", retryable=False)
         texts = [notice.text]
         if notice.asks_rating:  # answered with the numbers or titles it lists
-            question, buttons = rating_question(self.templates_file)
+            question, buttons = rating_question()
             texts.append(text_with_buttons(question, buttons))
         # A long notice takes several messages; each counts against the window's quota of 5.
         for message in merge_texts(texts, credentials.max_reply_bytes):
@@ -198,6 +190,4 @@ def wechat_routes(
 ) -> Tuple[WeChatRoute, WeChatTemplateRoute]:
     """The ``wechat`` and ``wechat_template`` routes, sharing one account and token cache."""
     account = wechat_account(settings, env)
-    return WeChatRoute(account, db, templates_file=settings.notice_templates_file), WeChatTemplateRoute(
-        account, settings
-    )
+    return WeChatRoute(account, db), WeChatTemplateRoute(account, settings)

@@ -1,10 +1,14 @@
+from datetime import datetime, timezone
+
 import pytest
 from rasa.core.nlg import TemplatedNaturalLanguageGenerator
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy import select, update
 
 from actions.status import ActionCheckTicketStatus, ActionWithdrawComplaint, ValidateStatusForm, ValidateWithdrawForm
 from bot import replies
+from bot.models import Notice, Ticket
 from bot.settings import PROJECT_ROOT
 from tests.actions.trackers import slot_events, texts, tracker
 from tests.bot.complaints import draft
@@ -216,3 +220,67 @@ async def test_a_forgotten_number_is_explained_with_a_way_on(svc, dispatcher, do
     assert result["lookup_ticket_id"] is None
     assert "受理成功时的回复" in texts(dispatcher)[0]
     assert dispatcher.messages[0]["buttons"] == [replies.HUMAN_BUTTON]
+
+
+def _wechat(t):
+    t.events[-1]["input_channel"] = "wechat"
+    return t
+
+
+def _notice(svc, ticket_no, key, body, sent_at, status="sent"):
+    with svc.tickets.db.transaction() as session:
+        ticket_id = session.execute(select(Ticket.id).where(Ticket.ticket_no == ticket_no)).scalar_one()
+        session.add(
+            Notice(
+                ticket_id=ticket_id,
+                kind="extension",
+                idempotency_key=key,
+                body=body,
+                status=status,
+                created_at=sent_at,
+                sent_at=sent_at if status == "sent" else None,
+            )
+        )
+
+
+async def test_status_reads_out_the_latest_sent_notice_and_the_extended_deadline(svc, dispatcher, domain):
+    ticket_no = file_ticket(svc)
+    with svc.tickets.db.transaction() as session:
+        session.execute(update(Ticket).where(Ticket.ticket_no == ticket_no).values(extension_days=30))
+    _notice(svc, ticket_no, "ack", "已受理您的投诉", datetime(2026, 6, 1, 2, tzinfo=timezone.utc))
+    _notice(svc, ticket_no, "ext", "因案情复杂，处理期限延长30日", datetime(2026, 6, 9, 17, tzinfo=timezone.utc))
+    _notice(svc, ticket_no, "later", "尚未发出的通知", datetime(2026, 6, 12, 2, tzinfo=timezone.utc), status="pending")
+    await check(dispatcher, domain, ticket_no, "13812345678")
+    told = texts(dispatcher)[-1]
+    assert "已延长30日" in told
+    # The newest notice actually sent, dated in Shanghai time (17:00 UTC on the 9th is the 10th there).
+    assert "6月10日" in told and "处理期限延长30日" in told
+    assert "已受理您的投诉" not in told and "尚未发出" not in told
+
+
+async def test_a_wechat_user_hears_their_own_tickets_without_typing_a_number(svc, dispatcher, domain):
+    openid = "wx:oWx_user-0001"
+    mine = svc.tickets.submit(draft(conversation_id=openid, channel="wechat"), "w:1").ticket_no
+    svc.tickets.submit(draft(conversation_id="someone", channel="wechat"), "w:2")
+    start = _wechat(
+        tracker("我的投诉怎么样了", "check_ticket_status", sender=openid, slots={"status_purpose": "status"})
+    )
+    assert (
+        await ValidateStatusForm().required_slots(["lookup_ticket_id", "lookup_phone"], dispatcher, start, domain) == []
+    )
+    events = await ActionCheckTicketStatus().run(dispatcher, start, domain)
+    [told] = texts(dispatcher)
+    assert mine in told and "受理" in told
+    assert slot_events(events)["lookup_ticket_id"] is None
+    # Nobody else's tickets, and the same sender id on another channel proves nothing: the number is asked.
+    rest = tracker("我的投诉怎么样了", "check_ticket_status", sender=openid, slots={"status_purpose": "status"})
+    assert await ValidateStatusForm().required_slots(["lookup_ticket_id", "lookup_phone"], dispatcher, rest, domain)
+    stranger = _wechat(
+        tracker("查进度", "check_ticket_status", sender="wx:oWx_other", slots={"status_purpose": "status"})
+    )
+    assert await ValidateStatusForm().required_slots(["lookup_ticket_id", "lookup_phone"], dispatcher, stranger, domain)
+    # A withdrawal is verified with the phone number, on WeChat too.
+    withdrawal = _wechat(tracker("撤回投诉", "withdraw_complaint", sender=openid, slots={"status_purpose": "withdraw"}))
+    assert await ValidateStatusForm().required_slots(
+        ["lookup_ticket_id", "lookup_phone"], dispatcher, withdrawal, domain
+    )

@@ -23,7 +23,6 @@ from bot.notices import (
     load_templates,
     parse,
     queue_notice,
-    rating_question,
 )
 from tests.bot.clocks import Clock
 from tests.bot.sample_tickets import AGENT_LI, SUPERVISOR, shanghai, submit
@@ -109,29 +108,17 @@ def test_the_acknowledgement_is_the_bots_own_confirmation(db, settings, ticket_n
     assert body == expected
 
 
-def test_the_rating_question_has_the_three_buttons_of_the_contract():
-    question, buttons = rating_question()
-    assert question.startswith("请您对本次投诉处理进行评价") and "“3”不满意" in question
-    assert buttons == [
-        {"title": "满意", "payload": '/rate{"rating":"satisfied"}'},
-        {"title": "基本满意", "payload": '/rate{"rating":"basically_satisfied"}'},
-        {"title": "不满意", "payload": '/rate{"rating":"dissatisfied"}'},
-    ]
-
-
 def test_the_file_is_read_once_and_versioned(settings):
     assert load_templates(settings.notice_templates_file) is load_templates(settings.notice_templates_file)
     templates = load_templates(DEFAULT_FILE)
     assert templates.version and templates.reviewed_by and templates.reviewed_on
 
 
-def test_a_file_missing_a_kind_or_a_button_is_refused():
+def test_a_file_missing_a_kind_is_refused():
     raw = yaml.safe_load(Path(DEFAULT_FILE).read_text(encoding="utf-8"))
     without_result = {**raw, "kinds": {k: v for k, v in raw["kinds"].items() if k != "result"}}
     with pytest.raises(NoticeTemplateError, match="result"):
         parse(without_result)
-    with pytest.raises(NoticeTemplateError, match="rating"):
-        parse({**raw, "rating": {"question": "满意吗？", "buttons": {"satisfied": "满意"}}})
 
 
 # -- queueing --------------------------------------------------------------------

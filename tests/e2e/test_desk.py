@@ -13,10 +13,13 @@ from typing import List
 
 import pytest
 import requests
+from sqlalchemy import select
 
 from bot.agents import AgentService, Role
 from bot.handoff import Availability, HandoffReason, HandoffService
+from bot.models import Rating
 from bot.risk import RISK_PRIORITY
+from bot.satisfaction import rating_question
 from bot.tickets import TicketService
 from tests.assistant import Assistant
 from tests.bot.desk.client import PASSWORD, TICKET_FORM, DeskClient
@@ -90,9 +93,15 @@ def test_an_agent_takes_over_replies_and_hands_back(assistant, desk, chromium): 
     page.click("#handback")
     page.wait_for_url(f"{desk.url}/")
     wait_for_message(assistant, sender, handed_back_at, "智能助手继续为您服务")
+    # The rating question follows; a user who asks something else is simply answered…
+    wait_for_message(assistant, sender, handed_back_at, "请您对本次投诉处理进行评价")
     answer = assistant.texts(sender, "理赔需要什么材料")
     assert answer and any("材料" in text for text in answer), answer
     assert handoffs.get(request["id"])["status"] == "released"
+    # …and can still answer it with the number the question offers.
+    assert "感谢您的评价" in " ".join(assistant.texts(sender, "1"))
+    with desk.db.transaction() as session:
+        assert session.execute(select(Rating.rating).where(Rating.handoff_id == request["id"])).scalar() == "satisfied"
     page.close()
 
 
@@ -141,7 +150,9 @@ def test_agent_replies_reach_conversations_with_odd_ids(assistant, desk, convers
     lines = li.get(f"/api/handoffs/{request_id}").json()["transcript"]
     assert [line["text"] for line in lines if line["role"] == "agent"][-1] == "您好，这里是人工客服。"
     assert li.post(f"/api/handoffs/{request_id}/close").json()["url"] == "/"
-    assert stored_texts(assistant, conversation_id)[-1].startswith("本次人工服务已结束")
+    # The farewell, then the rating question of the conversation that ended (a slot event between them).
+    farewell, _, question = stored_texts(assistant, conversation_id)[-3:]
+    assert farewell.startswith("本次人工服务已结束") and question == rating_question()[0]
 
 
 def test_a_reply_rasa_cannot_deliver_is_refused_not_lost(assistant, desk):

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from bot.channels.web import SENDER_PREFIX
 from bot.lifecycle import Lifecycle
 from bot.models import Notice, Ticket
-from bot.notices import rating_question
+from bot.satisfaction import rating_question
 from tests.assistant import Assistant
 from tests.bot.sample_tickets import AGENT_LI, SUPERVISOR, submit
 from tests.bot.scripted_routes import ScriptedRoute

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from playwright.sync_api import Browser, Page, expect
 
 from bot.agents import AgentService, Role
+from bot.alerts import Alerts
 from bot.channels.web import SENDER_PREFIX
 from bot.handoff import HandoffReason, HandoffService
 from bot.materials import load as load_materials
@@ -20,8 +21,8 @@ from bot.tickets import TicketService
 from tests.assistant import Assistant
 from tests.bot.desk.client import PASSWORD
 from tests.bot.desk.server import DeskServer
-from tests.bot.sample_tickets import submit
-from tests.e2e.browser import DESKTOP, save_screenshot
+from tests.bot.sample_tickets import SUPERVISOR, submit
+from tests.e2e.browser import DESKTOP, PHONE, save_screenshot
 from tests.e2e.chat_page import click, open_chat, say, session_of
 from tests.e2e.outbox import notices_of, send
 
@@ -223,3 +224,43 @@ def test_canned_replies_are_inserted_edited_and_sent(assistant, desk, chromium):
     sent = [e for e in assistant.tracker(sender)["events"] if e["event"] == "bot"][-1]["text"]
     assert sent == script.render("medical") + "\n如有疑问请随时联系我。"
     page.context.close()
+
+
+def test_the_result_reaches_the_chat_page_and_an_unhappy_rating_sends_the_ticket_back(assistant, desk, chromium):  # noqa: F811
+    ticket_no = file_complaint(assistant, chromium)
+    session_id = TicketService(assistant.db, assistant.settings).get(ticket_no)["conversation_id"][len(SENDER_PREFIX) :]
+    page = log_in(chromium, desk, "qian", Role.AGENT, "钱客服")
+    page.goto(f"{desk.url}/tickets/{ticket_no}")
+    page.click("#claim")
+    for shown, values in STEPS[:4]:  # 调查, 处理, 反馈, then 跟进: the result notice is queued
+        form = "form.step:not([hidden])"
+        fill(page, form, values)
+        page.click(f"{form} button[type=submit]")
+        expect(page.locator("#head-status")).to_have_text(shown)
+    page.context.close()
+    send(assistant)
+    assert notices_of(assistant, ticket_no) == [("result", "sent", ["sent"])]
+
+    # The complainant opens the chat page again: the result with the Art. 19 elements, then the rating question.
+    chat = open_chat(chromium, f"{assistant.url}/webhooks/web/", PHONE, session_id)
+    result = chat.locator(".message.from-bot .bubble", has_text="核实情况")
+    expect(result).to_have_count(1)
+    for element in ("已调取理赔记录", "三个工作日内完成赔付", "保险合同第十二条", "12378"):
+        expect(result).to_contain_text(element)
+    expect(chat.locator(".quick-replies:not([hidden]) button")).to_have_text(["满意", "基本满意", "不满意"])
+    save_screenshot(chat, "result-notice-rating-phone")
+    asked = click(chat, "不满意")
+    assert "原因" in asked[-1]
+    answer = "\n".join(say(chat, "赔款到现在都没到账，也没人打电话说明"))
+    assert "重新处理" in answer and "核查" in answer and "12378" in answer
+    save_screenshot(chat, "result-notice-dissatisfied-phone")
+    chat.context.close()
+
+    stored = TicketService(assistant.db, assistant.settings).get(ticket_no)
+    assert stored["status"] == "processing" and stored["satisfaction"] == "dissatisfied"
+    boss = log_in(chromium, desk, "sun", Role.SUPERVISOR, "孙主管")
+    boss.goto(f"{desk.url}/tickets/{ticket_no}")
+    expect(boss.locator("#head-status")).to_have_text("处理")
+    alerts = Alerts(desk.db).list(SUPERVISOR, unacknowledged_only=True)
+    assert any(alert["kind"] == "dissatisfied" and alert["ticket_no"] == ticket_no for alert in alerts)
+    boss.context.close()

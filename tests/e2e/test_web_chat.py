@@ -33,6 +33,8 @@ from bot.channels.web import (
     SENDER_PREFIX,
     WebChatInput,
     bot_payload,
+    bot_payloads,
+    client_metadata,
     history,
     parse_session_id,
 )
@@ -53,7 +55,10 @@ AGENT = {"id": 3, "name": "王小明"}
 
 
 def test_only_a_uuid4_is_a_session_id():
-    assert parse_session_id("0F8FAD5B-D9CB-469F-A165-70867728950E") == "0f8fad5b-d9cb-469f-a165-70867728950e"
+    canonical = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    # Dashed or stock Rasa's uuid4().hex, any case: one conversation.
+    for spelling in [canonical, canonical.upper(), canonical.replace("-", ""), canonical.replace("-", "").upper()]:
+        assert parse_session_id(spelling) == canonical
     for bad in [
         None,
         42,
@@ -61,6 +66,9 @@ def test_only_a_uuid4_is_a_session_id():
         "me",
         "0f8fad5b-d9cb-169f-a165-70867728950e",  # version 1
         "0f8fad5b-d9cb-469f-a165-70867728950e ",
+        "0f8fad5bd9cb169fa16570867728950e",  # version 1, hex
+        "0f8fad5bd9cb469fa16570867728950",  # 31 digits
+        "0f8fad5bd9cb469fa16570867728950g",
         "../0f8fad5b-d9cb-469f-a165-70867728950",
         {"session_id": "x"},
     ]:
@@ -77,10 +85,69 @@ def test_a_message_has_the_same_id_live_and_read_back_from_the_tracker():
     # The tracker store keeps events as JSON.
     [stored] = history([json.loads(json.dumps(event.as_dict()))])
     assert stored == live
-    assert live["sender"] == "agent" and live["agent"] == {"name": "王小明"}
+    # Rasa's shape at the top (what rasa-webchat renders), the channel's extras in metadata.
+    assert set(live) == {"text", "quick_replies", "metadata"}
+    assert live["metadata"]["sender"] == "agent" and live["metadata"]["agent"] == {"name": "王小明"}
     assert live["quick_replies"] == [{"content_type": "text", "title": "我要投诉", "payload": "/complain"}]
     other = bot_payload(BotUttered("您好\n\n请问有什么可以帮您？").message())
-    assert other["id"] != live["id"] and other["sender"] == "bot" and "agent" not in other
+    assert set(other) == {"text", "metadata"}
+    assert other["metadata"]["id"] != live["metadata"]["id"] and other["metadata"]["sender"] == "bot"
+    assert "agent" not in other["metadata"]
+
+
+def test_attachments_and_custom_payloads_follow_as_messages_of_their_own():
+    event = BotUttered(
+        "请看示意图", data={"image": "https://example.com/a.png", "custom": {"x": 1}}, metadata={"notice": True}
+    )
+    text, image, custom = bot_payloads(event.message())
+    assert {k: v for k, v in text.items() if k != "metadata"} == {"text": "请看示意图"}
+    assert image["attachment"] == {"type": "image", "payload": {"src": "https://example.com/a.png"}}
+    assert custom["custom"] == {"x": 1} and set(custom) == {"custom", "metadata"}
+    assert len({m["metadata"]["id"] for m in (text, image, custom)}) == 3
+    assert all(m["metadata"]["notice"] is True for m in (text, image, custom))
+    assert bot_payloads(BotUttered(None, data={"custom": {"x": "y" * 20_000}}).message()) == []
+
+
+def test_client_metadata_is_bounded_and_never_supplies_the_projects_keys():
+    assert client_metadata(None) == {}
+    assert client_metadata(
+        {"language": "zh", "Client_Address": "1.2.3.4", "button_title": "x", "page": {"a": [1]}}
+    ) == {
+        "language": "zh",
+        "page": {"a": [1]},
+    }
+    for bad in [
+        "text",
+        [1],
+        {"a": {"b": {"c": {"d": 1}}}},
+        {"a": "x" * 1001},
+        {"k" * 65: 1},
+        {str(i): "x" * 200 for i in range(30)},
+    ]:
+        assert client_metadata(bad) is None
+    assert client_metadata({"a": float("nan")}) is None
+
+
+def test_cors_origins_add_to_the_pages_own_origin():
+    channel = WebChatInput.from_credentials({"cors_allowed_origins": ["https://www.insurer.example"]})
+    own = {"wsgi.url_scheme": "https", "HTTP_HOST": "chat.example"}
+    assert channel.origin_allowed("https://www.insurer.example", own)
+    assert channel.origin_allowed("https://chat.example", own)
+    behind_proxy = {
+        "wsgi.url_scheme": "http",
+        "HTTP_HOST": "10.0.0.5:5005",
+        "HTTP_X_FORWARDED_PROTO": "https",
+        "HTTP_X_FORWARDED_HOST": "chat.example",
+    }
+    assert channel.origin_allowed("https://chat.example", behind_proxy)
+    assert not channel.origin_allowed("https://evil.example", own)
+    for bad in [["https://a.example; x"], ["'self'"], [3]]:
+        with pytest.raises(ValueError):
+            WebChatInput.from_credentials({"cors_allowed_origins": bad})
+    for path in ["socket.io", "/a b", ""]:
+        with pytest.raises(ValueError):
+            WebChatInput.from_credentials({"socketio_path": path})
+    assert WebChatInput.from_credentials({"socketio_path": "/socket.io"}).socketio_path == "/socket.io"
 
 
 def test_history_shows_button_titles_skips_other_events_and_is_bounded():
@@ -94,16 +161,16 @@ def test_history_shows_button_titles_skips_other_events_and_is_bounded():
             "metadata": {"button_title": "销售纠纷"},
         },
         {"event": "bot", "text": "请提供保单号", "timestamp": 3.0, "data": {}, "metadata": {}},
-        {"event": "bot", "text": None, "timestamp": 4.0, "data": {"custom": {"x": 1}}, "metadata": {}},
+        {"event": "bot", "text": None, "timestamp": 4.0, "data": {"elements": [{"x": 1}]}, "metadata": {}},
         {"event": "user", "text": "跳过", "timestamp": 5.0, "message_id": "m2", "metadata": {}},
     ]
     messages = history(events)
-    assert [(m["sender"], m["text"]) for m in messages] == [
+    assert [(m["metadata"]["sender"], m["text"]) for m in messages] == [
         ("user", "销售纠纷"),
         ("bot", "请提供保单号"),
         ("user", "跳过"),
     ]
-    assert [m["id"] for m in messages][::2] == ["m1", "m2"]
+    assert [m["metadata"]["id"] for m in messages][::2] == ["m1", "m2"]
     assert [m["text"] for m in history(events, limit=1)] == ["跳过"]
 
 

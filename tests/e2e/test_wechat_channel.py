@@ -30,6 +30,7 @@ from tests.bot.channels.wechat.callbacks import (
     text_xml,
 )
 from tests.bot.channels.wechat.fake_api import FakeWeChatApi
+from tests.e2e.notice_delivery import RESULT, append, notice_events, ticket, ticket_with_result
 
 CHANNEL = "bot.channels.wechat.channel.WeChatInput"
 SLOW_CHANNEL = "tests.e2e.slow_wechat_channel.SlowWeChatInput"
@@ -232,3 +233,25 @@ def test_a_burst_of_quick_messages_is_answered_once(wechat):
     assert sum("请提供涉及的保单号" in text for text in said) <= 1, said
     assert not any("格式不正确" in text for text in said), said
     assert "\n".join(wechat.user_texts(openid)) == "\n".join(texts)
+
+
+def test_a_wechat_user_asks_the_status_without_a_number_and_rates_the_result_by_number(wechat):
+    openid = new_openid()
+    sender = f"wx:{openid}"
+    assistant = wechat.assistant
+
+    def say(text: str) -> str:
+        answer = wechat.post(*CALLBACKS.encrypted(text_xml(openid, text, new_msg_id())))
+        return CALLBACKS.open_reply(answer.text)["Content"]
+
+    say("你好")
+    ticket_no, key = ticket_with_result(assistant, sender, channel="wechat")
+    # Found from the OpenID: no number, no phone; the result notice is read out with it.
+    status = say("我的投诉怎么样了")
+    assert ticket_no in status and "跟进" in status and RESULT[:10] in status
+    append(assistant, sender, notice_events(key))
+    assert wechat.fake.wait_for(lambda: any("评价" in m for m in wechat.fake.delivered(openid)), timeout=30)
+    assert "不满意的原因" in say("3")
+    told = say("结果不公平")
+    assert "退回重新处理" in told and "核查" in told
+    assert ticket(assistant, ticket_no)["status"] == "processing"

@@ -1,16 +1,20 @@
-"""NLU quality on the held-out split (tests/model/heldout_*.yml), which is never trained on.
+"""NLU quality on the held-out splits, which are never trained on.
 
-Reports intent macro-F1 and entity F1 (entity type and normalised value must
-both match) to results/nlu_quality.md, and holds both to the 0.95 bar.
-Training is seeded, so the figures are reproducible on a clean clone.
+Two splits: the clean one (tests/model/heldout_*.yml) and the noisy one
+(tests/model/noisy_heldout.yml: colloquial, typos, no punctuation, traditional
+characters, pinyin, full-width digits). Reports intent macro-F1 and entity F1
+(entity type and normalised value must both match) of each to
+results/nlu_quality.md and holds each to its bar. Training is seeded, so the
+figures are reproducible on a clean clone.
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Set, Tuple
+from typing import Callable, Dict, List, Set, Tuple
 
 import pytest
 from rasa.shared.nlu.training_data.loading import load_data
@@ -18,9 +22,28 @@ from sklearn.metrics import f1_score
 
 from bot.settings import PROJECT_ROOT
 
-HELDOUT = sorted((PROJECT_ROOT / "tests" / "model").glob("heldout_*.yml"))
-BAR = 0.95
+MODEL_TESTS = PROJECT_ROOT / "tests" / "model"
+SPLITS: Dict[str, List[Path]] = {
+    "held-out": sorted(MODEL_TESTS.glob("heldout_*.yml")),
+    "noisy held-out": [MODEL_TESTS / "noisy_heldout.yml"],
+}
+# (intent macro-F1, entity F1). The noisy bar is the target of issue 17, which the model meets
+# (README "NLU quality" has the measured figures).
+BARS: Dict[str, Tuple[float, float]] = {"held-out": (0.95, 0.95), "noisy held-out": (0.93, 0.93)}
+MIN_GOLD_ENTITIES = {"held-out": 75, "noisy held-out": 50}
 CONTRACT_ENTITIES = {"policy_number", "phone_number", "id_number", "ticket_id", "claim_type", "complaint_category"}
+REPORT = PROJECT_ROOT / "results" / "nlu_quality.md"
+
+
+@dataclass
+class Figures:
+    messages: int
+    intent_f1: float
+    entity_f1: float
+    precision: float
+    recall: float
+    gold_entities: int
+    errors: List[str]
 
 
 def examples(paths: List[Path]):
@@ -32,18 +55,25 @@ def squash(text: str) -> str:
     return re.sub(r"[\W_]+", "", text).lower()
 
 
-def test_heldout_split_is_never_trained_on():
+@pytest.mark.parametrize("split", SPLITS)
+def test_heldout_split_is_never_trained_on(split):
     train = {squash(m.get("text")) for m in examples(sorted((PROJECT_ROOT / "data" / "nlu").glob("*.yml")))}
-    overlap = [m.get("text") for m in examples(HELDOUT) if squash(m.get("text")) in train]
+    overlap = [m.get("text") for m in examples(SPLITS[split]) if squash(m.get("text")) in train]
     assert overlap == []
 
 
-@pytest.fixture(scope="module")
-def evaluation(parse):
+def test_the_noisy_split_is_a_split_of_its_own():
+    clean = {squash(m.get("text")) for m in examples(SPLITS["held-out"])}
+    noisy = list(examples(SPLITS["noisy held-out"]))
+    assert len(noisy) >= 140
+    assert [m.get("text") for m in noisy if squash(m.get("text")) in clean] == []
+
+
+def measure(parse: Callable[[str], dict], paths: List[Path]) -> Figures:
     gold_intents, predicted_intents = [], []
-    counts = Counter()
+    counts: Counter = Counter()
     errors: List[str] = []
-    for message in examples(HELDOUT):
+    for message in examples(paths):
         text = message.get("text")
         result = parse(text)
         gold_intents.append(message.get("intent"))
@@ -63,26 +93,37 @@ def evaluation(parse):
     precision = counts["tp"] / max(1, counts["tp"] + counts["fp"])
     recall = counts["tp"] / max(1, counts["tp"] + counts["fn"])
     entity_f1 = 2 * precision * recall / max(1e-9, precision + recall)
-    report = PROJECT_ROOT / "results" / "nlu_quality.md"
-    report.parent.mkdir(exist_ok=True)
-    report.write_text(
-        "# NLU quality on the held-out split\n\n"
-        f"- messages: {len(gold_intents)}\n"
-        f"- intent macro-F1: {intent_f1:.4f} (bar {BAR}: {'met' if intent_f1 >= BAR else 'NOT met'})\n"
-        f"- entity F1: {entity_f1:.4f} (precision {precision:.4f}, recall {recall:.4f}, "
-        f"{counts['tp'] + counts['fn']} gold entities)\n\n"
-        "| message | intent (gold → predicted) | entities |\n|---|---|---|\n" + "\n".join(errors) + "\n",
-        encoding="utf-8",
-    )
-    print(f"\nintent macro-F1 {intent_f1:.4f}, entity F1 {entity_f1:.4f}; report: {report}")
-    return intent_f1, entity_f1, counts
+    return Figures(len(gold_intents), intent_f1, entity_f1, precision, recall, counts["tp"] + counts["fn"], errors)
 
 
-def test_intent_macro_f1_meets_the_bar(evaluation):
-    assert evaluation[0] >= BAR
+@pytest.fixture(scope="module")
+def evaluation(parse) -> Dict[str, Figures]:
+    figures = {split: measure(parse, paths) for split, paths in SPLITS.items()}
+    sections = []
+    for split, result in figures.items():
+        intent_bar, entity_bar = BARS[split]
+        sections.append(
+            f"## {split} ({', '.join(p.name for p in SPLITS[split])})\n\n"
+            f"- messages: {result.messages}\n"
+            f"- intent macro-F1: {result.intent_f1:.4f} "
+            f"(bar {intent_bar}: {'met' if result.intent_f1 >= intent_bar else 'NOT met'})\n"
+            f"- entity F1: {result.entity_f1:.4f} (bar {entity_bar}; precision {result.precision:.4f}, "
+            f"recall {result.recall:.4f}, {result.gold_entities} gold entities)\n\n"
+            "| message | intent (gold → predicted) | entities |\n|---|---|---|\n" + "\n".join(result.errors) + "\n"
+        )
+        print(f"\n{split}: intent macro-F1 {result.intent_f1:.4f}, entity F1 {result.entity_f1:.4f}")
+    REPORT.parent.mkdir(exist_ok=True)
+    REPORT.write_text("# NLU quality on the held-out splits\n\n" + "\n".join(sections), encoding="utf-8")
+    return figures
 
 
-def test_entity_f1_meets_the_bar(evaluation):
-    intent_f1, entity_f1, counts = evaluation
-    assert counts["tp"] + counts["fn"] >= 75  # enough gold entities to mean something
-    assert entity_f1 >= BAR
+@pytest.mark.parametrize("split", SPLITS)
+def test_intent_macro_f1_meets_the_bar(evaluation, split):
+    assert evaluation[split].intent_f1 >= BARS[split][0]
+
+
+@pytest.mark.parametrize("split", SPLITS)
+def test_entity_f1_meets_the_bar(evaluation, split):
+    result = evaluation[split]
+    assert result.gold_entities >= MIN_GOLD_ENTITIES[split]  # enough gold entities to mean something
+    assert result.entity_f1 >= BARS[split][1]

@@ -7,7 +7,7 @@ tickets.previous_complaint_at is when the same phone last complained before the 
 (repeat complaints are counted from it, without a self-join over the period).
 
 Revision ID: 0014
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-06
 """
 import sqlalchemy as sa
@@ -18,7 +18,7 @@ from bot.regions import RegionMap
 from bot.settings import Settings
 
 revision = '0014'
-down_revision = '0011'
+down_revision = '0012'
 branch_labels = None
 depends_on = None
 

@@ -41,6 +41,18 @@ class ServingDIETClassifier(DIETClassifier):
         return ServingDIET
 
 
+def _implied(name: str, value: str, start: int, end: int) -> Dict[str, Any]:
+    """An entity a rule of the normaliser found in the text."""
+    return {
+        "entity": name,
+        "start": start,
+        "end": end,
+        "value": value,
+        "extractor": "EntityNormalizer",
+        "processors": ["EntityNormalizer"],
+    }
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class EntityNormalizer(GraphComponent):
     """Normalises entity values to the contract and drops what fails validation.
@@ -70,7 +82,8 @@ class EntityNormalizer(GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:
-            entities = [self.normalise(entity) for entity in message.get(ENTITIES, [])]
+            text = message.get(TEXT) or ""
+            entities = [self.normalise(entity, text) for entity in message.get(ENTITIES, [])]
             kept: List[Dict[str, Any]] = []
             seen = set()
             for entity in entities:
@@ -80,9 +93,36 @@ class EntityNormalizer(GraphComponent):
                 if key not in seen:
                     seen.add(key)
                     kept.append(entity)
-            message.set(ENTITIES, kept, add_to_output=True)
             self.route_claim_question(message)
+            implied = self.implied_claim_type(message, kept) + self.implied_category(message, kept)
+            message.set(ENTITIES, kept + implied, add_to_output=True)
         return messages
+
+    @staticmethod
+    def implied_category(message: Message, entities: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """A complaint (or a question about one) whose substance names the category gets it as an entity.
+
+        The same evidence the complaint form weighs (vocabulary.CATEGORY_EVIDENCE): a claim
+        delay is a claims complaint even when the classifier did not mark the word.
+        """
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if intent not in ("complain", "check_ticket_status"):
+            return []
+        if any(entity["entity"] == "complaint_category" for entity in entities):
+            return []
+        found = vocabulary.category_in_description(message.get(TEXT) or "")
+        return [] if found is None else [_implied("complaint_category", *found)]
+
+    @staticmethod
+    def implied_claim_type(message: Message, entities: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+        """A materials question whose situation implies the claim type (住院, 去世 …) gets it as an entity."""
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if intent != "ask_claim_materials" or any(entity["entity"] == "claim_type" for entity in entities):
+            return []
+        found = vocabulary.claim_type_in_situation(message.get(TEXT) or "")
+        if found is None:
+            return []
+        return [_implied("claim_type", *found)]
 
     @staticmethod
     def route_claim_question(message: Message) -> None:
@@ -92,7 +132,7 @@ class EntityNormalizer(GraphComponent):
             # Confidence 1.0: a rule decided, and the fallback classifier must not undo it.
             message.set(INTENT, {INTENT_NAME_KEY: routed, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
 
-    def normalise(self, entity: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    def normalise(self, entity: Dict[str, Any], text: str = "") -> Optional[Dict[str, Any]]:
         name, value = entity.get("entity"), str(entity.get("value", ""))
         if name == "phone_number":
             normalised: Optional[str] = validators.phone_number(value).value
@@ -103,11 +143,16 @@ class EntityNormalizer(GraphComponent):
         elif name == "ticket_id":
             normalised = value.upper()
         elif name == "claim_type":
-            normalised = vocabulary.claim_type(value)
+            # The situation decides, not the wording: 门诊 after an accident is accident medical.
+            situation = vocabulary.claim_type_in_situation(value)
+            named = value if value in vocabulary.CLAIM_TYPES else (situation[0] if situation else None)
+            normalised = vocabulary.with_accident(named, text) if named else None
         elif name == "complaint_category":
             normalised = vocabulary.complaint_category(value)
         else:
             return entity
         if normalised is None:
             return None
-        return {**entity, "value": normalised}
+        # Rasa's record of who changed an entity; OriginalText leaves these values normalised.
+        processors = [*entity.get("processors", []), type(self).__name__]
+        return {**entity, "value": normalised, "processors": processors}

@@ -83,6 +83,54 @@ def claim_type(value: str) -> Optional[str]:
     return canonical(value, CLAIM_TYPES, CLAIM_TYPE_WORDS)
 
 
+# Situations that imply a claim type without naming it, besides CLAIM_TYPE_WORDS (住院, 门诊, 去世 …).
+SITUATION_WORDS: Sequence[Tuple[str, str]] = (
+    ("离世", "death"),
+    ("病逝", "death"),
+    ("病故", "death"),
+    ("身亡", "death"),
+    ("急诊", "medical"),
+)
+# An accident behind the treatment: 门诊 or 住院 after one is accident medical, not medical.
+ACCIDENT_WORDS = (
+    "意外",
+    "车祸",
+    "摔",
+    "撞",
+    "砸",
+    "受伤",
+    "骨折",
+    "扭伤",
+    "烫伤",
+    "烧伤",
+    "咬伤",
+    "划伤",
+    "割伤",
+    "事故",
+    "工伤",
+)
+
+
+def claim_type_in_situation(text: str) -> Optional[Tuple[str, int, int]]:
+    """The claim type the situation in `text` implies, and where its word is; whatever the wording."""
+    for word, value in (*CLAIM_TYPE_WORDS, *SITUATION_WORDS):
+        start = text.find(word)
+        if start >= 0:
+            return with_accident(value, text), start, start + len(word)
+    for word in ACCIDENT_WORDS:
+        start = text.find(word)
+        if start >= 0:
+            return "accident_medical", start, start + len(word)
+    return None
+
+
+def with_accident(value: str, text: str) -> str:
+    """Medical treatment after an accident is accident medical (the accident may be named anywhere in `text`)."""
+    if value == "medical" and any(word in text for word in ACCIDENT_WORDS):
+        return "accident_medical"
+    return value
+
+
 def complaint_category(value: str) -> Optional[str]:
     return canonical(value, COMPLAINT_CATEGORIES, CATEGORY_WORDS)
 
@@ -143,3 +191,15 @@ def category_from_description(text: str) -> Optional[str]:
     if len(ranked) > 1 and ranked[1][1] >= ranked[0][1]:
         return None  # a tie: let the user choose
     return ranked[0][0]
+
+
+def category_in_description(text: str) -> Optional[Tuple[str, int, int]]:
+    """The category the substance of `text` points to (category_from_description) and where its first strong word is."""
+    category = category_from_description(text)
+    if category is None:
+        return None
+    for word, named, weight in CATEGORY_EVIDENCE:
+        start = text.find(word)
+        if named == category and weight >= STRONG_EVIDENCE and start >= 0:
+            return category, start, start + len(word)
+    return None

@@ -221,4 +221,4 @@ async def assert_every_replica_reaches(topology: Topology, transport: str = "web
             text = f"来自第{index}个副本的人工消息"
             await asyncio.to_thread(post_agent_message, replica, user.conversation_id, text)
             message = await user.wait_for(text, seconds=30)
-            assert message["sender"] == "agent" and message["agent"] == {"name": "王小明"}
+            assert message["metadata"]["sender"] == "agent" and message["metadata"]["agent"] == {"name": "王小明"}

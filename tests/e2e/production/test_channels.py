@@ -82,9 +82,9 @@ async def test_the_desk_reaches_a_web_chat_user_through_the_load_balancer(health
             # The desk speaks through the load balancer's API entry, to whichever replica.
             assert desk.post(f"/api/handoffs/{request['id']}/claim").ok
             greeting = await user.wait_for("我是客服王小明")
-            assert greeting["sender"] == "agent"
+            assert greeting["metadata"]["sender"] == "agent"
             assert desk.post(f"/api/handoffs/{request['id']}/messages", json={"text": "请稍等，我查一下"}).ok
-            assert (await user.wait_for("请稍等，我查一下"))["agent"] == {"name": "王小明"}
+            assert (await user.wait_for("请稍等，我查一下"))["metadata"]["agent"] == {"name": "王小明"}
             assert desk.post(f"/api/handoffs/{request['id']}/handback").ok
             await user.wait_for("智能助手继续为您服务")
     finally:

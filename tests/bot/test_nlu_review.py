@@ -1,0 +1,174 @@
+"""The review loop: unclear messages from the tracker store, grouped and masked; reviews; the export."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime, timezone
+
+import pytest
+import yaml
+from rasa.shared.core.events import ActionExecuted, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+
+from bot.models import NluReview
+from bot.nlu_review import (
+    NluReviews,
+    ReviewError,
+    domain_intents,
+    export_yaml,
+    group_key,
+    grouped,
+    training_texts,
+    unclear_messages,
+)
+from bot.settings import PROJECT_ROOT
+from tests.bot.command_line import cli
+
+INTENTS = domain_intents(PROJECT_ROOT / "domain.yml")
+NOW = datetime(2026, 12, 6, 8, 0, tzinfo=timezone.utc)
+
+
+def user(text: str, intent: str, confidence: float, at: float) -> str:
+    parse = {"intent": {"name": intent, "confidence": confidence}, "entities": [], "text": text}
+    return json.dumps({"event": "user", "text": text, "timestamp": at, "parse_data": parse})
+
+
+def pause(at: float) -> str:
+    return json.dumps({"event": "pause", "timestamp": at})
+
+
+def test_fallbacks_guesses_and_the_message_before_a_handoff_are_unclear():
+    events = [
+        ("a", user("我要投诉", "complain", 0.98, 1)),
+        ("a", user("那个钱咋还不到账 电话13812345678", "nlu_fallback", 0.3, 2)),
+        ("b", user("你们老总电话多少", "greet", 0.45, 3)),
+        ("c", user("我想问下我那个事", "complain", 0.9, 4)),
+        ("c", user("转人工", "request_human", 0.99, 5)),
+        ("c", pause(6)),
+        ("d", user('/ask_claim_materials{"claim_type":"death"}', "nlu_fallback", 0.1, 7)),
+    ]
+    found = {(m.conversation_id, m.text, m.reason) for m in unclear_messages(events)}
+    assert found == {
+        ("a", "那个钱咋还不到账 电话138****5678", "fallback"),
+        ("b", "你们老总电话多少", "low_confidence"),
+        ("c", "我想问下我那个事", "before_handoff"),
+    }
+
+
+def test_a_fallback_that_leads_to_a_handoff_counts_once_with_both_reasons():
+    events = [("a", user("咋整啊", "nlu_fallback", 0.2, 1)), ("a", pause(2))]
+    [group] = grouped(unclear_messages(events))
+    assert group.count == 1 and group.reasons == {"fallback", "before_handoff"}
+
+
+def test_similar_messages_are_one_group_and_reviewed_keys_are_left_out():
+    events = [
+        ("a", user("电话13812345678打不通！！", "nlu_fallback", 0.2, 1)),
+        ("b", user("電話 13900001111 打不通", "nlu_fallback", 0.2, 2)),
+        ("c", user("人呢", "greet", 0.5, 3)),
+    ]
+    groups = grouped(unclear_messages(events))
+    assert [(g.count, g.texts) for g in groups] == [
+        (2, ["电话138****5678打不通！！", "電話 139****1111 打不通"]),
+        (1, ["人呢"]),
+    ]
+    assert group_key("人呢") not in {g.key for g in grouped(unclear_messages(events), {group_key("人呢")})}
+
+
+def write(conversations, name: str, *events) -> None:
+    sender = conversations.prefix + name
+    tracker = DialogueStateTracker.from_events(sender, list(events))
+    asyncio.run(conversations.store.save(tracker))
+
+
+def utterance(text: str, intent: str, confidence: float) -> UserUttered:
+    parse = {"intent": {"name": intent, "confidence": confidence}, "entities": [], "text": text}
+    return UserUttered(text, parse["intent"], [], parse)
+
+
+def test_a_reviewed_group_leaves_the_list_and_is_stored_masked(db, conversations):
+    write(
+        conversations,
+        "one",
+        utterance("我不想跟机器讲 13812345678", "bot_challenge", 0.5),
+        ActionExecuted("action_listen"),
+        utterance("你们招人吗", "nlu_fallback", 0.3),
+    )
+    reviews = NluReviews(db, conversations.events, INTENTS, clock=lambda: NOW)
+    pending = {g.texts[0]: g.key for g in reviews.pending()}
+    assert set(pending) == {"我不想跟机器讲 138****5678", "你们招人吗"}
+    with pytest.raises(ReviewError):
+        reviews.review(pending["你们招人吗"], "no_such_intent", "zhao")
+    saved = reviews.review(pending["我不想跟机器讲 138****5678"], "request_human", "zhao")
+    assert (saved["text"], saved["intent"], saved["reviewer"]) == (
+        "我不想跟机器讲 138****5678",
+        "request_human",
+        "zhao",
+    )
+    assert [g.texts[0] for g in reviews.pending()] == ["你们招人吗"]
+    with pytest.raises(ReviewError):  # reviewed already: a second reviewer is told to refresh
+        reviews.review(pending["我不想跟机器讲 138****5678"], "greet", "li")
+    with db.transaction() as session:
+        assert [row.text for row in session.query(NluReview)] == ["我不想跟机器讲 138****5678"]
+
+
+def test_the_export_leaves_out_what_the_training_data_has_and_brackets_rasa_would_read():
+    reviews = [
+        {"text": "我要人工", "intent": "request_human"},  # already training data (data/nlu/conversation.yml)
+        {"text": "机器人听不懂[你](谁)说啥", "intent": "request_human"},
+        {"text": "你们招人吗\n在线等", "intent": "out_of_scope"},
+    ]
+    text, count = export_yaml(reviews, training_texts(PROJECT_ROOT / "data" / "nlu"), NOW)
+    assert count == 2
+    data = yaml.safe_load(text)
+    assert data["nlu"] == [
+        {"intent": "out_of_scope", "examples": "- 你们招人吗 在线等\n"},
+        {"intent": "request_human", "examples": "- 机器人听不懂【你】(谁)说啥\n"},
+    ]
+
+
+def test_exported_reviews_pass_rasa_data_validate_with_the_project_data(sqlite_db, settings, tmp_path):
+    with sqlite_db.transaction() as session:
+        for key, text, intent in [
+            ("a", "机器人我不要 给我换人", "request_human"),
+            ("b", "你们公司招不招司机", "out_of_scope"),
+            ("c", "上回反映那个事儿有信儿没", "check_ticket_status"),
+        ]:
+            session.add(NluReview(text_key=key, text=text, intent=intent, reviewer="zhao", reviewed_at=NOW))
+    output = tmp_path / "reviewed.yml"
+    done = cli(tmp_path, "nlu", "export-reviewed", str(output))
+    assert done.returncode == 0, done.stderr
+    assert "3 reviewed example(s)" in done.stdout
+    assert "上回反映那个事儿有信儿没" in output.read_text(encoding="utf-8")
+    validated = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "data",
+            "validate",
+            "--domain",
+            "domain.yml",
+            "--data",
+            "data",
+            str(output),
+            "--config",
+            "config.yml",
+            "--fail-on-warnings",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+    )
+    assert validated.returncode == 0, validated.stdout[-3000:] + validated.stderr[-3000:]
+
+
+def test_the_export_refuses_anything_but_a_yaml_file(tmp_path):
+    done = cli(tmp_path, "nlu", "export-reviewed", str(tmp_path / "reviewed.txt"))
+    assert done.returncode == 2 and ".yml" in done.stderr
