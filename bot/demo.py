@@ -18,7 +18,7 @@ from sqlalchemy import delete, func, insert, literal, select
 from sqlalchemy.orm import Session
 
 from bot.db import Database
-from bot.models import Rating, Ticket, TicketEvent
+from bot.models import MaliciousMark, Rating, Ticket, TicketEvent, TypicalCase
 from bot.regions import RegionMap
 from bot.settings import Settings
 from bot.taxonomy import Taxonomy
@@ -53,6 +53,15 @@ GIVEN = ("伟", "芳", "娜", "敏", "静", "丽", "强", "磊", "军", "洋", "
 MOBILE_PREFIXES = ("1390", "1380", "1350", "1360", "1370", "1500", "1510", "1580", "1860", "1890", "1330", "1770")
 OPEN_STATUSES = ("accepted", "investigating", "processing", "feedback", "follow_up")
 RATINGS = (("satisfied", 55), ("basically_satisfied", 30), ("dissatisfied", 15))
+TYPICAL_PER_CATEGORY = 2  # the latest closed demo complaints of each category become typical cases
+DEMO_MALICIOUS = 3
+# Supervisors' texts of the demo's typical cases and malicious marks (desk content, never a policyholder's).
+DEMO_CASE = (
+    "（演示）客户来电反映该事项处理不及时、解释不清，要求尽快给出明确答复。",
+    "（演示）经核实，相关环节未按时效要求办理，且与客户沟通不充分，属业管可控问题。",
+    "（演示）严格执行办理时效，关键节点主动告知客户进度，并在结案时说明依据。",
+)
+DEMO_MALICIOUS_REASON = "（演示）同一事项已多次答复并有书面结论，仍反复投诉并以曝光相威胁索要额外补偿。"
 CLOSING_FIELDS = (
     "closed_at",
     "outcome",
@@ -138,6 +147,7 @@ class DemoSeeder:
                 if progress:
                     progress(start + count, tickets)
             self._events_and_ratings(session)
+            self._review_marks(session)
         return SeedResult(tickets, replaced, first, today)
 
     # -- the pieces -------------------------------------------------------------
@@ -153,6 +163,8 @@ class DemoSeeder:
         count = int(session.execute(select(func.count()).select_from(demo.subquery())).scalar_one())
         # Plain SQL deletes: nothing of these rows is loaded in the session to keep in step.
         unsynchronised = {"synchronize_session": False}
+        for table in (TypicalCase, MaliciousMark):
+            session.execute(delete(table).where(table.ticket_id.in_(demo)), execution_options=unsynchronised)
         session.execute(delete(Rating).where(Rating.ticket_id.in_(demo)), execution_options=unsynchronised)
         session.execute(delete(TicketEvent).where(TicketEvent.ticket_id.in_(demo)), execution_options=unsynchronised)
         session.execute(
@@ -289,6 +301,41 @@ class DemoSeeder:
             weights = [weight * (unhappy if name == "dissatisfied" else 1.0) for name, weight in RATINGS]
             row["satisfaction"] = rng.choices([name for name, _ in RATINGS], weights=weights)[0]
             row["satisfaction_at"] = min(closed + timedelta(days=1), self.now)
+
+    def _review_marks(self, session: Session) -> None:
+        """A few typical cases per category and a few malicious marks, as supervisors would have left them."""
+        demo = Ticket.submission_key.like(f"{DEMO_KEY}%")
+        for category in CATEGORY_WEIGHTS:
+            closed = session.execute(
+                select(Ticket.id, Ticket.closed_at)
+                .where(demo, Ticket.category == category, Ticket.closed_at.isnot(None))
+                .order_by(Ticket.closed_at.desc(), Ticket.id)
+                .limit(TYPICAL_PER_CATEGORY)
+            ).all()
+            for ticket_id, closed_at in closed:
+                situation, analysis, lessons = DEMO_CASE
+                session.add(
+                    TypicalCase(
+                        ticket_id=ticket_id,
+                        situation=situation,
+                        analysis=analysis,
+                        lessons=lessons,
+                        marked_by=DEMO_ACTOR,
+                        marked_at=closed_at,
+                    )
+                )
+        marked = session.execute(
+            select(Ticket.id, Ticket.received_at)
+            .where(demo, Ticket.previous_complaint_at.isnot(None))
+            .order_by(Ticket.received_at.desc(), Ticket.id)
+            .limit(DEMO_MALICIOUS)
+        ).all()
+        for ticket_id, received in marked:
+            session.add(
+                MaliciousMark(
+                    ticket_id=ticket_id, reason=DEMO_MALICIOUS_REASON, marked_by=DEMO_ACTOR, marked_at=received
+                )
+            )
 
     def _events_and_ratings(self, session: Session) -> None:
         demo = Ticket.submission_key.like(f"{DEMO_KEY}%")

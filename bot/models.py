@@ -768,6 +768,69 @@ class Rating(Base):
         }
 
 
+class TypicalCase(Base):
+    """A closed ticket a supervisor chose as a typical case (典型案例) for the complaint report."""
+
+    __tablename__ = "typical_cases"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, unique=True)
+    situation = Column(Text, nullable=False)  # 案件情况
+    analysis = Column(Text, nullable=False)  # 案件分析
+    lessons = Column(Text, nullable=False)  # 案件启示
+    marked_by = Column(String(64), nullable=False)
+    marked_at = Column(DateTime(timezone=True), nullable=False)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "situation": self.situation,
+            "analysis": self.analysis,
+            "lessons": self.lessons,
+            "marked_by": self.marked_by,
+            "marked_at": iso(self.marked_at),
+        }
+
+
+class MaliciousMark(Base):
+    """A supervisor's judgement that a complaint is malicious (恶意投诉): counted in the analysis, never used to
+    refuse service."""
+
+    __tablename__ = "malicious_marks"
+
+    id = Column(Integer, primary_key=True)
+    ticket_id = Column(Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, unique=True)
+    reason = Column(Text, nullable=False)
+    marked_by = Column(String(64), nullable=False)
+    marked_at = Column(DateTime(timezone=True), nullable=False)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {"reason": self.reason, "marked_by": self.marked_by, "marked_at": iso(self.marked_at)}
+
+
+class DataExport(Base):
+    """Who exported which tickets from the analysis, and whether with personal numbers unmasked (audited)."""
+
+    __tablename__ = "data_exports"
+
+    id = Column(Integer, primary_key=True)
+    at = Column(DateTime(timezone=True), nullable=False, index=True)
+    actor = Column(String(64), nullable=False)
+    kind = Column(String(32), nullable=False)  # tickets_csv
+    unmasked = Column(Boolean, nullable=False)
+    scope = Column(Text, nullable=False)  # the period and filters, as the query gave them
+    rows = Column(Integer, nullable=False)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "at": iso(self.at),
+            "actor": self.actor,
+            "kind": self.kind,
+            "unmasked": self.unmasked,
+            "scope": self.scope,
+            "rows": self.rows,
+        }
+
+
 class NluReview(Base):
     """A reviewer's verdict on a message the assistant did not understand: the intent it should have had."""
 

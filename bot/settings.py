@@ -64,6 +64,9 @@ class Settings:
     status_max_attempts: int = 3
     # The complaint analysis counts a complaint as a repeat when the same phone complained within these days.
     repeat_complaint_days: int = 30
+    # The Chromium that prints the complaint report as PDF (bot/analysis/printing.py).
+    report_chromium: Path = field(default=Path("/usr/bin/chromium"))
+    export_max_rows: int = 200_000
     # Failed status look-ups (or withdrawals) allowed per ticket number, per phone
     # number and per client address, counted across all conversations within the window.
     status_lock_window_minutes: int = 1440
@@ -171,6 +174,8 @@ class Settings:
             policy_number_pattern=env.get("POLICY_NUMBER_PATTERN") or r"[A-Z]{1,4}\d{8,20}",
             status_max_attempts=_int(env, "STATUS_MAX_ATTEMPTS", 3),
             repeat_complaint_days=_bounded(env, "REPEAT_COMPLAINT_DAYS", 30, 1, 366),
+            report_chromium=Path(env.get("REPORT_CHROMIUM") or "/usr/bin/chromium"),
+            export_max_rows=_bounded(env, "EXPORT_MAX_ROWS", 200_000, 1, 2_000_000),
             status_lock_window_minutes=_int(env, "STATUS_LOCK_WINDOW_MINUTES", 1440),
             status_max_failures_per_ticket=_int(env, "STATUS_MAX_FAILURES_PER_TICKET", 5),
             status_max_failures_per_phone=_int(env, "STATUS_MAX_FAILURES_PER_PHONE", 5),

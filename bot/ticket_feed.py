@@ -6,6 +6,7 @@ from typing import Any, Dict, List
 
 from sqlalchemy import select
 
+from bot.case_review import MALICIOUS_FIELD
 from bot.db import Database
 from bot.models import Ticket, TicketEvent
 from bot.workspace import Viewer, Workspace, aware
@@ -20,7 +21,8 @@ def changes_since(db: Database, viewer: Viewer, after_id: int = 0, limit: int = 
     where = [TicketEvent.id > max(after_id, 0)]
     seen = Workspace.visibility(viewer)
     if seen is not None:
-        where.append(seen)
+        # Malicious marks are supervisors' business: an agent never learns a complainant was so judged.
+        where.extend([seen, TicketEvent.field != MALICIOUS_FIELD])
     with db.transaction() as session:
         rows = session.execute(
             select(TicketEvent, Ticket.ticket_no)

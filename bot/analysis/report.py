@@ -7,7 +7,9 @@ from datetime import date
 from typing import Dict, List, Mapping, Optional, Tuple
 from zoneinfo import ZoneInfo
 
-from bot.analysis import causes, handling, repeats, satisfaction, volume
+from bot.analysis import assistant, cases, causes, handling, repeats, satisfaction, volume
+from bot.analysis.assistant import Assistant, TrackerFigures
+from bot.analysis.cases import CategoryCases, Malicious
 from bot.analysis.causes import Controllability
 from bot.analysis.figures import Share
 from bot.analysis.handling import Handling
@@ -39,6 +41,9 @@ class Report:
     satisfaction: List[CategorySatisfaction]
     priorities: List[Priority]
     repeats: Repeats
+    typical_cases: List[CategoryCases]
+    malicious: Malicious
+    assistant: Assistant
 
 
 class Analysis:
@@ -49,6 +54,7 @@ class Analysis:
         taxonomy: Optional[Taxonomy] = None,
         channel_labels: Optional[Mapping[str, str]] = None,
         clock: Clock = utc_now,
+        handoff_reasons: Optional[Mapping[str, str]] = None,
     ) -> None:
         self.db = db
         self.settings = settings
@@ -56,6 +62,8 @@ class Analysis:
         self.taxonomy = taxonomy or Taxonomy.load(settings.taxonomy_file)
         self.channel_labels: Dict[str, str] = dict(channel_labels or {})
         self.clock = clock
+        self.handoff_reasons: Dict[str, str] = dict(handoff_reasons or {})
+        self.tracker = TrackerFigures(settings.tracker_database_url)
 
     def report(self, scope: Scope, as_of: Optional[date] = None) -> Report:
         """The report for `scope`; open tickets are aged as of `as_of` (default: today, local)."""
@@ -79,4 +87,7 @@ class Analysis:
                 satisfaction=satisfaction.by_category(frame, scope),
                 priorities=satisfaction.priorities(frame, scope),
                 repeats=repeats.repeats(frame, scope, self.settings.repeat_complaint_days, totals.count),
+                typical_cases=cases.typical_cases(frame, scope),
+                malicious=cases.malicious(frame, scope, totals.count),
+                assistant=assistant.assistant(session, self.tracker, scope.bounds(self.zone), self.handoff_reasons),
             )

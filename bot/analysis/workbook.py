@@ -169,6 +169,40 @@ def workbook(report: Report) -> bytes:
         [[item.phone, item.complaints] for item in repeats.most]
         + [[f"合计：{repeats.window_days}日内重复投诉", repeats.repeat_complaints]],
     )
+    _sheet(
+        book,
+        "典型案例",
+        ("类型", "工单号", "原因", "案件情况", "案件分析", "案件启示"),
+        [
+            [group.label, case.ticket_no, case.sub_reason, case.situation, case.analysis, case.lessons]
+            for group in report.typical_cases
+            for case in group.cases
+        ],
+    )
+    malicious = report.malicious
+    _sheet(
+        book,
+        "恶意投诉",
+        ("类型", "件数", "占比"),
+        _shares(malicious.categories) + [["合计（不作为拒绝服务的依据）", malicious.count, malicious.share]],
+        shares=(2,),
+    )
+    bot = report.assistant
+    figures: List[List[Any]] = [
+        ["数据来源", {"tracker": "对话记录", "analytics": "分析事件流"}.get(bot.source or "", "不可用")],
+        ["对话量", bot.conversations],
+        ["用户消息", bot.messages],
+        ["转人工对话", bot.handoffs],
+        ["自助解决率", bot.self_service_rate],
+        ["转人工率", bot.handoff_rate],
+        ["未识别消息", bot.fallbacks],
+        ["未识别率", bot.fallback_rate],
+    ]
+    figures += [["转人工原因：" + row.label, row.count] for row in bot.handoff_reasons]
+    figures += [["未识别：" + item.text, item.count] for item in bot.not_understood]
+    _sheet(book, "智能助手", ("指标", "数值"), figures)
+    for row in (6, 7, 9):
+        book["智能助手"].cell(row=row, column=2).number_format = PERCENT
     output = BytesIO()
     book.save(output)
     return output.getvalue()

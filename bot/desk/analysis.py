@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import logging
 from datetime import date, timedelta
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Union
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -14,14 +15,22 @@ from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
 from bot.analysis.periods import Period, PeriodError
-from bot.analysis.report import Analysis
+from bot.analysis.printable import printable_html
+from bot.analysis.printing import PrintUnavailable, print_pdf
+from bot.analysis.report import Analysis, Report
 from bot.analysis.scope import Scope
+from bot.analysis.ticket_export import TicketExport
 from bot.analysis.workbook import workbook
+from bot.clock import utc_now
+from bot.desk.casework import REASON_LABELS
 from bot.desk.context import desk_of
 from bot.desk.ticket_views import CHANNEL_LABELS
 from bot.desk.workspace import first_values
 from bot.settings import PROJECT_ROOT
+from bot.taxonomy import Taxonomy
 from bot.tickets import CATEGORY_LABELS
+
+log = logging.getLogger(__name__)
 
 SUPERVISORS_ONLY = "仅主管可以查看投诉分析"
 # Apache ECharts, installed by `npm ci` in web/ (pinned in web/package-lock.json), served by the desk.
@@ -31,6 +40,7 @@ CHANNEL_CHOICES = {key: label for key, label in CHANNEL_LABELS.items() if key !=
 MAX_VALUE = 64
 FILTERS = ("channel", "category", "region")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+UNMASKED_VALUES = ("1", "true", "yes")
 
 
 def default_period(today: date) -> Period:
@@ -77,7 +87,7 @@ async def analysis_page(request: Request) -> HTTPResponse:
     if not login.agent.is_supervisor:
         return desk.page("refused.html", 403, login=login, message=SUPERVISORS_ONLY)
     settings = desk.settings
-    analysis = Analysis(desk.db, settings, channel_labels=CHANNEL_LABELS)
+    analysis = Analysis(desk.db, settings, channel_labels=CHANNEL_LABELS, handoff_reasons=REASON_LABELS)
     today = analysis.clock().astimezone(ZoneInfo(settings.timezone)).date()
     args = first_values(request.args)
     shown = {name: str(args.get(name) or "")[:MAX_VALUE] for name in ("period", *FILTERS)}
@@ -109,26 +119,104 @@ async def analysis_page(request: Request) -> HTTPResponse:
     )
 
 
-async def analysis_workbook(request: Request) -> HTTPResponse:
-    """The same figures as an XLSX workbook, one sheet per section."""
+async def _scoped(request: Request) -> Union[Scope, HTTPResponse]:
+    """The scope a supervisor's download asks for, or the refusal to answer instead."""
     desk, login = desk_of(request), request.ctx.login
     if not login.agent.is_supervisor:
         return desk.page("refused.html", 403, login=login, message=SUPERVISORS_ONLY)
-    analysis = Analysis(desk.db, desk.settings, channel_labels=CHANNEL_LABELS)
-    today = analysis.clock().astimezone(ZoneInfo(desk.settings.timezone)).date()
+    today = utc_now().astimezone(ZoneInfo(desk.settings.timezone)).date()
     try:
-        scope = read_scope(first_values(request.args), today)
+        return read_scope(first_values(request.args), today)
     except PeriodError as exc:
         return desk.page("refused.html", 400, login=login, message=str(exc))
-    report = await asyncio.to_thread(analysis.report, scope)
-    content = await asyncio.to_thread(workbook, report)
-    period = scope.period
-    name = f"complaint-analysis-{period.start.isoformat()}-{(period.end - timedelta(days=1)).isoformat()}.xlsx"
-    return response.raw(
-        content,
-        content_type=XLSX,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+
+
+async def _report(request: Request, scope: Scope) -> Report:
+    desk = desk_of(request)
+    return await asyncio.to_thread(
+        Analysis(desk.db, desk.settings, channel_labels=CHANNEL_LABELS, handoff_reasons=REASON_LABELS).report, scope
     )
+
+
+def _file_name(scope: Scope, suffix: str) -> str:
+    period = scope.period
+    return f"complaint-{suffix}-{period.start.isoformat()}-{(period.end - timedelta(days=1)).isoformat()}"
+
+
+def _attachment(content: bytes, content_type: str, name: str) -> HTTPResponse:
+    return response.raw(
+        content, content_type=content_type, headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+async def analysis_workbook(request: Request) -> HTTPResponse:
+    """The same figures as an XLSX workbook, one sheet per section."""
+    scope = await _scoped(request)
+    if not isinstance(scope, Scope):
+        return scope
+    content = await asyncio.to_thread(workbook, await _report(request, scope))
+    return _attachment(content, XLSX, _file_name(scope, "analysis") + ".xlsx")
+
+
+async def _printable(request: Request, scope: Scope) -> str:
+    report = await _report(request, scope)
+    now = utc_now().astimezone(ZoneInfo(desk_of(request).settings.timezone))
+    return printable_html(report, now)
+
+
+async def analysis_report_html(request: Request) -> HTTPResponse:
+    """The printable report (seed 003's sections) as one self-contained HTML file, charts inside it."""
+    scope = await _scoped(request)
+    if not isinstance(scope, Scope):
+        return scope
+    page = await _printable(request, scope)
+    return _attachment(page.encode("utf-8"), "text/html; charset=utf-8", _file_name(scope, "report") + ".html")
+
+
+async def analysis_report_pdf(request: Request) -> HTTPResponse:
+    """The printable report printed to PDF by headless Chromium."""
+    scope = await _scoped(request)
+    if not isinstance(scope, Scope):
+        return scope
+    desk, login = desk_of(request), request.ctx.login
+    page = await _printable(request, scope)
+    try:
+        content = await asyncio.to_thread(print_pdf, page, desk.settings.report_chromium)
+    except PrintUnavailable as exc:
+        log.warning("report PDF not printed: %s", exc.__cause__ or exc)
+        return desk.page("refused.html", 503, login=login, message=str(exc))
+    return _attachment(content, "application/pdf", _file_name(scope, "report") + ".pdf")
+
+
+async def analysis_tickets_csv(request: Request) -> HTTPResponse:
+    """The complaints behind the figures as CSV; unmasked personal numbers only when asked, and recorded."""
+    scope = await _scoped(request)
+    if not isinstance(scope, Scope):
+        return scope
+    desk, login = desk_of(request), request.ctx.login
+    args = first_values(request.args)
+    unmasked = str(args.get("unmasked") or "").lower() in UNMASKED_VALUES
+    settings = desk.settings
+    export = TicketExport(
+        desk.db,
+        Taxonomy.load(settings.taxonomy_file),
+        ZoneInfo(settings.timezone),
+        CHANNEL_LABELS,
+        settings.export_max_rows,
+    )
+    described = urlencode(
+        {
+            "period": _period_text(scope.period),
+            **{name: getattr(scope, name) for name in FILTERS if getattr(scope, name)},
+        }
+    )
+    try:
+        content = await asyncio.to_thread(export.csv, scope, login.agent.username, unmasked, described)
+    except PeriodError as exc:
+        return desk.page("refused.html", 400, login=login, message=str(exc))
+    log.info("supervisor %s exported tickets (%s), unmasked=%s", login.agent.username, described, unmasked)
+    suffix = "tickets-unmasked" if unmasked else "tickets"
+    return _attachment(content, "text/csv; charset=utf-8", _file_name(scope, suffix) + ".csv")
 
 
 def blueprint() -> Blueprint:
@@ -136,4 +224,7 @@ def blueprint() -> Blueprint:
     bp = Blueprint("analysis")
     bp.get("/analysis")(analysis_page)
     bp.get("/analysis.xlsx")(analysis_workbook)
+    bp.get("/analysis/report.html")(analysis_report_html)
+    bp.get("/analysis/report.pdf")(analysis_report_pdf)
+    bp.get("/analysis/tickets.csv")(analysis_tickets_csv)
     return bp

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Dict, Mapping
 
 from bot.agents import AgentAccount
+from bot.case_review import MALICIOUS_FIELD, CaseReview
 from bot.desk import ticket_views
 from bot.desk.context import Desk
 from bot.notice_sender import unavailable_reason
@@ -64,6 +65,11 @@ def ticket(desk: Desk, agent: AgentAccount, ticket_no: str) -> Dict[str, Any]:
     data["events"] = [_named(event, names, "actor") for event in data["events"]]
     data["notes"] = [_named(note, names, "author") for note in data["notes"]]
     data["call_attempts"] = [_named(attempt, names, "actor") for attempt in data["call_attempts"]]
+    # Review marks are supervisors' business: an agent handling the complaint never sees a malicious mark.
+    if agent.is_supervisor:
+        data.update(CaseReview(desk.db).marks(ticket_no))
+    else:
+        data["events"] = [event for event in data["events"] if event.get("field") != MALICIOUS_FIELD]
     data["root_cause_label"] = desk.lifecycle.root_causes.labels.get(stored.get("root_cause_category") or "", "")
     return data
 

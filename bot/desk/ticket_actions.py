@@ -34,6 +34,10 @@ ACTIONS = {
     "call-attempts": "call_attempt",
     "convert": "convert",
     "phone": "reveal_phone",
+    "typical-case": "typical_case",
+    "typical-case/remove": "untypical_case",
+    "malicious": "malicious",
+    "malicious/remove": "unmalicious",
 }
 
 

@@ -55,6 +55,15 @@ def reason(body: Any, label: str = "原因") -> str:
     return fields.text(body, "reason", MAX_REASON, label=label)
 
 
+def typical_case(body: Any) -> Tuple[str, str, str]:
+    """案件情况, 案件分析, 案件启示 of a typical case."""
+    return (
+        fields.text(body, "situation", MAX_CONTENT, label="案件情况"),
+        fields.text(body, "analysis", MAX_CONTENT, label="案件分析"),
+        fields.text(body, "lessons", MAX_CONTENT, label="案件启示"),
+    )
+
+
 def assignee(body: Any) -> Optional[str]:
     """The agent's username, or None for the unassigned pool."""
     value = fields.text(body, "assignee", 64, required=False, label="处理人").lower()

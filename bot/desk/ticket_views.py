@@ -39,6 +39,8 @@ EVENT_LABELS = {
     "paused_since": "暂停计时",
     "withdrawn": "撤诉",
     "reopened": "重新打开",
+    "typical_case": "典型案例",
+    "malicious_mark": "恶意投诉标记",
 }
 
 # Fields a ticket page shows as they are (text the handler or policyholder typed, flags, numbers).

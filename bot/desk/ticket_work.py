@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Callable, Dict
 
 from bot.agents import AgentAccount
+from bot.case_review import CaseReview
 from bot.desk import ticket_forms as forms
 from bot.desk.casefile import Conflict, Refused, TicketHidden, ticket, visible
 from bot.desk.context import Desk
@@ -117,6 +118,24 @@ def _convert(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
     return Answer(ticket_no=complaint["ticket_no"], url=f"/tickets/{complaint['ticket_no']}")
 
 
+def _typical_case(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    """A supervisor marks a closed ticket as a typical case (典型案例) with its three texts."""
+    situation, analysis, lessons = forms.typical_case(body)
+    return CaseReview(desk.db).mark_typical(number, situation, analysis, lessons, agent.username)
+
+
+def _untypical_case(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    return CaseReview(desk.db).unmark_typical(number, agent.username)
+
+
+def _malicious(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    return CaseReview(desk.db).mark_malicious(number, forms.reason(body, "认定恶意投诉的理由"), agent.username)
+
+
+def _unmalicious(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    return CaseReview(desk.db).unmark_malicious(number, agent.username)
+
+
 ACTIONS: Dict[str, Work] = {
     "claim": _claim,
     "assign": _assign,
@@ -136,10 +155,23 @@ ACTIONS: Dict[str, Work] = {
     "call_attempt": _call_attempt,
     "convert": _convert,
     "reveal_phone": _reveal_phone,
+    "typical_case": _typical_case,
+    "untypical_case": _untypical_case,
+    "malicious": _malicious,
+    "unmalicious": _unmalicious,
 }
 # Anyone who may see the ticket may do these; the rest needs its owner or a supervisor.
 WITHOUT_OWNING = {"claim", "add_note", "reveal_phone"}
-SUPERVISORS_ONLY = {"assign", "reopen", "approve_extension", "reject_extension"}
+SUPERVISORS_ONLY = {
+    "assign",
+    "reopen",
+    "approve_extension",
+    "reject_extension",
+    "typical_case",
+    "untypical_case",
+    "malicious",
+    "unmalicious",
+}
 
 
 def act(desk: Desk, agent: AgentAccount, number: str, action: str, body: Any) -> Dict[str, Any]:

@@ -61,6 +61,9 @@ def test_demo_tickets_cover_every_category_channel_and_state(db: Database, tmp_p
     report = Analysis(db, settings).report(Scope(Period(date(2025, 12, 1), date(2026, 12, 7))), as_of=date(2026, 12, 6))
     assert report.totals.count == 600 and report.repeats.repeat_complaints > 0
     assert report.handling.median_days is not None and report.priorities
+    # Two typical cases per category (every category has closed demo complaints at 600), three malicious marks.
+    assert {group.category: len(group.cases) for group in report.typical_cases} == dict.fromkeys(CATEGORY_LABELS, 2)
+    assert report.malicious.count == 3
 
 
 def test_seeding_again_replaces_the_demo_tickets(db: Database, tmp_path: Path) -> None:

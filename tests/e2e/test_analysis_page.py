@@ -16,7 +16,9 @@ from openpyxl import load_workbook
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect
 
 from bot.agents import AgentService, Role
+from bot.analysis.printable import SECTIONS
 from bot.demo import DemoSeeder
+from tests.bot.analysis.pdf_reading import pdf_text
 from tests.bot.desk.client import PASSWORD
 from tests.bot.desk.server import DeskServer, start_desk, stop_desk
 from tests.e2e.browser import DESKTOP, save_screenshot
@@ -83,4 +85,11 @@ def test_a_supervisor_reads_the_year_s_analysis_and_narrows_it(chromium: Browser
     assert download.value.suggested_filename.endswith(".xlsx")
     overview = load_workbook(BytesIO(download.value.path().read_bytes()))["概况"]
     assert {row[0]: row[1] for row in overview.iter_rows(values_only=True)}["投诉总量"] == narrowed
+
+    # The printable report of what is shown, as PDF (the desk prints it with the same Debian Chromium).
+    with page.expect_download(timeout=90_000) as download:
+        page.click("#download-report-pdf")
+    assert download.value.suggested_filename.endswith(".pdf")
+    text = pdf_text(download.value.path().read_bytes())
+    assert all(title in text for title in SECTIONS) and "筛选:类别:理赔纠纷" in text and "演示" in text
     assert problems == []  # no script error, no Content-Security-Policy refusal

@@ -121,6 +121,22 @@
     document.getElementById("withdraw").hidden = t.status === "closed";
     const reopen = document.getElementById("reopen");
     if (reopen) reopen.hidden = t.status !== "closed";
+    const typical = document.getElementById("typical-case");
+    if (typical) {
+      const marked = t.typical_case;
+      typical.hidden = t.status !== "closed";
+      document.getElementById("untypical-case").hidden = !marked;
+      document.getElementById("typical-info").textContent = marked ? "已标记为典型案例（" + when(marked.marked_at) + "）" :
+        (t.status === "closed" ? "" : "结案后可标记为典型案例。");
+      if (!marked) delete typical.dataset.filled;
+      if (marked && !typical.dataset.filled) {
+        typical.situation.value = marked.situation; typical.analysis.value = marked.analysis;
+        typical.lessons.value = marked.lessons; typical.dataset.filled = "1";
+      }
+      const malicious = t.malicious_mark;
+      document.getElementById("unmalicious").hidden = !malicious;
+      document.getElementById("malicious-info").textContent = malicious ? "已标记为恶意投诉：" + malicious.reason : "";
+    }
     document.getElementById("subject-staff").subject_staff.value = t.subject_staff || "";
 
     const callback = t.kind === "callback";
@@ -193,6 +209,17 @@
   onSubmit(document.getElementById("withdraw"), "/withdraw", "已按撤诉结案");
   const reopen = document.getElementById("reopen");
   if (reopen) onSubmit(reopen, "/reopen", "工单已重新打开");
+  const typicalForm = document.getElementById("typical-case");
+  if (typicalForm) {
+    // Not reset after saving: the texts stay on the page as they were saved.
+    typicalForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const save = typicalForm.querySelector("button[type=submit]");
+      save.disabled = true;
+      try { await post("/typical-case", formJson(typicalForm), "已保存为典型案例"); } finally { save.disabled = false; }
+    });
+    onSubmit(document.getElementById("malicious"), "/malicious", "已标记为恶意投诉");
+  }
   onSubmit(document.getElementById("note"), "/notes", "备注已添加");
   onSubmit(document.getElementById("call-attempt"), "/call-attempts", "回电已记录");
   onSubmit(document.getElementById("convert"), "/convert", "已转为投诉工单");
@@ -216,6 +243,8 @@
   const rejectExtension = document.getElementById("reject-extension");
   if (rejectExtension) onSubmit(rejectExtension, "/extension/reject", "已驳回延长申请");
   button("end-pause", "/pauses/end", "已恢复计时");
+  button("untypical-case", "/typical-case/remove", "已取消典型案例", "确定取消典型案例吗？");
+  button("unmalicious", "/malicious/remove", "已取消恶意投诉标记", "确定取消恶意投诉标记吗？");
 
 
   document.getElementById("reveal-phone").addEventListener("click", async () => {

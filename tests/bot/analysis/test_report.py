@@ -152,3 +152,38 @@ def test_a_sub_reason_typed_as_its_label_counts_with_its_code_and_retired_codes_
     ]
     timeliness = [row for row in report.priorities if row.sub_reason == "claim_timeliness"]
     assert [(row.complaints, row.dissatisfied) for row in timeliness] == [(2, 2)]
+
+
+def test_typical_cases_are_listed_per_category_and_malicious_marks_counted(db: Database, tmp_path: Path) -> None:
+    from sqlalchemy import select
+
+    from bot.case_review import CaseReview
+    from bot.models import Ticket
+
+    with db.transaction() as session:
+        january_2026(session)
+        closed = session.execute(
+            select(Ticket.ticket_no, Ticket.category, Ticket.received_at)
+            .where(Ticket.status == "closed", Ticket.kind == "complaint")
+            .order_by(Ticket.received_at)
+        ).all()
+    # January's closed complaints: T1, T2, T3 (claims) and T4 (policy service); December's has none closed.
+    start = shanghai(2026, 1, 1).replace(tzinfo=None)
+    january = [row for row in closed if row.received_at.replace(tzinfo=None) >= start]
+    review = CaseReview(db)
+    for number in (january[0].ticket_no, january[3].ticket_no):
+        review.mark_typical(number, f"情况{number}", "分析", "启示", "boss")
+    review.mark_malicious(january[1].ticket_no, "反复索要", "boss")
+    review.mark_malicious(january[2].ticket_no, "反复索要", "boss")
+    analysis = Analysis(db, make_settings(tmp_path, DATABASE_URL=db.url))
+    report = analysis.report(Scope(Period.month(2026, 1)), as_of=AS_OF)
+    assert [(group.label, [case.ticket_no for case in group.cases]) for group in report.typical_cases] == [
+        ("理赔纠纷", [january[0].ticket_no]),
+        (report.typical_cases[1].label, [january[3].ticket_no]),
+    ]
+    assert report.typical_cases[1].category == "policy_service"
+    assert report.typical_cases[0].cases[0].sub_reason == "理赔结果（拒赔、赔付金额）"
+    assert report.malicious.count == 2 and report.malicious.share == pytest.approx(2 / 6)
+    assert _counts(report.malicious.categories) == {"claims": 2}
+    other = analysis.report(Scope(Period.month(2025, 12)), as_of=AS_OF)
+    assert other.typical_cases == [] and other.malicious.count == 0

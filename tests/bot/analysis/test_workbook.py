@@ -25,7 +25,8 @@ def test_the_workbook_holds_every_section_with_numbers_as_numbers(sqlite_db: Dat
     book = load_workbook(BytesIO(workbook(report)))
 
     assert book.sheetnames == [
-        "概况", "渠道", "月度趋势", "类型及原因", "可控性", "地区", "处理时效", "满意度", "优先改进", "重复投诉"
+        "概况", "渠道", "月度趋势", "类型及原因", "可控性", "地区", "处理时效", "满意度", "优先改进", "重复投诉",
+        "典型案例", "恶意投诉", "智能助手",
     ]  # fmt: skip
     overview = {row[0]: row[1] for row in book["概况"].iter_rows(values_only=True)}
     assert overview["统计区间"] == "2026年1月" and overview["投诉总量"] == 6 and overview["已结案"] == 4

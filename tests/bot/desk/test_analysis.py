@@ -6,12 +6,17 @@ import json
 import re
 from io import BytesIO
 
+import pytest
 from openpyxl import load_workbook
 
 from bot.agents import Role
+from bot.analysis.printable import SECTIONS
 from bot.desk.analysis import ECHARTS_URL
-from tests.bot.analysis.dataset import january_2026
+from bot.models import DataExport
+from tests.bot.analysis.dataset import PHONE_B, january_2026
+from tests.bot.analysis.pdf_reading import pdf_text
 from tests.bot.desk.server import DeskServer
+from tests.e2e.browser import chromium_path
 
 SUPERVISORS_ONLY = "仅主管可以查看投诉分析"
 
@@ -90,3 +95,59 @@ def test_the_excel_download_is_for_supervisors_and_holds_the_page_s_figures(desk
     assert overview["投诉总量"] == 2 and overview["筛选条件"] == "渠道：微信公众号"
     refused = boss.get("/analysis.xlsx", params={"period": "2026-99"})
     assert refused.status_code == 400 and "统计区间的日期无效" in refused.text
+
+
+def test_exports_are_for_supervisors_only(desk: DeskServer) -> None:
+    li = desk.agent("li")
+    for path in ("/analysis/report.html", "/analysis/report.pdf", "/analysis/tickets.csv"):
+        for params in ({}, {"unmasked": "1"}):
+            page = li.get(path, params=params)
+            assert page.status_code == 403 and SUPERVISORS_ONLY in page.text, path
+    bad = desk.agent("boss", Role.SUPERVISOR).get("/analysis/tickets.csv", params={"period": "2026-13"})
+    assert bad.status_code == 400 and "统计区间的日期无效" in bad.text
+
+
+def test_a_supervisor_downloads_the_report_as_html_and_pdf(desk: DeskServer) -> None:
+    with desk.db.transaction() as session:
+        january_2026(session)
+    boss = desk.agent("boss", Role.SUPERVISOR)
+    page = boss.get("/analysis", params={"period": "2026-01", "channel": "wechat"}).text
+    for link in ("report.pdf", "report.html", "tickets.csv"):
+        assert f'href="/analysis/{link}?period=2026-01-01..2026-02-01&amp;channel=wechat' in page
+    html = boss.get("/analysis/report.html", params={"period": "2026-01"})
+    assert html.status_code == 200 and "attachment" in html.headers["Content-Disposition"]
+    assert "<h2>三、典型案例</h2>" in html.text and "data:image/svg+xml;base64," in html.text
+    if not chromium_path().is_file():
+        pytest.skip("Debian Chromium not installed (scripts/install-chromium)")
+    pdf = boss.get("/analysis/report.pdf", params={"period": "2026-01"})
+    assert pdf.status_code == 200 and pdf.headers["Content-Type"] == "application/pdf"
+    assert pdf.headers["Content-Disposition"] == 'attachment; filename="complaint-report-2026-01-01-2026-01-31.pdf"'
+    text = pdf_text(pdf.content)
+    assert all(title in text for title in SECTIONS) and "理赔纠纷" in text
+
+
+def test_the_pdf_without_chromium_is_explained(desk_factory) -> None:
+    desk = desk_factory(REPORT_CHROMIUM="/nonexistent/chromium")
+    page = desk.agent("boss", Role.SUPERVISOR).get("/analysis/report.pdf")
+    assert page.status_code == 503 and "服务器未安装 Chromium" in page.text
+
+
+def test_the_csv_is_masked_unless_asked_and_the_unmasked_export_is_audited(desk: DeskServer) -> None:
+    with desk.db.transaction() as session:
+        january_2026(session)
+    boss = desk.agent("boss", Role.SUPERVISOR)
+    masked = boss.get("/analysis/tickets.csv", params={"period": "2026-01", "channel": "wechat"})
+    assert masked.status_code == 200 and masked.headers["Content-Type"].startswith("text/csv")
+    assert "138****2222" in masked.text and PHONE_B not in masked.text
+    unmasked = boss.get("/analysis/tickets.csv", params={"period": "2026-01", "channel": "wechat", "unmasked": "1"})
+    assert PHONE_B in unmasked.text and "tickets-unmasked" in unmasked.headers["Content-Disposition"]
+    with desk.db.transaction() as session:
+        audits = [(row.actor, row.unmasked, row.rows, row.scope) for row in session.query(DataExport).order_by("id")]
+    scope = "period=2026-01-01..2026-02-01&channel=wechat"
+    assert audits == [("boss", False, 2, scope), ("boss", True, 2, scope)]
+
+
+def test_the_assistant_section_says_when_conversations_cannot_be_read(desk: DeskServer) -> None:
+    page = desk.agent("boss", Role.SUPERVISOR).get("/analysis", params={"period": "2026-01"}).text
+    assert "智能助手" in page and "暂时无法读取对话记录" in page
+    assert '<strong id="assistant-self-service">—</strong>' in page
