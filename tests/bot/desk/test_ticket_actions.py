@@ -169,7 +169,7 @@ def test_the_ticket_shows_each_notice_with_every_delivery_attempt(desk, own):
     chat = ScriptedRoute("chat", failing(1))
     assert asyncio.run(NoticeSender(desk.db, desk.settings, {"chat": chat}).run_once()).retrying == 1
     shown = li.get(f"/api/tickets/{own}").json()
-    assert shown["sms_unavailable"] == "未配置短信服务"  # no SMS route in this desk: visible, not silent
+    assert shown["sms_unavailable"] == "未配置短信服务（阿里云短信）"  # no SMS keys in this desk: visible, not silent
     [result] = shown["notices"]
     assert result["kind"] == "result" and result["kind_label"] == "处理结果告知" and result["asks_rating"] is True
     assert result["status_label"] == "待发送" and result["attempts"] == 1 and "12378" in result["body"]
