@@ -60,8 +60,10 @@ class QueuedAnswers:
             return
         async with agent.lock_store.lock(message.sender_id):
             tracker = await agent.tracker_store.retrieve(message.sender_id)
-            # Answered already: this very turn queued the user ("已为您转接…").
-            if tracker is None or not tracker.is_paused() or not isinstance(tracker.events[-1], UserUttered):
+            # Answered already: this very turn queued the user ("已为您转接…"). Slots the message filled
+            # (an entity it carries) may follow it; an action or a bot message may not.
+            last = next((e for e in reversed(tracker.events) if not isinstance(e, SlotSet)), None) if tracker else None
+            if tracker is None or not tracker.is_paused() or not isinstance(last, UserUttered):
                 return
             if not wants_to_leave_message(message.text):
                 await _say(agent, tracker, message, replies.queue_standing(standing.position, standing.minutes))

@@ -99,8 +99,9 @@ def test_a_reviewed_group_leaves_the_list_and_is_stored_masked(db, conversations
         utterance("你们招人吗", "nlu_fallback", 0.3),
     )
     reviews = NluReviews(db, conversations.events, INTENTS, clock=lambda: NOW)
+    # The tracker store on PostgreSQL is the session's: other tests' conversations may be there too.
     pending = {g.texts[0]: g.key for g in reviews.pending()}
-    assert set(pending) == {"我不想跟机器讲 138****5678", "你们招人吗"}
+    assert {"我不想跟机器讲 138****5678", "你们招人吗"} <= set(pending)
     with pytest.raises(ReviewError):
         reviews.review(pending["你们招人吗"], "no_such_intent", "zhao")
     saved = reviews.review(pending["我不想跟机器讲 138****5678"], "request_human", "zhao")
@@ -109,7 +110,8 @@ def test_a_reviewed_group_leaves_the_list_and_is_stored_masked(db, conversations
         "request_human",
         "zhao",
     )
-    assert [g.texts[0] for g in reviews.pending()] == ["你们招人吗"]
+    still = [g.texts[0] for g in reviews.pending()]
+    assert "你们招人吗" in still and "我不想跟机器讲 138****5678" not in still
     with pytest.raises(ReviewError):  # reviewed already: a second reviewer is told to refresh
         reviews.review(pending["我不想跟机器讲 138****5678"], "greet", "li")
     with db.transaction() as session:

@@ -57,9 +57,12 @@ def test_a_son_after_his_fathers_death_is_answered_with_condolence(assistant, sc
     assert no_form(assistant, sender)
 
 
-def test_a_vague_bereaved_question_asks_which_claim_then_answers(assistant, script):
+def test_a_bereavement_implies_the_death_script_and_a_claim_without_a_situation_asks_which(assistant, script):
+    # The situation names the claim type (issue 17): the same script as when the type is named.
+    [answer] = assistant.say(new_sender(), "家里老人走了，保险要怎么申请，需要什么材料")
+    assert answer["text"] == script.summary("death")
     sender = new_sender()
-    [question] = assistant.say(sender, "家里老人走了，保险要怎么申请，需要什么材料")
+    [question] = assistant.say(sender, "保险理赔需要准备什么材料")
     assert "哪一类" in question["text"] and no_form(assistant, sender)
     [answer] = assistant.say(sender, payload_of(question, script.claim_types["death"].name))
     assert answer["text"] == script.summary("death")
