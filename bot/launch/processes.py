@@ -46,3 +46,5 @@ def stop(processes: Iterable["subprocess.Popen[bytes]"], seconds: float = 30) ->
         except subprocess.TimeoutExpired:
             signal_group(process, signal.SIGKILL)
             process.wait(timeout=10)
+    for process in processes:
+        signal_group(process, signal.SIGKILL)  # what a leader that exited left behind in its group

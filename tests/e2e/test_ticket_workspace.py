@@ -229,7 +229,7 @@ def test_canned_replies_are_inserted_edited_and_sent(assistant, desk, chromium):
 def test_the_result_reaches_the_chat_page_and_an_unhappy_rating_sends_the_ticket_back(assistant, desk, chromium):  # noqa: F811
     ticket_no = file_complaint(assistant, chromium)
     session_id = TicketService(assistant.db, assistant.settings).get(ticket_no)["conversation_id"][len(SENDER_PREFIX) :]
-    page = log_in(chromium, desk, "qian", Role.AGENT, "钱客服")
+    page = log_in(chromium, desk, "qian-notice", Role.AGENT, "钱客服")
     page.goto(f"{desk.url}/tickets/{ticket_no}")
     page.click("#claim")
     for shown, values in STEPS[:4]:  # 调查, 处理, 反馈, then 跟进: the result notice is queued
@@ -258,7 +258,7 @@ def test_the_result_reaches_the_chat_page_and_an_unhappy_rating_sends_the_ticket
 
     stored = TicketService(assistant.db, assistant.settings).get(ticket_no)
     assert stored["status"] == "processing" and stored["satisfaction"] == "dissatisfied"
-    boss = log_in(chromium, desk, "sun", Role.SUPERVISOR, "孙主管")
+    boss = log_in(chromium, desk, "sun-notice", Role.SUPERVISOR, "孙主管")
     boss.goto(f"{desk.url}/tickets/{ticket_no}")
     expect(boss.locator("#head-status")).to_have_text("处理")
     alerts = Alerts(desk.db).list(SUPERVISOR, unacknowledged_only=True)
