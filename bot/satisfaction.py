@@ -58,22 +58,22 @@ class RatingResult:
 
 
 def rating_question() -> Tuple[str, List[Dict[str, str]]]:
-    """The question and its buttons (until knowledge/notice_templates.yml has them, bot/notices.py)."""
+    """The question and its buttons, for the chat, WeChat and the desk's hand-back alike."""
     return replies.RATING_QUESTION, replies.rating_buttons()
+
+
+def rating_request(slot: str, value: str, metadata: Dict[str, Any]) -> List[Dict[str, Any]]:
+    """Rasa tracker events that ask for a rating: the slot naming what is rated, then the question."""
+    text, buttons = rating_question()
+    return [
+        {"event": "slot", "name": slot, "value": value},
+        {"event": "bot", "text": text, "data": {"buttons": buttons}, "metadata": {**metadata, "notice_kind": "rating"}},
+    ]
 
 
 def handoff_rating_events(handoff_id: int) -> List[Dict[str, Any]]:
     """Rasa tracker events that ask for a rating of a live agent conversation once it ended."""
-    text, buttons = rating_question()
-    return [
-        {"event": "slot", "name": "rating_handoff", "value": str(handoff_id)},
-        {
-            "event": "bot",
-            "text": text,
-            "data": {"buttons": buttons},
-            "metadata": {"handoff": handoff_id, "notice_kind": "rating"},
-        },
-    ]
+    return rating_request("rating_handoff", str(handoff_id), {"handoff": handoff_id})
 
 
 def _plain(text: str) -> str:

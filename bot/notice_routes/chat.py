@@ -21,7 +21,7 @@ from typing import Any, Dict, List, Optional
 
 from bot.desk.rasa_client import RasaConversations, RasaUnavailable, UnaddressableConversation
 from bot.notice_routes.route import AlreadyDelivered, DeliveryError, OutgoingNotice
-from bot.satisfaction import rating_question
+from bot.satisfaction import rating_request
 from bot.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -39,16 +39,7 @@ def notice_events(notice: OutgoingNotice) -> List[Dict[str, Any]]:
         events.append({"event": "slot", "name": "last_ticket_no", "value": notice.ticket_no})
     events.append({"event": "bot", "text": notice.text, "metadata": {"notice": notice.key, "notice_kind": notice.kind}})
     if notice.asks_rating:
-        question, buttons = rating_question()
-        events += [
-            {"event": "slot", "name": "rating_notice", "value": notice.key},
-            {
-                "event": "bot",
-                "text": question,
-                "data": {"buttons": buttons},
-                "metadata": {"notice": notice.key, "notice_kind": "rating"},
-            },
-        ]
+        events += rating_request("rating_notice", notice.key, {"notice": notice.key})
     return events
 
 
