@@ -1,4 +1,5 @@
-"""daily roll-up of complaints for the analysis (ticket_day_counts), kept by database triggers, backfilled
+"""daily roll-up of complaints for the analysis (ticket_day_counts), kept by database triggers, backfilled;
+the reason a supervisor gives for an unmasked export (data_exports.reason)
 
 Revision ID: 0018
 Revises: 0016
@@ -142,6 +143,7 @@ def upgrade() -> None:
         sa.Column('n', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('facet', 'day', 'key1', 'key2', 'key3'),
     )
+    op.add_column('data_exports', sa.Column('reason', sa.Text(), nullable=True))
     dialect = op.get_bind().dialect.name
     for statement in _backfill(dialect):
         op.execute(statement)
@@ -158,3 +160,5 @@ def downgrade() -> None:
         op.execute('DROP FUNCTION IF EXISTS ticket_day_counts_change()')
         op.execute('DROP FUNCTION IF EXISTS ticket_day_counts_apply(tickets, integer)')
     op.drop_table('ticket_day_counts')
+    with op.batch_alter_table('data_exports') as batch:
+        batch.drop_column('reason')
