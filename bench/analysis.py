@@ -65,7 +65,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         report = analysis.report(scope)
         seconds.append(time.perf_counter() - started)
     print(
-        f"{db.engine.dialect.name}, {'tickets' if args.raw else 'daily roll-up'}, {args.tickets} tickets, period {scope.period.label} ({report.totals.count} in it): "
+        f"{db.engine.dialect.name}, {'tickets' if args.raw else 'daily roll-up'}, {args.tickets} tickets, "
+        f"period {scope.period.label} ({report.totals.count} in it): "
         f"runs {', '.join(f'{value:.2f}' for value in seconds)} s; p95 {percentile(seconds, 95):.2f} s"
     )
     db.dispose()
