@@ -819,6 +819,7 @@ class DataExport(Base):
     unmasked = Column(Boolean, nullable=False)
     scope = Column(Text, nullable=False)  # the period and filters, as the query gave them
     rows = Column(Integer, nullable=False)
+    reason = Column(Text)  # why the supervisor needed the numbers unmasked (required for those since 0018)
 
     def as_dict(self) -> Dict[str, Any]:
         return {
@@ -828,6 +829,7 @@ class DataExport(Base):
             "unmasked": self.unmasked,
             "scope": self.scope,
             "rows": self.rows,
+            "reason": self.reason,
         }
 
 

@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import step_content
+from bot import step_content, taxonomy
 from bot.alerts import raise_alert
 from bot.clock import Clock, utc_now
 from bot.db import Database
@@ -58,15 +58,7 @@ _STATUS_LABELS = {
     TicketStatus.CLOSED: "结案",
 }
 
-CATEGORY_LABELS: Dict[str, str] = {
-    "sales": "销售纠纷",
-    "surrender": "退保纠纷",
-    "claims": "理赔纠纷",
-    "underwriting": "承保/核保",
-    "policy_service": "保全服务",
-    "counter_service": "柜面及客服服务",
-    "other": "其他",
-}
+CATEGORY_LABELS = taxonomy.CATEGORY_LABELS  # kept importable from here: the forms, NLU and replies use it
 
 
 class LifecycleError(ValueError):
