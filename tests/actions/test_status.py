@@ -68,6 +68,7 @@ async def test_status_is_told_only_to_the_matching_phone(svc, dispatcher, domain
     assert slot_events(events) == {
         "lookup_ticket_id": None,
         "lookup_phone": None,
+        "lookup_name": None,
         "status_purpose": None,
         "withdraw_confirmed": None,
     }
@@ -213,10 +214,16 @@ async def test_a_forgotten_number_is_recalled_from_this_conversation(svc, dispat
     assert "TS20261122000007" in texts(dispatcher)[0]
 
 
-async def test_a_forgotten_number_is_explained_with_a_way_on(svc, dispatcher, domain):
-    result = await validate_status(
-        dispatcher, domain, "编号不记得了", {}, intent="check_ticket_status", requested="lookup_ticket_id"
+async def test_a_forgotten_number_withdrawal_is_explained_with_a_way_on(svc, dispatcher, domain):
+    """A withdrawal names its ticket: without the number, where to find it (no look-up by phone and name)."""
+    t = tracker(
+        "编号不记得了",
+        "withdraw_complaint",
+        slots={"requested_slot": "lookup_ticket_id", "status_purpose": "withdraw"},
+        active_loop="status_form",
+        events=[{"event": "slot", "name": "privacy_notice_version", "value": "1.0.0", "timestamp": 0.2}],
     )
+    result = slot_events(await ValidateStatusForm().run(dispatcher, t, domain))
     assert result["lookup_ticket_id"] is None
     assert "受理成功时的回复" in texts(dispatcher)[0]
     assert dispatcher.messages[0]["buttons"] == [replies.HUMAN_BUTTON]
