@@ -36,6 +36,7 @@ from actions.services import (
     services,
 )
 from bot import given_fields, replies, validators
+from bot.text_normalisation import normalise
 from bot.tickets import StatusAnswer, TicketStatus, bot_actor
 
 WITHDRAW_FORM = "withdraw_form"
@@ -48,13 +49,27 @@ _NOT_A_NAME = {"cancel", "request_human", "escalation_threat", "ask_claim_materi
 _KEEP = ("不撤", "不要撤", "不用撤", "别撤", "先不", "保留", "继续处理", "不了")
 _WITHDRAW = ("确认撤回", "撤回", "撤销", "撤了", "确认", "是的")
 # "编号忘了，能用手机号查吗": the user cannot give the ticket number.
-_FORGOT = ("忘了", "忘记", "不记得", "记不得", "记不清", "找不到", "没有编号", "没编号", "没记", "丢了", "手机号查")
+_FORGOT = (
+    "忘了",
+    "忘记",
+    "不记得",
+    "记不得",
+    "记不清",
+    "找不到",
+    "没有编号",
+    "没编号",
+    "没记",
+    "丢了",
+    "手机号查",
+    "不知道",
+)
 FORGOTTEN = "forgotten"
 WECHAT = "wechat"  # bot/channels/wechat/channel.py CHANNEL_NAME (not imported: the channel pulls in Sanic)
 
 
 def forgot_ticket_number(text: str) -> bool:
-    return any(words in text for words in _FORGOT) and validators.ticket_number(text).error is not None
+    simplified = normalise(text).text  # "編號不記得了" too
+    return any(words in simplified for words in _FORGOT) and validators.ticket_number(text).error is not None
 
 
 def ticket_of_this_conversation(tracker: Tracker) -> Optional[str]:

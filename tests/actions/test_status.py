@@ -330,10 +330,9 @@ def pick(ticket_no, listed, text=None):
     return t
 
 
-async def test_a_forgotten_number_goes_on_with_the_phone_and_the_name(svc, dispatcher, domain):
-    result = await validate_status(
-        dispatcher, domain, "编号不记得了", {}, intent="check_ticket_status", requested="lookup_ticket_id"
-    )
+@pytest.mark.parametrize("text", ["编号不记得了", "不知道啊", "編號不記得了"])
+async def test_a_forgotten_number_goes_on_with_the_phone_and_the_name(svc, dispatcher, domain, text):
+    result = await validate_status(dispatcher, domain, text, {}, intent="skip", requested="lookup_ticket_id")
     assert result["lookup_ticket_id"] == "forgotten"
     assert texts(dispatcher) == [replies.LOOKUP_BY_PERSON]
     form, slots = ValidateStatusForm(), ["lookup_ticket_id", "lookup_phone", "lookup_name"]
