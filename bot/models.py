@@ -683,7 +683,9 @@ class Notice(Base):
     detail = Column(Text)  # what is specific to this notice (the extension's reason…), rendered into body
     body = Column(Text)  # the text as sent, rendered from knowledge/notice_templates.yml when written
     asks_rating = Column(Boolean, nullable=False, default=False, server_default=false())
-    status = Column(String(16), nullable=False, default="pending", server_default="pending")  # pending|sent|failed|cancelled
+    status = Column(
+        String(16), nullable=False, default="pending", server_default="pending"
+    )  # pending|sent|failed|cancelled
     attempts = Column(Integer, nullable=False, default=0, server_default="0")
     next_attempt_at = Column(DateTime(timezone=True))
     created_at = Column(DateTime(timezone=True), nullable=False)
