@@ -127,16 +127,15 @@ def test_a_complainant_who_rated_the_result_is_not_asked_again(lifecycle, db, ti
     assert lifecycle.case_file(ticket_no)["follow_up_refusal"] == message
 
 
-def test_a_rating_of_an_earlier_result_does_not_stop_the_question_about_the_new_one(
-    lifecycle, db, ticket_no, clock
-):
+def test_a_rating_of_an_earlier_result_does_not_stop_the_question_about_the_new_one(lifecycle, db, ticket_no, clock):
     at_follow_up(lifecycle, ticket_no)
     [first] = notices(db, ticket_no)
     clock.advance(hours=2)
     # 不满意: the ticket goes back to 处理, is decided again and told again (a new result notice).
     record_rating(db, conversation_id="c", rating="dissatisfied", notice_key=first["key"], now=clock())
     clock.advance(days=1)
-    ticket = lifecycle.advance(ticket_no, "follow_up", {"decision": "补足差额赔付"}, version_of(db, ticket_no), AGENT_LI)
+    content = {"decision": "补足差额赔付"}
+    ticket = lifecycle.advance(ticket_no, "follow_up", content, version_of(db, ticket_no), AGENT_LI)
     assert lifecycle.case_file(ticket_no)["follow_up_refusal"] is None
     lifecycle.ask_follow_up(ticket_no, ticket["version"], AGENT_LI)
     assert [n["kind"] for n in notices(db, ticket_no)] == ["result", "result", "follow_up"]
@@ -162,7 +161,8 @@ def test_the_answer_to_the_question_is_the_tickets_rating(lifecycle, db, ticket_
     again = record_rating(db, conversation_id="c", rating="dissatisfied", notice_key=follow_up["key"], now=clock())
     assert again.outcome is RatingOutcome.REPEATED and again.rating == "satisfied"
     # Rated now: no further question.
-    assert lifecycle.case_file(ticket_no)["follow_up_refusal"] == "投诉人已对本次处理作出评价（满意），无需再发送回访问题"
+    refusal = lifecycle.case_file(ticket_no)["follow_up_refusal"]
+    assert refusal == "投诉人已对本次处理作出评价（满意），无需再发送回访问题"
 
 
 def test_dissatisfied_with_the_follow_up_sends_the_ticket_back(lifecycle, db, ticket_no, clock):
