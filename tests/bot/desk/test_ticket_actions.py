@@ -7,9 +7,12 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
 from bot.agents import Role
+from bot.models import Notice
 from bot.notice_sender import NoticeSender
+from bot.satisfaction import RatingOutcome, record_rating
 from tests.bot.desk.client import DeskClient
 from tests.bot.desk.server import DeskServer
 from tests.bot.sample_tickets import submit
@@ -325,3 +328,12 @@ def test_in_follow_up_the_owner_sends_the_follow_up_question_once_at_a_time(desk
     assert (again.status_code, again.json()) == (400, {"error": "回访问题已在发送中"})
     stale = li.post(path, json={"version": ticket["version"]})
     assert stale.status_code == 409 and len(li.get(f"/api/tickets/{own}").json()["notices"]) == 2
+    # The complainant answers it (bot/satisfaction.py): the page shows the rating, and asks no more.
+    with desk.db.transaction() as session:
+        key = session.execute(select(Notice.idempotency_key).where(Notice.kind == "follow_up")).scalar_one()
+    rated = record_rating(desk.db, conversation_id="conv-1", rating="satisfied", notice_key=key, now=received(0))
+    assert rated.outcome is RatingOutcome.RECORDED
+    shown = li.get(f"/api/tickets/{own}").json()
+    assert shown["satisfaction"] == "satisfied" and shown["satisfaction_label"] == "满意"
+    assert shown["follow_up_refusal"] == "投诉人已对本次处理作出评价（满意），无需再发送回访问题"
+    assert any(e["field_label"] == "投诉人评价" and e["new_value"] == "satisfied" for e in shown["events"])
