@@ -1,4 +1,5 @@
-"""The rating after a result notice or a live agent conversation (满意/基本满意/不满意, bot/satisfaction.py).
+"""The rating after a result notice, a follow-up question or a live agent conversation (满意/基本满意/不满意,
+bot/satisfaction.py).
 
 The question comes from outside the dialogue (the notice's chat delivery sets
 `rating_notice`, the desk's hand-back `rating_handoff`). An answer is a button, a

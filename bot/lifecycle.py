@@ -1,5 +1,6 @@
-"""Working a ticket from 受理 to 结案: steps with their content (bot/step_content.py),
-withdrawal (Art. 15) and reopening; deadline changes come from bot/timekeeping.py.
+"""Working a ticket from 受理 to 结案: steps with their content (bot/step_content.py), the follow-up
+question of 跟进 (bot/follow_up.py), withdrawal (Art. 15) and reopening; deadline changes come from
+bot/timekeeping.py.
 
 Every change is version-checked and audited (bot/ticket_editing.py); errors are
 LifecycleError (StaleTicket when the page is out of date) with the Chinese
@@ -14,7 +15,7 @@ from typing import Any, Dict, List, Mapping
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import step_content
+from bot import follow_up, step_content
 from bot.models import CallAttempt, Notice, NoticeAttempt, Ticket, TicketPause
 from bot.notices import queue_notice
 from bot.ticket_editing import CLOSED, STALE_MESSAGE, StaleTicket, audit_note, reason_text, set_audited, sync_deadline
@@ -70,6 +71,8 @@ class Lifecycle(Timekeeping):
                 ],
                 "linked_ticket_no": linked_to,  # the complaint this callback became
                 "linked_from": list(linked_from),  # callbacks that became this complaint
+                # Why the follow-up question cannot be sent now (the page hides its button), or None.
+                "follow_up_refusal": follow_up.refusal(session, ticket),
             }
 
     # -- steps -----------------------------------------------------------------
@@ -114,6 +117,14 @@ class Lifecycle(Timekeeping):
             if TicketStatus.FEEDBACK.value in step_content.steps_left(source.value, target.value):
                 # 反馈 done: the complainant is told the result (Art. 19) and asked to rate it.
                 queue_notice(session, ticket, "result", now, asks_rating=True, texts=self.texts)
+
+        return self._change(ticket_no, expected_version, actor, work)
+
+    def ask_follow_up(self, ticket_no: str, expected_version: int, actor: Viewer) -> Dict[str, Any]:
+        """跟进: the complainant is asked on their own channel to rate the handling (the follow_up notice)."""
+
+        def work(session: Session, ticket: Ticket, now: datetime) -> None:
+            follow_up.ask(session, ticket, self.texts, actor.username, now)
 
         return self._change(ticket_no, expected_version, actor, work)
 

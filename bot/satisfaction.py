@@ -1,4 +1,5 @@
-"""The complainant's rating (满意/基本满意/不满意) after a result notice or a live agent conversation (跟进).
+"""The complainant's rating (满意/基本满意/不满意) after a result notice, the follow-up question of 跟进
+(bot/follow_up.py) or a live agent conversation.
 
 A rating is accepted once per notice and once per handoff (the ratings table's unique
 keys); a repeated or late answer is reported, not stored. The latest rating is kept on

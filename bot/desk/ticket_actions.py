@@ -22,6 +22,7 @@ ACTIONS = {
     "subject-staff": "subject_staff",
     "advance": "advance",
     "content": "record",
+    "follow-up-question": "follow_up_question",
     "withdraw": "withdraw",
     "reopen": "reopen",
     "complex": "mark_complex",

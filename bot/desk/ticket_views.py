@@ -10,6 +10,7 @@ from bot.deadlines import DueState
 from bot.desk.casework import CHANNEL_LABELS as CONVERSATION_CHANNELS
 from bot.models import CASE_FIELDS
 from bot.notices import ATTEMPT_OUTCOME_LABELS, NOTICE_STATUS_LABELS, ROUTE_LABELS
+from bot.replies import RATING_LABELS
 from bot.risk import RISK_FLAG_LABELS
 from bot.step_content import FIELD_LABELS, OUTCOME_LABELS
 from bot.tickets import TicketStatus
@@ -41,6 +42,10 @@ EVENT_LABELS = {
     "reopened": "重新打开",
     "typical_case": "典型案例",
     "malicious_mark": "恶意投诉标记",
+    "follow_up_question": "回访问题",
+    "satisfaction": "投诉人评价",
+    "satisfaction_at": "评价时间",
+    "satisfaction_reason": "不满意原因",
 }
 
 # Fields a ticket page shows as they are (text the handler or policyholder typed, flags, numbers).
@@ -97,6 +102,9 @@ def detail(listed: Dict[str, Any], ticket: Dict[str, Any]) -> Dict[str, Any]:
     data.update({name: ticket.get(name) for name in DETAIL_FIELDS})
     data.update({name: stamp(ticket.get(name)) for name in STAMP_FIELDS})
     data["outcome_label"] = OUTCOME_LABELS.get(ticket.get("outcome") or "", "")
+    # The complainant's own rating (bot/satisfaction.py), beside what the handler records in 跟进.
+    data["satisfaction_label"] = RATING_LABELS.get(ticket.get("satisfaction") or "", "")
+    data["follow_up_refusal"] = ticket.get("follow_up_refusal")
     data["conversation_id"] = ticket.get("conversation_id")
     data["events"] = [event_view(event) for event in ticket.get("events") or ()]
     data["notes"] = [{**note, "at": stamp(note.get("at"))} for note in ticket.get("notes") or ()]

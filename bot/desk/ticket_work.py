@@ -59,6 +59,11 @@ def _record(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
     return desk.lifecycle.record(number, content, forms.version(body), agent)
 
 
+def _follow_up_question(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
+    """跟进: the complainant is asked on their own channel to rate the handling."""
+    return desk.lifecycle.ask_follow_up(number, forms.version(body), agent)
+
+
 def _withdraw(desk: Desk, agent: AgentAccount, number: str, body: Any) -> Any:
     return desk.lifecycle.withdraw(number, forms.version(body), agent, forms.reason(body, "撤诉原因"))
 
@@ -143,6 +148,7 @@ ACTIONS: Dict[str, Work] = {
     "subject_staff": _subject_staff,
     "advance": _advance,
     "record": _record,
+    "follow_up_question": _follow_up_question,
     "withdraw": _withdraw,
     "reopen": _reopen,
     "mark_complex": _mark_complex,

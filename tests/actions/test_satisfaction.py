@@ -10,9 +10,13 @@ from sqlalchemy import select, update
 from actions.handoff import ActionSessionStart
 from actions.satisfaction import ActionRate, ActionReadRatingNumber, ValidateRatingReasonForm
 from bot import replies
+from bot.lifecycle import Lifecycle
 from bot.models import Alert, HandoffRequest, Notice, Rating, Ticket
+from bot.notice_routes import chat as chat_route
+from bot.notice_routes.route import OutgoingNotice
 from tests.actions.trackers import slot_events, texts, tracker
 from tests.bot.complaints import draft
+from tests.bot.sample_tickets import Viewer
 
 KEY = "result:1:6"
 NOW = datetime(2026, 6, 10, 2, tzinfo=timezone.utc)
@@ -208,3 +212,22 @@ async def test_dissatisfied_about_a_notice_rated_already_is_not_asked_its_reason
     assert texts(dispatcher)[-1] == replies.RATING_REPEATED
     assert "active_loop" not in [e["event"] for e in events]
     assert ticket(svc, ticket_no)["status"] == "follow_up"
+
+
+async def test_the_follow_up_question_of_the_desk_is_rated_like_the_result(svc, dispatcher, domain, ticket_no):
+    # The handler sends the follow-up question in 跟进 (the desk's action); the chat route asks with its key.
+    with svc.tickets.db.transaction() as session:
+        session.execute(update(Ticket).where(Ticket.ticket_no == ticket_no).values(assignee="li"))
+    version = ticket(svc, ticket_no)["version"]
+    Lifecycle(svc.tickets.db, svc.settings).ask_follow_up(ticket_no, version, Viewer("li"))
+    with svc.tickets.db.transaction() as session:
+        key = session.execute(select(Notice.idempotency_key).where(Notice.kind == "follow_up")).scalar_one()
+    question = OutgoingNotice(key, "follow_up", ticket_no, "conv-1", "rest", "回访……", asks_rating=True)
+    [asked] = [e["value"] for e in chat_route.notice_events(question) if e.get("name") == "rating_notice"]
+    t = tracker("还行吧", "rate", slots={"rating_notice": asked})
+    events = slot_events(await ActionRate().run(dispatcher, t, domain))
+    assert texts(dispatcher) == [replies.rating_thanks("basically_satisfied")] and events["rating_notice"] is None
+    assert ticket(svc, ticket_no)["satisfaction"] == "basically_satisfied"
+    with svc.tickets.db.transaction() as session:
+        rated = session.execute(select(Notice.kind).join(Rating, Rating.notice_id == Notice.id)).scalar_one()
+    assert rated == "follow_up"

@@ -133,8 +133,16 @@ def test_a_complaint_from_the_chat_page_is_claimed_and_worked_to_closure(assista
     save_screenshot(page, "ticket-claimed", full_page=True)
 
     # 受理 → 调查 → 处理 → 反馈 → 跟进 → 结案, each with the content its step requires.
+    ask = page.locator("#follow-up-question")
     for shown, values in STEPS:
         form = "form.step:not([hidden])"
+        if shown == "结案":  # in 跟进: the follow-up question, confirmed (log_in accepts), then not again meanwhile
+            ask.click()
+            expect(page.locator("#notices > li[data-kind=follow_up]")).to_contain_text("回访：待发送")
+            expect(ask).to_be_hidden()
+            expect(page.locator("#follow-up-info")).to_have_text("回访问题已在发送中")
+        else:
+            expect(ask).to_be_hidden()
         fill(page, form, values)
         page.click(f"{form} button[type=submit]")
         expect(page.locator("#head-status")).to_have_text(shown)
@@ -144,9 +152,10 @@ def test_a_complaint_from_the_chat_page_is_claimed_and_worked_to_closure(assista
     expect(page.locator("#step-done")).to_be_visible()
     expect(page.locator("#audit")).to_contain_text("赵客服 状态：跟进 → 结案")
     save_screenshot(page, "ticket-closed", full_page=True)
-    # Leaving 反馈 queued the result notice; the sender delivers it into the chat, and the page shows how.
+    # Leaving 反馈 queued the result notice, the button the follow-up; the sender delivers them into the chat,
+    # and the page shows how.
     send(assistant)
-    assert notices_of(assistant, ticket_no) == [("result", "sent", ["sent"])]
+    assert notices_of(assistant, ticket_no) == [("result", "sent", ["sent"]), ("follow_up", "sent", ["sent"])]
     page.reload()
     notice = page.locator("#notices > li[data-kind=result]")
     expect(notice).to_contain_text("处理结果告知：已送达（对话消息")

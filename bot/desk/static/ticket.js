@@ -62,7 +62,8 @@
       ["核实情况", t.findings], ["处理结果", t.decision], ["依据和理由", t.decision_basis],
       ["投诉结论", t.outcome_label], ["告知内容", t.result_notice],
       ["联系上投诉人", yesNo(t.follow_up_reached)], ["投诉人满意", yesNo(t.follow_up_satisfied)],
-      ["回访记录", t.follow_up_note], ["根因可控", yesNo(t.root_cause_controllable)],
+      ["回访记录", t.follow_up_note], ["投诉人评价", t.satisfaction_label],
+      ["根因可控", yesNo(t.root_cause_controllable)],
       ["根因分类", t.root_cause_label || t.root_cause_category], ["整改措施", t.improvement_action],
     ]);
     document.getElementById("deadline-info").textContent =
@@ -116,6 +117,12 @@
       form.hidden = form.dataset.status !== t.status;
       if (!form.hidden) prefill(form, t);
     }
+    // 跟进: the follow-up question goes out on the complainant's own channel, unless they rated the result
+    // already or one is still waiting to be sent (the server says why; it refuses the same cases).
+    const inFollowUp = t.status === "follow_up";
+    document.getElementById("follow-up-question").hidden = !inFollowUp || Boolean(t.follow_up_refusal);
+    document.getElementById("follow-up-info").textContent = !inFollowUp ? "" : t.follow_up_refusal ||
+      "可向投诉人发送回访问题（经其来访渠道），请其评价处理结果；答复将记为投诉人评价。";
     document.getElementById("next-step-label").textContent = "当前：" + STEP_LABELS[t.status];
     document.getElementById("step-done").hidden = t.status !== "closed";
     document.getElementById("withdraw").hidden = t.status === "closed";
@@ -243,6 +250,7 @@
   const rejectExtension = document.getElementById("reject-extension");
   if (rejectExtension) onSubmit(rejectExtension, "/extension/reject", "已驳回延长申请");
   button("end-pause", "/pauses/end", "已恢复计时");
+  button("follow-up-question", "/follow-up-question", "回访问题已提交发送", "确定向投诉人发送回访问题吗？");
   button("untypical-case", "/typical-case/remove", "已取消典型案例", "确定取消典型案例吗？");
   button("unmalicious", "/malicious/remove", "已取消恶意投诉标记", "确定取消恶意投诉标记吗？");
 

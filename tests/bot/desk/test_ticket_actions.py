@@ -7,9 +7,13 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
+from sqlalchemy import select
 
 from bot.agents import Role
+from bot.models import Notice
 from bot.notice_sender import NoticeSender
+from bot.satisfaction import RatingOutcome, record_rating
+from tests.bot.desk.client import DeskClient
 from tests.bot.desk.server import DeskServer
 from tests.bot.sample_tickets import submit
 from tests.bot.scripted_routes import ScriptedRoute, failing
@@ -291,3 +295,45 @@ def test_step_content_is_saved_as_a_draft_without_moving_on(desk, own):
     assert draft.json()["findings"] == "初步核实中"
     moved = advance(li, own, "processing", draft.json()["version"])  # the draft is the step's content
     assert moved.status_code == 200 and moved.json()["status"] == "processing"
+
+
+def test_in_follow_up_the_owner_sends_the_follow_up_question_once_at_a_time(desk, own):
+    li, wang, boss = desk.agent("li"), desk.agent("wang"), desk.agent("boss", Role.SUPERVISOR)
+    path = f"/api/tickets/{own}/follow-up-question"
+    ticket = advance(li, own, "investigating", 1).json()
+    early = li.post(path, json={"version": ticket["version"]})
+    assert (early.status_code, early.json()) == (400, {"error": "工单当前处于调查环节，只有跟进环节可以发送回访问题"})
+    for target, content in list(CONTENT.items())[:3]:
+        ticket = advance(li, own, target, ticket["version"], **content).json()
+    assert ticket["status"] == "follow_up" and ticket["follow_up_refusal"] is None
+    # A login, the CSRF token and the ticket's ownership, as for every step action.
+    assert DeskClient(desk.url).post(path, json={"version": ticket["version"]}).status_code == 401
+    forged = li.post(path, json={"version": ticket["version"]}, csrf=False)
+    assert (forged.status_code, forged.json()) == (403, {"error": "页面已过期，请刷新后重试"})
+    assert wang.post(path, json={"version": ticket["version"]}).json() == HIDDEN  # not wang's: not even shown
+    pool = submit(desk.db, desk.settings, received(1), {"status": "follow_up"})
+    unclaimed = wang.post(f"/api/tickets/{pool}/follow-up-question", json={"version": 1})
+    assert (unclaimed.status_code, unclaimed.json()) == (403, {"error": "请先认领该工单"})
+    sent = li.post(path, json={"version": ticket["version"]})
+    assert sent.status_code == 200, sent.text
+    asked = sent.json()
+    assert asked["version"] == ticket["version"] + 1
+    assert [(n["kind"], n["kind_label"], n["status_label"], n["asks_rating"]) for n in asked["notices"]] == [
+        ("result", "处理结果告知", "待发送", True),
+        ("follow_up", "回访", "待发送", True),
+    ]
+    assert asked["follow_up_refusal"] == "回访问题已在发送中"
+    assert any(e["field_label"] == "回访问题" and e["actor"] == "li" for e in asked["events"])
+    again = boss.post(path, json={"version": asked["version"]})
+    assert (again.status_code, again.json()) == (400, {"error": "回访问题已在发送中"})
+    stale = li.post(path, json={"version": ticket["version"]})
+    assert stale.status_code == 409 and len(li.get(f"/api/tickets/{own}").json()["notices"]) == 2
+    # The complainant answers it (bot/satisfaction.py): the page shows the rating, and asks no more.
+    with desk.db.transaction() as session:
+        key = session.execute(select(Notice.idempotency_key).where(Notice.kind == "follow_up")).scalar_one()
+    rated = record_rating(desk.db, conversation_id="conv-1", rating="satisfied", notice_key=key, now=received(0))
+    assert rated.outcome is RatingOutcome.RECORDED
+    shown = li.get(f"/api/tickets/{own}").json()
+    assert shown["satisfaction"] == "satisfied" and shown["satisfaction_label"] == "满意"
+    assert shown["follow_up_refusal"] == "投诉人已对本次处理作出评价（满意），无需再发送回访问题"
+    assert any(e["field_label"] == "投诉人评价" and e["new_value"] == "satisfied" for e in shown["events"])
