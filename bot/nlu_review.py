@@ -47,6 +47,7 @@ MAX_ENTITY_VALUE = 100
 # A masked number as mask_text() leaves it: stars with the digits kept on either side.
 _MASKED = re.compile(r"[0-9０-９Xx]*\*+[0-9０-９Xx]*")
 _ANNOTATION_CHARACTERS = set("[](){}\n\r")
+_VALUED = re.compile(r"\]\{([^{}]*)\}")  # the annotation of an entity with a normalised value
 
 
 class ReviewError(ValueError):
@@ -202,14 +203,33 @@ def domain_entities(domain_file: Path) -> List[str]:
     return _domain_names(domain_file, "entities")
 
 
+def entity_values(nlu_dir: Path) -> Dict[str, List[str]]:
+    """The normalised values the training data gives each entity that has them (claim_type: medical, …):
+    a reviewed example of such an entity must name one, as the training data does."""
+    values: Dict[str, Set[str]] = {}
+    for path in sorted(nlu_dir.glob("*.yml")):
+        for match in _VALUED.finditer(path.read_text(encoding="utf-8")):
+            try:
+                annotation = json.loads("{" + match.group(1) + "}")
+            except ValueError:
+                continue
+            entity, value = annotation.get("entity"), annotation.get("value")
+            if isinstance(entity, str) and isinstance(value, str):
+                values.setdefault(entity, set()).add(value)
+    return {entity: sorted(found) for entity, found in sorted(values.items())}
+
+
 def masked_spans(text: str) -> List[Tuple[int, int]]:
     """(start, end) of every masked number in a masked text."""
     return [match.span() for match in _MASKED.finditer(text)]
 
 
-def entity_spans(text: str, entities: Any, types: Sequence[str]) -> List[Dict[str, Any]]:
-    """The reviewer's entities ([{"entity", "value"}]) placed on `text` (first free occurrence of each value),
-    sorted; ReviewError for a type not in the domain, a value not in the text, on a masked number, or overlapping."""
+def entity_spans(
+    text: str, entities: Any, types: Sequence[str], values: Optional[Dict[str, List[str]]] = None
+) -> List[Dict[str, Any]]:
+    """The reviewer's entities ([{"entity", "value", "normalised"}]) placed on `text` (first free occurrence
+    of each value), sorted; ReviewError for a type not in the domain, a value not in the text, on a masked
+    number or overlapping, or a normalised value missing or not one of `values` for the type."""
     if entities is None:
         return []
     if not isinstance(entities, list) or len(entities) > MAX_ENTITIES:
@@ -231,7 +251,14 @@ def entity_spans(text: str, entities: Any, types: Sequence[str]) -> List[Dict[st
         end = start + len(value)
         if any(start < m_end and m_start < end for m_start, m_end in masked):
             raise ReviewError("已打码的号码不能标注为实体")
-        placed.append({"entity": kind, "start": start, "end": end, "value": value})
+        span = {"entity": kind, "start": start, "end": end, "value": value}
+        known = (values or {}).get(kind)
+        if known:
+            normalised = item.get("normalised")
+            if normalised not in known:
+                raise ReviewError(f"请为实体 {kind} 选择取值（{'、'.join(known)}）")
+            span["normalised"] = normalised
+        placed.append(span)
     return sorted(placed, key=lambda entity: entity["start"])
 
 
@@ -255,11 +282,13 @@ class NluReviews:
         intents: Sequence[str],
         clock: Clock = utc_now,
         entities: Sequence[str] = (),
+        entity_values: Optional[Dict[str, List[str]]] = None,
     ) -> None:
         self.db = db
         self.trackers = trackers
         self.intents = list(intents)
         self.entities = list(entities)
+        self.entity_values = dict(entity_values or {})
         self.clock = clock
 
     def pending(self) -> List[Group]:
@@ -285,7 +314,7 @@ class NluReviews:
         if group is None:
             raise ReviewError("这组消息已被审核或已不在待审核列表中，请刷新页面")
         text = group.texts[0]
-        spans = entity_spans(text, entities, self.entities)
+        spans = entity_spans(text, entities, self.entities, self.entity_values)
         row = NluReview(
             text_key=key,
             text=text,
@@ -366,12 +395,15 @@ def _plain(text: str) -> str:
 
 
 def _example(text: str, entities: Sequence[Dict[str, Any]] = ()) -> str:
-    """The training example: the text on one line, each entity written `[value](entity)`."""
+    """The training example: the text on one line, each entity written `[text](entity)`, or
+    `[text]{"entity": …, "value": …}` with its normalised value, as the training data writes it."""
     parts, position = [], 0
     for entity in sorted(entities, key=lambda item: int(item["start"])):
         start, end = int(entity["start"]), int(entity["end"])
         parts.append(_plain(text[position:start]))
-        parts.append(f"[{_plain(text[start:end])}]({entity['entity']})")
+        annotation = {"entity": entity["entity"], "value": entity["normalised"]} if entity.get("normalised") else None
+        suffix = json.dumps(annotation, ensure_ascii=False) if annotation else f"({entity['entity']})"
+        parts.append(f"[{_plain(text[start:end])}]{suffix}")
         position = end
     parts.append(_plain(text[position:]))
     return "".join(parts).strip()

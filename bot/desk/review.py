@@ -10,7 +10,7 @@ from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
 from bot.desk.context import Desk, desk_of, error
-from bot.nlu_review import NluReviews, ReviewError, domain_entities, domain_intents
+from bot.nlu_review import NluReviews, ReviewError, domain_entities, domain_intents, entity_values
 from bot.retention import TrackerEvents
 from bot.settings import PROJECT_ROOT
 
@@ -25,7 +25,14 @@ def with_reviews(desk: Desk, work: Callable[[NluReviews], T]) -> T:
     trackers = TrackerEvents(desk.settings.tracker_database_url)
     domain = PROJECT_ROOT / "domain.yml"
     try:
-        return work(NluReviews(desk.db, trackers, domain_intents(domain), entities=domain_entities(domain)))
+        reviews = NluReviews(
+            desk.db,
+            trackers,
+            domain_intents(domain),
+            entities=domain_entities(domain),
+            entity_values=entity_values(PROJECT_ROOT / "data" / "nlu"),
+        )
+        return work(reviews)
     finally:
         trackers.dispose()
 
@@ -36,10 +43,10 @@ async def review_page(request: Request) -> HTTPResponse:
         return desk.page("refused.html", 403, login=login, message=REVIEWERS_ONLY)
 
     def listing(reviews: NluReviews) -> Any:
-        return reviews.pending(), reviews.intents, reviews.entities
+        return reviews.pending(), reviews.intents, reviews.entities, reviews.entity_values
 
-    groups, intents, entities = await asyncio.to_thread(with_reviews, desk, listing)
-    return desk.page("review.html", login=login, groups=groups, intents=intents, entities=entities)
+    groups, intents, entities, values = await asyncio.to_thread(with_reviews, desk, listing)
+    return desk.page("review.html", login=login, groups=groups, intents=intents, entities=entities, values=values)
 
 
 async def review(request: Request) -> HTTPResponse:

@@ -10,6 +10,17 @@
     row.querySelector(".review-add-entity").addEventListener("click", () => {
       const entity = entityRow.content.firstElementChild.cloneNode(true);
       entity.querySelector(".review-remove-entity").addEventListener("click", () => entity.remove());
+      // Only the values of the chosen type are offered (claim_type: medical, …).
+      const type = entity.querySelector(".review-entity-type");
+      const normalised = entity.querySelector(".review-entity-normalised");
+      const offer = () => {
+        normalised.value = "";
+        for (const option of normalised.querySelectorAll("option[data-entity]")) {
+          option.hidden = option.dataset.entity !== type.value;
+        }
+      };
+      type.addEventListener("change", offer);
+      offer();
       list.append(entity);
       entity.querySelector(".review-entity-value").focus();
     });
@@ -19,6 +30,7 @@
         .map((entity) => ({
           entity: entity.querySelector(".review-entity-type").value,
           value: entity.querySelector(".review-entity-value").value,
+          normalised: entity.querySelector(".review-entity-normalised").value || null,
         }))
         .filter((entity) => entity.value !== "");
       save.disabled = true;
