@@ -252,7 +252,7 @@ def entity_spans(
         if any(start < m_end and m_start < end for m_start, m_end in masked):
             raise ReviewError("已打码的号码不能标注为实体")
         span = {"entity": kind, "start": start, "end": end, "value": value}
-        known = (values or {}).get(kind)
+        known = (values or {}).get(str(kind))
         if known:
             normalised = item.get("normalised")
             if normalised not in known:
@@ -351,7 +351,11 @@ class NluReviews:
         if found is None:
             raise ReviewError("该会话中没有这条用户消息")
         row = NluMark(
-            conversation_id=conversation_id, event_at=found, handoff_id=handoff_id, marked_by=agent, marked_at=self.clock()
+            conversation_id=conversation_id,
+            event_at=found,
+            handoff_id=handoff_id,
+            marked_by=agent,
+            marked_at=self.clock(),
         )
         try:
             with self.db.transaction() as session:

@@ -75,10 +75,12 @@ async def mark(request: Request, conversation_id: str, handoff_id: int) -> HTTPR
     if isinstance(at, bool) or not isinstance(at, (int, float)) or not math.isfinite(at) or not 0 < at < 1e11:
         return error(400, "请选择一条用户消息")
     username = request.ctx.login.agent.username
+
+    def marking(reviews: NluReviews) -> bool:
+        return reviews.mark(conversation_id, float(at), handoff_id, username)
+
     try:
-        new = await asyncio.to_thread(
-            with_reviews, desk_of(request), lambda reviews: reviews.mark(conversation_id, float(at), handoff_id, username)
-        )
+        new = await asyncio.to_thread(with_reviews, desk_of(request), marking)
     except ReviewError as exc:
         return error(422, str(exc))
     return response.json({"ok": True, "new": new})

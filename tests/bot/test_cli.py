@@ -49,7 +49,8 @@ def test_operators_filter_the_ticket_list(tmp_path, sqlite_db, settings):
 
 def test_operators_create_a_trainer_account(tmp_path, sqlite_db):
     created = subprocess.run(
-        [sys.executable, "-m", "bot", "agents", "add", "sun", "--name", "孙训练", "--role", "trainer", "--password-stdin"],
+        [sys.executable, "-m", "bot", "agents", "add", "sun", "--name", "孙训练", "--role", "trainer"]
+        + ["--password-stdin"],
         cwd=PROJECT_ROOT,
         input="a-long-password\n",
         capture_output=True,

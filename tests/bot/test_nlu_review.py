@@ -13,6 +13,7 @@ import pytest
 import yaml
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.training_data.loading import load_data
 
 from bot.models import NluReview
 from bot.nlu_review import (
@@ -30,7 +31,6 @@ from bot.nlu_review import (
 )
 from bot.settings import PROJECT_ROOT
 from tests.bot.command_line import cli
-from rasa.shared.nlu.training_data.loading import load_data
 
 INTENTS = domain_intents(PROJECT_ROOT / "domain.yml")
 ENTITIES = domain_entities(PROJECT_ROOT / "domain.yml")
@@ -264,13 +264,15 @@ def test_entities_are_placed_on_the_text_but_never_on_a_masked_number():
     for normalised in (None, "hospital"):
         with pytest.raises(ReviewError, match="请为实体 claim_type 选择取值"):
             entity_spans(text, [{"entity": "claim_type", "value": "住院", "normalised": normalised}], ENTITIES, VALUES)
-    [medical] = entity_spans(text, [{"entity": "claim_type", "value": "住院", "normalised": "medical"}], ENTITIES, VALUES)
+    hospital = [{"entity": "claim_type", "value": "住院", "normalised": "medical"}]
+    [medical] = entity_spans(text, hospital, ENTITIES, VALUES)
     assert medical["normalised"] == "medical"
     for bad in ("住院", [None], [{"entity": "claim_type", "value": ""}], [{"entity": "claim_type", "value": 3}]):
         with pytest.raises(ReviewError):
             entity_spans(text, bad, ENTITIES)
     with pytest.raises(ReviewError, match="重叠"):
-        entity_spans(text, [{"entity": "claim_type", "value": "我爸住院"}, {"entity": "claim_type", "value": "爸住"}], ENTITIES)
+        overlapping = [{"entity": "claim_type", "value": "我爸住院"}, {"entity": "claim_type", "value": "爸住"}]
+        entity_spans(text, overlapping, ENTITIES)
 
 
 def test_a_review_keeps_its_entities_for_the_export(db, conversations):
@@ -281,7 +283,7 @@ def test_a_review_keeps_its_entities_for_the_export(db, conversations):
         reviews.review(key, "ask_claim_materials", "sun", [{"entity": "phone_number", "value": "138****5678"}])
     entities = [{"entity": "claim_type", "value": "住院", "normalised": "medical"}]
     saved = reviews.review(key, "ask_claim_materials", "sun", entities)
-    assert saved["entities"] == [{"entity": "claim_type", "start": 2, "end": 4, "value": "住院", "normalised": "medical"}]
+    assert saved["entities"] == [{**entities[0], "start": 2, "end": 4}]
     text, count = export_yaml(reviews.reviewed(), set(), NOW)
     assert count == 1
     assert '    - 我妈[住院]{"entity": "claim_type", "value": "medical"}了 要啥材料 电话138****5678\n' in text
