@@ -842,7 +842,7 @@ class NluReview(Base):
     text_key = Column(String(200), unique=True, nullable=False)  # bot/nlu_review.py group_key()
     text = Column(Text, nullable=False)  # as the user wrote it, personal numbers masked
     intent = Column(String(64), nullable=False)
-    # [{"entity", "start", "end", "value"}] on `text`, never on a masked span (bot/nlu_review.py); None: none given
+    # [{"entity", "start", "end", "value", "normalised"?}] on `text`, never on a masked number; None: none
     entities = Column(JSON, nullable=True)
     reviewer = Column(String(64), nullable=False)
     reviewed_at = Column(DateTime(timezone=True), nullable=False)
