@@ -10,12 +10,17 @@ import sys
 from datetime import datetime, timezone
 
 import pytest
+import sqlalchemy as sa
 import yaml
+from alembic import command
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.shared.nlu.training_data.loading import load_data
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from bot.models import NluReview
+from bot.db import Database
+from bot.models import NluMark, NluReview
 from bot.nlu_review import (
     NluReviews,
     ReviewError,
@@ -31,6 +36,7 @@ from bot.nlu_review import (
 )
 from bot.settings import PROJECT_ROOT
 from tests.bot.command_line import cli
+from tests.bot.test_crypto import _alembic, empty_url  # noqa: F401 (a fixture: migrations on an empty database)
 
 INTENTS = domain_intents(PROJECT_ROOT / "domain.yml")
 ENTITIES = domain_entities(PROJECT_ROOT / "domain.yml")
@@ -287,3 +293,34 @@ def test_a_review_keeps_its_entities_for_the_export(db, conversations):
     text, count = export_yaml(reviews.reviewed(), set(), NOW)
     assert count == 1
     assert '    - 我妈[住院]{"entity": "claim_type", "value": "medical"}了 要啥材料 电话138****5678\n' in text
+
+
+def test_migration_0017_keeps_earlier_reviews_and_goes_back(empty_url):
+    command.upgrade(_alembic(empty_url), "0016")
+    engine = sa.create_engine(empty_url, future=True)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO nlu_reviews (text_key, text, intent, reviewer, reviewed_at)"
+                    " VALUES ('人呢', '人呢', 'request_human', 'zhao', :now)"
+                ),
+                {"now": NOW},
+            )
+        command.upgrade(_alembic(empty_url), "head")
+        db = Database(empty_url)
+        try:
+            with db.transaction() as session:
+                assert session.execute(select(NluReview)).scalar_one().as_dict()["entities"] == []
+                session.add(NluMark(conversation_id="c", event_at=1.5, handoff_id=1, marked_by="li", marked_at=NOW))
+            with pytest.raises(IntegrityError), db.transaction() as session:  # one mark per message
+                session.add(NluMark(conversation_id="c", event_at=1.5, handoff_id=1, marked_by="wang", marked_at=NOW))
+        finally:
+            db.dispose()
+        command.downgrade(_alembic(empty_url), "0016")
+        with engine.connect() as connection:
+            assert not sa.inspect(connection).has_table("nlu_marks")
+            assert connection.execute(sa.text("SELECT text FROM nlu_reviews")).scalar_one() == "人呢"
+        command.upgrade(_alembic(empty_url), "head")
+    finally:
+        engine.dispose()
