@@ -6,6 +6,11 @@ ticket number from the message that starts the look-up or answers "请提供您�
 Rasa's intent syntax (`/check_ticket_status{"ticket_id": …, "phone_number": …}`,
 a button payload) are dropped, so no single request does a whole look-up.
 A withdrawal is confirmed by the user, naming the ticket, after the phone matched.
+
+Without the number ("编号忘了"), a status question is verified with the phone and the
+complainant's name instead: one open ticket is answered, several are listed to pick
+from, and a pick is answered only for a number that list gave. A withdrawal still
+needs the number.
 """
 
 from __future__ import annotations
@@ -20,23 +25,51 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.consent import ConsentingForm
-from actions.services import WriteCheck, blocking, channel_of, client_of, from_payload, latest_text, services
+from actions.services import (
+    WriteCheck,
+    blocking,
+    channel_of,
+    client_of,
+    from_payload,
+    latest_intent,
+    latest_text,
+    services,
+)
 from bot import given_fields, replies, validators
+from bot.text_normalisation import normalise
 from bot.tickets import StatusAnswer, TicketStatus, bot_actor
 
 WITHDRAW_FORM = "withdraw_form"
-LOOKUP_SLOTS = ["lookup_ticket_id", "lookup_phone", "status_purpose", "withdraw_confirmed"]
+LOOKUP_SLOTS = ["lookup_ticket_id", "lookup_phone", "lookup_name", "status_purpose", "withdraw_confirmed"]
+# The tickets the last phone-and-name look-up listed (verified): kept for the session, to pick from.
+LISTED_SLOT = "lookup_choices"
+# Intents with a rule inside the status form: their words are never taken for a name.
+_NOT_A_NAME = {"cancel", "request_human", "escalation_threat", "ask_claim_materials", "check_ticket_status"}
 # Typed answers to "确认撤回投诉 TS…吗？" that NLU may not read as affirm/deny ("不撤回" before "撤回").
 _KEEP = ("不撤", "不要撤", "不用撤", "别撤", "先不", "保留", "继续处理", "不了")
 _WITHDRAW = ("确认撤回", "撤回", "撤销", "撤了", "确认", "是的")
 # "编号忘了，能用手机号查吗": the user cannot give the ticket number.
-_FORGOT = ("忘了", "忘记", "不记得", "记不得", "记不清", "找不到", "没有编号", "没编号", "没记", "丢了", "手机号查")
+_FORGOT = (
+    "忘了",
+    "忘记",
+    "不记得",
+    "记不得",
+    "记不清",
+    "找不到",
+    "没有编号",
+    "没编号",
+    "没记",
+    "丢了",
+    "手机号查",
+    "不知道",
+)
 FORGOTTEN = "forgotten"
 WECHAT = "wechat"  # bot/channels/wechat/channel.py CHANNEL_NAME (not imported: the channel pulls in Sanic)
 
 
 def forgot_ticket_number(text: str) -> bool:
-    return any(words in text for words in _FORGOT) and validators.ticket_number(text).error is not None
+    simplified = normalise(text).text  # "編號不記得了" too
+    return any(words in simplified for words in _FORGOT) and validators.ticket_number(text).error is not None
 
 
 def ticket_of_this_conversation(tracker: Tracker) -> Optional[str]:
@@ -47,6 +80,19 @@ def ticket_of_this_conversation(tracker: Tracker) -> Optional[str]:
         if e.get("event") == "slot" and e.get("name") == "last_ticket_no"
     ]
     return next((v for v in values if isinstance(v, str) and validators.ticket_number(v).ok), None)
+
+
+def listed_tickets(tracker: Tracker) -> List[str]:
+    value = tracker.get_slot(LISTED_SLOT)
+    return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
+
+
+def chosen_ticket(tracker: Tracker) -> Optional[str]:
+    """A status question naming (typed, or tapped on the list) a ticket the phone-and-name look-up listed."""
+    if tracker.get_slot("status_purpose") == "withdraw":
+        return None
+    check = validators.ticket_number(tracker.get_slot("lookup_ticket_id"))
+    return check.value if check.ok and check.value in listed_tickets(tracker) else None
 
 
 def _typed(text: str) -> str:
@@ -74,11 +120,18 @@ class ValidateStatusForm(ConsentingForm, FormValidationAction):
         tracker: Tracker,
         domain: DomainDict,
     ) -> List[Text]:
+        if chosen_ticket(tracker):
+            return []  # verified when it was listed: action_check_ticket_status answers it
         if tracker.get_slot("requested_slot") is None:
             own = await blocking(own_wechat_tickets, tracker)
             if own:
                 return []  # answered from the conversation by action_check_ticket_status
-        return await super().required_slots(domain_slots, dispatcher, tracker, domain)
+        slots = [
+            s for s in await super().required_slots(domain_slots, dispatcher, tracker, domain) if s != "lookup_name"
+        ]
+        if tracker.get_slot("lookup_ticket_id") == FORGOTTEN:  # the name verifies the phone instead of a number
+            slots.insert(slots.index("lookup_phone") + 1 if "lookup_phone" in slots else len(slots), "lookup_name")
+        return slots
 
     async def extract_lookup_ticket_id(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -97,6 +150,17 @@ class ValidateStatusForm(ConsentingForm, FormValidationAction):
         phone = given_fields.phone_in(latest_text(tracker))
         return {"lookup_phone": phone} if phone else {}
 
+    async def extract_lookup_name(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        """ "张三" read as a greeting, "我叫张三": the name however NLU read the answer to its question."""
+        asked = tracker.get_slot("requested_slot") == "lookup_name"
+        if not asked or from_payload(tracker) or latest_intent(tracker) in _NOT_A_NAME:
+            return {}
+        text = latest_text(tracker)
+        name = given_fields.bare_name(text) or given_fields.name_in(text)
+        return {"lookup_name": name} if name else {}
+
     def validate_lookup_ticket_id(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
@@ -105,6 +169,11 @@ class ValidateStatusForm(ConsentingForm, FormValidationAction):
             if known:
                 dispatcher.utter_message(text=replies.ticket_recalled(known))
                 return {"lookup_ticket_id": known}
+            if tracker.get_slot("status_purpose") != "withdraw":
+                # Kept as the marker of a look-up by phone and name (required_slots asks the name too).
+                dispatcher.utter_message(text=replies.LOOKUP_BY_PERSON)
+                return {"lookup_ticket_id": FORGOTTEN}
+            # A withdrawal names its ticket: without the number, today's way on.
             dispatcher.utter_message(text=replies.TICKET_NUMBER_HELP, buttons=[replies.HUMAN_BUTTON])
             return {"lookup_ticket_id": None}
         check = validators.ticket_number(str(value or ""))
@@ -123,6 +192,16 @@ class ValidateStatusForm(ConsentingForm, FormValidationAction):
         if not check.ok:
             dispatcher.utter_message(text=check.error)
         return {"lookup_phone": check.value}
+
+    def validate_lookup_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if from_payload(tracker) or tracker.get_slot("requested_slot") != "lookup_name":
+            return {"lookup_name": None}  # only the answer to the name question counts
+        check = validators.complainant_name(str(value or ""))
+        if not check.ok:
+            dispatcher.utter_message(text=check.error)
+        return {"lookup_name": check.value}
 
 
 class ValidateWithdrawForm(FormValidationAction):
@@ -154,16 +233,50 @@ def _reset() -> List[EventType]:
     return [SlotSet(slot, None) for slot in LOOKUP_SLOTS]
 
 
+def _checked_text(check: WriteCheck, tracker: Tracker, slot: str, validator: Any) -> Optional[str]:
+    value = tracker.get_slot(slot)
+    return check.take(slot, validator(value) if isinstance(value, str) else validators.Check(error="missing"))
+
+
 def _checked_lookup(tracker: Tracker) -> tuple[WriteCheck, str, Optional[str], Optional[str]]:
     """The look-up's inputs, validated again whatever called the action."""
     check = WriteCheck()
     conversation = check.conversation(tracker)
     ticket_no = check.take("lookup_ticket_id", validators.ticket_number(tracker.get_slot("lookup_ticket_id")))
-    phone = tracker.get_slot("lookup_phone")
-    phone = check.take(
-        "lookup_phone", validators.phone_number(phone) if isinstance(phone, str) else validators.Check(error="missing")
-    )
+    phone = _checked_text(check, tracker, "lookup_phone", validators.phone_number)
     return check, conversation, ticket_no, phone
+
+
+async def _answer_by_person(dispatcher: CollectingDispatcher, tracker: Tracker, action: str) -> List[EventType]:
+    """The open tickets of the phone and name the form verified: one answered, several listed to pick from."""
+    check = WriteCheck()
+    conversation = check.conversation(tracker)
+    phone = _checked_text(check, tracker, "lookup_phone", validators.phone_number)
+    name = _checked_text(check, tracker, "lookup_name", validators.complainant_name)
+    if check.refused(dispatcher, action):
+        return _reset()
+    svc = services()
+    result = await blocking(
+        svc.tickets.lookup_open_tickets, conversation, cast(str, phone), cast(str, name), client_of(tracker)
+    )
+    if not result.found and not result.locked:
+        dispatcher.utter_message(text=replies.open_tickets_retry(result))  # the form asks for the phone again
+        return [
+            SlotSet("lookup_phone", None),
+            SlotSet("lookup_name", None),
+            SlotSet("requested_slot", None),
+            ActiveLoop("status_form"),
+        ]
+    if not result.found:
+        dispatcher.utter_message(text=replies.open_tickets_failure(result), buttons=[replies.HUMAN_BUTTON])
+        return _reset()
+    if len(result.tickets) == 1:
+        dispatcher.utter_message(text=replies.status_reply(result.tickets[0], svc.tickets.zone))
+    else:
+        dispatcher.utter_message(
+            text=replies.open_tickets_list(result.tickets), buttons=replies.open_ticket_buttons(result.tickets)
+        )
+    return _reset() + [SlotSet(LISTED_SLOT, [answer.ticket_no for answer in result.tickets])]
 
 
 class ActionCheckTicketStatus(Action):
@@ -179,6 +292,14 @@ class ActionCheckTicketStatus(Action):
             for answer in own:
                 dispatcher.utter_message(text=replies.status_reply(answer, svc.tickets.zone))
             return _reset()
+        chosen = chosen_ticket(tracker)
+        if chosen:
+            picked = await blocking(svc.tickets.verified_status, chosen, listed_tickets(tracker))
+            told = replies.status_reply(picked, svc.tickets.zone) if picked else replies.WRITE_REFUSED
+            dispatcher.utter_message(text=told)
+            return _reset()
+        if tracker.get_slot("lookup_ticket_id") == FORGOTTEN:
+            return await _answer_by_person(dispatcher, tracker, self.name())
         check, conversation, ticket_no, phone = _checked_lookup(tracker)
         if check.refused(dispatcher, self.name()):
             return _reset()

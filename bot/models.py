@@ -685,7 +685,7 @@ class Notice(Base):
     detail = Column(Text)  # what is specific to this notice (the extension's reason…), rendered into body
     body = Column(Text)  # the text as sent, rendered from knowledge/notice_templates.yml when written
     asks_rating = Column(Boolean, nullable=False, default=False, server_default=false())
-    status = Column(String(16), nullable=False, default="pending", server_default="pending")  # pending|sent|failed
+    status = Column(String(16), nullable=False, default="pending", server_default="pending")  # pending|sent|failed|cancelled
     attempts = Column(Integer, nullable=False, default=0, server_default="0")
     next_attempt_at = Column(DateTime(timezone=True))
     created_at = Column(DateTime(timezone=True), nullable=False)
@@ -821,6 +821,7 @@ class DataExport(Base):
     unmasked = Column(Boolean, nullable=False)
     scope = Column(Text, nullable=False)  # the period and filters, as the query gave them
     rows = Column(Integer, nullable=False)
+    reason = Column(Text)  # why the supervisor needed the numbers unmasked (required for those since 0018)
 
     def as_dict(self) -> Dict[str, Any]:
         return {
@@ -830,6 +831,7 @@ class DataExport(Base):
             "unmasked": self.unmasked,
             "scope": self.scope,
             "rows": self.rows,
+            "reason": self.reason,
         }
 
 

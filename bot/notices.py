@@ -28,7 +28,12 @@ KINDS = ("acknowledgement", "extension", "pause", "result", "callback", "follow_
 MAX_SUMMARY = 20
 DEFAULT_FILE = PROJECT_ROOT / "knowledge" / "notice_templates.yml"
 # How the ticket page names a notice's state, its routes and how each attempt ended.
-NOTICE_STATUS_LABELS = {"pending": "待发送", "sent": "已送达", "failed": "发送失败"}
+NOTICE_STATUS_LABELS = {
+    "pending": "待发送",
+    "sent": "已送达",
+    "failed": "发送失败",
+    "cancelled": "已取消（个人信息已删除）",
+}
 ATTEMPT_OUTCOME_LABELS = {"sent": "已送达", "failed": "失败", "duplicate": "此前已送达", "unavailable": "不可用"}
 ROUTE_LABELS = {"chat": "对话消息", "wechat": "微信消息", "wechat_template": "微信模板消息", "sms": "短信"}
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import date, tzinfo
-from typing import Dict, List, Mapping, Optional
+from typing import Dict, List, Mapping, Optional, Sequence
 
 from bot.privacy import mask_phone
-from bot.tickets import CATEGORY_LABELS, StatusAnswer
+from bot.tickets import CATEGORY_LABELS, OpenTickets, StatusAnswer
 
 FIELD_LABELS = {
     "complaint_category": "投诉类别",
@@ -171,13 +171,18 @@ def status_reply(answer: StatusAnswer, zone: Optional[tzinfo] = None) -> str:
             when = f"（{sent.month}月{sent.day}日）" if sent else ""
             text += f"\n我们最近一次给您的通知{when}：{_read_out(answer.latest_notice)}"
         return text
-    if answer.locked:
+    what = "没有查询到与该投诉编号和手机号相符的记录"
+    return _not_found(what, answer.locked, answer.attempts_left, answer.lock_minutes)
+
+
+def _not_found(what: str, locked: bool, attempts_left: int, lock_minutes: int) -> str:
+    if locked:
         # The same words whichever limit was reached and whether or not the ticket exists.
         return (
-            "没有查询到与该投诉编号和手机号相符的记录。核对失败次数过多，为保护信息安全，查询已暂停，"
-            f"请{_duration(answer.lock_minutes)}后再试；如需尽快办理，请回复“转人工”或拨打保单上的客服电话。"
+            f"{what}。核对失败次数过多，为保护信息安全，查询已暂停，"
+            f"请{_duration(lock_minutes)}后再试；如需尽快办理，请回复“转人工”或拨打保单上的客服电话。"
         )
-    return "没有查询到与该投诉编号和手机号相符的记录，请核对后重试。" f"还可尝试{answer.attempts_left}次。"
+    return f"{what}，请核对后重试。还可尝试{attempts_left}次。"
 
 
 def _duration(minutes: int) -> str:
@@ -280,6 +285,49 @@ def status_retry(answer: StatusAnswer) -> str:
 
 def ticket_recalled(ticket_no: str) -> str:
     return f"没关系，本次对话中为您登记的投诉编号是 {ticket_no}。"
+
+
+# -- status without the ticket number: phone and complainant name (issue 17) ----------------
+
+LOOKUP_BY_PERSON = "没关系，可以用登记投诉时留下的手机号和投诉人姓名，为您查找正在处理中的投诉。"
+_NO_OPEN_TICKET = "没有查询到与该手机号和姓名相符、正在处理中的投诉"
+
+
+def open_tickets_failure(result: OpenTickets) -> str:
+    """The same words for a wrong phone, a wrong name and no open ticket."""
+    return _not_found(_NO_OPEN_TICKET, result.locked, result.attempts_left, result.lock_minutes)
+
+
+def open_tickets_retry(result: OpenTickets) -> str:
+    return (
+        f"{open_tickets_failure(result)}\n"
+        "如果手机号或姓名输错了，重新提供即可；找到投诉编号的话，也可以直接发送编号。"
+    )
+
+
+def open_tickets_list(tickets: Sequence[StatusAnswer]) -> str:
+    """Several open tickets: number, category, step and deadline each, to pick one."""
+    lines = [f"查询到您有{len(tickets)}件正在处理中的投诉："]
+    for index, ticket in enumerate(tickets, 1):
+        deadline = ticket.deadline
+        assert deadline is not None  # a found ticket's deadline column is NOT NULL
+        lines.append(
+            f"{index}. {ticket.ticket_no}｜{CATEGORY_LABELS.get(ticket.category or '', '其他')}｜"
+            f"当前状态：{ticket.status_label}｜处理期限：{deadline.year}年{deadline.month}月{deadline.day}日"
+        )
+    lines.append("请点选要查看的投诉，或直接发送投诉编号。")
+    return "\n".join(lines)
+
+
+def open_ticket_buttons(tickets: Sequence[StatusAnswer]) -> List[Button]:
+    """A pick is answered only for a number this list gave (actions/status.py checks it against the list)."""
+    return [
+        {
+            "title": f"{ticket.ticket_no}（{CATEGORY_LABELS.get(ticket.category or '', '其他')}）",
+            "payload": f'/check_ticket_status{{"ticket_id":"{ticket.ticket_no}"}}',
+        }
+        for ticket in tickets
+    ]
 
 
 TICKET_NUMBER_HELP = (

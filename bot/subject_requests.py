@@ -308,6 +308,13 @@ class SubjectRequests:
                     .values({column: None})
                     .execution_options(synchronize_session=False)
                 )
+            # A notice still waiting would go out about a case the person asked to forget, with its text gone.
+            counts["notices_cancelled"] = session.execute(
+                update(Notice)
+                .where(Notice.ticket_id.in_(ticket_ids), Notice.status == "pending")
+                .values(status="cancelled", next_attempt_at=None)
+                .execution_options(synchronize_session=False)
+            ).rowcount
             # The audit trail keeps who changed what and when; note texts it quoted and the
             # conversation ids naming the bot's actions ("bot:<conversation>") go.
             for event in session.execute(select(TicketEvent).where(TicketEvent.ticket_id.in_(ticket_ids))).scalars():

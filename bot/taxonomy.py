@@ -12,6 +12,7 @@ from typing import Any, Dict, Mapping, Optional
 
 import yaml
 
+from bot.settings import PROJECT_ROOT
 from bot.step_content import RootCauses
 
 RETIRED = "（已停用）"
@@ -99,3 +100,12 @@ class Taxonomy:
             return UNCLASSIFIED
         label = self.root_causes.labels.get(code)
         return label if label else f"{code}{RETIRED}"
+
+
+# The shipped file, not COMPLAINT_TAXONOMY_FILE: the category codes are a contract with the NLU training data
+# and domain.yml (changing one means retraining), so the bot's own categories come from the reviewed file in
+# the repository. The labels live there too, once.
+SHIPPED_FILE = PROJECT_ROOT / "knowledge" / "complaint_taxonomy.yml"
+CATEGORY_LABELS: Dict[str, str] = {
+    code: item.label for code, item in Taxonomy.load(SHIPPED_FILE).categories.items()
+}  # code → label, in the file's order (the categories' order everywhere)

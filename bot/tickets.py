@@ -6,7 +6,7 @@ import enum
 import logging
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Collection, Dict, List, Optional, Tuple
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select, text, update
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from bot import step_content
+from bot import step_content, taxonomy, validators
 from bot.alerts import raise_alert
 from bot.clock import Clock, utc_now
 from bot.db import Database
@@ -23,6 +23,7 @@ from bot.models import Notice, StatusLookup, Ticket, TicketEvent, TicketNote, Ti
 from bot.regions import RegionMap
 from bot.risk import RISK_PRIORITY, describe, stored_flags
 from bot.settings import Settings
+from bot.text_normalisation import normalise
 
 log = logging.getLogger(__name__)
 
@@ -58,15 +59,7 @@ _STATUS_LABELS = {
     TicketStatus.CLOSED: "结案",
 }
 
-CATEGORY_LABELS: Dict[str, str] = {
-    "sales": "销售纠纷",
-    "surrender": "退保纠纷",
-    "claims": "理赔纠纷",
-    "underwriting": "承保/核保",
-    "policy_service": "保全服务",
-    "counter_service": "柜面及客服服务",
-    "other": "其他",
-}
+CATEGORY_LABELS = taxonomy.CATEGORY_LABELS  # kept importable from here: the forms, NLU and replies use it
 
 
 class LifecycleError(ValueError):
@@ -123,6 +116,34 @@ class StatusAnswer:
     paused: bool = False  # an external appraisal is running: the clock stands still
     latest_notice: Optional[str] = None  # the newest notice sent to the complainant, as sent
     latest_notice_at: Optional[datetime] = None
+    category: Optional[str] = None  # CATEGORY_LABELS key
+
+
+@dataclass(frozen=True)
+class OpenTickets:
+    """A look-up by phone and name: the person's open tickets, newest first, or the neutral failure."""
+
+    tickets: Tuple[StatusAnswer, ...] = ()
+    attempts_left: int = 0
+    locked: bool = False
+    lock_minutes: int = 0
+
+    @property
+    def found(self) -> bool:
+        return bool(self.tickets)
+
+
+# A look-up by phone and name lists at most this many open tickets (they become buttons on a phone screen).
+MAX_OPEN_TICKETS_LISTED = 5
+# Tickets of one phone read to compare names; a phone with more is not a policyholder's own.
+_TICKETS_PER_PHONE_READ = 200
+
+
+def _name_key(name: str) -> str:
+    """A name as compared: what the name validator keeps, in simplified half-width characters, without spaces or
+    case ("張三" and "张三", "Li Ming" and "LI MING" are the same person)."""
+    kept = validators.complainant_name(name).value or name
+    return "".join(normalise(kept).text.split()).casefold()
 
 
 # Serialises status look-ups on PostgreSQL so that parallel guesses cannot all pass the
@@ -382,30 +403,10 @@ class TicketService:
         `status_lock_window_minutes`. A locked look-up is refused even with the right
         phone, and the refusal does not depend on whether the ticket exists.
         """
-        ticket_no, client = ticket_no.strip().upper()[:32], client[:64] if client else None
-        now = self.clock()
-        since = now - timedelta(minutes=self.settings.status_lock_window_minutes)
+        ticket_no = ticket_no.strip().upper()[:32]
         with self.db.transaction() as session:
-            if session.get_bind().dialect.name == "postgresql":
-                session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOOKUP_LOCK_KEY})
-            attempt = StatusLookup(
-                conversation_id=conversation_id,
-                at=now,
-                succeeded=0,
-                ticket_no=ticket_no,
-                phone_key=self._phone_key(phone),
-                client=client,
-            )
-            session.add(attempt)
-            session.flush()  # SQLite: takes the write lock before counting
-            left = self._attempts_left(session, attempt, since)
-            if left <= 0:
-                session.delete(attempt)  # refused attempts neither count nor extend the lock
-                log.warning(
-                    "status look-up refused after too many failures (conversation %s, ticket %s)",
-                    conversation_id,
-                    ticket_no,
-                )
+            attempt, left = self._attempt(session, conversation_id, ticket_no, phone, client)
+            if attempt is None:
                 return StatusAnswer(found=False, locked=True, lock_minutes=self.settings.status_lock_window_minutes)
             ticket = session.execute(select(Ticket).where(Ticket.ticket_no == ticket_no)).scalar_one_or_none()
             if ticket is None or not self._phone_matches(ticket, phone):
@@ -418,6 +419,79 @@ class TicketService:
                 )
             attempt.succeeded = 1
             return self._answer(session, ticket, attempts_left=left)
+
+    def lookup_open_tickets(
+        self, conversation_id: str, phone: str, name: str, client: Optional[str] = None
+    ) -> OpenTickets:
+        """The open tickets filed under this phone AND complainant name, for someone without the number.
+
+        A wrong phone, a wrong name and no open ticket give the same answer and count as one failure
+        against the same limits as `lookup_status` (per conversation, phone and client; there is no
+        ticket number to count per), so neither the phone nor the name can be probed.
+        """
+        minutes = self.settings.status_lock_window_minutes
+        with self.db.transaction() as session:
+            attempt, left = self._attempt(session, conversation_id, None, phone, client)
+            if attempt is None:
+                return OpenTickets(locked=True, lock_minutes=minutes)
+            wanted = _name_key(name)
+            candidates = session.execute(
+                select(Ticket)
+                .where(Ticket.phone_hash == self.db.crypto.digest(phone), Ticket.status != TicketStatus.CLOSED.value)
+                .order_by(Ticket.received_at.desc(), Ticket.id.desc())
+                .limit(_TICKETS_PER_PHONE_READ)
+            ).scalars()
+            mine = [
+                ticket
+                for ticket in candidates
+                if self._phone_matches(ticket, phone) and _name_key(ticket.complainant_name) == wanted
+            ][:MAX_OPEN_TICKETS_LISTED]
+            if not mine:
+                log.info("status look-up by phone and name failed (conversation %s)", conversation_id)
+                return OpenTickets(attempts_left=left - 1, locked=left <= 1, lock_minutes=minutes)
+            attempt.succeeded = 1
+            return OpenTickets(
+                tickets=tuple(self._answer(session, ticket, attempts_left=left) for ticket in mine),
+                attempts_left=left,
+                lock_minutes=minutes,
+            )
+
+    def verified_status(self, ticket_no: str, verified: Collection[str]) -> Optional[StatusAnswer]:
+        """The status of a ticket picked from a list `lookup_open_tickets` gave this conversation; None for any
+        other number, whatever a button payload says."""
+        if ticket_no not in verified:
+            return None
+        with self.db.transaction() as session:
+            ticket = session.execute(select(Ticket).where(Ticket.ticket_no == ticket_no)).scalar_one_or_none()
+            return self._answer(session, ticket) if ticket else None
+
+    def _attempt(
+        self, session: Session, conversation_id: str, ticket_no: Optional[str], phone: str, client: Optional[str]
+    ) -> Tuple[Optional[StatusLookup], int]:
+        """Records a look-up attempt (a failure until marked succeeded) and the failures still allowed;
+        (None, 0) when a limit is reached: the refused attempt neither counts nor extends the lock."""
+        client = client[:64] if client else None
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOOKUP_LOCK_KEY})
+        attempt = StatusLookup(
+            conversation_id=conversation_id,
+            at=self.clock(),
+            succeeded=0,
+            ticket_no=ticket_no,
+            phone_key=self._phone_key(phone),
+            client=client,
+        )
+        session.add(attempt)
+        session.flush()  # SQLite: takes the write lock before counting
+        since = attempt.at - timedelta(minutes=self.settings.status_lock_window_minutes)
+        left = self._attempts_left(session, attempt, since)
+        if left > 0:
+            return attempt, left
+        session.delete(attempt)
+        log.warning(
+            "status look-up refused after too many failures (conversation %s, ticket %s)", conversation_id, ticket_no
+        )
+        return None, 0
 
     def own_tickets(self, conversation_id: str, channel: str, limit: int = 3) -> List[StatusAnswer]:
         """The status of the tickets filed in this conversation, newest first, for a channel whose sender id
@@ -449,15 +523,17 @@ class TicketService:
             paused=ticket.paused_since is not None,
             latest_notice=notice.body if notice else None,
             latest_notice_at=notice.sent_at if notice else None,
+            category=ticket.category,
         )
 
     def _attempts_left(self, session: Session, attempt: StatusLookup, since: datetime) -> int:
         """The fewest failures still allowed by any of the limits that apply to `attempt`."""
         limits = [
             (StatusLookup.conversation_id, attempt.conversation_id, self.settings.status_max_attempts),
-            (StatusLookup.ticket_no, attempt.ticket_no, self.settings.status_max_failures_per_ticket),
             (StatusLookup.phone_key, attempt.phone_key, self.settings.status_max_failures_per_phone),
         ]
+        if attempt.ticket_no:  # a look-up by phone and name has no number to count per
+            limits.append((StatusLookup.ticket_no, attempt.ticket_no, self.settings.status_max_failures_per_ticket))
         if attempt.client:
             limits.append((StatusLookup.client, attempt.client, self.settings.status_max_failures_per_client))
         left = []

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from sqlalchemy import func, select
 
+from bot.analysis import daily
 from bot.analysis.figures import Share, ratio, shares
 from bot.analysis.scope import Frame, Scope
 from bot.models import Ticket
@@ -24,12 +25,24 @@ class Controllability:
     uncontrollable_causes: List[Share]
 
 
+_FLAGS = {"": None, "1": True, "0": False}  # the roll-up's keys for root_cause_controllable
+
+
 def controllability(frame: Frame, scope: Scope) -> List[Controllability]:
-    rows = frame.session.execute(
-        select(Ticket.category, Ticket.root_cause_controllable, Ticket.root_cause_category, func.count())
-        .where(frame.where(scope))
-        .group_by(Ticket.category, Ticket.root_cause_controllable, Ticket.root_cause_category)
-    ).all()
+    rows: Sequence[Any]
+    if frame.rolled_up(scope):
+        rows = [
+            (category, _FLAGS[flag], cause, count)
+            for category, flag, cause, count in daily.sums(
+                frame.session, scope.period, daily.CAUSE, "key1", "key2", "key3"
+            )
+        ]
+    else:
+        rows = frame.session.execute(
+            select(Ticket.category, Ticket.root_cause_controllable, Ticket.root_cause_category, func.count())
+            .where(frame.where(scope))
+            .group_by(Ticket.category, Ticket.root_cause_controllable, Ticket.root_cause_category)
+        ).all()
     counted: Dict[str, Dict[Optional[bool], Dict[str, int]]] = {}
     for category, controllable, cause, count in rows:
         flag = None if controllable is None else bool(controllable)

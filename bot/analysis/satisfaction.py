@@ -7,6 +7,7 @@ from typing import Dict, List, Optional, Tuple
 
 from sqlalchemy import case, func, select
 
+from bot.analysis import daily
 from bot.analysis.figures import ratio
 from bot.analysis.scope import Frame, Scope
 from bot.models import Ticket
@@ -49,7 +50,24 @@ class Priority:
     quadrant: str
 
 
+def _rolled_up(frame: Frame, scope: Scope, width: int) -> List[Tuple[object, ...]]:
+    """The raw query's rows from the roll-up: the first `width` of (category, sub-reason), complaints and the
+    three ratings' counts."""
+    merged: Dict[Tuple[object, ...], List[int]] = {}
+    for category, reason, rating, count in daily.sums(
+        frame.session, scope.period, daily.REASON, "key1", "key2", "key3"
+    ):
+        sums = merged.setdefault((category, reason)[:width], [0, 0, 0, 0])
+        sums[0] += count
+        if rating in RATING_LABELS:
+            sums[1 + list(RATING_LABELS).index(rating)] += count
+    return [key + tuple(sums) for key, sums in merged.items()]
+
+
 def _counts(frame: Frame, scope: Scope, *keys: object) -> List[Tuple[object, ...]]:
+    if frame.rolled_up(scope):
+        return _rolled_up(frame, scope, len(keys))
+
     def rated(value: str) -> object:
         return func.sum(case((Ticket.satisfaction == value, 1), else_=0))
 

@@ -57,12 +57,18 @@ class Scope:
 
 @dataclass(frozen=True)
 class Frame:
-    """What every section's queries need besides the scope: the session, the zone and the taxonomy's labels."""
+    """What every section's queries need besides the scope: the session, the zone, the taxonomy's labels and
+    whether the daily roll-up (bot/analysis/daily.py) counts in this zone's days."""
 
     session: Session
     zone: ZoneInfo
     local: LocalTime
     taxonomy: Taxonomy
+    daily: bool = False
 
     def where(self, scope: Scope) -> ColumnElement[bool]:
         return scope.conditions(self.zone)
+
+    def rolled_up(self, scope: Scope) -> bool:
+        """Whether the roll-up answers `scope`: it has no filter dimensions (periods are whole days)."""
+        return self.daily and scope.channel is None and scope.category is None and scope.region is None

@@ -73,8 +73,9 @@ class TicketExport:
         self.max_rows = max_rows
         self.clock = clock
 
-    def csv(self, scope: Scope, actor: str, unmasked: bool, described: str) -> bytes:
-        """The complaints of the scope, oldest first, as UTF-8 CSV with a byte order mark (Excel reads it)."""
+    def csv(self, scope: Scope, actor: str, unmasked: bool, described: str, reason: Optional[str] = None) -> bytes:
+        """The complaints of the scope, oldest first, as UTF-8 CSV with a byte order mark (Excel reads it);
+        `reason`: why the numbers are needed unmasked, kept with the audit row."""
         condition = scope.conditions(self.zone)
         output = io.StringIO()
         output.write("\ufeff")
@@ -93,7 +94,15 @@ class TicketExport:
             for ticket in rows:
                 writer.writerow([_cell(value) for value in self._row(ticket, unmasked)])
             session.add(
-                DataExport(at=self.clock(), actor=actor, kind=KIND, unmasked=unmasked, scope=described, rows=count)
+                DataExport(
+                    at=self.clock(),
+                    actor=actor,
+                    kind=KIND,
+                    unmasked=unmasked,
+                    scope=described,
+                    rows=count,
+                    reason=reason,
+                )
             )
         return output.getvalue().encode("utf-8")
 

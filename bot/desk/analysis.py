@@ -40,7 +40,9 @@ CHANNEL_CHOICES = {key: label for key, label in CHANNEL_LABELS.items() if key !=
 MAX_VALUE = 64
 FILTERS = ("channel", "category", "region")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-UNMASKED_VALUES = ("1", "true", "yes")
+UNMASKED_POST_ONLY = "未脱敏导出须在分析页填写导出原因后提交"
+REASON_NEEDED = "请填写导出原因（2–200字）"
+MIN_REASON, MAX_REASON = 2, 200
 
 
 def default_period(today: date) -> Period:
@@ -98,6 +100,8 @@ async def analysis_page(request: Request) -> HTTPResponse:
         status, problem, scope = 400, str(exc), Scope(default_period(today))
         shown = dict.fromkeys(shown, "")
     report = await asyncio.to_thread(analysis.report, scope)
+    # The downloads ask for what is shown: the period the page resolved to, and its filters.
+    export_fields = {"period": _period_text(scope.period), **{name: shown[name] for name in FILTERS if shown[name]}}
     return desk.page(
         "analysis.html",
         status,
@@ -107,10 +111,8 @@ async def analysis_page(request: Request) -> HTTPResponse:
         # Escaped by |tojson in the template: data for the charts, never executed.
         chart_data=json.loads(json.dumps(dataclasses.asdict(report), default=_plain)),
         args=shown,
-        # The download asks for what is shown: the period the page resolved to, and its filters.
-        query=urlencode(
-            {"period": _period_text(scope.period), **{name: shown[name] for name in FILTERS if shown[name]}}
-        ),
+        query=urlencode(export_fields),
+        export_fields=export_fields,
         channels=CHANNEL_CHOICES,
         categories=CATEGORY_LABELS,
         charts_available=ECHARTS_FILE.exists(),
@@ -120,13 +122,13 @@ async def analysis_page(request: Request) -> HTTPResponse:
 
 
 async def _scoped(request: Request) -> Union[Scope, HTTPResponse]:
-    """The scope a supervisor's download asks for, or the refusal to answer instead."""
+    """The scope a supervisor's download asks for (query string, or the form of a POST), or the refusal."""
     desk, login = desk_of(request), request.ctx.login
     if not login.agent.is_supervisor:
         return desk.page("refused.html", 403, login=login, message=SUPERVISORS_ONLY)
     today = utc_now().astimezone(ZoneInfo(desk.settings.timezone)).date()
     try:
-        return read_scope(first_values(request.args), today)
+        return read_scope(first_values(request.form if request.method == "POST" else request.args), today)
     except PeriodError as exc:
         return desk.page("refused.html", 400, login=login, message=str(exc))
 
@@ -189,13 +191,31 @@ async def analysis_report_pdf(request: Request) -> HTTPResponse:
 
 
 async def analysis_tickets_csv(request: Request) -> HTTPResponse:
-    """The complaints behind the figures as CSV; unmasked personal numbers only when asked, and recorded."""
+    """The complaints behind the figures as CSV, personal numbers masked. The unmasked export is a POST
+    (CSRF-checked, with a reason) so that no link, prefetch or shared URL exports them; a GET asking for it
+    answers 405."""
+    if "unmasked" in request.args:
+        desk = desk_of(request)
+        page = desk.page("refused.html", 405, login=request.ctx.login, message=UNMASKED_POST_ONLY)
+        page.headers["Allow"] = "POST"
+        return page
+    return await _tickets_csv(request, unmasked=False, reason=None)
+
+
+async def analysis_tickets_csv_unmasked(request: Request) -> HTTPResponse:
+    """The CSV with personal numbers unmasked: posted from the analysis page with a reason; audited."""
+    desk, login = desk_of(request), request.ctx.login
+    reason = " ".join(str(first_values(request.form).get("reason") or "").split())
+    if login.agent.is_supervisor and not MIN_REASON <= len(reason) <= MAX_REASON:
+        return desk.page("refused.html", 400, login=login, message=REASON_NEEDED)
+    return await _tickets_csv(request, unmasked=True, reason=reason)  # refuses an agent
+
+
+async def _tickets_csv(request: Request, unmasked: bool, reason: Optional[str]) -> HTTPResponse:
     scope = await _scoped(request)
     if not isinstance(scope, Scope):
         return scope
     desk, login = desk_of(request), request.ctx.login
-    args = first_values(request.args)
-    unmasked = str(args.get("unmasked") or "").lower() in UNMASKED_VALUES
     settings = desk.settings
     export = TicketExport(
         desk.db,
@@ -211,7 +231,7 @@ async def analysis_tickets_csv(request: Request) -> HTTPResponse:
         }
     )
     try:
-        content = await asyncio.to_thread(export.csv, scope, login.agent.username, unmasked, described)
+        content = await asyncio.to_thread(export.csv, scope, login.agent.username, unmasked, described, reason)
     except PeriodError as exc:
         return desk.page("refused.html", 400, login=login, message=str(exc))
     log.info("supervisor %s exported tickets (%s), unmasked=%s", login.agent.username, described, unmasked)
@@ -227,4 +247,5 @@ def blueprint() -> Blueprint:
     bp.get("/analysis/report.html")(analysis_report_html)
     bp.get("/analysis/report.pdf")(analysis_report_pdf)
     bp.get("/analysis/tickets.csv")(analysis_tickets_csv)
+    bp.post("/analysis/tickets.csv")(analysis_tickets_csv_unmasked)
     return bp

@@ -23,6 +23,7 @@ from bot.ownership import Ownership
 from bot.privacy import mask_phone, mask_text
 from bot.replies import FIELD_LABELS, field_value_for_display
 from bot.supervision import display_names
+from bot.taxonomy import Taxonomy
 from bot.tickets import (
     CATEGORY_LABELS,
     ComplaintDraft,
@@ -205,7 +206,27 @@ def _ticket_no(held: Dict[str, Any]) -> str:
     return held["ticket_no"]
 
 
-def change_ticket(tickets: TicketService, held: Dict[str, Any], agent: AgentAccount, body: Any) -> Dict[str, Any]:
+def sub_reason_choices(taxonomy: Taxonomy) -> Dict[str, List[Tuple[str, str]]]:
+    """Each category's sub-reasons as (code, label) pairs for the form's select, in the taxonomy file's order
+    (pairs, not a mapping: the page's JSON sorts a mapping's keys)."""
+    return {code: list(category.sub_reasons.items()) for code, category in taxonomy.categories.items()}
+
+
+def _sub_reason(body: Any, taxonomy: Taxonomy, category: str, stored: Dict[str, Any]) -> Optional[str]:
+    """A sub-reason listed for the (new) category, or none; the ticket's own value stays accepted while its
+    category does, even when the taxonomy no longer lists it (tickets keep what they were classified with)."""
+    value = fields.text(body, "sub_reason", MAX_SUB_REASON, required=False) or None
+    if value is None or (value == stored.get("sub_reason") and category == stored.get("category")):
+        return value
+    listed = taxonomy.categories[category].sub_reasons if category in taxonomy.categories else {}
+    if value not in listed:
+        raise InvalidInput("未知的细分原因，请从所选投诉类别的列表中选择")
+    return value
+
+
+def change_ticket(
+    tickets: TicketService, held: Dict[str, Any], agent: AgentAccount, body: Any, taxonomy: Taxonomy
+) -> Dict[str, Any]:
     ticket_no = _ticket_no(held)
     changes: Dict[str, Optional[str]] = {}
     if isinstance(body, dict) and "status" in body:
@@ -219,7 +240,8 @@ def change_ticket(tickets: TicketService, held: Dict[str, Any], agent: AgentAcco
             raise InvalidInput("未知的投诉类别")
         changes["category"] = category
     if isinstance(body, dict) and "sub_reason" in body:
-        changes["sub_reason"] = fields.text(body, "sub_reason", MAX_SUB_REASON, required=False) or None
+        stored = tickets.get(ticket_no)
+        changes["sub_reason"] = _sub_reason(body, taxonomy, changes.get("category") or stored["category"], stored)
     if not changes:
         raise InvalidInput("没有需要保存的修改")
     try:

@@ -18,6 +18,7 @@ from bot.desk.transcript import transcript
 from bot.handoff import ClaimError
 from bot.privacy import mask_text
 from bot.satisfaction import handoff_rating_events
+from bot.taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,8 @@ async def conversation_page(request: Request, request_id: int) -> HTTPResponse:
         request_id=request_id,
         categories=casework.CATEGORY_CHOICES,
         statuses=casework.STATUS_CHOICES,
+        # Read per page: a reviewed change of the taxonomy file shows without a restart.
+        sub_reasons=casework.sub_reason_choices(Taxonomy.load(desk.settings.taxonomy_file)),
     )
 
 

@@ -11,6 +11,7 @@ from sanic.response import HTTPResponse
 from bot.agents import AgentAccount
 from bot.desk import casework
 from bot.desk.context import Desk, desk_of
+from bot.taxonomy import Taxonomy
 
 
 async def _ticket_action(
@@ -38,7 +39,11 @@ async def create_ticket(request: Request, request_id: int) -> HTTPResponse:
 async def change_ticket(request: Request, request_id: int) -> HTTPResponse:
     body = request.json
     return await _ticket_action(
-        request, request_id, lambda desk, held, agent: casework.change_ticket(desk.tickets, held, agent, body)
+        request,
+        request_id,
+        lambda desk, held, agent: casework.change_ticket(
+            desk.tickets, held, agent, body, Taxonomy.load(desk.settings.taxonomy_file)
+        ),
     )
 
 

@@ -68,6 +68,7 @@ async def test_status_is_told_only_to_the_matching_phone(svc, dispatcher, domain
     assert slot_events(events) == {
         "lookup_ticket_id": None,
         "lookup_phone": None,
+        "lookup_name": None,
         "status_purpose": None,
         "withdraw_confirmed": None,
     }
@@ -213,10 +214,16 @@ async def test_a_forgotten_number_is_recalled_from_this_conversation(svc, dispat
     assert "TS20261122000007" in texts(dispatcher)[0]
 
 
-async def test_a_forgotten_number_is_explained_with_a_way_on(svc, dispatcher, domain):
-    result = await validate_status(
-        dispatcher, domain, "编号不记得了", {}, intent="check_ticket_status", requested="lookup_ticket_id"
+async def test_a_forgotten_number_withdrawal_is_explained_with_a_way_on(svc, dispatcher, domain):
+    """A withdrawal names its ticket: without the number, where to find it (no look-up by phone and name)."""
+    t = tracker(
+        "编号不记得了",
+        "withdraw_complaint",
+        slots={"requested_slot": "lookup_ticket_id", "status_purpose": "withdraw"},
+        active_loop="status_form",
+        events=[{"event": "slot", "name": "privacy_notice_version", "value": "1.0.0", "timestamp": 0.2}],
     )
+    result = slot_events(await ValidateStatusForm().run(dispatcher, t, domain))
     assert result["lookup_ticket_id"] is None
     assert "受理成功时的回复" in texts(dispatcher)[0]
     assert dispatcher.messages[0]["buttons"] == [replies.HUMAN_BUTTON]
@@ -284,3 +291,160 @@ async def test_a_wechat_user_hears_their_own_tickets_without_typing_a_number(svc
     assert await ValidateStatusForm().required_slots(
         ["lookup_ticket_id", "lookup_phone"], dispatcher, withdrawal, domain
     )
+
+
+# -- status without the number: phone and complainant name (issue 17) ------------------------------
+
+NOTICE_SHOWN = {"event": "slot", "name": "privacy_notice_version", "value": "1.0.0", "timestamp": 0.2}
+
+
+def file_for(svc, key, **fields) -> str:
+    return svc.tickets.submit(draft(conversation_id=f"earlier-{key}", **fields), key).ticket_no
+
+
+async def by_person(dispatcher, domain, phone, name, sender="visitor"):
+    """The action once the form has the phone and the name of a look-up without the number."""
+    slots = {"lookup_ticket_id": "forgotten", "lookup_phone": phone, "lookup_name": name, "status_purpose": "status"}
+    return await ActionCheckTicketStatus().run(dispatcher, tracker("张三", slots=slots, sender=sender), domain)
+
+
+def pick(ticket_no, listed, text=None):
+    """Tapping a listed ticket's button (or typing `text`) after the list."""
+    typed = text is not None
+    entities = [
+        {
+            "entity": "ticket_id",
+            "value": ticket_no,
+            "extractor": "RegexEntityExtractor" if typed else "RegexMessageHandler",
+        }
+    ]
+    t = tracker(
+        text if typed else '/check_ticket_status{"ticket_id":"%s"}' % ticket_no,
+        "check_ticket_status",
+        slots={"lookup_ticket_id": ticket_no, "lookup_choices": listed, "status_purpose": "status"},
+        entities=entities,
+        active_loop="status_form",
+        events=[NOTICE_SHOWN],
+    )
+    t.events.append({"event": "slot", "name": "lookup_ticket_id", "value": ticket_no, "timestamp": 2.0})  # the mapping
+    return t
+
+
+@pytest.mark.parametrize("text", ["编号不记得了", "不知道啊", "編號不記得了"])
+async def test_a_forgotten_number_goes_on_with_the_phone_and_the_name(svc, dispatcher, domain, text):
+    result = await validate_status(dispatcher, domain, text, {}, intent="skip", requested="lookup_ticket_id")
+    assert result["lookup_ticket_id"] == "forgotten"
+    assert texts(dispatcher) == [replies.LOOKUP_BY_PERSON]
+    form, slots = ValidateStatusForm(), ["lookup_ticket_id", "lookup_phone", "lookup_name"]
+    forgotten = tracker(slots={"lookup_ticket_id": "forgotten", "requested_slot": "lookup_phone"})
+    assert await form.required_slots(slots, dispatcher, forgotten, domain) == slots
+    numbered = tracker(slots={"lookup_ticket_id": "TS20261122000001", "requested_slot": "lookup_phone"})
+    assert await form.required_slots(slots, dispatcher, numbered, domain) == ["lookup_ticket_id", "lookup_phone"]
+
+
+@pytest.mark.parametrize(
+    "text, intent, name",
+    [
+        ("张三", "greet", "张三"),
+        ("我叫張三", "inform", "張三"),
+        ("转人工", "request_human", None),
+        ("好的", "affirm", None),
+    ],
+)
+async def test_the_name_is_taken_from_the_answer_to_its_question_only(svc, dispatcher, domain, text, intent, name):
+    asked = {"requested_slot": "lookup_name", "lookup_ticket_id": "forgotten", "lookup_phone": "13812345678"}
+    t = tracker(text, intent, slots=asked, active_loop="status_form", events=[NOTICE_SHOWN])
+    assert await ValidateStatusForm().extract_lookup_name(dispatcher, t, domain) == (
+        {"lookup_name": name} if name else {}
+    )
+    payload = tracker('/inform{"lookup_name":"张三"}', slots=asked)
+    assert ValidateStatusForm().validate_lookup_name("张三", dispatcher, payload, domain) == {"lookup_name": None}
+
+
+async def test_one_open_ticket_is_answered_like_a_status_check_by_number(svc, dispatcher, domain):
+    ticket_no = file_for(svc, "one")
+    events = await by_person(dispatcher, domain, "13812345678", "张三")
+    [told] = texts(dispatcher)
+    assert told.startswith(f"投诉编号 {ticket_no} 当前状态：受理。")
+    assert slot_events(events)["lookup_choices"] == [ticket_no]
+    assert slot_events(events)["lookup_ticket_id"] is None and slot_events(events)["lookup_name"] is None
+
+
+async def test_several_open_tickets_are_listed_and_one_is_picked_by_its_button(svc, dispatcher, domain):
+    claims = file_for(svc, "a", category="claims")
+    sales = file_for(svc, "b", category="sales")
+    closed = file_for(svc, "c", category="surrender")
+    svc.tickets.withdraw(closed, "bot:earlier-c")
+    events = await by_person(dispatcher, domain, "13812345678", "张三")
+    [listing] = dispatcher.messages
+    assert f"1. {sales}｜销售纠纷｜当前状态：受理｜处理期限：" in listing["text"]
+    assert f"2. {claims}｜理赔纠纷｜当前状态：受理｜处理期限：" in listing["text"]
+    assert closed not in listing["text"]
+    assert [b["payload"] for b in listing["buttons"]] == [
+        f'/check_ticket_status{{"ticket_id":"{sales}"}}',
+        f'/check_ticket_status{{"ticket_id":"{claims}"}}',
+    ]
+    listed = slot_events(events)["lookup_choices"]
+    assert listed == [sales, claims]
+    # The tap: no more questions, the picked ticket's status.
+    tapped = pick(claims, listed)
+    assert (
+        await ValidateStatusForm().required_slots(["lookup_ticket_id", "lookup_phone"], dispatcher, tapped, domain)
+        == []
+    )
+    dispatcher.messages.clear()
+    await ActionCheckTicketStatus().run(dispatcher, tapped, domain)
+    assert texts(dispatcher)[0].startswith(f"投诉编号 {claims} 当前状态：受理。")
+    # Typing a listed number works the same.
+    dispatcher.messages.clear()
+    await ActionCheckTicketStatus().run(dispatcher, pick(sales, listed, text=f"查一下{sales}"), domain)
+    assert texts(dispatcher)[0].startswith(f"投诉编号 {sales} 当前状态：受理。")
+
+
+async def test_a_forged_pick_of_an_unlisted_ticket_is_not_answered(svc, dispatcher, domain):
+    file_for(svc, "a")
+    file_for(svc, "b")
+    someone_else = file_for(svc, "x", complainant_name="李四", phone_number="13700000000")
+    listed = slot_events(await by_person(dispatcher, domain, "13812345678", "张三"))["lookup_choices"]
+    dispatcher.messages.clear()
+    forged = pick(someone_else, listed)
+    assert await ValidateStatusForm().required_slots(["lookup_ticket_id", "lookup_phone"], dispatcher, forged, domain)
+    validated = slot_events(await ValidateStatusForm().run(dispatcher, forged, domain))
+    assert validated["lookup_ticket_id"] is None  # asked for like any payload number
+    # Even an action called with it answers nothing about that ticket.
+    await ActionCheckTicketStatus().run(dispatcher, forged, domain)
+    assert all(someone_else not in text and "当前状态" not in text for text in texts(dispatcher))
+    # A withdrawal is verified by the phone, whatever was listed.
+    withdrawal = pick(listed[0], listed)
+    withdrawal.slots["status_purpose"] = "withdraw"
+    assert await ValidateStatusForm().required_slots(
+        ["lookup_ticket_id", "lookup_phone"], dispatcher, withdrawal, domain
+    )
+
+
+async def test_a_wrong_name_or_phone_is_answered_neutrally_until_the_same_lockout(svc, dispatcher, domain):
+    file_for(svc, "one")
+    wrong_name = await by_person(dispatcher, domain, "13812345678", "王五")
+    await by_person(dispatcher, domain, "13900000000", "张三")
+    first, second = texts(dispatcher)
+    assert first.split("还可")[0] == second.split("还可")[0]
+    assert "没有查询到与该手机号和姓名相符、正在处理中的投诉" in first and "还可尝试2次" in first
+    # Asked again from the phone, still without the number.
+    assert slot_events(wrong_name) == {"lookup_phone": None, "lookup_name": None, "requested_slot": None}
+    assert {"event": "active_loop", "name": "status_form"} in [
+        {k: e.get(k) for k in ("event", "name")} for e in wrong_name
+    ]
+    locked = await by_person(dispatcher, domain, "13812345678", "王五")
+    assert "查询已暂停" in texts(dispatcher)[-1] and dispatcher.messages[-1]["buttons"] == [replies.HUMAN_BUTTON]
+    assert slot_events(locked)["lookup_ticket_id"] is None and "lookup_choices" not in slot_events(locked)
+    # The right phone and name are refused too once locked, like a number look-up.
+    await by_person(dispatcher, domain, "13812345678", "张三")
+    assert "查询已暂停" in texts(dispatcher)[-1] and "当前状态" not in texts(dispatcher)[-1]
+    await check(dispatcher, domain, file_for(svc, "two"), "13812345678")
+    assert "查询已暂停" in texts(dispatcher)[-1]
+
+
+async def test_a_look_up_by_name_is_refused_without_valid_inputs(svc, dispatcher, domain):
+    file_for(svc, "one")
+    await by_person(dispatcher, domain, "13812345678", "12")
+    assert texts(dispatcher) == [replies.WRITE_REFUSED]

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import select
 
 from bot.handoff import HandoffReason, HandoffService
-from bot.models import HandoffRequest, NluMark, PrivacyRequest, StatusLookup, Ticket, TicketEvent, TicketNote
+from bot.models import HandoffRequest, NluMark, Notice, PrivacyRequest, StatusLookup, Ticket, TicketEvent, TicketNote
 from bot.subject_requests import ERASED, OpenCases, RequestError, SubjectRequests
 from bot.tickets import TicketService
 from tests.bot.command_line import cli
@@ -239,7 +239,16 @@ def test_erasure_takes_the_case_text_handlers_wrote_and_keeps_the_outcome(db, se
         "improvement_action": "理赔时效纳入考核",
     }
     lifecycle.advance(mine, "closed", content, ticket["version"], SUPERVISOR)
-    SubjectRequests(db, conversations.events).erase(PHONE, "operator1", "客户要求删除")
+    with db.transaction() as session:  # the result notice and others, not sent yet
+        assert (
+            "pending"
+            in session.execute(select(Notice.status).join(Ticket).where(Ticket.ticket_no == mine)).scalars().all()
+        )
+    result = SubjectRequests(db, conversations.events).erase(PHONE, "operator1", "客户要求删除")
+    with db.transaction() as session:
+        statuses = set(session.execute(select(Notice.status).join(Ticket).where(Ticket.ticket_no == mine)).scalars())
+    assert "pending" not in statuses and "cancelled" in statuses
+    assert result["counts"]["notices_cancelled"] >= 1
     dump = _dump(db)
     for trace in ("张三", "住院两万", "合同第5条"):
         assert trace not in dump, trace

@@ -7,15 +7,18 @@ from pathlib import Path
 import pytest
 import yaml
 
+from bot import taxonomy as taxonomy_module
 from bot.settings import Settings
 from bot.step_content import RootCauses
 from bot.taxonomy import RETIRED, UNCLASSIFIED, Taxonomy
 from bot.tickets import CATEGORY_LABELS
 
 
-def test_the_shipped_file_has_the_ticket_categories_with_their_labels() -> None:
+def test_the_ticket_categories_and_their_labels_come_from_the_shipped_file() -> None:
     taxonomy = Taxonomy.load(Settings.from_env({}).taxonomy_file)
     assert {code: item.label for code, item in taxonomy.categories.items()} == CATEGORY_LABELS
+    assert CATEGORY_LABELS is taxonomy_module.CATEGORY_LABELS  # one source, re-exported by bot.tickets
+    assert list(CATEGORY_LABELS)[:3] == ["sales", "surrender", "claims"] and CATEGORY_LABELS["claims"] == "理赔纠纷"
     assert all(item.sub_reasons for item in taxonomy.categories.values())
     assert taxonomy.categories["claims"].sub_reasons["claim_timeliness"] == "理赔时效"
 

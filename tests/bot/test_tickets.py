@@ -178,3 +178,81 @@ def test_parallel_guesses_from_many_conversations_never_exceed_the_limit(db, set
     with db.transaction() as session:
         failures = session.execute(select(func.count()).select_from(StatusLookup)).scalar_one()
     assert failures == limit
+
+
+# -- status without the number: phone and complainant name (issue 17) ------------------------------
+
+
+def people(service):
+    """张三 has two open tickets and a withdrawn one on 13812345678; 李四 shares the phone; 张三 has another phone."""
+    mine = [service.submit(draft(category=c), f"mine-{c}").ticket_no for c in ("claims", "sales", "surrender")]
+    service.withdraw(mine[2], "bot:conv-1")
+    service.submit(draft(complainant_name="李四"), "shared-phone")
+    service.submit(draft(phone_number="13700000000"), "other-phone")
+    return mine
+
+
+def test_open_tickets_need_the_phone_and_the_name_newest_first_closed_ones_left_out(service):
+    mine = people(service)
+    found = service.lookup_open_tickets("visitor", "13812345678", "张三")
+    assert found.found and [t.ticket_no for t in found.tickets] == [mine[1], mine[0]]
+    assert [(t.category, t.status_label, t.deadline) for t in found.tickets] == [
+        ("sales", "受理", date(2026, 12, 7)),
+        ("claims", "受理", date(2026, 12, 7)),
+    ]
+    [theirs] = service.lookup_open_tickets("visitor-2", "13812345678", "李四").tickets
+    assert theirs.ticket_no not in mine
+
+
+def test_a_wrong_name_a_wrong_phone_and_no_open_ticket_answer_alike(service):
+    mine = people(service)
+    service.withdraw(mine[0], "bot:conv-1")
+    service.withdraw(mine[1], "bot:conv-1")
+    wrong_name = service.lookup_open_tickets("a", "13812345678", "王五")
+    wrong_phone = service.lookup_open_tickets("b", "13900000000", "张三")
+    all_closed = service.lookup_open_tickets("c", "13812345678", "张三")
+    assert wrong_name == wrong_phone == all_closed
+    assert not all_closed.found and all_closed.attempts_left == 2 and not all_closed.locked
+
+
+def test_traditional_characters_full_width_letters_and_case_name_the_same_person(service):
+    service.submit(draft(complainant_name="张三"), "zh")
+    service.submit(draft(complainant_name="Li Ming", phone_number="13700000000"), "en")
+    assert service.lookup_open_tickets("a", "13812345678", "張三").found
+    assert service.lookup_open_tickets("b", "13700000000", "ＬＩ ＭＩＮＧ").found
+    assert not service.lookup_open_tickets("c", "13812345678", "张").found
+
+
+def test_failures_by_name_and_by_number_count_against_the_same_limits(service):
+    ticket_no = service.submit(draft(), "k").ticket_no
+    first = service.lookup_open_tickets("guesser", "13812345678", "王五")
+    second = service.lookup_status("guesser", ticket_no, "13900000000")
+    third = service.lookup_open_tickets("guesser", "13900000001", "张三")
+    assert [first.attempts_left, second.attempts_left, third.attempts_left] == [2, 1, 0] and third.locked
+    # Locked: the right phone and name are refused too, in the same words as any lock.
+    locked = service.lookup_open_tickets("guesser", "13812345678", "张三")
+    assert locked == third and not locked.tickets
+    assert service.lookup_status("guesser", ticket_no, "13812345678").locked
+    assert service.lookup_open_tickets("owner", "13812345678", "张三").found
+
+
+def test_a_known_phone_cannot_have_its_name_guessed_from_fresh_conversations(db, settings):
+    service = TicketService(db, settings, clock=fixed_clock())
+    service.submit(draft(), "k")
+    answers = [service.lookup_open_tickets(f"probe-{i}", "13812345678", name) for i, name in enumerate("赵钱孙李周")]
+    assert [a.attempts_left for a in answers] == [2, 2, 2, 1, 0] and answers[-1].locked
+    assert service.lookup_open_tickets("probe-right", "13812345678", "张三").locked
+    with db.transaction() as session:
+        rows = session.execute(select(StatusLookup.ticket_no, StatusLookup.phone_key)).all()
+    # No ticket number is counted (none was given), and never the phone itself.
+    assert {row.ticket_no for row in rows} == {None}
+    assert {row.phone_key for row in rows} == {crypto.load(settings.var_dir).digest("13812345678")}
+
+
+def test_only_a_listed_ticket_is_answered_as_a_pick(service):
+    mine = people(service)
+    listed = [t.ticket_no for t in service.lookup_open_tickets("visitor", "13812345678", "张三").tickets]
+    answer = service.verified_status(mine[0], listed)
+    assert answer is not None and answer.ticket_no == mine[0] and answer.status_label == "受理"
+    other = service.lookup_open_tickets("other", "13700000000", "张三").tickets[0].ticket_no
+    assert service.verified_status(other, listed) is None

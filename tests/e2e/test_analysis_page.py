@@ -6,6 +6,8 @@ Real parts only: the desk process, one SQLite database filled by the demo genera
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime, timezone
 from io import BytesIO
 from pathlib import Path
@@ -92,4 +94,15 @@ def test_a_supervisor_reads_the_year_s_analysis_and_narrows_it(chromium: Browser
     assert download.value.suggested_filename.endswith(".pdf")
     text = pdf_text(download.value.path().read_bytes())
     assert all(title in text for title in SECTIONS) and "筛选:类别:理赔纠纷" in text and "演示" in text
+
+    # The unmasked CSV is a form: a reason, the session's CSRF token, what is shown; the browser downloads it.
+    page.fill("#unmasked-export input[name=reason]", "配合监管检查")
+    with page.expect_download() as download:
+        page.click("#download-csv-unmasked")
+    assert (
+        download.value.suggested_filename.endswith(".csv") and "tickets-unmasked" in download.value.suggested_filename
+    )
+    rows = list(csv.reader(io.StringIO(download.value.path().read_text(encoding="utf-8-sig"))))
+    phones = [row[rows[0].index("手机号")] for row in rows[1:]]
+    assert len(phones) == narrowed and all(len(phone) == 11 and phone.isdigit() for phone in phones)
     assert problems == []  # no script error, no Content-Security-Policy refusal

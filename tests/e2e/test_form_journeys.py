@@ -1,4 +1,5 @@
-"""The forms as upset policyholders use them (issue 15, journeys 1, 3 and 5), on the real servers."""
+"""The forms as upset policyholders use them (issue 15, journeys 1, 3 and 5; issue 17's status without the
+number), on the real servers."""
 
 from __future__ import annotations
 
@@ -91,12 +92,29 @@ def test_a_forgotten_number_is_recalled_from_the_complaint_filed_in_this_convers
     assert "当前状态" in answer
 
 
-def test_a_forgotten_number_without_a_complaint_here_is_told_where_to_find_it(assistant):
+def test_a_forgotten_number_is_looked_up_by_phone_and_name_and_picked_from_the_list(assistant):
+    phone, service = "13655551205", TicketService(assistant.db, assistant.settings)
+    filed = [
+        draft(conversation_id=new_sender(), phone_number=phone, complainant_name="王建国", category=c)
+        for c in ("claims", "sales", "surrender")
+    ]
+    claims, sales, closed = (service.submit(d, uuid.uuid4().hex).ticket_no for d in filed)
+    service.withdraw(closed, "bot:e2e")
+    stranger = service.submit(
+        draft(conversation_id=new_sender(), phone_number="13655551206"), uuid.uuid4().hex
+    ).ticket_no
     sender = new_sender()
-    reply = assistant.say(sender, "投诉编号找不到了，能用手机号查吗")
-    help_message = next(m for m in reply if "受理成功时的回复" in m.get("text", ""))
-    assert "转人工" in help_message["text"]
-    assert "投诉编号" in reply[-1]["text"]  # still listening for the number once found
+    started = joined(assistant.texts(sender, "投诉编号找不到了，能用手机号查吗"))
+    assert "手机号和投诉人姓名" in started and started.splitlines()[-1].endswith("进行核验。")
+    assert "姓名" in assistant.texts(sender, phone)[-1]
+    [listing] = [m for m in assistant.say(sender, "王建国") if m.get("buttons")]
+    assert sales in listing["text"] and claims in listing["text"] and closed not in listing["text"]
+    assert "理赔纠纷" in listing["text"] and "当前状态：受理" in listing["text"]
+    tapped = joined(assistant.texts(sender, next(b["payload"] for b in listing["buttons"] if claims in b["payload"])))
+    assert f"投诉编号 {claims} 当前状态" in tapped and "手机号" not in tapped
+    # A payload naming a ticket that was not listed is verified like any number, never answered.
+    forged = joined(assistant.texts(sender, '/check_ticket_status{"ticket_id":"%s"}' % stranger))
+    assert "当前状态" not in forged and ("手机号" in forged or "投诉编号" in forged)
 
 
 # -- journey 3: corrections typed at the read-back ----------------------------

@@ -36,6 +36,8 @@ def variations():
 async def test_every_response_renders_without_interpolation_errors(name, index, capsys, caplog):
     tracker = DialogueStateTracker.from_dict("conv-1", [], DOMAIN.slots)
     tracker.slots["lookup_ticket_id"].value = "TS20261122000001"
+    for condition in DOMAIN.responses[name][index].get("condition") or []:  # a conditional variation's slots
+        tracker.slots[condition["name"]].value = condition["value"]
     generator = TemplatedNaturalLanguageGenerator({name: [DOMAIN.responses[name][index]]})
     with caplog.at_level(logging.DEBUG):
         rendered = await generator.generate(name, tracker, "rest")
@@ -76,3 +78,14 @@ def test_rasa_keeps_every_key_of_an_action_button_without_a_warning(button):
     assert match and parsed.get(INTENT)[INTENT_NAME_KEY] == match.group(1)
     expected = json.loads(match.group(2) or "{}")
     assert {entity["entity"]: entity["value"] for entity in parsed.get(ENTITIES) or []} == expected
+
+
+@pytest.mark.parametrize("purpose, offered", [("status", True), ("withdraw", False)])
+async def test_the_ticket_question_offers_the_look_up_by_phone_and_name_to_a_status_question_only(purpose, offered):
+    tracker = DialogueStateTracker.from_dict("conv-1", [], DOMAIN.slots)
+    tracker.slots["status_purpose"].value = purpose
+    rendered = await TemplatedNaturalLanguageGenerator(DOMAIN.responses).generate(
+        "utter_ask_lookup_ticket_id", tracker, "rest"
+    )
+    assert rendered["text"].startswith("请提供您的投诉编号")
+    assert ("手机号和姓名" in rendered["text"]) is offered

@@ -208,6 +208,25 @@ if (page === "conversation") {
     for (const [label, value] of pairs) target.append(el("dt", label), el("dd", value));
   };
 
+  // The sub-reason select lists the chosen category's sub-reasons (knowledge/complaint_taxonomy.yml); the
+  // ticket's own value stays listed while its category is chosen, shown as itself and marked when the file
+  // no longer lists it: tickets keep what they were classified with.
+  const subReasons = JSON.parse(document.getElementById("sub-reasons")?.textContent || "{}");
+  let classified = { category: "", sub_reason: "" };
+  const option = (value, label) => { const node = el("option", label); node.value = value; return node; };
+  const fillSubReasons = (form, chosen) => {
+    const listed = subReasons[form.category.value] || [];
+    const options = [option("", "未细分"), ...listed.map(([code, label]) => option(code, label))];
+    const own = classified.sub_reason;
+    if (own && form.category.value === classified.category && !listed.some(([code]) => code === own)) {
+      options.push(option(own, own + "（已停用）"));
+    }
+    form.sub_reason.replaceChildren(...options);
+    form.sub_reason.value = options.some((node) => node.value === chosen) ? chosen : "";
+  };
+  const editForm = document.getElementById("ticket-edit");
+  if (editForm) editForm.category.addEventListener("change", () => fillSubReasons(editForm, editForm.sub_reason.value));
+
   const renderTicket = (ticket) => {
     document.getElementById("ticket-none").hidden = Boolean(ticket);
     document.getElementById("ticket").hidden = !ticket;
@@ -223,7 +242,10 @@ if (page === "conversation") {
     const form = document.getElementById("ticket-edit");
     form.status.value = ticket.status;
     form.category.value = ticket.category;
-    form.sub_reason.value = ticket.sub_reason;
+    // Free text typed as a listed label before the select existed stands for that label's code.
+    const byLabel = (subReasons[ticket.category] || []).find(([, label]) => label === ticket.sub_reason);
+    classified = { category: ticket.category, sub_reason: byLabel ? "" : ticket.sub_reason };
+    fillSubReasons(form, byLabel ? byLabel[0] : ticket.sub_reason);
     document.getElementById("notes").replaceChildren(...ticket.notes.map(
       (note) => el("li", note.author + " · " + when(note.at) + "：" + note.body)));
     document.getElementById("audit").replaceChildren(...ticket.events.map((event) => el("li",

@@ -100,9 +100,11 @@ def test_the_excel_download_is_for_supervisors_and_holds_the_page_s_figures(desk
 def test_exports_are_for_supervisors_only(desk: DeskServer) -> None:
     li = desk.agent("li")
     for path in ("/analysis/report.html", "/analysis/report.pdf", "/analysis/tickets.csv"):
-        for params in ({}, {"unmasked": "1"}):
-            page = li.get(path, params=params)
-            assert page.status_code == 403 and SUPERVISORS_ONLY in page.text, path
+        page = li.get(path)
+        assert page.status_code == 403 and SUPERVISORS_ONLY in page.text, path
+    for reason in ("核对", ""):
+        page = li.post("/analysis/tickets.csv", data={"period": "2026-01", "reason": reason})
+        assert page.status_code == 403 and SUPERVISORS_ONLY in page.text
     bad = desk.agent("boss", Role.SUPERVISOR).get("/analysis/tickets.csv", params={"period": "2026-13"})
     assert bad.status_code == 400 and "统计区间的日期无效" in bad.text
 
@@ -139,12 +141,29 @@ def test_the_csv_is_masked_unless_asked_and_the_unmasked_export_is_audited(desk:
     masked = boss.get("/analysis/tickets.csv", params={"period": "2026-01", "channel": "wechat"})
     assert masked.status_code == 200 and masked.headers["Content-Type"].startswith("text/csv")
     assert "138****2222" in masked.text and PHONE_B not in masked.text
-    unmasked = boss.get("/analysis/tickets.csv", params={"period": "2026-01", "channel": "wechat", "unmasked": "1"})
-    assert PHONE_B in unmasked.text and "tickets-unmasked" in unmasked.headers["Content-Disposition"]
+    # The unmasked export is no link: a GET asking for it is refused, whatever else it says.
+    link = boss.get("/analysis/tickets.csv", params={"period": "2026-01", "unmasked": "1", "reason": "核对"})
+    assert link.status_code == 405 and link.headers["Allow"] == "POST" and PHONE_B not in link.text
+    assert "未脱敏导出须在分析页填写导出原因后提交" in link.text
+    # The page's form: CSRF token, the shown period and filters, a reason.
+    page = boss.get("/analysis", params={"period": "2026-01", "channel": "wechat"}).text
+    form = page.split('id="unmasked-export"', 1)[1].split("</form>", 1)[0]
+    fields = dict(re.findall(r'type="hidden" name="([^"]+)" value="([^"]*)"', form))
+    assert fields == {"csrf_token": boss.csrf, "period": "2026-01-01..2026-02-01", "channel": "wechat"}
+    refused = boss.post("/analysis/tickets.csv", data={**fields, "reason": " "})
+    assert refused.status_code == 400 and "请填写导出原因" in refused.text
+    forged = boss.post("/analysis/tickets.csv", data={**fields, "csrf_token": "forged", "reason": "核对"}, csrf=False)
+    assert forged.status_code == 403 and PHONE_B not in forged.text
+    unmasked = boss.post("/analysis/tickets.csv", data={**fields, "reason": "配合  监管检查"}, csrf=False)
+    assert unmasked.status_code == 200 and PHONE_B in unmasked.text
+    assert "tickets-unmasked" in unmasked.headers["Content-Disposition"]
     with desk.db.transaction() as session:
-        audits = [(row.actor, row.unmasked, row.rows, row.scope) for row in session.query(DataExport).order_by("id")]
+        audits = [
+            (row.actor, row.unmasked, row.rows, row.scope, row.reason)
+            for row in session.query(DataExport).order_by("id")
+        ]
     scope = "period=2026-01-01..2026-02-01&channel=wechat"
-    assert audits == [("boss", False, 2, scope), ("boss", True, 2, scope)]
+    assert audits == [("boss", False, 2, scope, None), ("boss", True, 2, scope, "配合 监管检查")]
 
 
 def test_the_assistant_section_says_when_conversations_cannot_be_read(desk: DeskServer) -> None:

@@ -158,8 +158,8 @@ def test_ticket_work_is_validated_and_audited(desk):
     assert ticket["assignee"] == "Li"  # whoever creates it owns it; the desk shows the display name
     assert li.post(base, json={"category": "claims"}).json()["error"] == "该会话已有工单"
 
-    changed = li.post(f"{base}/changes", json={"status": "investigating", "sub_reason": "理赔时效"}).json()
-    assert changed["status_label"] == "调查" and changed["sub_reason"] == "理赔时效"
+    changed = li.post(f"{base}/changes", json={"status": "investigating", "sub_reason": "claim_timeliness"}).json()
+    assert changed["status_label"] == "调查" and changed["sub_reason"] == "claim_timeliness"
     backwards = li.post(f"{base}/changes", json={"status": "accepted"})
     assert backwards.status_code == 400 and "状态不能这样变更" in backwards.json()["error"]
     assert li.post(f"{base}/changes", json={"category": "nonsense"}).status_code == 400
@@ -173,7 +173,7 @@ def test_ticket_work_is_validated_and_audited(desk):
         ("li", "note", None, "由人工客服在转人工会话中创建"),
         ("li", "assignee", None, "li"),
         ("li", "status", "accepted", "investigating"),
-        ("li", "sub_reason", None, "理赔时效"),
+        ("li", "sub_reason", None, "claim_timeliness"),
         ("li", "note", None, "<b>已致电客户</b>"),
         ("li", "phone_viewed", None, None),
     ]

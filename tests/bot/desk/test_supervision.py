@@ -89,7 +89,7 @@ def test_the_desk_shows_people_by_display_name(team):
     assert acknowledgement["kind"] == "acknowledgement" and acknowledgement["status"] == "pending"
     assert ticket["ticket_no"] in acknowledgement["body"] and "登记的联系电话" in acknowledgement["body"]
     assert {note["author"] for note in ticket["notes"]} == {"王小明"}
-    changed = wang.post(f"/api/handoffs/{request_id}/ticket/changes", json={"sub_reason": "理赔时效"}).json()
+    changed = wang.post(f"/api/handoffs/{request_id}/ticket/changes", json={"sub_reason": "claim_timeliness"}).json()
     actors = {event["actor"] for event in changed["events"]}
     assert "王小明" in actors and "wang" not in actors
 
