@@ -31,6 +31,12 @@ _DUMMY_HASH = _hasher.hash("not-a-password-of-anyone")
 class Role(str, enum.Enum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
+    TRAINER = "trainer"  # reviews what the bot did not understand (/review) and nothing else
+
+
+# The roles that talk to policyholders and work tickets: a trainer is neither online for the
+# queue nor someone a conversation or ticket can be given to.
+HANDLER_ROLES = (Role.AGENT.value, Role.SUPERVISOR.value)
 
 
 class AccountError(ValueError):
@@ -47,6 +53,15 @@ class AgentAccount:
     @property
     def is_supervisor(self) -> bool:
         return self.role is Role.SUPERVISOR
+
+    @property
+    def is_trainer(self) -> bool:
+        return self.role is Role.TRAINER
+
+    @property
+    def may_review(self) -> bool:
+        """Reviews unclear messages on /review: supervisors and trainers."""
+        return self.role in (Role.SUPERVISOR, Role.TRAINER)
 
     @classmethod
     def of(cls, row: Agent) -> "AgentAccount":
@@ -103,6 +118,10 @@ class AgentService:
         with self.db.transaction() as session:
             rows = session.execute(select(Agent).where(Agent.active).order_by(Agent.id)).scalars()
             return [AgentAccount.of(row) for row in rows]
+
+    def handlers(self) -> List[AgentAccount]:
+        """Active accounts a conversation or ticket can be given to (not trainers)."""
+        return [account for account in self.list() if account.role.value in HANDLER_ROLES]
 
     def deactivate(self, username: str) -> bool:
         with self.db.transaction() as session:
@@ -181,7 +200,9 @@ class AgentService:
         """Agents whose desk has been open within the presence window."""
         with self.db.transaction() as session:
             return session.execute(
-                select(func.count()).select_from(Agent).where(Agent.active, Agent.last_seen_at >= self.clock() - within)
+                select(func.count())
+                .select_from(Agent)
+                .where(Agent.active, Agent.role.in_(HANDLER_ROLES), Agent.last_seen_at >= self.clock() - within)
             ).scalar_one()
 
 

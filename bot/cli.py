@@ -77,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     hlist.add_argument("--json", action="store_true")
 
     agents = groups.add_parser("agents", help="desk accounts").add_subparsers(dest="command", required=True)
-    add = agents.add_parser("add", help="create an agent or supervisor (asks for the password)")
+    add = agents.add_parser("add", help="create an agent, supervisor or trainer (asks for the password)")
     add.add_argument("username")
     add.add_argument("--name", required=True, help="display name shown to policyholders, e.g. 王小明")
     add.add_argument("--role", choices=[role.value for role in Role], default=Role.AGENT.value)

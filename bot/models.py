@@ -11,11 +11,13 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
     String,
     Text,
+    UniqueConstraint,
     event,
     false,
     text,
@@ -440,14 +442,14 @@ class Whisper(Base):
 
 
 class Agent(Base):
-    """A human agent or supervisor of the desk, created with `python -m bot agents add`."""
+    """A human agent, supervisor or trainer of the desk, created with `python -m bot agents add`."""
 
     __tablename__ = "agents"
 
     id = Column(Integer, primary_key=True)
     username = Column(String(64), unique=True, nullable=False)
     display_name = Column(String(64), nullable=False)
-    role = Column(String(16), nullable=False)  # agent | supervisor
+    role = Column(String(16), nullable=False)  # agent | supervisor | trainer
     password_hash = Column(String(255), nullable=False)
     active = Column(Boolean, nullable=False, default=True)
     # Refreshed while the desk is open in a browser: "is any agent online?"
@@ -844,6 +846,8 @@ class NluReview(Base):
     text_key = Column(String(200), unique=True, nullable=False)  # bot/nlu_review.py group_key()
     text = Column(Text, nullable=False)  # as the user wrote it, personal numbers masked
     intent = Column(String(64), nullable=False)
+    # [{"entity", "start", "end", "value", "normalised"?}] on `text`, never on a masked number; None: none
+    entities = Column(JSON, nullable=True)
     reviewer = Column(String(64), nullable=False)
     reviewed_at = Column(DateTime(timezone=True), nullable=False)
 
@@ -852,6 +856,28 @@ class NluReview(Base):
             "id": self.id,
             "text": self.text,
             "intent": self.intent,
+            "entities": list(self.entities or []),
             "reviewer": self.reviewer,
             "reviewed_at": iso(self.reviewed_at),
         }
+
+
+class NluMark(Base):
+    """A user message an agent holding the conversation marked as not understood, for /review.
+
+    Only where the message is (conversation and event time): its text stays in the tracker
+    store, so the retention purge of the conversation takes it off the review page too.
+    """
+
+    __tablename__ = "nlu_marks"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "event_at", name="uq_nlu_marks_message"),
+        Index("ix_nlu_marks_marked_at", "marked_at"),
+    )
+
+    id = Column(Integer, primary_key=True)
+    conversation_id = Column(String(255), nullable=False)
+    event_at = Column(Float, nullable=False)  # the user event's timestamp in the tracker store
+    handoff_id = Column(Integer, nullable=False)
+    marked_by = Column(String(64), nullable=False)
+    marked_at = Column(DateTime(timezone=True), nullable=False)

@@ -9,6 +9,7 @@ from typing import Any, Dict, Optional
 from sqlalchemy import and_, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.agents import HANDLER_ROLES
 from bot.models import Agent, Ticket
 from bot.ticket_editing import CLOSED, TicketEditor, audit_note, reason_text, set_audited
 from bot.tickets import LifecycleError, TicketNotFound
@@ -103,7 +104,9 @@ class Ownership(TicketEditor):
     @staticmethod
     def _check_agent(session: Session, username: str) -> None:
         active = session.execute(
-            select(Agent.id).where(and_(Agent.username == username, Agent.active.is_(True)))
+            select(Agent.id).where(
+                and_(Agent.username == username, Agent.active.is_(True), Agent.role.in_(HANDLER_ROLES))
+            )
         ).scalar_one_or_none()
         if active is None:
             raise OwnershipError("没有这个在职的坐席账号")

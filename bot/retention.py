@@ -43,6 +43,7 @@ from bot.models import (
     DeliveryFailure,
     DeskSession,
     HandoffRequest,
+    NluMark,
     RetentionRun,
     StatusLookup,
     Ticket,
@@ -72,6 +73,7 @@ KINDS = (
     "status_lookups",
     "desk_sessions",
     "wechat_inbox",
+    "nlu_marks",
 )
 
 
@@ -423,6 +425,10 @@ class RetentionPurge:
                 bulk_delete(WeChatInboxMessage).where(
                     WeChatInboxMessage.received_at < now - timedelta(days=self.settings.retention_wechat_inbox_days)
                 )
+            ).rowcount
+            # A mark names its conversation (a WeChat OpenID, say): kept no longer than conversations are.
+            counts["nlu_marks"] += session.execute(
+                bulk_delete(NluMark).where(NluMark.marked_at < tracker_cutoff)
             ).rowcount
 
     # -- schedule ----------------------------------------------------------------

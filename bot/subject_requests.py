@@ -31,6 +31,7 @@ from bot.models import (
     CallAttempt,
     DeliveryFailure,
     HandoffRequest,
+    NluMark,
     Notice,
     PrivacyRequest,
     StatusLookup,
@@ -340,6 +341,9 @@ class SubjectRequests:
             ).rowcount
             counts["wechat_unfollows"] = session.execute(
                 bulk_delete(WeChatUnfollow).where(WeChatUnfollow.conversation_id.in_(subject.conversations))
+            ).rowcount
+            counts["nlu_marks"] = session.execute(
+                bulk_delete(NluMark).where(NluMark.conversation_id.in_(subject.conversations))
             ).rowcount
             request.counts = dict(counts)
             request_id = request.id

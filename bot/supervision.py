@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.agents import AgentAccount
+from bot.agents import HANDLER_ROLES, AgentAccount
 from bot.clock import Clock, utc_now
 from bot.db import Database
 from bot.handoff import ClaimError
@@ -96,7 +96,9 @@ class Supervision:
         _supervisor(supervisor)
         with self.db.transaction() as session:
             row = _live(session, request_id)
-            target = session.execute(select(Agent).where(Agent.username == username, Agent.active)).scalar_one_or_none()
+            target = session.execute(
+                select(Agent).where(Agent.username == username, Agent.active, Agent.role.in_(HANDLER_ROLES))
+            ).scalar_one_or_none()
             if target is None:
                 raise ClaimError("没有这个在职坐席")
             if row.assigned_to == target.username:

@@ -15,6 +15,9 @@ from bot.desk.security import ADDRESS_LOCKED_MESSAGE, BUSY_MESSAGE, LoginBusy
 
 COOKIE = "desk_session"
 PUBLIC_PATHS = ("/login", "/static/", "/health")
+# A trainer reviews unclear messages and sees nothing else: no conversations, tickets or analysis.
+TRAINER_PATHS = frozenset({"/review", "/api/review", "/logout"})
+TRAINER_REFUSAL = "训练师账号只能使用消息审核"
 MAX_TOKEN = 128
 
 
@@ -56,7 +59,23 @@ async def authenticate(request: Request) -> Optional[HTTPResponse]:
             )
             return error(403, "页面已过期，请刷新后重试")
     request.ctx.login = login
+    if login.agent.is_trainer and request.path not in TRAINER_PATHS:
+        return _trainer_elsewhere(request, desk)
     return None
+
+
+def _trainer_elsewhere(request: Request, desk: Desk) -> HTTPResponse:
+    if request.path == "/" and request.method == "GET":
+        return response.redirect("/review")  # where a login lands
+    desk.refusals.refused(
+        403,
+        "trainer outside the review page",
+        client_address(request),
+        f"{request.method} {request.path!r} by {request.ctx.login.agent.username}",
+    )
+    if request.path.startswith("/api/") or request.method != "GET":
+        return error(403, TRAINER_REFUSAL)
+    return desk.page("refused.html", 403, login=request.ctx.login, message=TRAINER_REFUSAL)
 
 
 async def health(request: Request) -> HTTPResponse:

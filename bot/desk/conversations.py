@@ -11,7 +11,7 @@ from sanic.response import HTTPResponse
 
 from bot import replies, risk
 from bot.channels.wechat.failures import recent_delivery_failures
-from bot.desk import casework
+from bot.desk import casework, review
 from bot.desk.context import agent_tag, desk_of, error, refused_conversation
 from bot.desk.rasa_client import RasaUnavailable, UnaddressableConversation
 from bot.desk.transcript import transcript
@@ -77,6 +77,12 @@ async def failures(request: Request, request_id: int) -> HTTPResponse:
     return response.json(
         {"failures": [{"at": row["at"], "code": row["code"], "message": row["message"]} for row in rows]}
     )
+
+
+async def mark_unclear(request: Request, request_id: int) -> HTTPResponse:
+    """标记为未理解: a user message of this conversation goes to /review (its holder, or a supervisor)."""
+    current = await held(request, request_id)
+    return await review.mark(request, current["conversation_id"], request_id)
 
 
 async def reply(request: Request, request_id: int) -> HTTPResponse:
@@ -154,6 +160,7 @@ def blueprint() -> Blueprint:
     bp.get("/api/handoffs/<request_id:handoff_id>")(conversation)
     bp.get("/api/handoffs/<request_id:handoff_id>/failures")(failures)
     bp.post("/api/handoffs/<request_id:handoff_id>/messages")(reply)
+    bp.post("/api/handoffs/<request_id:handoff_id>/unclear")(mark_unclear)
     bp.post("/api/handoffs/<request_id:handoff_id>/handback")(hand_back)
     bp.post("/api/handoffs/<request_id:handoff_id>/close")(close)
     return bp

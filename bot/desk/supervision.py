@@ -63,7 +63,7 @@ async def agents(request: Request) -> HTTPResponse:
     desk = desk_of(request)
     if not request.ctx.login.agent.is_supervisor:
         raise ClaimError(SUPERVISORS_ONLY)
-    accounts = await asyncio.to_thread(desk.agents.list)
+    accounts = await asyncio.to_thread(desk.agents.handlers)
     return response.json(
         {"agents": [{"username": account.username, "name": account.display_name} for account in accounts]}
     )

@@ -36,7 +36,7 @@ async def ticket_page(request: Request, number: str) -> HTTPResponse:
     except TicketHidden as exc:
         return desk.page("refused.html", 404, login=login, message=exc.message)
     # Supervisors assign by choosing a person by display name; the value is the username, validated as before.
-    assignees = await asyncio.to_thread(desk.agents.list) if login.agent.is_supervisor else []
+    assignees = await asyncio.to_thread(desk.agents.handlers) if login.agent.is_supervisor else []
     return desk.page(
         "ticket.html",
         login=login,

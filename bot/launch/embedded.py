@@ -54,7 +54,7 @@ BANNER = """
 The assistant is running on {bind}.
   Chat page (web/app):  http://{local}:{rasa}/webhooks/web/
   Agent desk:           http://{local}:{desk}/   (create an account first:
-                          .venv/bin/python -m bot agents add wang --name 王小明 [--role supervisor])
+                          .venv/bin/python -m bot agents add wang --name 王小明 [--role supervisor|trainer])
   Chat (REST channel):  curl -s -XPOST http://{local}:{rasa}/webhooks/rest/webhook \\
                           -H 'Content-Type: application/json' -d '{{"sender":"me","message":"我要投诉"}}'
   HTTP API:             http://{local}:{rasa}/status?token=$RASA_TOKEN

@@ -69,3 +69,14 @@ def test_an_agent_is_online_while_the_desk_is_open(db):
     assert service.online_count(timedelta(seconds=90)) == 1
     clock.now += timedelta(seconds=91)
     assert service.online_count(timedelta(seconds=90)) == 0
+
+
+def test_a_trainer_is_neither_online_for_the_queue_nor_a_handler(db):
+    service = AgentService(db)
+    trainer = service.add("sun", "孙训练", "correct horse battery", Role.TRAINER)
+    login = service.login("sun", "correct horse battery")
+    assert login.agent.is_trainer and login.agent.may_review and not login.agent.is_supervisor
+    assert service.online_count(timedelta(seconds=90)) == 0  # the login marked it seen
+    agent = service.add("li", "李客服", "correct horse battery", Role.AGENT)
+    assert [a.username for a in service.handlers()] == ["li"] and not agent.may_review
+    assert {a.username for a in service.list()} == {"sun", "li"} and trainer.role is Role.TRAINER

@@ -1,7 +1,10 @@
 import json
+import subprocess
+import sys
 
+from bot.settings import PROJECT_ROOT
 from bot.tickets import TicketService
-from tests.bot.command_line import cli
+from tests.bot.command_line import cli, cli_env
 from tests.bot.complaints import draft
 
 
@@ -42,3 +45,20 @@ def test_operators_filter_the_ticket_list(tmp_path, sqlite_db, settings):
     assert row["deadline_state"] == "overdue" and row["assignee"] == "li"
     refused = cli(tmp_path, "tickets", "list", "--flag", "fire")
     assert refused.returncode == 2 and "未知的风险标记" in refused.stderr
+
+
+def test_operators_create_a_trainer_account(tmp_path, sqlite_db):
+    created = subprocess.run(
+        [sys.executable, "-m", "bot", "agents", "add", "sun", "--name", "孙训练", "--role", "trainer"]
+        + ["--password-stdin"],
+        cwd=PROJECT_ROOT,
+        input="a-long-password\n",
+        capture_output=True,
+        text=True,
+        env=cli_env(tmp_path),
+        timeout=120,
+    )
+    assert created.returncode == 0, created.stderr
+    assert "sun  孙训练  trainer" in cli(tmp_path, "agents", "list").stdout
+    refused = cli(tmp_path, "agents", "add", "x1", "--name", "X", "--role", "boss", "--password-stdin")
+    assert refused.returncode == 2 and "trainer" in refused.stderr  # the choices named

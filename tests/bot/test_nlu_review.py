@@ -10,15 +10,24 @@ import sys
 from datetime import datetime, timezone
 
 import pytest
+import sqlalchemy as sa
 import yaml
+from alembic import command
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
+from rasa.shared.nlu.training_data.loading import load_data
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
-from bot.models import NluReview
+from bot.db import Database
+from bot.models import NluMark, NluReview
 from bot.nlu_review import (
     NluReviews,
     ReviewError,
+    domain_entities,
     domain_intents,
+    entity_spans,
+    entity_values,
     export_yaml,
     group_key,
     grouped,
@@ -27,8 +36,11 @@ from bot.nlu_review import (
 )
 from bot.settings import PROJECT_ROOT
 from tests.bot.command_line import cli
+from tests.bot.test_crypto import _alembic, empty_url  # noqa: F401 (a fixture: migrations on an empty database)
 
 INTENTS = domain_intents(PROJECT_ROOT / "domain.yml")
+ENTITIES = domain_entities(PROJECT_ROOT / "domain.yml")
+VALUES = entity_values(PROJECT_ROOT / "data" / "nlu")
 NOW = datetime(2026, 12, 6, 8, 0, tzinfo=timezone.utc)
 
 
@@ -135,17 +147,49 @@ def test_the_export_leaves_out_what_the_training_data_has_and_brackets_rasa_woul
 
 def test_exported_reviews_pass_rasa_data_validate_with_the_project_data(sqlite_db, settings, tmp_path):
     with sqlite_db.transaction() as session:
-        for key, text, intent in [
-            ("a", "机器人我不要 给我换人", "request_human"),
-            ("b", "你们公司招不招司机", "out_of_scope"),
-            ("c", "上回反映那个事儿有信儿没", "check_ticket_status"),
+        for key, text, intent, entities in [
+            ("a", "机器人我不要 给我换人", "request_human", None),
+            ("b", "你们公司招不招司机", "out_of_scope", None),
+            (
+                "c",
+                "上回反映那个TS20261201000007有信儿没",
+                "check_ticket_status",
+                [{"entity": "ticket_id", "value": "TS20261201000007"}],
+            ),
+            (
+                "d",
+                "我爸住院了 理赔要准备啥",
+                "ask_claim_materials",
+                [{"entity": "claim_type", "value": "住院", "normalised": "medical"}],
+            ),
+            (
+                "e",
+                "电话138****5678 退保退的钱太少了",
+                "complain",
+                [{"entity": "complaint_category", "value": "退保", "normalised": "surrender"}],
+            ),
         ]:
-            session.add(NluReview(text_key=key, text=text, intent=intent, reviewer="zhao", reviewed_at=NOW))
+            spans = entity_spans(text, entities, ENTITIES, VALUES) or None
+            session.add(
+                NluReview(text_key=key, text=text, intent=intent, entities=spans, reviewer="zhao", reviewed_at=NOW)
+            )
     output = tmp_path / "reviewed.yml"
     done = cli(tmp_path, "nlu", "export-reviewed", str(output))
     assert done.returncode == 0, done.stderr
-    assert "3 reviewed example(s)" in done.stdout
-    assert "上回反映那个事儿有信儿没" in output.read_text(encoding="utf-8")
+    assert "5 reviewed example(s)" in done.stdout
+    written = output.read_text(encoding="utf-8")
+    assert "- 上回反映那个[TS20261201000007](ticket_id)有信儿没" in written
+    assert '- 我爸[住院]{"entity": "claim_type", "value": "medical"}了 理赔要准备啥' in written
+    assert '- 电话138****5678 [退保]{"entity": "complaint_category", "value": "surrender"}退的钱太少了' in written
+    assert "# 1 example(s) hold a masked number" in written
+    loaded = {m.get("intent"): m for m in load_data(str(output)).intent_examples}
+    assert loaded["ask_claim_materials"].get("text") == "我爸住院了 理赔要准备啥"
+    assert [(e["entity"], e["start"], e["end"], e["value"]) for e in loaded["ask_claim_materials"].get("entities")] == [
+        ("claim_type", 2, 4, "medical")
+    ]
+    assert [(e["entity"], e["value"]) for e in loaded["check_ticket_status"].get("entities")] == [
+        ("ticket_id", "TS20261201000007")
+    ]
     validated = subprocess.run(
         [
             sys.executable,
@@ -174,3 +218,109 @@ def test_exported_reviews_pass_rasa_data_validate_with_the_project_data(sqlite_d
 def test_the_export_refuses_anything_but_a_yaml_file(tmp_path):
     done = cli(tmp_path, "nlu", "export-reviewed", str(tmp_path / "reviewed.txt"))
     assert done.returncode == 2 and ".yml" in done.stderr
+
+
+def test_an_agents_mark_makes_an_understood_message_unclear():
+    events = [("a", user("上回那事咋样了", "greet", 0.97, 1.5)), ("b", user("上回那事咋样了", "greet", 0.97, 1.5))]
+    assert unclear_messages(events) == []
+    [found] = unclear_messages(events, marked={("a", 1.5)})
+    assert (found.conversation_id, found.reason) == ("a", "marked")
+    assert grouped([found])[0].as_dict()["reasons"] == ["坐席标记"]
+
+
+def test_marks_are_checked_against_the_conversation_and_listed(db, conversations):
+    write(
+        conversations,
+        "held",
+        UserUttered("你们那个事 13812345678", {"name": "greet", "confidence": 0.99}, timestamp=1000.25),
+        UserUttered("/affirm", {"name": "affirm", "confidence": 1.0}, timestamp=1001.5),
+    )
+    write(conversations, "other", UserUttered("别人说的", {"name": "greet", "confidence": 0.99}, timestamp=2000.5))
+    reviews = NluReviews(db, conversations.events, INTENTS, clock=lambda: NOW)
+    held = conversations.prefix + "held"
+    with pytest.raises(ReviewError, match="没有这条用户消息"):
+        reviews.mark(held, 2000.5, 1, "li")  # the other conversation's message
+    with pytest.raises(ReviewError, match="按钮"):
+        reviews.mark(held, 1001.5, 1, "li")
+    assert reviews.mark(held, 1000.2504, 1, "li") is True
+    assert reviews.mark(held, 1000.25, 1, "wang") is False  # marked already
+    [group] = [g for g in reviews.pending() if "你们那个事 138****5678" in g.texts]
+    assert group.reasons == {"marked"} and group.count == 1
+
+
+def test_entities_are_placed_on_the_text_but_never_on_a_masked_number():
+    text = "身份证110105********0021 我爸住院 住院的钱"
+    assert entity_spans(text, None, ENTITIES) == []
+    placed = entity_spans(
+        text, [{"entity": "claim_type", "value": "住院"}, {"entity": "claim_type", "value": "住院"}], ENTITIES
+    )
+    assert [(e["start"], e["end"]) for e in placed] == [(24, 26), (27, 29)]  # the second occurrence for the second
+    refusals = {
+        "已打码的号码不能标注为实体": [{"entity": "id_number", "value": "110105********0021"}],
+        "已打码": [{"entity": "id_number", "value": "0021"}],  # the visible end of a masked number
+        "不在消息中": [{"entity": "claim_type", "value": "门诊"}],
+        "领域文件中的实体类型": [{"entity": "no_such_entity", "value": "住院"}],
+        "括号": [{"entity": "claim_type", "value": "住院]"}],
+        "实体最多": [{"entity": "claim_type", "value": "住院"}] * 11,
+    }
+    for message, entities in refusals.items():
+        with pytest.raises(ReviewError, match=message):
+            entity_spans(text, entities, ENTITIES)
+    # An entity the training data gives normalised values needs one of them, as the training data has.
+    for normalised in (None, "hospital"):
+        with pytest.raises(ReviewError, match="请为实体 claim_type 选择取值"):
+            entity_spans(text, [{"entity": "claim_type", "value": "住院", "normalised": normalised}], ENTITIES, VALUES)
+    hospital = [{"entity": "claim_type", "value": "住院", "normalised": "medical"}]
+    [medical] = entity_spans(text, hospital, ENTITIES, VALUES)
+    assert medical["normalised"] == "medical"
+    for bad in ("住院", [None], [{"entity": "claim_type", "value": ""}], [{"entity": "claim_type", "value": 3}]):
+        with pytest.raises(ReviewError):
+            entity_spans(text, bad, ENTITIES)
+    with pytest.raises(ReviewError, match="重叠"):
+        overlapping = [{"entity": "claim_type", "value": "我爸住院"}, {"entity": "claim_type", "value": "爸住"}]
+        entity_spans(text, overlapping, ENTITIES)
+
+
+def test_a_review_keeps_its_entities_for_the_export(db, conversations):
+    write(conversations, "one", utterance("我妈住院了 要啥材料 电话13812345678", "nlu_fallback", 0.2))
+    reviews = NluReviews(db, conversations.events, INTENTS, clock=lambda: NOW, entities=ENTITIES, entity_values=VALUES)
+    [key] = [g.key for g in reviews.pending() if "我妈住院了 要啥材料 电话138****5678" in g.texts]
+    with pytest.raises(ReviewError, match="已打码"):
+        reviews.review(key, "ask_claim_materials", "sun", [{"entity": "phone_number", "value": "138****5678"}])
+    entities = [{"entity": "claim_type", "value": "住院", "normalised": "medical"}]
+    saved = reviews.review(key, "ask_claim_materials", "sun", entities)
+    assert saved["entities"] == [{**entities[0], "start": 2, "end": 4}]
+    text, count = export_yaml(reviews.reviewed(), set(), NOW)
+    assert count == 1
+    assert '    - 我妈[住院]{"entity": "claim_type", "value": "medical"}了 要啥材料 电话138****5678\n' in text
+
+
+def test_migration_0017_keeps_earlier_reviews_and_goes_back(empty_url):
+    command.upgrade(_alembic(empty_url), "0016")
+    engine = sa.create_engine(empty_url, future=True)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO nlu_reviews (text_key, text, intent, reviewer, reviewed_at)"
+                    " VALUES ('人呢', '人呢', 'request_human', 'zhao', :now)"
+                ),
+                {"now": NOW},
+            )
+        command.upgrade(_alembic(empty_url), "head")
+        db = Database(empty_url)
+        try:
+            with db.transaction() as session:
+                assert session.execute(select(NluReview)).scalar_one().as_dict()["entities"] == []
+                session.add(NluMark(conversation_id="c", event_at=1.5, handoff_id=1, marked_by="li", marked_at=NOW))
+            with pytest.raises(IntegrityError), db.transaction() as session:  # one mark per message
+                session.add(NluMark(conversation_id="c", event_at=1.5, handoff_id=1, marked_by="wang", marked_at=NOW))
+        finally:
+            db.dispose()
+        command.downgrade(_alembic(empty_url), "0016")
+        with engine.connect() as connection:
+            assert not sa.inspect(connection).has_table("nlu_marks")
+            assert connection.execute(sa.text("SELECT text FROM nlu_reviews")).scalar_one() == "人呢"
+        command.upgrade(_alembic(empty_url), "head")
+    finally:
+        engine.dispose()

@@ -20,6 +20,7 @@ from bot.models import (
     DeliveryFailure,
     DeskSession,
     HandoffRequest,
+    NluMark,
     RetentionRun,
     StatusLookup,
     Ticket,
@@ -156,6 +157,8 @@ def test_purge_deletes_what_is_due_and_nothing_before(db, settings, conversation
                 ),
                 DeliveryFailure(conversation_id="wx:o1", channel="wechat", code="45047", message="m", at=ago(days=181)),
                 DeliveryFailure(conversation_id="wx:o1", channel="wechat", code="45047", message="m", at=ago(days=179)),
+                NluMark(conversation_id="wx:o1", event_at=1.0, handoff_id=1, marked_by="li", marked_at=ago(days=181)),
+                NluMark(conversation_id="wx:o1", event_at=2.0, handoff_id=1, marked_by="li", marked_at=ago(days=179)),
             ]
         )
 
@@ -174,6 +177,7 @@ def test_purge_deletes_what_is_due_and_nothing_before(db, settings, conversation
         "status_lookups": 1,
         "desk_sessions": 1,
         "wechat_inbox": 1,
+        "nlu_marks": 1,
     }
     assert c.count(old) == 0 and c.count(unfollowed) == 0
     assert c.count(recent) == 6 and c.count(old_but_open) == 3 and c.count(unfollowed_lately) == 3

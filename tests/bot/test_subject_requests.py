@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy import select
 
 from bot.handoff import HandoffReason, HandoffService
-from bot.models import HandoffRequest, Notice, PrivacyRequest, StatusLookup, Ticket, TicketEvent, TicketNote
+from bot.models import HandoffRequest, NluMark, Notice, PrivacyRequest, StatusLookup, Ticket, TicketEvent, TicketNote
 from bot.subject_requests import ERASED, OpenCases, RequestError, SubjectRequests
 from bot.tickets import TicketService
 from tests.bot.command_line import cli
@@ -72,6 +72,9 @@ def _people(db, settings, conversations):
                     ticket_no=other,
                     phone_key=db.crypto.digest(OTHER),
                 ),
+                # Messages an agent marked 标记为未理解 name the conversation.
+                NluMark(conversation_id=mine_conv, event_at=1.0, handoff_id=1, marked_by="li", marked_at=ago(days=1)),
+                NluMark(conversation_id=other_conv, event_at=1.0, handoff_id=2, marked_by="li", marked_at=ago(days=1)),
             ]
         )
     return mine, other, mine_conv, other_conv
@@ -139,6 +142,7 @@ def test_export_then_erase_round_trip_keeps_statistics_only(db, settings, conver
 
     assert erased["counts"]["tickets_anonymised"] == 1 and erased["counts"]["tracker_events"] == 3
     assert erased["counts"]["status_lookups"] == 2 and erased["counts"]["ticket_notes"] == 1
+    assert erased["counts"]["nlu_marks"] == 1
     # Nothing of the person is left anywhere in the ticket database or the tracker store...
     dump = _dump(db)
     for trace in (PHONE, "张三", "住院两万元", "全额赔付", "说明了病情", mine_conv, "PL202300999999"):

@@ -13,6 +13,7 @@ from typing import List
 
 import pytest
 import requests
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from bot.agents import AgentService, Role
@@ -66,6 +67,15 @@ def test_an_agent_takes_over_replies_and_hands_back(assistant, desk, chromium): 
     assert page.is_visible("li.line.user >> text=转人工")
     greeting = wait_for_message(assistant, sender, 0, "我是客服王小明")
     assert greeting["agent"] == "王小明"
+
+    # 标记为未理解: the message goes to the review page, masked, as an agent's mark.
+    line = page.locator("li.line.user", has_text="我的理赔申请一个月了还没有结果")
+    line.locator("button.mark-unclear").click()
+    expect(line.locator("button.mark-unclear")).to_have_text("已标记")
+    AgentService(desk.db).add("zhao-review", "赵主管", PASSWORD, Role.SUPERVISOR)
+    review = DeskClient(desk.url).login("zhao-review").get("/review").text
+    [row] = [row for row in review.split("<tr")[1:] if "我的理赔申请一个月了还没有结果" in row]
+    assert "坐席标记" in row
 
     # New user messages arrive live, shown as text even when they look like HTML.
     assistant.say(sender, XSS)

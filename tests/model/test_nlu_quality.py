@@ -6,15 +6,22 @@ characters, pinyin, full-width digits). Reports intent macro-F1 and entity F1
 (entity type and normalised value must both match) of each to
 results/nlu_quality.md and holds each to its bar. Training is seeded, so the
 figures are reproducible on a clean clone.
+
+The reviewed set, when there is one (data/nlu/reviewed*.yml, which `python -m bot
+nlu export-reviewed` writes, and any files NLU_REVIEWED_SET names, separated by
+os.pathsep), is measured and reported the same way, without a bar: checked in
+under data/nlu it is trained on, so its figures say whether the model learned
+what the reviewers decided, not how it generalises.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Dict, List, Set, Tuple
+from typing import Callable, Dict, List, Optional, Set, Tuple
 
 import pytest
 from rasa.shared.nlu.training_data.loading import load_data
@@ -35,6 +42,13 @@ BARS: Dict[str, Tuple[float, float]] = {"held-out": (0.94, 0.95), "noisy held-ou
 MIN_GOLD_ENTITIES = {"held-out": 75, "noisy held-out": 50}
 CONTRACT_ENTITIES = {"policy_number", "phone_number", "id_number", "ticket_id", "claim_type", "complaint_category"}
 REPORT = PROJECT_ROOT / "results" / "nlu_quality.md"
+REVIEWED = "reviewed"
+
+
+def reviewed_set() -> List[Path]:
+    """The reviewed examples' files: the export's under data/nlu, and those NLU_REVIEWED_SET names."""
+    named = [Path(item) for item in os.environ.get("NLU_REVIEWED_SET", "").split(os.pathsep) if item]
+    return sorted((PROJECT_ROOT / "data" / "nlu").glob("reviewed*.yml")) + named
 
 
 @dataclass
@@ -98,25 +112,49 @@ def measure(parse: Callable[[str], dict], paths: List[Path]) -> Figures:
     return Figures(len(gold_intents), intent_f1, entity_f1, precision, recall, counts["tp"] + counts["fn"], errors)
 
 
+def section(name: str, paths: List[Path], result: Figures, bars: Optional[Tuple[float, float]]) -> str:
+    """The report's section of one split; `bars` None: reported without a bar."""
+
+    def against(value: float, bar: Optional[float]) -> str:
+        return "no bar" if bar is None else f"bar {bar}: {'met' if value >= bar else 'NOT met'}"
+
+    intent_bar, entity_bar = bars if bars else (None, None)
+    return (
+        f"## {name} ({', '.join(p.name for p in paths)})\n\n"
+        f"- messages: {result.messages}\n"
+        f"- intent macro-F1: {result.intent_f1:.4f} ({against(result.intent_f1, intent_bar)})\n"
+        f"- entity F1: {result.entity_f1:.4f} ({against(result.entity_f1, entity_bar)}; "
+        f"precision {result.precision:.4f}, recall {result.recall:.4f}, {result.gold_entities} gold entities)\n\n"
+        "| message | intent (gold → predicted) | entities |\n|---|---|---|\n" + "\n".join(result.errors) + "\n"
+    )
+
+
 @pytest.fixture(scope="module")
 def evaluation(parse) -> Dict[str, Figures]:
     figures = {split: measure(parse, paths) for split, paths in SPLITS.items()}
-    sections = []
+    sections = [section(split, SPLITS[split], figures[split], BARS[split]) for split in SPLITS]
+    reviewed = reviewed_set()
+    if reviewed and any(True for _ in examples(reviewed)):
+        figures[REVIEWED] = measure(parse, reviewed)
+        sections.append(section(f"{REVIEWED} (trained on once checked in)", reviewed, figures[REVIEWED], None))
+    else:
+        sections.append(f"## {REVIEWED}\n\nNo reviewed examples ({NO_REVIEWED_SET}).\n")
     for split, result in figures.items():
-        intent_bar, entity_bar = BARS[split]
-        sections.append(
-            f"## {split} ({', '.join(p.name for p in SPLITS[split])})\n\n"
-            f"- messages: {result.messages}\n"
-            f"- intent macro-F1: {result.intent_f1:.4f} "
-            f"(bar {intent_bar}: {'met' if result.intent_f1 >= intent_bar else 'NOT met'})\n"
-            f"- entity F1: {result.entity_f1:.4f} (bar {entity_bar}; precision {result.precision:.4f}, "
-            f"recall {result.recall:.4f}, {result.gold_entities} gold entities)\n\n"
-            "| message | intent (gold → predicted) | entities |\n|---|---|---|\n" + "\n".join(result.errors) + "\n"
-        )
         print(f"\n{split}: intent macro-F1 {result.intent_f1:.4f}, entity F1 {result.entity_f1:.4f}")
     REPORT.parent.mkdir(exist_ok=True)
     REPORT.write_text("# NLU quality on the held-out splits\n\n" + "\n".join(sections), encoding="utf-8")
     return figures
+
+
+NO_REVIEWED_SET = "no data/nlu/reviewed*.yml and no NLU_REVIEWED_SET: `python -m bot nlu export-reviewed` writes one"
+
+
+def test_the_reviewed_set_is_reported(evaluation):
+    if REVIEWED not in evaluation:
+        pytest.skip(NO_REVIEWED_SET)
+    result = evaluation[REVIEWED]
+    assert result.messages > 0
+    assert f"intent macro-F1: {result.intent_f1:.4f} (no bar" in REPORT.read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize("split", SPLITS)

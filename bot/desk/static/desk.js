@@ -177,11 +177,28 @@ if (page === "conversation") {
   const transcript = document.getElementById("transcript");
   let lastSeq = -1;
 
+  // 标记为未理解: the message goes to the review page (/review) for a supervisor or trainer.
+  const markButton = (line) => {
+    const button = el("button", "标记为未理解", "link mark-unclear");
+    button.type = "button";
+    button.addEventListener("click", async () => {
+      button.disabled = true;
+      try {
+        const result = await api("POST", base + "/unclear", { at: line.at });
+        button.textContent = "已标记";
+        if (!result.new) notice("这条消息已被标记过", "ok");
+      } catch (error) { notice(error.message); button.disabled = false; }
+    });
+    return button;
+  };
+
   const addLines = (lines) => {
     for (const line of lines) {
       if (line.seq <= lastSeq) continue; // never show a message twice
       lastSeq = line.seq;
-      transcript.append(transcriptLine(line));
+      const item = transcriptLine(line);
+      if (line.role === "user") item.append(markButton(line));
+      transcript.append(item);
     }
     transcript.scrollTop = transcript.scrollHeight;
   };

@@ -2,7 +2,7 @@
 the reason a supervisor gives for an unmasked export (data_exports.reason)
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-06
 
 Each complaint counts once in each facet below, on the Beijing-time day it was received. Triggers on
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0018'
-down_revision = '0016'
+down_revision = '0017'
 branch_labels = None
 depends_on = None
 

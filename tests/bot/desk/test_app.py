@@ -24,6 +24,7 @@ ROUTES = [
     ("GET", "/api/handoffs/1/stream"),
     ("POST", "/api/handoffs/1/claim"),
     ("POST", "/api/handoffs/1/messages"),
+    ("POST", "/api/handoffs/1/unclear"),
     ("POST", "/api/handoffs/1/handback"),
     ("POST", "/api/handoffs/1/close"),
     ("POST", "/api/handoffs/1/ticket"),
@@ -35,6 +36,7 @@ ROUTES = [
     ("POST", "/api/handoffs/1/takeover"),
     ("POST", "/api/handoffs/1/reassign"),
     ("GET", "/api/agents"),
+    ("POST", "/api/review"),
     ("POST", "/logout"),
 ]
 
