@@ -225,6 +225,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
 def _train_model(args: argparse.Namespace, settings: Settings) -> int:
     import os
+    import shutil
 
     from bot.launch.commands import train_command
     from bot.training.run import interrupt_on_sigterm, train
@@ -238,6 +239,7 @@ def _train_model(args: argparse.Namespace, settings: Settings) -> int:
         record=args.config == TRAINING_CONFIG,  # another config's times would mislead the next estimate
         out=sys.stdout,
         terminal=sys.stdout.isatty(),
+        columns=shutil.get_terminal_size().columns,
         cwd=PROJECT_ROOT,
         # As the Makefile exports them; unbuffered, so progress arrives as it happens.
         env={"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", **os.environ, "PYTHONUNBUFFERED": "1"},

@@ -28,6 +28,7 @@ def train(
     record: bool = True,
     out: TextIO,
     terminal: bool,
+    columns: int = 80,
     cwd: Path,
     env: Mapping[str, str],
 ) -> int:
@@ -39,7 +40,7 @@ def train(
     log.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     progress = TrainingProgress(plan, started)
-    view = StatusView(out, terminal)
+    view = StatusView(out, terminal, columns)
     out.write(f"Training the model; Rasa's full output goes to {log}\n")
     with open(log, "wb") as log_file:
         child = subprocess.Popen(

@@ -20,16 +20,17 @@ def duration(seconds: float) -> str:
 def status_line(progress: TrainingProgress, now: float) -> str:
     stage = progress.stage
     if progress.epoch and progress.epoch.total:
-        stage += f" epoch {progress.epoch.done}/{progress.epoch.total}"
+        stage += f", epoch {progress.epoch.done}/{progress.epoch.total}"
     # Rounded up to 5 s: a countdown that lands on 0:00 while Rasa still works reads as a hang.
     left = math.ceil(progress.remaining(now) / 5) * 5
-    return f"Training: {stage} | {duration(now - progress.started_at)} elapsed | about {duration(left)} left"
+    return f"Training {duration(now - progress.started_at)} | {stage} | about {duration(left)} left"
 
 
 class StatusView:
-    def __init__(self, out: TextIO, terminal: bool) -> None:
+    def __init__(self, out: TextIO, terminal: bool, columns: int = 80) -> None:
         self._out = out
         self._terminal = terminal
+        self._columns = columns
         self._stage = ""
         self._printed_at = -math.inf
         self._width = 0
@@ -37,6 +38,7 @@ class StatusView:
     def show(self, progress: TrainingProgress, now: float) -> None:
         line = status_line(progress, now)
         if self._terminal:
+            line = line[: self._columns - 1]  # a line that wraps cannot be rewritten with \r
             self._out.write("\r" + line.ljust(self._width))
             self._width = len(line)
         elif progress.stage != self._stage or now - self._printed_at >= LOG_PERIOD:

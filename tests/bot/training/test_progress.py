@@ -55,9 +55,7 @@ def test_with_history_the_remaining_time_is_the_plan_then_the_epochs_extrapolate
     assert progress.remaining(90) == 60 + 18
     feed(progress, DIET_EPOCHS[2], now=100)  # from the second epoch on, 10 s an epoch: 2 more
     assert progress.remaining(100) == 20 + 18 and progress.remaining(104) == 16 + 18
-    assert status_line(progress, 104) == (
-        "Training: intent & entity model (DIET) epoch 2/4 | 1:44 elapsed | about 0:35 left"
-    )
+    assert status_line(progress, 104) == ("Training 1:44 | intent & entity model (DIET), epoch 2/4 | about 0:35 left")
     feed(progress, DIET_EPOCHS[3], now=110)
     assert progress.remaining(110) == 10 + 18
     feed(progress, DIET_EPOCHS[4], now=120)

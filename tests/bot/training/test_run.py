@@ -47,7 +47,7 @@ def test_a_failing_training_exits_non_zero_with_the_end_of_its_log(tmp_path):
     assert result == 3
     assert f"Training failed (exit status 3). The end of {log}:" in shown
     assert "  rasa.engine.exceptions.GraphComponentException: Error running graph component" in shown
-    assert "Training: intent & entity model (DIET) epoch 1/4" in shown
+    assert "intent & entity model (DIET), epoch 1/4" in shown
     assert log.read_bytes() == FAILED.encode()  # all of Rasa's output, as written
     assert not times.exists()  # a failed run is no plan for the next
 
@@ -56,7 +56,7 @@ def test_a_successful_training_records_its_steps_for_the_next_estimate(tmp_path)
     result, shown, log, times = run_fake(tmp_path, TRAINED, status=0)
     assert result == 0, shown
     assert shown.splitlines()[-1].startswith("Model trained in ")
-    assert "Training: dialogue model (TED) epoch 3/3" in shown or "Training: packaging the model" in shown
+    assert "dialogue model (TED), epoch 3/3" in shown or "packaging the model" in shown
     steps = json.loads(times.read_text(encoding="utf-8"))["steps"]
     keys = [step["key"] for step in steps]
     assert keys[:3] == ["preparing", "ChineseTokenizer", "after ChineseTokenizer"]

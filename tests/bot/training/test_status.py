@@ -20,9 +20,9 @@ def test_in_a_log_a_line_is_printed_at_each_stage_and_every_15_seconds():
     view.show(progress, 17)
     view.close()
     assert out.getvalue().splitlines() == [
-        "Training: reading and validating the data | 0:00 elapsed | about 0:30 left",
-        "Training: reading and validating the data | 0:16 elapsed | about 0:15 left",
-        "Training: featurising | 0:17 elapsed | about 0:10 left",
+        "Training 0:00 | reading and validating the data | about 0:30 left",
+        "Training 0:16 | reading and validating the data | about 0:15 left",
+        "Training 0:17 | featurising | about 0:10 left",
     ]
 
 
@@ -35,7 +35,14 @@ def test_on_a_terminal_one_line_is_rewritten_and_ended_once():
     assert "\n" not in out.getvalue()
     view.close()
     first, second = out.getvalue().split("\r")[1:]
-    assert first.startswith("Training: reading and validating the data")
+    assert first.startswith("Training 0:00 | reading and validating the data")
     # The shorter line blanks out the rest of the longer one before it.
-    assert second.startswith("Training: featurising") and len(second.rstrip("\n")) == len(first)
+    assert second.startswith("Training 0:01 | featurising") and len(second.rstrip("\n")) == len(first)
     assert second.endswith("\n")
+
+
+def test_on_a_narrow_terminal_the_line_is_cut_so_it_does_not_wrap():
+    out = io.StringIO()
+    view = StatusView(out, terminal=True, columns=30)
+    view.show(TrainingProgress(PLAN, started_at=0), 0)
+    assert out.getvalue() == "\r" + "Training 0:00 | reading and validating the data"[:29]
