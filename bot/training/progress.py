@@ -4,18 +4,20 @@ A run is a sequence of steps: "preparing" (reading and validating the data), the
 that trains its own step and the step "after <component>" up to the next one (the last of these is
 packaging the model). The expected remaining time is what the plan (the steps of the previous successful
 run, or the defaults) gives for the steps not reached yet, plus what is left of the current step: within
-DIET or TED extrapolated from the epochs done, otherwise the planned duration less the time spent in it.
+DIET or TED extrapolated from the last epochs' rate, otherwise the planned duration less the time spent in it.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from bot.training.output import Epoch, Event, Finished, Started
 
 PREPARING = "preparing"
 AFTER = "after "
+# Epochs the rate is taken over: recent ones, as the machine's other load comes and goes (2 cores).
+EPOCH_WINDOW = 10
 
 
 @dataclass(frozen=True)
@@ -48,9 +50,7 @@ class TrainingProgress:
         self._since = started_at
         self.started_at = started_at
         self.epoch: Optional[Epoch] = None
-        self._first_epoch: Optional[Epoch] = None
-        self._first_epoch_at = 0.0
-        self._last_epoch_at = 0.0
+        self._epochs_at: List[Tuple[int, float]] = []  # (epochs done, when), the last EPOCH_WINDOW + 1
 
     def feed(self, event: Event, now: float) -> None:
         if isinstance(event, Started):
@@ -64,9 +64,8 @@ class TrainingProgress:
             self._current, self._since = AFTER + key, now
         elif self.epoch is None or event.done != self.epoch.done:
             self.epoch = event
-            if event.done > 0 and self._first_epoch is None:
-                self._first_epoch, self._first_epoch_at = event, now
-            self._last_epoch_at = now
+            if event.done > 0:  # the first epoch also builds the graph: the rate counts from its end
+                self._epochs_at = [*self._epochs_at, (event.done, now)][-(EPOCH_WINDOW + 1) :]
 
     def _key(self, component: str) -> str:
         self._uses[component] = self._uses.get(component, 0) + 1
@@ -80,7 +79,8 @@ class TrainingProgress:
     def _end(self, now: float, restored: bool = False) -> None:
         epochs = self.epoch.total if self.epoch else None
         self._steps.append(Step(self._current, now - self._since, epochs, restored))
-        self.epoch = self._first_epoch = None
+        self.epoch = None
+        self._epochs_at = []
 
     def finish(self, now: float) -> List[Step]:
         """The steps of the whole run, the current one ended at `now`."""
@@ -116,10 +116,11 @@ class TrainingProgress:
         return later + self._left_in_current(now)
 
     def _left_in_current(self, now: float) -> float:
-        epoch, first = self.epoch, self._first_epoch
-        if epoch and first and epoch.done > first.done:
-            per_epoch = (self._last_epoch_at - self._first_epoch_at) / (epoch.done - first.done)
-            return max(per_epoch * (epoch.total - epoch.done) - (now - self._last_epoch_at), 0.0)
+        epoch = self.epoch
+        if epoch and len(self._epochs_at) >= 2:
+            (first, first_at), (last, last_at) = self._epochs_at[0], self._epochs_at[-1]
+            per_epoch = (last_at - first_at) / (last - first)
+            return max(per_epoch * (epoch.total - epoch.done) - (now - last_at), 0.0)
         planned = self._planned.get(self._current)
         if planned is None:
             return 0.0

@@ -3,7 +3,7 @@
 import pytest
 
 from bot.training.history import DEFAULT_PLAN
-from bot.training.output import OutputReader
+from bot.training.output import Epoch, OutputReader
 from bot.training.progress import AFTER, PREPARING, Step, TrainingProgress
 from bot.training.status import status_line
 from tests.bot.training.rasa_output import DIET_EPOCHS, DIET_START, FEATURISING, POLICIES, RESTORED
@@ -94,3 +94,15 @@ def test_components_restored_from_the_cache_drop_out_of_the_estimate():
     assert progress.remaining(20) == 10 + 0 + 0 + 1 + 0 + 5
     steps = {step.key: step for step in progress.finish(30)}
     assert steps["ServingDIETClassifier"] == Step("ServingDIETClassifier", 0, restored=True)
+
+
+def test_the_epoch_rate_follows_the_last_ten_epochs():
+    progress = TrainingProgress(HISTORY, started_at=0)
+    feed(progress, READING + FEATURISING + DIET_START, now=0)
+    now = 0
+    for done in range(1, 16):  # 5 slow epochs (20 s, the machine busy), then 10 fast ones (10 s)
+        now += 20 if done <= 5 else 10
+        progress.feed(Epoch(done, 40), now)
+    assert now == 200
+    after_diet = 2 + 0 + 0 + 1 + 0 + 10 + 5
+    assert progress.remaining(now) == 25 * 10 + after_diet
