@@ -71,8 +71,9 @@ def train(
         out.writelines(f"  {line}\n" for line in log_tail(log))
         out.flush()
         return status if status > 0 else 1
-    if record:
-        history.record(times, progress.finish(now), plan)
+    steps = progress.finish(now)
+    if record and len(steps) > 1:  # only "preparing": Rasa trained nothing, no news for the plan
+        history.record(times, steps, plan)
     out.write(f"Model trained in {duration(now - started)}.\n")
     out.flush()
     return 0

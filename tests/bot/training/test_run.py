@@ -14,7 +14,7 @@ import pytest
 
 from bot.settings import PROJECT_ROOT
 from bot.training.run import train
-from tests.bot.training.rasa_output import FAILED, TRAINED
+from tests.bot.training.rasa_output import FAILED, PREPARING, TRAINED
 
 # Prints the file argv[1] to stderr in pieces, as Rasa's logging and tqdm do, then exits with argv[2].
 FAKE_RASA = (
@@ -65,6 +65,11 @@ def test_a_successful_training_records_its_steps_for_the_next_estimate(tmp_path)
         "ServingDIETClassifier": 4,
         "MemoizedTEDPolicy": 3,
     }
+
+
+def test_a_run_that_trained_nothing_leaves_the_plan_alone(tmp_path):
+    result, shown, log, times = run_fake(tmp_path, PREPARING, status=0)
+    assert result == 0 and not times.exists()
 
 
 # The launcher in a process of its own with a child that leaves a grandchild running; the child's
