@@ -47,6 +47,7 @@ class TrainingProgress:
         self._steps: List[Step] = []
         self._uses: Dict[str, int] = {}
         self._current = PREPARING
+        self._shown = PREPARING  # the step the stage is named after: restored components leave it alone
         self._since = started_at
         self.started_at = started_at
         self.epoch: Optional[Epoch] = None
@@ -55,6 +56,7 @@ class TrainingProgress:
     def feed(self, event: Event, now: float) -> None:
         if isinstance(event, Started):
             self._begin(self._key(event.component), now)
+            self._shown = self._current
         elif isinstance(event, Finished):
             key = self._current
             if event.restored:  # no "Starting to train" line for a restored component
@@ -62,6 +64,8 @@ class TrainingProgress:
                 self._begin(key, now)
             self._end(now, restored=event.restored)
             self._current, self._since = AFTER + key, now
+            if not event.restored:
+                self._shown = self._current
         elif self.epoch is None or event.done != self.epoch.done:
             self.epoch = event
             if event.done > 0:  # the first epoch also builds the graph: the rate counts from its end
@@ -91,7 +95,8 @@ class TrainingProgress:
     @property
     def stage(self) -> str:
         """What is being done, e.g. "intent & entity model (DIET)"; "" once finished."""
-        key = self._current
+        # Rasa logs the components it restores from its cache in a burst, some after those it trains.
+        key = self._shown if self._current else ""
         if key == PREPARING:
             return "reading and validating the data"
         if key.startswith(AFTER):
