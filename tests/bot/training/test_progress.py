@@ -3,7 +3,7 @@
 import pytest
 
 from bot.training.history import DEFAULT_PLAN
-from bot.training.output import Epoch, Finished, OutputReader
+from bot.training.output import Epoch, Finished, OutputReader, Started
 from bot.training.progress import AFTER, PREPARING, Step, TrainingProgress
 from bot.training.status import status_line
 from tests.bot.training.rasa_output import DIET_EPOCHS, DIET_START, FEATURISING, POLICIES, RESTORED
@@ -109,10 +109,13 @@ def test_the_epoch_rate_follows_the_last_ten_epochs():
 
 
 def test_components_restored_after_the_last_trained_one_do_not_change_the_stage():
-    # The order of a real run whose NLU and rule policies came from the cache (2026-12-06).
-    progress = TrainingProgress(HISTORY, started_at=0)
-    feed(progress, READING + FEATURISING + DIET_START + "".join(DIET_EPOCHS) + POLICIES, now=10)
+    # The order of a real run whose rule policies came from the cache (2026-12-06): DIET, TED, then the rest.
+    progress = TrainingProgress(DEFAULT_PLAN, started_at=0)
+    feed(progress, READING + FEATURISING + DIET_START + "".join(DIET_EPOCHS), now=10)
+    progress.feed(Finished("ServingDIETClassifier"), 11)
+    progress.feed(Started("MemoizedTEDPolicy"), 11)
+    progress.feed(Finished("MemoizedTEDPolicy"), 12)
     assert progress.stage == "packaging the model"
     for component in ("EntitySynonymMapper", "MemoizationPolicy", "RulePolicy"):
-        progress.feed(Finished(component, restored=True), 11)
+        progress.feed(Finished(component, restored=True), 12)
         assert progress.stage == "packaging the model"
