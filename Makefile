@@ -65,11 +65,11 @@ $(SPACY_PIPELINE)/meta.json: bot/rasa/nlu/spacy_pipeline.py bot/settings.py $(VE
 
 train: $(MODEL)
 
-# Retrains only when data, domain, config or NLU code changed.
+# Retrains only when data, domain, config or NLU code changed. `rasa train --domain domain.yml --data data
+# --config config.yml --out models --fixed-model-name complaints` behind a progress view (stage, epochs,
+# time left); Rasa's own output goes to var/log/training.log (bot/training/).
 $(MODEL): $(MODEL_INPUTS) $(SPACY_PIPELINE)/meta.json
-	@echo "Training the model (a few minutes on 2 cores)..."
-	$(RASA) train --domain domain.yml --data data --config config.yml \
-	  --out models --fixed-model-name complaints
+	$(PY) -m bot model train
 	touch $@
 
 migrate: venv

@@ -28,7 +28,7 @@ from typing import Callable, Dict, Iterator, List, Mapping, Optional
 
 import psutil
 
-from bot.launch.commands import MODEL, RASA
+from bot.launch.commands import MODEL, RASA, train_command
 from bot.launch.embedded import embedded_servers, serving
 from bot.launch.ports import free_port
 from bot.launch.processes import spawn, stop
@@ -105,20 +105,7 @@ def train_complaints(workdir: Path) -> Training:
     log = workdir / "train-complaints.log"
     started = time.monotonic()
     result = subprocess.run(
-        [
-            RASA,
-            "train",
-            "--domain",
-            "domain.yml",
-            "--data",
-            "data",
-            "--config",
-            "config.yml",
-            "--out",
-            str(out),
-            "--fixed-model-name",
-            "complaints",
-        ],
+        train_command(out=out),
         cwd=PROJECT_ROOT,
         env=env,
         stdout=open(log, "wb"),

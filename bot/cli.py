@@ -31,6 +31,7 @@ class _Operator:
 
 
 OPERATOR = _Operator()
+TRAINING_CONFIG = "config.yml"
 
 
 def _print(data: Any, as_json: bool) -> None:
@@ -137,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     build.add_argument("output")
     reviewed = nlu.add_parser("export-reviewed", help="write the messages reviewed on the desk as NLU training data")
     reviewed.add_argument("output", nargs="?", default="data/nlu/reviewed.yml", help="a .yml file (data/nlu/…)")
+
+    model = groups.add_parser("model", help="the Rasa model").add_subparsers(dest="command", required=True)
+    train = model.add_parser("train", help="rasa train (make train), showing its progress; Rasa's log in var/log/")
+    train.add_argument(
+        "--config", default=TRAINING_CONFIG, help="Rasa config (default config.yml; times are recorded only for it)"
+    )
     return parser
 
 
@@ -176,6 +183,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         build_pipeline(settings).to_disk(output)
         print(f"spaCy pipeline written to {args.output}")
         return 0
+    if args.group == "model":
+        return _train_model(args, settings)
     if args.group == "desk":
         from bot.desk.app import create_app
 
@@ -212,6 +221,29 @@ def main(argv: Optional[List[str]] = None) -> int:
         return 0
     _print(HandoffService(db, settings).list(active_only=args.active), args.json)
     return 0
+
+
+def _train_model(args: argparse.Namespace, settings: Settings) -> int:
+    import os
+    import shutil
+
+    from bot.launch.commands import train_command
+    from bot.training.run import interrupt_on_sigterm, train
+
+    interrupt_on_sigterm()
+    times = settings.var_dir / "training-times.json"
+    return train(
+        train_command(Path(args.config)),
+        log=settings.var_dir / "log" / "training.log",
+        times=times,
+        record=args.config == TRAINING_CONFIG,  # another config's times would mislead the next estimate
+        out=sys.stdout,
+        terminal=sys.stdout.isatty(),
+        columns=shutil.get_terminal_size().columns,
+        cwd=PROJECT_ROOT,
+        # As the Makefile exports them; unbuffered, so progress arrives as it happens.
+        env={"RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "2", **os.environ, "PYTHONUNBUFFERED": "1"},
+    )
 
 
 def _demo(args: argparse.Namespace, settings: Settings, db: Database) -> int:

@@ -68,3 +68,21 @@ def notices_command() -> List[str]:
     """The notice sender every 10 seconds (bot/notice_sender.py); like the desk it reaches Rasa through
     RASA_URL and RASA_TOKEN."""
     return [PYTHON, "-m", "bot", "notices", "send", "--every", "10s"]
+
+
+def train_command(config: Path = Path("config.yml"), out: Path = Path("models")) -> List[str]:
+    """`rasa train` of this bot into `out`/complaints.tar.gz (`make train`, the benchmark)."""
+    return [
+        RASA,
+        "train",
+        "--domain",
+        "domain.yml",
+        "--data",
+        "data",
+        "--config",
+        str(config),
+        "--out",
+        str(out),
+        "--fixed-model-name",
+        "complaints",
+    ]
