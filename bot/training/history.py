@@ -8,10 +8,9 @@ from typing import List, Sequence
 
 from bot.training.progress import AFTER, PREPARING, Step
 
-# A full `make train` from an empty cache on the 2-core development machine, 2026-12-06: the steps as
-# measured (while other work ran), DIET's scaled to the 6 min 23 s of a run on the idle machine (README).
+# A full `make train` from an empty cache on the idle 2-core development machine, 2026-12-06 (README).
 DEFAULT_PLAN: Sequence[Step] = (
-    Step(PREPARING, 19),
+    Step(PREPARING, 13),
     Step("ChineseTokenizer", 1),
     Step(AFTER + "ChineseTokenizer", 0.5),
     Step("CountVectorsFeaturizer", 0.1),
@@ -20,14 +19,14 @@ DEFAULT_PLAN: Sequence[Step] = (
     Step(AFTER + "CountVectorsFeaturizer#2", 1.8),
     Step("EntitySynonymMapper", 0),
     Step(AFTER + "EntitySynonymMapper", 0),
-    Step("ServingDIETClassifier", 343, epochs=40),
+    Step("ServingDIETClassifier", 183, epochs=40),
     Step(AFTER + "ServingDIETClassifier", 0.5),
     Step("MemoizationPolicy", 0.4),
     Step(AFTER + "MemoizationPolicy", 0),
     Step("RulePolicy", 0.6),
     Step(AFTER + "RulePolicy", 0),
     Step("MemoizedTEDPolicy", 9, epochs=30),
-    Step(AFTER + "MemoizedTEDPolicy", 6.4),
+    Step(AFTER + "MemoizedTEDPolicy", 4.6),
 )
 
 
