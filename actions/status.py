@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any, Dict, List, Optional, Text, cast
+from typing import Any, Callable, Dict, List, Optional, Text, cast
 
 from rasa_sdk import Action, FormValidationAction, Tracker
 from rasa_sdk.events import ActiveLoop, EventType, SlotSet
@@ -186,22 +186,28 @@ class ValidateStatusForm(ConsentingForm, FormValidationAction):
     def validate_lookup_phone(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        if from_payload(tracker) or tracker.get_slot("requested_slot") != "lookup_phone":
-            return {"lookup_phone": None}  # only the answer to the phone question counts
-        check = validators.phone_number(str(value or ""))
-        if not check.ok:
-            dispatcher.utter_message(text=check.error)
-        return {"lookup_phone": check.value}
+        return _answer_to("lookup_phone", validators.phone_number, value, dispatcher, tracker)
 
     def validate_lookup_name(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        if from_payload(tracker) or tracker.get_slot("requested_slot") != "lookup_name":
-            return {"lookup_name": None}  # only the answer to the name question counts
-        check = validators.complainant_name(str(value or ""))
-        if not check.ok:
-            dispatcher.utter_message(text=check.error)
-        return {"lookup_name": check.value}
+        return _answer_to("lookup_name", validators.complainant_name, value, dispatcher, tracker)
+
+
+def _answer_to(
+    slot: str,
+    validate: Callable[[str], validators.Check],
+    value: Any,
+    dispatcher: CollectingDispatcher,
+    tracker: Tracker,
+) -> Dict[Text, Any]:
+    """Only the typed answer to the slot's own question counts; a wrong one is told what is wrong."""
+    if from_payload(tracker) or tracker.get_slot("requested_slot") != slot:
+        return {slot: None}
+    check = validate(str(value or ""))
+    if not check.ok:
+        dispatcher.utter_message(text=check.error)
+    return {slot: check.value}
 
 
 class ValidateWithdrawForm(FormValidationAction):
