@@ -6,6 +6,7 @@ safety net that keeps every emitted value inside the contract.
 
 from __future__ import annotations
 
+import re
 from typing import Optional, Sequence, Tuple
 
 from bot.tickets import CATEGORY_LABELS
@@ -89,8 +90,17 @@ SITUATION_WORDS: Sequence[Tuple[str, str]] = (
     ("病逝", "death"),
     ("病故", "death"),
     ("身亡", "death"),
+    ("逝世", "death"),
+    ("辞世", "death"),
+    ("过身", "death"),
     ("急诊", "medical"),
 )
+# "家里老人走了", "我爸不在了": a relative, then a euphemism for dying, in one clause ("我爸的保单没了" is not).
+_RELATIVES = (
+    "老人家|老人|父亲|母亲|爸爸|妈妈|老爸|老妈|爸|妈|爷爷|奶奶|外公|外婆|姥姥|姥爷|老伴|老公|老婆|丈夫|妻子|爱人"
+    "|儿子|女儿|孩子|哥哥|姐姐|弟弟|妹妹|家人|亲人|公公|婆婆|岳父|岳母"
+)
+PASSED_AWAY = re.compile(rf"(?:{_RELATIVES})[^\s，。,.!！?？;；的]{{0,8}}?(走了|没了|不在了)")
 # An accident behind the treatment: 门诊 or 住院 after one is accident medical, not medical.
 ACCIDENT_WORDS = (
     "意外",
@@ -113,6 +123,9 @@ ACCIDENT_WORDS = (
 
 def claim_type_in_situation(text: str) -> Optional[Tuple[str, int, int]]:
     """The claim type the situation in `text` implies, and where its word is; whatever the wording."""
+    passed_away = PASSED_AWAY.search(text)
+    if passed_away:  # a death claim, whatever else the text names
+        return "death", passed_away.start(1), passed_away.end(1)
     for word, value in (*CLAIM_TYPE_WORDS, *SITUATION_WORDS):
         start = text.find(word)
         if start >= 0:

@@ -17,6 +17,12 @@ from bot.rasa.nlu.vocabulary import claim_type_in_situation
         ("我爸上个月去世了，怎么办手续", "death"),
         ("家里老人病逝了要什么证明", "death"),
         ("出车祸去世了", "death"),
+        ("家里老人走了，保险要怎么申请", "death"),
+        ("我爸上个月不在了 他买过保险", "death"),
+        ("老公住院一个月还是没了", "death"),
+        ("外婆逝世了要办什么", "death"),
+        ("我爸的保单没了怎么办", None),
+        ("我先走了", None),
         ("保险怎么赔", None),
     ],
 )
@@ -28,3 +34,4 @@ def test_situation_words_imply_the_claim_type(text, expected):
 def test_the_word_that_implied_it_is_located():
     value, start, end = claim_type_in_situation("我妈住院了")
     assert (value, start, end) == ("medical", 2, 4)
+    assert claim_type_in_situation("家里老人走了") == ("death", 4, 6)
