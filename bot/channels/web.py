@@ -140,6 +140,7 @@ MAX_BOT_EXTRA_BYTES = 16 * 1024
 NO_SESSION_TEXT = "连接尚未建立会话，请刷新页面后重新发送。"
 OTHER_SESSION_TEXT = "该消息所属的会话与当前连接不一致，请刷新页面后重新发送。"
 BAD_MESSAGE_TEXT = "消息格式不正确，请刷新页面后重新发送。"
+EMPTY_MESSAGE_TEXT = "消息内容为空，请输入内容后再发送。"
 _MESSAGE_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
 _ORIGIN = re.compile(r"^(\*|'self'|'none'|https?://[A-Za-z0-9.*-]+(:\d{1,5})?)$")
 
@@ -428,8 +429,14 @@ class WebChatInput(SocketIOInput):
         )
         origins = [cors_allowed_origins] if isinstance(cors_allowed_origins, str) else cors_allowed_origins or []
         for origin in origins:
-            if not isinstance(origin, str) or not (origin == "*" or (_ORIGIN.match(origin) and "'" not in origin)):
-                raise ValueError(f"web channel: cors_allowed_origins entry {origin!r} is not an origin")
+            # Compared exactly (origin_allowed), so `*` is the whole entry or nothing: no `https://*.example`.
+            if not isinstance(origin, str) or not (
+                origin == "*" or (_ORIGIN.match(origin) and not {"'", "*"} & set(origin))
+            ):
+                raise ValueError(
+                    f"web channel: cors_allowed_origins entry {origin!r} is not an origin "
+                    "(scheme://host[:port], or `*` alone: wildcards inside a host are not supported)"
+                )
         # Origins allowed besides the page's own (engine.io also honours X-Forwarded-Proto/Host for that one).
         self.cors_allowed_origins: List[str] = [origin.rstrip("/") for origin in origins]
         self.frame_ancestors = _frame_ancestors(frame_ancestors)
@@ -668,7 +675,11 @@ class WebChatInput(SocketIOInput):
                 await refuse(sid, "other_session", OTHER_SESSION_TEXT, message_id)
                 return
             text = data.get("message")
-            if not isinstance(text, str) or not text.strip():
+            if not isinstance(text, str):
+                await refuse(sid, "invalid_message", BAD_MESSAGE_TEXT, message_id)
+                return
+            if not text.strip():
+                await refuse(sid, "empty_message", EMPTY_MESSAGE_TEXT, message_id)
                 return
             if len(text) > MAX_TEXT_LENGTH:
                 await notice(sid, TOO_LONG_TEXT)

@@ -4,23 +4,30 @@ A generic Rasa socket.io client (python-socketio's, as Rasa's own tests use it)
 and the real rasa-webchat widget (npm `rasa-webchat` 1.0.1, pinned in
 web/package-lock.json) in Debian's Chromium. The widget's page is the test's,
 served from another origin like an insurer's site, which the channel allows
-through `cors_allowed_origins`.
+through `cors_allowed_origins`. A second server is set up as stock Rasa is
+(`socketio_path: /socket.io`, `metadata_key: metadata`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import http.server
+import json
+import re
 import threading
 import uuid
 from typing import Any, Dict, Iterator, List, Tuple
+from urllib.parse import urlsplit
 
 import pytest
+import requests
 import socketio
 import yaml
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, WebSocketRoute, expect
 
 from bot.channels.web import (
+    BAD_MESSAGE_TEXT,
+    EMPTY_MESSAGE_TEXT,
     NO_SESSION_TEXT,
     OTHER_SESSION_TEXT,
     SENDER_PREFIX,
@@ -32,10 +39,11 @@ from bot.settings import PROJECT_ROOT
 from bot.tickets import TicketService
 from tests.assistant import Assistant, running_assistant
 from tests.e2e.browser import DESKTOP, PHONE, save_screenshot
-from tests.e2e.chat_page import open_chat, say
+from tests.e2e.chat_page import open_chat, say, session_of, wait_ready
 
 CHANNEL_KEY = "bot.channels.web.WebChatInput"
 SOCKET_PATH = "/webhooks/web/socket.io"
+STOCK_SOCKET_PATH = "/socket.io"  # stock Rasa's socketio_path
 WIDGET = WEB_DIR / "node_modules" / "rasa-webchat" / "lib" / "index.js"
 
 
@@ -68,6 +76,15 @@ class WidgetSite(http.server.ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), Handler)
 
 
+def credentials_with(var: Any, channel: Dict[str, Any]) -> Any:
+    """The project's credentials.yml with these web channel settings added."""
+    credentials = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text(encoding="utf-8"))
+    credentials[CHANNEL_KEY] = {**(credentials[CHANNEL_KEY] or {}), **channel}
+    path = var / "credentials.yml"
+    path.write_text(yaml.safe_dump(credentials, allow_unicode=True), encoding="utf-8")
+    return path
+
+
 @pytest.fixture(scope="module")
 def rasa(tmp_path_factory) -> Iterator[Tuple[Assistant, str]]:
     """The servers with the project's channels, the widget's site allowed as an origin."""
@@ -76,11 +93,7 @@ def rasa(tmp_path_factory) -> Iterator[Tuple[Assistant, str]]:
     var = tmp_path_factory.mktemp("rasa-clients-var")
     site_port = free_port()
     site = f"http://127.0.0.1:{site_port}"
-    credentials = yaml.safe_load((PROJECT_ROOT / "credentials.yml").read_text(encoding="utf-8"))
-    credentials[CHANNEL_KEY] = {**(credentials[CHANNEL_KEY] or {}), "cors_allowed_origins": [site]}
-    path = var / "credentials.yml"
-    path.write_text(yaml.safe_dump(credentials, allow_unicode=True), encoding="utf-8")
-    with running_assistant(var, path) as assistant:
+    with running_assistant(var, credentials_with(var, {"cors_allowed_origins": [site]})) as assistant:
         server = WidgetSite(site_port, assistant.url)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         try:
@@ -90,6 +103,15 @@ def rasa(tmp_path_factory) -> Iterator[Tuple[Assistant, str]]:
             server.server_close()
 
 
+@pytest.fixture(scope="module")
+def stock(tmp_path_factory) -> Iterator[Assistant]:
+    """The servers with the web channel where stock Rasa has its socket.io channel, and its metadata key."""
+    var = tmp_path_factory.mktemp("rasa-stock-var")
+    channel = {"socketio_path": STOCK_SOCKET_PATH, "metadata_key": "metadata"}
+    with running_assistant(var, credentials_with(var, channel)) as assistant:
+        yield assistant
+
+
 # --- a generic Rasa socket.io client -----------------------------------------------------------
 
 
@@ -97,8 +119,9 @@ class RasaClient:
     """python-socketio's client speaking stock Rasa's protocol (long polling: python-engineio's
     WebSocket client needs a newer aiohttp than Rasa pins)."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, path: str = SOCKET_PATH) -> None:
         self.url = url
+        self.path = path
         self.client = socketio.AsyncClient(reconnection=False)
         self.events: "asyncio.Queue[Tuple[str, Any]]" = asyncio.Queue()
         self.client.on("*", self._on_event)
@@ -107,7 +130,7 @@ class RasaClient:
         await self.events.put((name, data))
 
     async def __aenter__(self) -> "RasaClient":
-        await self.client.connect(self.url, transports=["polling"], socketio_path=SOCKET_PATH, wait_timeout=30)
+        await self.client.connect(self.url, transports=["polling"], socketio_path=self.path, wait_timeout=30)
         return self
 
     async def __aexit__(self, *_: Any) -> None:
@@ -134,12 +157,37 @@ def run(coroutine: Any) -> Any:
     return asyncio.run(coroutine)
 
 
-def test_a_generic_rasa_client_keeps_its_hex_session_and_custom_data(rasa):
+def user_events(assistant: Assistant, session_id: str) -> List[Dict[str, Any]]:
+    """The user events of the conversation a session id (any spelling) names."""
+    events = assistant.tracker(SENDER_PREFIX + str(parse_session_id(session_id)))["events"]
+    return [e for e in events if e["event"] == "user"]
+
+
+MARKERS = ["保单号", "姓名", "手机号", "发生了什么", "怎么处理", "请核对"]
+ANSWERS = {
+    "保单号": "PL202300123456",
+    "姓名": "张三",
+    "手机号": "13812345678",
+    "发生了什么": "理赔申请交了两个月没有结果",
+    "怎么处理": "希望尽快赔付",
+}
+
+
+def uttered(received: List[Tuple[str, Any]]) -> List[Dict[str, Any]]:
+    return [data for kind, data in received if kind == "bot_uttered"]
+
+
+def payload_of(received: List[Tuple[str, Any]], title: str) -> str:
+    """A button's payload, which stock clients send as the message when it is clicked."""
+    return next(r["payload"] for m in uttered(received) for r in m.get("quick_replies", []) if r["title"] == title)
+
+
+def test_a_generic_rasa_client_files_a_complaint_with_its_hex_session_and_custom_data(rasa):
     assistant, _ = rasa
     session_id = uuid.uuid4().hex  # what stock Rasa clients send
     conversation = SENDER_PREFIX + str(parse_session_id(session_id))
 
-    async def talk() -> Tuple[List[Tuple[str, Any]], List[Tuple[str, Any]]]:
+    async def talk() -> Tuple[List[Tuple[str, Any]], List[Tuple[str, Any]], str]:
         async with RasaClient(assistant.url) as client:
             await client.client.emit("session_request", {"session_id": session_id})
             assert await client.next("session_confirm") == session_id
@@ -150,20 +198,33 @@ def test_a_generic_rasa_client_keeps_its_hex_session_and_custom_data(rasa):
                     "customData": {"language": "zh", "client_address": "203.0.113.9", "page": {"path": "/claims"}},
                 }
             )
+            # A clicked button: its payload as the message, as rasa-webchat sends it (no button_title).
+            second = await client.turn({"message": payload_of(first, "我要投诉"), "session_id": session_id})
         # Reconnecting with the same id (as rasa-webchat does after a reload) continues the conversation.
         async with RasaClient(assistant.url) as client:
             await client.client.emit("session_request", {"session_id": session_id})
             assert await client.next("session_confirm") == session_id
-            second = await client.turn({"message": "我要投诉", "session_id": session_id})
-        return first, second
+            turn = await client.turn({"message": payload_of(second, "理赔纠纷"), "session_id": session_id})
+            last, answers = uttered(turn)[-1]["text"], dict(ANSWERS)
+            for _ in range(8):
+                if "请核对" in last:
+                    break
+                key = next(key for key in answers if key in last)
+                last = uttered(await client.turn({"message": answers.pop(key), "session_id": session_id}))[-1]["text"]
+            assert "请核对" in last and "138****5678" in last
+            done = await client.turn({"message": "确认", "session_id": session_id})
+        return first, second, "".join(m["text"] for m in uttered(done))
 
-    first, second = run(talk())
-    greeting = [data for kind, data in first if kind == "bot_uttered"]
+    first, second, done = run(talk())
+    greeting = uttered(first)
     assert greeting and all(set(m) <= {"text", "quick_replies", "metadata"} for m in greeting)
     assert any(m.get("quick_replies") for m in greeting) and "投诉" in "".join(m["text"] for m in greeting)
-    assert "哪一类" in [data for kind, data in second if kind == "bot_uttered"][-1]["text"]
-    users = [e for e in assistant.tracker(conversation)["events"] if e["event"] == "user"]
-    assert [e["text"] for e in users] == ["你好", "我要投诉"]
+    assert "哪一类" in uttered(second)[-1]["text"]
+    [ticket] = [t for t in TicketService(assistant.db, assistant.settings).list() if t["ticket_no"] in done]
+    assert "投诉编号" in done and ticket["conversation_id"] == conversation
+    assert ticket["channel"] == "web" and ticket["category"] == "claims"
+    users = user_events(assistant, session_id)
+    assert [e["text"] for e in users[:2]] == ["你好", "/complain"] and users[-1]["text"] == "确认"
     # customData reached the tracker; an address it claims did not.
     assert users[0]["metadata"]["language"] == "zh" and users[0]["metadata"]["page"] == {"path": "/claims"}
     assert users[0]["metadata"].get("client_address") != "203.0.113.9"
@@ -184,8 +245,13 @@ def test_an_upper_case_id_is_echoed_and_is_the_same_conversation(rasa):
             await client.turn({"message": "我要投诉", "session_id": dashed.replace("-", "")})
 
     run(talk())
-    events = assistant.tracker(SENDER_PREFIX + dashed)["events"]
-    assert [e["text"] for e in events if e["event"] == "user"] == ["你好", "我要投诉"]
+    assert [e["text"] for e in user_events(assistant, dashed)] == ["你好", "我要投诉"]
+    # The history endpoint likewise echoes the client's spelling and reads the one conversation.
+    for spelling in (dashed.upper(), dashed.replace("-", "")):
+        answer = requests.post(f"{assistant.url}/webhooks/web/history", json={"session_id": spelling}, timeout=30)
+        assert answer.json()["session_id"] == spelling
+        users = [m["text"] for m in answer.json()["messages"] if m["metadata"]["sender"] == "user"]
+        assert users == ["你好", "我要投诉"]
 
 
 def test_a_message_without_its_session_gets_an_error_event(rasa):
@@ -204,13 +270,100 @@ def test_a_message_without_its_session_gets_an_error_event(rasa):
     assert lone == [("error", {"code": "no_session", "message": NO_SESSION_TEXT, "message_id": "m0000001"})]
     assert crossed == [("error", {"code": "other_session", "message": OTHER_SESSION_TEXT, "message_id": "m0000002"})]
     for session_id in (joined, other):
-        events = assistant.tracker(SENDER_PREFIX + str(parse_session_id(session_id)))["events"]
-        assert not [e for e in events if e["event"] == "user"]
+        assert not user_events(assistant, session_id)
+
+
+def test_a_message_without_text_gets_an_error_event(rasa):
+    assistant, _ = rasa
+    session_id = uuid.uuid4().hex
+    packets = [
+        ({"message": ""}, ("empty_message", EMPTY_MESSAGE_TEXT)),
+        ({"message": " \n\u3000"}, ("empty_message", EMPTY_MESSAGE_TEXT)),
+        ({"message": 42}, ("invalid_message", BAD_MESSAGE_TEXT)),
+        ({"text": "你好"}, ("invalid_message", BAD_MESSAGE_TEXT)),
+    ]
+
+    async def talk() -> List[List[Tuple[str, Any]]]:
+        async with RasaClient(assistant.url) as client:
+            await client.client.emit("session_request", {"session_id": session_id})
+            await client.next("session_confirm")
+            return [
+                await client.turn({**packet, "session_id": session_id, "message_id": f"m000000{index}"})
+                for index, (packet, _) in enumerate(packets)
+            ]
+
+    for index, (received, (_, (code, text))) in enumerate(zip(run(talk()), packets)):
+        assert received == [("error", {"code": code, "message": text, "message_id": f"m000000{index}"})]
+    assert not user_events(assistant, session_id)
+
+
+def test_custom_data_out_of_bounds_is_dropped_and_the_message_still_goes_through(rasa):
+    assistant, _ = rasa
+    session_id = uuid.uuid4().hex
+    packets = [
+        {"message": "你好", "customData": {"language": "zh", "note": "长" * 1001}},  # a string over 1,000
+        {"message": "我要投诉", "customData": {str(i): "x" * 200 for i in range(30)}},  # over 4 kB
+        {"message": "理赔纠纷", "customData": {"a": {"b": {"c": {"d": 1}}}}},  # too deep
+        {"message": "算了", "customData": "zh"},  # not an object
+    ]
+
+    async def talk() -> List[List[Tuple[str, Any]]]:
+        async with RasaClient(assistant.url) as client:
+            await client.client.emit("session_request", {"session_id": session_id})
+            await client.next("session_confirm")
+            return [await client.turn({**packet, "session_id": session_id}) for packet in packets]
+
+    for received in run(talk()):
+        assert uttered(received) and "error" not in [kind for kind, _ in received]
+    users = user_events(assistant, session_id)
+    assert [e["text"] for e in users] == [packet["message"] for packet in packets]
+    for event in users:
+        assert not {"language", "note", "0", "a"} & set(event["metadata"] or {})
+
+
+# --- a server set up as stock Rasa -------------------------------------------------------------
+
+
+def test_stock_rasas_socket_path_and_metadata_key(stock):
+    session_id = uuid.uuid4().hex
+
+    async def talk() -> List[Tuple[str, Any]]:
+        async with RasaClient(stock.url, STOCK_SOCKET_PATH) as client:
+            await client.client.emit("session_request", {"session_id": session_id})
+            assert await client.next("session_confirm") == session_id
+            return await client.turn(
+                {
+                    "message": "你好",
+                    "session_id": session_id,
+                    "metadata": {"language": "zh", "sender_id": "someone-else"},
+                    "customData": {"page": "/claims"},  # not the configured key
+                }
+            )
+
+    assert "投诉" in "".join(m["text"] for m in uttered(run(talk())))
+    [user] = user_events(stock, session_id)
+    assert user["metadata"]["language"] == "zh"
+    assert "page" not in user["metadata"] and "sender_id" not in user["metadata"]
+    # Nothing listens at the default path any more.
+    default = requests.get(f"{stock.url}{SOCKET_PATH}/", params={"EIO": "4", "transport": "polling"}, timeout=30)
+    assert default.status_code == 404
+
+
+def test_the_chat_page_follows_the_socket_path(stock, chromium):
+    context = chromium.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    sockets: List[str] = []
+    page.on("websocket", lambda socket: sockets.append(socket.url))
+    page.goto(f"{stock.url}/webhooks/web/")
+    wait_ready(page)
+    assert page.get_attribute('meta[name="chat-socketio-path"]', "content") == STOCK_SOCKET_PATH
+    assert "投诉" in "\n".join(say(page, "你好"))
+    assert sockets and all(urlsplit(url).path == STOCK_SOCKET_PATH + "/" for url in sockets)
+    context.close()
 
 
 # --- the rasa-webchat widget ------------------------------------------------------------------
-
-MARKERS = ["保单号", "姓名", "手机号", "发生了什么", "怎么处理", "请核对"]
 
 
 def responses(page: Page) -> List[str]:
@@ -244,9 +397,23 @@ def type_in(page: Page, text: str, wanted: List[str]) -> str:
     return wait_for_reply(page, before, wanted)
 
 
+LOCAL_HOSTS = {"127.0.0.1", "localhost"}
+
+
 def test_the_rasa_webchat_widget_files_a_complaint(rasa, chromium):
     assistant, site = rasa
     context = chromium.new_context(viewport=DESKTOP, locale="zh-CN")
+    # Nothing leaves this machine; what the widget tries to fetch elsewhere is recorded.
+    blocked: List[str] = []
+
+    def local_only(route: Route) -> None:
+        if urlsplit(route.request.url).hostname in LOCAL_HOSTS:
+            route.continue_()
+        else:
+            blocked.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", local_only)
     page = context.new_page()
     page.set_default_timeout(90_000)
     page.goto(site + "/")
@@ -255,13 +422,7 @@ def test_the_rasa_webchat_widget_files_a_complaint(rasa, chromium):
     assert "投诉" in "".join(responses(page))
     assert "哪一类" in choose(page, "我要投诉", ["哪一类"])
     last = choose(page, "理赔纠纷", ["保单号"])
-    answers = {
-        "保单号": "PL202300123456",
-        "姓名": "张三",
-        "手机号": "13812345678",
-        "发生了什么": "理赔申请交了两个月没有结果",
-        "怎么处理": "希望尽快赔付",
-    }
+    answers = dict(ANSWERS)
     for _ in range(8):
         if "请核对" in last:
             break
@@ -281,6 +442,8 @@ def test_the_rasa_webchat_widget_files_a_complaint(rasa, chromium):
     assert "我要投诉" in clients and "理赔纠纷" in clients
     save_screenshot(page, "rasa-webchat-ticket-desktop")
     context.close()
+    # The widget's CSS imports Google Fonts (docs/chat-channels.md warns integrators); it works without them.
+    assert {urlsplit(url).hostname for url in blocked} == {"fonts.googleapis.com"}, blocked
 
 
 def test_the_own_chat_page_still_connects_when_another_origin_is_allowed(rasa, chromium):
@@ -289,3 +452,47 @@ def test_the_own_chat_page_still_connects_when_another_origin_is_allowed(rasa, c
     page = open_chat(chromium, f"{assistant.url}/webhooks/web/", PHONE)
     assert "投诉" in "\n".join(say(page, "你好"))
     page.context.close()
+
+
+def test_the_chat_page_asks_for_its_session_again_after_an_error_event(rasa, chromium):
+    """The page's first message is made to name another session (an `other_session` error)."""
+    assistant, _ = rasa
+    context = chromium.new_context(viewport=PHONE, locale="zh-CN")
+    page = context.new_page()
+    page.set_default_timeout(60_000)
+    sent: List[str] = []
+    crossed: List[str] = []
+
+    def relay(route: WebSocketRoute) -> None:
+        server = route.connect_to_server()
+
+        def upstream(message: Any) -> None:
+            if isinstance(message, str) and message.startswith('42["user_uttered"') and not crossed:
+                name, data = json.loads(message[2:])
+                crossed.append(data["message"])
+                message = "42" + json.dumps([name, {**data, "session_id": str(uuid.uuid4())}])
+            sent.append(message)
+            server.send(message)
+
+        route.on_message(upstream)
+
+    page.route_web_socket(re.compile(r"/socket\.io/"), relay)
+    page.goto(f"{assistant.url}/webhooks/web/")
+    wait_ready(page)
+
+    def session_requests() -> int:
+        return len([m for m in sent if isinstance(m, str) and m.startswith('42["session_request"')])
+
+    assert session_requests() == 1
+    page.fill("#input", "你好")
+    page.press("#input", "Enter")
+    for _ in range(300):
+        if session_requests() == 2:
+            break
+        page.wait_for_timeout(100)
+    assert crossed == ["你好"] and session_requests() == 2
+    expect(page.locator("#typing")).to_be_hidden()
+    wait_ready(page)
+    assert "哪一类" in say(page, "我要投诉")[-1]
+    assert [e["text"] for e in user_events(assistant, session_of(page))] == ["我要投诉"]
+    context.close()

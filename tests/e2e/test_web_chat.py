@@ -144,10 +144,23 @@ def test_cors_origins_add_to_the_pages_own_origin():
     for bad in [["https://a.example; x"], ["'self'"], [3]]:
         with pytest.raises(ValueError):
             WebChatInput.from_credentials({"cors_allowed_origins": bad})
+    # origin_allowed compares exactly, so a wildcard inside a host would never match: refused at start.
+    for wildcard in ["https://*.insurer.example", "https://www.insurer.example:*", "http*://a.example"]:
+        with pytest.raises(ValueError, match="wildcards inside a host"):
+            WebChatInput.from_credentials({"cors_allowed_origins": [wildcard]})
+    assert WebChatInput.from_credentials({"cors_allowed_origins": ["*"]}).origin_allowed("https://any.example", own)
     for path in ["socket.io", "/a b", ""]:
         with pytest.raises(ValueError):
             WebChatInput.from_credentials({"socketio_path": path})
     assert WebChatInput.from_credentials({"socketio_path": "/socket.io"}).socketio_path == "/socket.io"
+
+
+def test_the_metadata_key_is_rasas_option_and_must_be_a_plain_name():
+    assert WebChatInput.from_credentials(None).metadata_key == "customData"
+    assert WebChatInput.from_credentials({"metadata_key": "metadata"}).metadata_key == "metadata"
+    for bad in ["", "custom data", "a.b", "x" * 65, 3, None, "数据"]:
+        with pytest.raises(ValueError, match="metadata_key"):
+            WebChatInput.from_credentials({"metadata_key": bad})
 
 
 def test_history_shows_button_titles_skips_other_events_and_is_bounded():
