@@ -11,7 +11,7 @@ MODEL_INPUTS := config.yml domain.yml $(wildcard data/*/*.yml) \
 export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: run run-production test lint bench venv web browser nginx nlu train migrate validate lock clean
+.PHONY: run run-production test lint bench venv web web-dev browser nginx nlu train migrate validate lock clean
 
 run: venv web nlu train migrate
 	scripts/run
@@ -20,7 +20,7 @@ run: venv web nlu train migrate
 run-production: venv web nlu train nginx
 	scripts/run-production
 
-test: lint web browser nginx nlu train migrate
+test: lint web-dev browser nginx nlu train migrate
 	$(PY) -m pytest
 
 # Lint, format check and type check (settings in pyproject.toml).
@@ -44,11 +44,20 @@ $(VENV)/.installed: requirements.lock
 	$(PY) -m pip install --quiet --progress-bar off -r requirements.lock
 	touch $@
 
-# The browser libraries (socket.io-client for the chat page, echarts for the desk's analysis), from package-lock.json.
+# The browser libraries the product serves (socket.io-client for the chat page, echarts for the desk's analysis),
+# from package-lock.json; a full install (web-dev) also satisfies it.
 web: web/node_modules/.package-lock.json
 
 web/node_modules/.package-lock.json: web/package.json web/package-lock.json
+	cd web && npm ci --omit=dev --no-audit --no-fund --loglevel=error
+
+# Those and the test-only devDependencies (the rasa-webchat widget). `npm ci` empties node_modules, so an
+# install without them (make run) removes this stamp and the next make test installs them again.
+web-dev: web/node_modules/.dev-installed
+
+web/node_modules/.dev-installed: web/package.json web/package-lock.json
 	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
 
 # Debian's Chromium for the browser tests (Playwright drives it; it downloads nothing).
 browser:
