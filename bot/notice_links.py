@@ -120,6 +120,9 @@ class NoticeLinks:
             raw = base64.b32decode(token.upper() + "=" * 6)
         except binascii.Error:
             return LinkCheck(problem=LinkProblem.MALFORMED)
+        # The last letter carries two unused bits: one token has one spelling, not four.
+        if base64.b32encode(raw).decode("ascii").rstrip("=").lower() != token:
+            return LinkCheck(problem=LinkProblem.MALFORMED)
         payload, mac = raw[: _PAYLOAD.size], raw[_PAYLOAD.size :]
         if not hmac.compare_digest(self._mac(payload), mac):
             return LinkCheck(problem=LinkProblem.FORGED)

@@ -78,6 +78,16 @@ def test_malformed_tokens_are_refused_without_decoding(token):
     assert links().check(token, TODAY).problem is LinkProblem.MALFORMED
 
 
+def test_a_token_has_one_spelling():
+    token = links().issue(41, TODAY)
+    alphabet = "abcdefghijklmnopqrstuvwxyz234567"
+    # The last letter's two unused bits set: the same bytes, another spelling.
+    other = token[:-1] + alphabet[alphabet.index(token[-1]) | 1]
+    assert other != token
+    assert base64.b32decode(other.upper() + "======") == base64.b32decode(token.upper() + "======")
+    assert links().check(other, TODAY).problem is LinkProblem.MALFORMED
+
+
 def test_the_raw_ticket_or_notice_number_is_not_a_token():
     assert links().check("41", TODAY).problem is LinkProblem.MALFORMED
     assert links().check("ts20261206000123".ljust(TOKEN_CHARS, "a"), TODAY).problem is not None
