@@ -746,6 +746,19 @@ class NoticeAttempt(Base):
         }
 
 
+class NoticeLink(Base):
+    """A conversation opened from a notice's SMS link (bot/notice_links.py): it may rate that notice."""
+
+    __tablename__ = "notice_links"
+
+    id = Column(Integer, primary_key=True)
+    notice_id = Column(Integer, ForeignKey("notices.id", ondelete="CASCADE"), nullable=False, index=True)
+    conversation_id = Column(String(255), nullable=False)
+    opened_at = Column(DateTime(timezone=True), nullable=False)
+
+    __table_args__ = (UniqueConstraint("notice_id", "conversation_id", name="uq_notice_links_notice_conversation"),)
+
+
 class Rating(Base):
     """The complainant's satisfaction (满意/基本满意/不满意) after a result notice or a live agent conversation."""
 

@@ -199,6 +199,7 @@ class NoticeSender:
                 fields=self.texts.fields(ticket, notice.kind, notice.detail),
                 phone=ticket.phone_number,  # decrypted by the model; only the SMS route reads it
                 asks_rating=bool(notice.asks_rating),
+                notice_id=notice.id,
             )
             return outgoing, previous
 

@@ -426,3 +426,14 @@ RATING_NOT_ASKED = (
     "如需投诉，请回复“我要投诉”；对已有投诉的处理有意见，可以回复“查询投诉进度”或“转人工”。"
 )
 RATING_UNCLEAR = "请回复“1”满意，“2”基本满意，“3”不满意，或点选下面的按钮。"
+
+# The chat page opened from an SMS notice's link (bot/notice_links.py); shown to that page only.
+_LINK_ELSE = "如需查询投诉进度，请在下方输入“查询投诉进度”，验证手机号后即可查看；也可以直接告诉我您需要什么帮助。"
+NOTICE_LINK_REFUSED = {
+    "malformed": "该链接不完整或无效，无法显示通知内容。请检查短信中的链接是否完整复制。" + _LINK_ELSE,
+    "forged": "该链接无效，无法显示通知内容。" + _LINK_ELSE,
+    "expired": "该链接已过期，无法再显示通知内容。" + _LINK_ELSE,
+    "unknown": "该链接对应的通知已不存在，无法显示。" + _LINK_ELSE,
+    "overused": "该链接已在多个设备或浏览器中打开过，为保护您的信息，无法在此再次显示。" + _LINK_ELSE,
+}
+NOTICE_LINK_UNAVAILABLE = "暂时无法打开该通知，请稍后刷新页面重试。"

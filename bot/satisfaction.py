@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Dict, List, Optional, Tuple
 
-from sqlalchemy import select
+from sqlalchemy import exists, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -24,7 +24,7 @@ from bot import replies
 from bot.alerts import raise_alert
 from bot.db import Database
 from bot.leases import dialect_insert
-from bot.models import HandoffRequest, Notice, Rating, Ticket
+from bot.models import HandoffRequest, Notice, NoticeLink, Rating, Ticket
 from bot.ticket_editing import audit_note, set_audited
 from bot.tickets import TicketStatus, bot_actor
 
@@ -183,7 +183,14 @@ def _answered(
         found = session.execute(
             select(Notice.id, Notice.ticket_id)
             .join(Ticket, Ticket.id == Notice.ticket_id)
-            .where(Notice.idempotency_key == notice_key[:128], Ticket.conversation_id == conversation_id)
+            .where(
+                Notice.idempotency_key == notice_key[:128],
+                # The ticket's own conversation, or one opened from the notice's SMS link (bot/notice_links.py).
+                or_(
+                    Ticket.conversation_id == conversation_id,
+                    exists().where(NoticeLink.notice_id == Notice.id, NoticeLink.conversation_id == conversation_id),
+                ),
+            )
         ).first()
         return (found.ticket_id, {"notice_id": found.id}) if found else None
     handoff = session.execute(

@@ -140,6 +140,11 @@ class Settings:
     sms_template_fields: str = "ticket_no=ticket_no,kind=kind_label,deadline=deadline"
     sms_endpoint: str = "https://dysmsapi.aliyuncs.com"
     sms_timeout_seconds: int = 10
+    # The public address of the chat page (e.g. https://kf.example.com/webhooks/web/): SMS notices carry a
+    # signed link to it that opens the notice and its rating question (bot/notice_links.py); empty: no link.
+    # A link stays valid NOTICE_LINK_DAYS days (Art. 20: 核查 may be asked for within 30 days).
+    chat_page_url: str = ""
+    notice_link_days: int = 30
     # Notices to complainants (bot/notices.py, bot/notice_sender.py): the reviewed texts; the
     # retry delay doubles from NOTICE_RETRY_SECONDS up to NOTICE_RETRY_MAX_SECONDS; after
     # NOTICE_MAX_ATTEMPTS failures on a route the sender falls back to SMS, then gives up with an
@@ -232,6 +237,8 @@ class Settings:
             or "ticket_no=ticket_no,kind=kind_label,deadline=deadline",
             sms_endpoint=(env.get("ALIBABA_SMS_ENDPOINT") or "").strip() or "https://dysmsapi.aliyuncs.com",
             sms_timeout_seconds=_bounded(env, "ALIBABA_SMS_TIMEOUT_SECONDS", 10, 1, 60),
+            chat_page_url=(env.get("CHAT_PAGE_URL") or "").strip(),
+            notice_link_days=_bounded(env, "NOTICE_LINK_DAYS", 30, 1, 365),
             notice_templates_file=Path(
                 env.get("NOTICE_TEMPLATES_FILE") or PROJECT_ROOT / "knowledge" / "notice_templates.yml"
             ),

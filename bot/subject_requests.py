@@ -33,6 +33,7 @@ from bot.models import (
     HandoffRequest,
     NluMark,
     Notice,
+    NoticeLink,
     PrivacyRequest,
     StatusLookup,
     Ticket,
@@ -119,6 +120,14 @@ class SubjectRequests:
             ).all()
             conversations: Set[str] = {conversation for _, conversation in tickets}
             ticket_ids = [ticket_id for ticket_id, _ in tickets]
+            # Web conversations opened from an SMS notice's link hold that notice (bot/notice_links.py).
+            conversations.update(
+                session.execute(
+                    select(NoticeLink.conversation_id)
+                    .join(Notice, Notice.id == NoticeLink.notice_id)
+                    .where(Notice.ticket_id.in_(ticket_ids))
+                ).scalars()
+            )
             handoff_ids = []
             # Handoff slots are encrypted without a hash: read them all (a rare operator request).
             for row_id, conversation, ticket_id, slots in session.execute(
@@ -308,6 +317,12 @@ class SubjectRequests:
                     .values({column: None})
                     .execution_options(synchronize_session=False)
                 )
+            # Which conversations were opened from the notices' links names the person too.
+            session.execute(
+                bulk_delete(NoticeLink).where(
+                    NoticeLink.notice_id.in_(select(Notice.id).where(Notice.ticket_id.in_(ticket_ids)))
+                )
+            )
             # A notice still waiting would go out about a case the person asked to forget, with its text gone.
             counts["notices_cancelled"] = session.execute(
                 update(Notice)

@@ -32,6 +32,22 @@
     state.sessionId = newUuid();
     storage.set(STORAGE_KEY, state.sessionId);
   }
+  // Opened from an SMS notice's link (?n=<token>): the server shows that notice once the session is
+  // confirmed. The token leaves the address bar, so that a reload or a shared screenshot does not carry it.
+  var noticeToken = readNoticeToken();
+
+  function readNoticeToken() {
+    try {
+      var url = new URL(window.location.href);
+      var token = url.searchParams.get("n");
+      if (token === null) return null;
+      url.searchParams.delete("n");
+      window.history.replaceState(null, "", url.pathname + url.search + url.hash);
+      return token.slice(0, 64);
+    } catch (e) {
+      return null;
+    }
+  }
 
   // localStorage can be unavailable (privacy modes, some third-party iframes):
   // the conversation then lasts as long as the page.
@@ -226,6 +242,10 @@
         state.buffer = [];
         buffered.forEach(render);
         flushOutbox();
+        if (noticeToken !== null && state.confirmed) {
+          socket.emit("open_notice", { token: noticeToken });
+          noticeToken = null;
+        }
       });
   }
 

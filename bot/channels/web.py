@@ -30,6 +30,8 @@ Differences from Rasa's stock `socketio` channel, and why:
 - A `user_uttered` that cannot be handled gets an `error` event (and
   `bot_done`) instead of silence.
 - `cors_allowed_origins` adds origins to the page's own, it does not replace it.
+- `open_notice` {token}: the page was opened from an SMS notice's link; the
+  notice and its rating question join the conversation (bot/channels/notice_link.py).
 - `bot_done` tells the client that the bot finished answering one message (the
   typing indicator stops even when the bot stays silent during a handoff).
 - `AsyncServer` is built by `create_server()`; `redis_url` in the credentials
@@ -75,6 +77,7 @@ from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from bot import consent
 from bot.channels import FAILED_TURN_TEXT, TOO_LONG_TEXT
+from bot.channels.notice_link import NoticeLinkOpener
 from bot.channels.rate_limit import (
     CLIENT_ADDRESS_KEY,
     RATE_LIMITED_TEXT,
@@ -443,6 +446,7 @@ class WebChatInput(SocketIOInput):
         self.redis_url = redis_url
         self.app: Optional[Sanic] = None  # the Rasa server's app, known from the first connection
         self._rate_limit: Optional[ClientRateLimit] = None
+        self.notice_links = NoticeLinkOpener()  # the page opened from an SMS notice's link
 
     @property
     def rate_limit(self) -> ClientRateLimit:
@@ -647,6 +651,24 @@ class WebChatInput(SocketIOInput):
             await self._join(sid, session_id)
             # Echo the client's own spelling (e.g. upper-case or hex): it stays the client's key.
             await sio.emit("session_confirm", raw if claimed else session_id, to=sid)
+
+        @sio.on("open_notice")
+        async def open_notice(sid: Text, data: Any) -> None:
+            """The page was opened from an SMS notice's link: the notice and its rating question, or why not."""
+            session = await sio.get_session(sid)
+            if not self._admit(session).allowed:
+                await notice(sid, RATE_LIMITED_TEXT)
+                return
+            bound = session.get("session_id")
+            if bound is None:
+                await notice(sid, NO_SESSION_TEXT)
+                return
+            token = data.get("token") if isinstance(data, dict) else None
+            agent = getattr(self.app.ctx, "agent", None) if self.app is not None else None
+            output = WebChatOutput(sio, self.bot_message_evt)
+            refused = await self.notice_links.open(token, sender_id_for(bound), agent, output)
+            if refused is not None:
+                await notice(sid, refused)
 
         @sio.on(self.user_message_evt)
         async def user_uttered(sid: Text, data: Any) -> None:

@@ -58,6 +58,8 @@ def ticket(desk: Desk, agent: AgentAccount, ticket_no: str) -> Dict[str, Any]:
     stored["notes"] = desk.tickets.notes(ticket_no)
     stored.update(desk.lifecycle.case_file(ticket_no))
     stored["sms_unavailable"] = unavailable_reason(desk.notice_routes, "sms")
+    without_link = getattr(desk.notice_routes.get("sms"), "without_link", None)
+    stored["sms_without_link"] = without_link() if without_link is not None else None
     names = desk.supervision.names()
     data = _named(
         ticket_views.detail(listed, stored), names, "assignee", "extension_requested_by", "extension_approved_by"

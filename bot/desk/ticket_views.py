@@ -115,6 +115,8 @@ def detail(listed: Dict[str, Any], ticket: Dict[str, Any]) -> Dict[str, Any]:
     data["notices"] = [notice_view(notice) for notice in ticket.get("notices") or ()]
     # SMS reaches complainants of the desk and phone, and is every route's fallback: say when it is off.
     data["sms_unavailable"] = ticket.get("sms_unavailable")
+    # An SMS without the notice link: its reader cannot see the full notice nor rate it.
+    data["sms_without_link"] = ticket.get("sms_without_link")
     data["linked_from"] = list(ticket.get("linked_from") or ())
     data["call_attempts"] = [
         {**_stamped(attempt, ("at",)), "outcome_label": CALL_OUTCOME_LABELS.get(attempt.get("outcome"), "")}

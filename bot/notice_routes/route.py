@@ -20,6 +20,7 @@ class OutgoingNotice:
     fields: Mapping[str, str] = field(default_factory=dict)
     phone: Optional[str] = None  # decrypted; only the SMS route reads it
     asks_rating: bool = False
+    notice_id: Optional[int] = None  # the outbox row; an SMS link names it (bot/notice_links.py)
 
 
 class DeliveryError(Exception):

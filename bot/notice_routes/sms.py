@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Dict, Optional, Tuple
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Callable, Dict, Optional, Tuple
 from urllib.parse import urlparse
 
 from alibabacloud_dysmsapi20170525 import models as sms_models
@@ -17,6 +19,9 @@ from alibabacloud_dysmsapi20170525.client import Client as SmsClient
 from alibabacloud_tea_openapi import models as openapi_models
 from Tea.exceptions import TeaException
 
+from bot import crypto as field_keys
+from bot.clock import utc_now
+from bot.notice_links import NoticeLinks, chat_page_url
 from bot.notice_routes.route import DeliveryError, OutgoingNotice
 from bot.notice_routes.template_fields import fill, parse_field_mapping
 from bot.privacy import mask_phone, mask_text
@@ -29,6 +34,9 @@ NOT_CONFIGURED = "未配置短信服务（阿里云短信）"
 # Alibaba Cloud refuses a variable longer than 35 characters in a notification template.
 VALUE_CHARS = 35
 _OUT_ID_CHARS = 64
+# The template field holding the notice link's token: Alibaba Cloud accepts a link in a notification
+# template only as fixed text, optionally ended by a variable (``https://kf.example.com/chat/?n=${link}``).
+LINK_FIELD = "chat_token"
 
 # Worth another attempt later: rate limits, Alibaba's own faults, an account to top up.
 _RETRYABLE = frozenset(
@@ -82,17 +90,32 @@ def _endpoint(url: str) -> Tuple[str, str]:
     return parsed.scheme, parsed.netloc
 
 
+def _notice_links(settings: Settings) -> Tuple[Optional[NoticeLinks], Optional[str]]:
+    """The link signer, or why SMS notices carry no link (CHAT_PAGE_URL unset or invalid, no keys)."""
+    if not settings.chat_page_url:
+        return None, "未配置聊天页地址（CHAT_PAGE_URL），短信中没有查看和评价通知的链接"
+    try:
+        chat_page_url(settings.chat_page_url)
+        hash_key = field_keys.load(settings.var_dir).hash_key
+    except (ValueError, field_keys.FieldKeyError) as exc:
+        logger.error("SMS notices carry no link: %s", exc)
+        return None, "聊天页地址（CHAT_PAGE_URL）或密钥配置有误，短信中没有查看和评价通知的链接，请查看日志"
+    return NoticeLinks(hash_key, settings.notice_link_days), None
+
+
 class SmsRoute:
     """SendSms to ``notice.phone`` with the configured sign name and template."""
 
     name = "sms"
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utc_now) -> None:
         self.sign_name = settings.sms_sign_name
         self.template_code = settings.sms_template_code
         self.problem: Optional[str] = None
         self.mapping: Dict[str, str] = {}
         self._client: Optional[SmsClient] = None
+        self.clock = clock
+        self.links, self.link_problem = _notice_links(settings)
         configured = (
             settings.sms_access_key_id,
             settings.sms_access_key_secret,
@@ -124,6 +147,23 @@ class SmsRoute:
     def unavailable(self) -> Optional[str]:
         return self.problem
 
+    def without_link(self) -> Optional[str]:
+        """Why this deployment's SMS carries no link to the notice (shown on the ticket page), or None."""
+        if self.problem is not None:
+            return None  # no SMS at all, said by unavailable()
+        if self.link_problem is not None:
+            return self.link_problem
+        if LINK_FIELD not in self.mapping.values():
+            return f"短信模板变量（ALIBABA_SMS_TEMPLATE_FIELDS）未包含 {LINK_FIELD}，短信中没有查看和评价通知的链接"
+        return None
+
+    def _with_link(self, notice: OutgoingNotice) -> OutgoingNotice:
+        """The notice with its link token among the template fields, when links are configured."""
+        if self.links is None or notice.notice_id is None or LINK_FIELD not in self.mapping.values():
+            return notice
+        token = self.links.issue(notice.notice_id, self.clock().date())
+        return replace(notice, fields={**notice.fields, LINK_FIELD: token}) if token else notice
+
     async def deliver(self, notice: OutgoingNotice) -> None:
         if self._client is None:
             raise DeliveryError("unavailable", self.problem or NOT_CONFIGURED, retryable=False)
@@ -134,7 +174,7 @@ class SmsRoute:
             phone_numbers=phone,
             sign_name=self.sign_name,
             template_code=self.template_code,
-            template_param=json.dumps(fill(self.mapping, notice, VALUE_CHARS), ensure_ascii=False),
+            template_param=json.dumps(fill(self.mapping, self._with_link(notice), VALUE_CHARS), ensure_ascii=False),
             out_id=notice.key[:_OUT_ID_CHARS],
         )
         try:

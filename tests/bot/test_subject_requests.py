@@ -9,7 +9,17 @@ import sqlalchemy as sa
 from sqlalchemy import select
 
 from bot.handoff import HandoffReason, HandoffService
-from bot.models import HandoffRequest, NluMark, Notice, PrivacyRequest, StatusLookup, Ticket, TicketEvent, TicketNote
+from bot.models import (
+    HandoffRequest,
+    NluMark,
+    Notice,
+    NoticeLink,
+    PrivacyRequest,
+    StatusLookup,
+    Ticket,
+    TicketEvent,
+    TicketNote,
+)
 from bot.subject_requests import ERASED, OpenCases, RequestError, SubjectRequests
 from bot.tickets import TicketService
 from tests.bot.command_line import cli
@@ -265,3 +275,30 @@ def test_erasure_takes_the_case_text_handlers_wrote_and_keeps_the_outcome(db, se
 def _version(db, ticket_no):
     with db.transaction() as session:
         return session.execute(select(Ticket.version).where(Ticket.ticket_no == ticket_no)).scalar_one()
+
+
+def test_a_conversation_opened_from_an_sms_notice_link_belongs_to_the_person(db, settings, conversations):
+    mine, _, mine_conv, other_conv = _people(db, settings, conversations)
+    linked = conversations.write("linked", ago(days=1), text="满意")
+    with db.transaction() as session:
+        ticket_id = session.execute(select(Ticket.id).where(Ticket.ticket_no == mine)).scalar_one()
+        notice = Notice(
+            ticket_id=ticket_id,
+            kind="result",
+            idempotency_key="result:link",
+            body="处理结果",
+            status="sent",
+            created_at=ago(days=2),
+        )
+        session.add(notice)
+        session.flush()
+        session.add(NoticeLink(notice_id=notice.id, conversation_id=linked, opened_at=ago(days=1)))
+    exported = SubjectRequests(db, conversations.events).export(PHONE, "operator1", "客户来函要求查阅")
+    assert (
+        sorted(exported["conversations"]) == sorted([mine_conv, linked]) and other_conv not in exported["conversations"]
+    )
+    # Erased: the conversation is gone, and so is the record that it was opened from the link.
+    TicketService(db, settings).withdraw(mine, "agent1")
+    SubjectRequests(db, conversations.events).erase(PHONE, "operator1", "客户要求删除")
+    with db.transaction() as session:
+        assert session.execute(select(NoticeLink)).scalars().all() == []

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from datetime import datetime, timezone
 from typing import List, Tuple
 
 from sqlalchemy import select
@@ -14,6 +15,7 @@ from bot.models import Notice, NoticeAttempt, Ticket
 from bot.notice_routes.route import Route
 from bot.notice_sender import NoticeSender, SendReport, routes
 from tests.assistant import TOKEN, Assistant
+from tests.bot.sample_tickets import submit
 
 
 def send(assistant: Assistant, **instead: Route) -> SendReport:
@@ -39,3 +41,25 @@ def notices_of(assistant: Assistant, ticket_no: str) -> List[Tuple[str, str, Lis
             ).scalars()
             found.append((notice.kind, notice.status, list(outcomes)))
         return found
+
+
+RESULT_FIELDS = {
+    "findings": "经调取理赔档案，您的材料已于5月10日齐全，审核超时属实",
+    "decision": "全额赔付住院医疗保险金12,000元",
+    "decision_basis": "保险合同第五条",
+    "outcome": "upheld",
+    "result_notice": "赔款将于3个工作日内转入您的收款账户",
+}
+
+
+def worked_to_feedback(assistant: Assistant, conversation_id: str, channel: str) -> str:
+    """A ticket of the conversation with its investigation and decision recorded, in 反馈."""
+    case = {"assignee": "li", "status": "feedback", **RESULT_FIELDS}
+    return submit(
+        assistant.db,
+        assistant.settings,
+        datetime.now(timezone.utc),
+        case,
+        conversation_id=conversation_id,
+        channel=channel,
+    )

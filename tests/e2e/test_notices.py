@@ -16,34 +16,12 @@ from bot.channels.web import SENDER_PREFIX
 from bot.lifecycle import Lifecycle
 from bot.models import Notice, Ticket
 from bot.satisfaction import rating_question
-from tests.assistant import Assistant
 from tests.bot.sample_tickets import AGENT_LI, SUPERVISOR, submit
 from tests.bot.scripted_routes import ScriptedRoute
 from tests.e2e.browser import PHONE, save_screenshot
 from tests.e2e.chat_page import assert_no_duplicates, bot_texts, open_chat, say, session_of, shown, wait_ready
 from tests.e2e.mailbox import mailbox, wait_for_message
-from tests.e2e.outbox import notices_of, send
-
-RESULT = {
-    "findings": "经调取理赔档案，您的材料已于5月10日齐全，审核超时属实",
-    "decision": "全额赔付住院医疗保险金12,000元",
-    "decision_basis": "保险合同第五条",
-    "outcome": "upheld",
-    "result_notice": "赔款将于3个工作日内转入您的收款账户",
-}
-
-
-def worked_to_feedback(assistant: Assistant, conversation_id: str, channel: str) -> str:
-    """A ticket of the conversation with its investigation and decision recorded, in 反馈."""
-    case = {"assignee": "li", "status": "feedback", **RESULT}
-    return submit(
-        assistant.db,
-        assistant.settings,
-        datetime.now(timezone.utc),
-        case,
-        conversation_id=conversation_id,
-        channel=channel,
-    )
+from tests.e2e.outbox import notices_of, send, worked_to_feedback
 
 
 def test_a_result_notice_reaches_the_open_chat_page_and_its_history_once(assistant, chromium):

@@ -108,6 +108,10 @@
     smsOff.hidden = !t.sms_unavailable;
     smsOff.textContent = t.sms_unavailable ? "短信服务不可用（" + t.sms_unavailable +
       "）：需要短信的通知（工作台、电话来源的投诉，及其他渠道失败后的改发）无法送达，将提醒主管。" : "";
+    const smsNoLink = document.getElementById("sms-no-link");
+    smsNoLink.hidden = !t.sms_without_link;
+    smsNoLink.textContent = t.sms_without_link ? "短信通知不含链接（" + t.sms_without_link +
+      "）：只能收到短信的投诉人无法在线查看通知全文，也无法在线评价处理结果。" : "";
 
     const claimable = !t.assignee && t.status !== "closed";
     document.getElementById("claim").hidden = !claimable;

@@ -337,3 +337,22 @@ def test_in_follow_up_the_owner_sends_the_follow_up_question_once_at_a_time(desk
     assert shown["satisfaction"] == "satisfied" and shown["satisfaction_label"] == "满意"
     assert shown["follow_up_refusal"] == "投诉人已对本次处理作出评价（满意），无需再发送回访问题"
     assert any(e["field_label"] == "投诉人评价" and e["new_value"] == "satisfied" for e in shown["events"])
+
+
+@pytest.mark.parametrize("chat_page", ["", "https://kf.example.com/webhooks/web/"])
+def test_the_ticket_says_when_sms_notices_carry_no_link(desk_factory, chat_page):
+    sms = {
+        "ALIBABA_CLOUD_ACCESS_KEY_ID": "LTAI5tDeskTest",
+        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": "desk-test-secret",
+        "ALIBABA_SMS_SIGN_NAME": "某某保险",
+        "ALIBABA_SMS_TEMPLATE_CODE": "SMS_480000003",
+        "ALIBABA_SMS_TEMPLATE_FIELDS": "ticket_no=ticket_no,link=chat_token",
+    }
+    desk = desk_factory(**sms, CHAT_PAGE_URL=chat_page)
+    number = submit(desk.db, desk.settings, received(2), {"assignee": "li"})
+    shown = desk.agent("li").get(f"/api/tickets/{number}").json()
+    assert shown["sms_unavailable"] is None
+    if chat_page:
+        assert shown["sms_without_link"] is None
+    else:
+        assert "CHAT_PAGE_URL" in shown["sms_without_link"]  # such a complainant cannot read it all nor rate it

@@ -5,11 +5,15 @@ ACS3-HMAC-SHA256 signature as the real service computes it."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
+from datetime import datetime, timezone
 from typing import Iterator, Optional
 
 import pytest
 
+from bot import crypto as field_keys
 from bot.launch.ports import free_port
+from bot.notice_links import NoticeLinks
 from bot.notice_routes.route import DeliveryError, OutgoingNotice
 from bot.notice_routes.sms import NOT_CONFIGURED, SmsRoute
 from tests.bot.notice_routes.sms_fake import FakeAlibabaSms
@@ -149,3 +153,37 @@ def test_a_malformed_field_mapping_or_endpoint_disables_sms(tmp_path, sms):
         route(tmp_path, sms.url, ALIBABA_SMS_TEMPLATE_FIELDS="kind").unavailable() or ""
     )
     assert route(tmp_path, "ftp://example.com").unavailable() is not None
+
+
+LINKED_FIELDS = "ticket_no=ticket_no,kind=kind_label,deadline=deadline,link=chat_token"
+
+
+async def test_the_sms_carries_a_signed_link_token_naming_the_notice(tmp_path, sms):
+    sms.add_template(TEMPLATE, "ticket_no", "kind", "deadline", "link")
+    sms_route = route(
+        tmp_path,
+        sms.url,
+        CHAT_PAGE_URL="https://kf.example.com/webhooks/web/",
+        ALIBABA_SMS_TEMPLATE_FIELDS=LINKED_FIELDS,
+    )
+    assert sms_route.without_link() is None
+    await sms_route.deliver(replace(notice(), notice_id=4321))
+    [message] = sms.messages  # the fake accepted it: every variable within 35 characters
+    token = message["TemplateParam"]["link"]
+    assert len(token) <= 35 and "TS20261206000123" not in token
+    # Signed with the key the chat page checks it with (the deployment's field hash key).
+    checker = NoticeLinks(field_keys.load(tmp_path).hash_key, 30)
+    assert checker.check(token, datetime.now(timezone.utc).date()).notice_id == 4321
+
+
+async def test_without_a_chat_page_address_the_sms_has_no_link_and_says_so(tmp_path, sms):
+    sms_route = route(tmp_path, sms.url, ALIBABA_SMS_TEMPLATE_FIELDS=LINKED_FIELDS)
+    assert "CHAT_PAGE_URL" in (sms_route.without_link() or "")
+    sms.add_template(TEMPLATE, "ticket_no", "kind", "deadline", "link")
+    await sms_route.deliver(replace(notice(), notice_id=4321))
+    assert sms.messages[0]["TemplateParam"]["link"] == "-"
+    # A template without the link variable: said too; an unconfigured SMS says only that it is off.
+    plain = route(tmp_path, sms.url, CHAT_PAGE_URL="https://kf.example.com/webhooks/web/")
+    assert "chat_token" in (plain.without_link() or "")
+    assert route(tmp_path, sms.url, ALIBABA_SMS_SIGN_NAME="").without_link() is None
+    assert "CHAT_PAGE_URL" in (route(tmp_path, sms.url, CHAT_PAGE_URL="kf.example.com").without_link() or "")
