@@ -97,10 +97,17 @@ def policy_number(raw: str, pattern: str) -> Check:
 
 _NAME = re.compile(r"[\u4e00-\u9fff·•]{2,20}|[A-Za-z][A-Za-z .'\-]{1,59}")
 _NAME_PREFIXES = ("我的名字是", "我的名字叫", "我叫", "我是", "姓名是", "姓名", "名字是", "名字")
+# "我姓孙，叫孙桂芝", "我姓黄，黄志强": the surname first, then the full name that starts with it.
+_SURNAME_THEN_NAME = re.compile(
+    r"我姓([\u4e00-\u9fff]{1,2})[,，、\s]*(?:叫|名叫|全名)?[:：]?\s*(\1[\u4e00-\u9fff·]{1,3})"
+)
 
 
 def complainant_name(raw: str) -> Check:
     text = _half_width(raw or "").strip().rstrip("。.!!")  # noqa: B005 (any of these characters)
+    surname_first = _SURNAME_THEN_NAME.fullmatch(text)
+    if surname_first:
+        text = surname_first.group(2)
     for prefix in _NAME_PREFIXES:
         if text.startswith(prefix):
             text = text[len(prefix) :].strip(":: ")  # noqa: B005 (any of these characters)

@@ -263,6 +263,14 @@ async def test_a_correction_typed_at_the_read_back_is_applied_directly(
     assert told in texts(dispatcher)[-1]
 
 
+async def test_a_category_correction_typed_at_the_read_back_is_applied_directly(svc, dispatcher, domain):
+    # Issue 15, journey 4: a hospital-claim delay filed under the hotline, put right by the user.
+    result = await at_read_back(dispatcher, domain, "把类别改成理赔", filed={"complaint_category": "counter_service"})
+    assert result["complaint_category"] == "claims"
+    assert result["complaint_confirmed"] is None and result["awaiting_correction"] is None
+    assert texts(dispatcher)[-1] == "好的，已为您修改投诉类别。"
+
+
 async def test_an_invalid_correction_is_explained_and_the_field_asked_again(svc, dispatcher, domain):
     result = await at_read_back(dispatcher, domain, "电话改成1381234")
     assert result["phone_number"] is None and "11位" in texts(dispatcher)[-1]
@@ -273,10 +281,10 @@ async def test_a_field_named_at_the_read_back_is_asked_again_even_when_read_as_a
     assert result["phone_number"] is None and result["awaiting_correction"] is None
 
 
-async def at_read_back(dispatcher, domain, text, intent="inform"):
+async def at_read_back(dispatcher, domain, text, intent="inform", filed=None):
     """The validation of `text` typed at the read-back, mapped as the domain maps it (a no, or the text)."""
     typed = {"complaint_confirmed": False if intent == "deny" else text}
-    known = FILLED | {"privacy_notice_version": "1.0.0"}
+    known = FILLED | (filed or {}) | {"privacy_notice_version": "1.0.0"}
     return await validate(dispatcher, domain, text, {"requested_slot": "complaint_confirmed", **typed}, intent, known)
 
 

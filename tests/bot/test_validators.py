@@ -82,13 +82,16 @@ def test_policy_number_follows_configured_pattern():
         ("姓名：王建国。", "王建国"),
         ("阿依古丽·买买提", "阿依古丽·买买提"),
         ("John Smith", "John Smith"),
+        ("我姓孙，叫孙桂芝", "孙桂芝"),
+        ("我姓黄 黄志强", "黄志强"),
+        ("我姓欧阳，欧阳娜娜", "欧阳娜娜"),
     ],
 )
 def test_names_are_extracted(raw, name):
     assert validators.complainant_name(raw).value == name
 
 
-@pytest.mark.parametrize("raw", ["", "   ", "张3", "😡😡", "<script>alert(1)</script>"])
+@pytest.mark.parametrize("raw", ["我姓孙，叫李桂芝", "", "   ", "张3", "😡😡", "<script>alert(1)</script>"])
 def test_implausible_names_are_rejected(raw):
     assert validators.complainant_name(raw).error
 

@@ -9,6 +9,7 @@ from typing import Iterator
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
+from bot import materials
 from bot.agents import AgentAccount, AgentService, Role
 from tests.assistant import TOKEN, Assistant, running_assistant
 from tests.bot.desk.server import DeskServer, start_desk, stop_desk
@@ -61,3 +62,9 @@ def agent_online(assistant: Assistant) -> Iterator[AgentAccount]:
     agents.seen(account.id)
     yield account
     agents.deactivate(account.username)
+
+
+@pytest.fixture
+def script(assistant: Assistant) -> materials.MaterialsScript:
+    """The reviewed claim-materials script the servers answer from."""
+    return materials.load(assistant.settings.materials_file)

@@ -139,6 +139,18 @@ def test_corrections_typed_at_the_read_back_are_applied_directly(assistant):
     assert ticket["phone_number"] == "13655551310" and ticket["complainant_name"] == "张珊"
 
 
+def test_a_category_correction_typed_at_the_read_back_is_applied_and_filed(assistant):
+    sender = new_sender()
+    first = assistant.texts(sender, "我要投诉 你们客服电话打了二十几次都没人接 接了态度还很差")
+    answers = {"保单号": "跳过", "姓名": "周建华", "手机号": "13655551303", "怎么处理": "给我道歉"}
+    assert "· 投诉类别：柜面及客服服务" in answer_until_read_back(assistant, sender, first, answers)
+    corrected = joined(assistant.texts(sender, "把类别改成理赔"))
+    assert "已为您修改投诉类别" in corrected and "· 投诉类别：理赔纠纷" in corrected and "修改哪一项" not in corrected
+    assert "已受理" in joined(assistant.texts(sender, "确认"))
+    [ticket] = tickets_of(assistant, sender)
+    assert ticket["category"] == "claims"
+
+
 def test_naming_a_field_without_its_value_still_asks_for_it(assistant):
     sender = new_sender()
     first = assistant.texts(sender, "我要投诉，退保扣了一大半的钱，当初业务员根本没说")
@@ -192,6 +204,22 @@ def test_already_said_is_answered_by_looking_back(assistant):
     assert "姓名" in assistant.texts(sender, "跳过")[-1]
     after = assistant.texts(sender, "我刚才不是说过了吗")
     assert "称呼" in joined(after) or "姓名" in joined(after)  # nothing said before: asked again
+
+
+def test_already_said_recalls_the_name_given_for_an_earlier_complaint(assistant):
+    sender = new_sender()
+    first = assistant.texts(sender, "我叫李建国 我要投诉 理赔拖了两个月还没结果 电话13655551702")
+    answer_until_read_back(assistant, sender, first, {"保单号": "跳过", "怎么处理": "尽快赔付"})
+    assistant.texts(sender, "确认")
+    # A second complaint starts afresh (who the user is does not carry over past a filed one) …
+    second = assistant.say(sender, "还有个事 我还要投诉你们业务员 当初卖保险的时候隐瞒了免责条款")
+    assistant.texts(sender, next(b["payload"] for b in second[-1]["buttons"] if b["title"] == "销售纠纷"))
+    assert "姓名" in assistant.texts(sender, "跳过")[-1]
+    # … so the name is asked, and "I said it already" finds it in the first complaint's message.
+    after = assistant.texts(sender, "我刚才不是说过了吗")
+    assert "手机号" in after[-1] and "姓名" not in joined(after), after
+    read_back = answer_until_read_back(assistant, sender, after, {"手机号": "13655551702", "怎么处理": "退保退全款"})
+    assert "投诉人姓名：李建国" in read_back
 
 
 def test_already_said_with_the_name_again_is_taken(assistant):

@@ -5,9 +5,6 @@ from __future__ import annotations
 import uuid
 from typing import Dict, List
 
-import pytest
-
-from bot import materials
 from bot.tickets import TicketService
 
 
@@ -25,11 +22,6 @@ def ticket_count(assistant, sender: str) -> int:
 
 def payload_of(message: Dict, title: str) -> str:
     return next(button["payload"] for button in message.get("buttons") or [] if button["title"] == title)
-
-
-@pytest.fixture
-def script(assistant) -> materials.MaterialsScript:
-    return materials.load(assistant.settings.materials_file)
 
 
 def test_a_daughter_asking_how_cancer_is_paid_gets_the_materials_not_the_form(assistant, script):

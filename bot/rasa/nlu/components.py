@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Dict, List, Optional, Text
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -53,6 +54,12 @@ def _implied(name: str, value: str, start: int, end: int) -> Dict[str, Any]:
     }
 
 
+# A message that is only a number ("1365555150", "136 5555 150"): an answer the form
+# validates, never a goodbye or a threat. Short ones ("3") stay with the classifier (ratings).
+_BARE_NUMBER = re.compile(r"\s*\+?\d[\d\s-]{3,}\d\s*")
+INFORM_INTENT = "inform"
+
+
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class EntityNormalizer(GraphComponent):
     """Normalises entity values to the contract and drops what fails validation.
@@ -94,6 +101,7 @@ class EntityNormalizer(GraphComponent):
                     seen.add(key)
                     kept.append(entity)
             self.route_claim_question(message)
+            self.route_bare_number(message)
             implied = self.implied_claim_type(message, kept) + self.implied_category(message, kept)
             message.set(ENTITIES, kept + implied, add_to_output=True)
         return messages
@@ -131,6 +139,12 @@ class EntityNormalizer(GraphComponent):
         if routed is not None:
             # Confidence 1.0: a rule decided, and the fallback classifier must not undo it.
             message.set(INTENT, {INTENT_NAME_KEY: routed, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
+
+    @staticmethod
+    def route_bare_number(message: Message) -> None:
+        """A bare number is information (a phone, a ticket number typed with a slip), as the training data has it."""
+        if _BARE_NUMBER.fullmatch(message.get(TEXT) or ""):
+            message.set(INTENT, {INTENT_NAME_KEY: INFORM_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
 
     def normalise(self, entity: Dict[str, Any], text: str = "") -> Optional[Dict[str, Any]]:
         name, value = entity.get("entity"), str(entity.get("value", ""))

@@ -58,3 +58,15 @@ def test_an_extracted_category_is_not_second_guessed(tmp_path, monkeypatch):
     message = Message(data={"text": "业务员说理赔很快", "intent": {"name": "complain"}, "entities": [entity]})
     [processed] = normaliser(tmp_path, monkeypatch).process([message])
     assert [(e["entity"], e["value"]) for e in processed.get("entities")] == [("complaint_category", "sales")]
+
+
+def test_a_bare_number_is_information_whatever_the_classifier_guessed(tmp_path, monkeypatch):
+    # "1365555150" (a digit short) was read as a goodbye, and the status form asking for the phone gave up.
+    for text in ["1365555150", "136 5555 150", "+86 138-1234-5678"]:
+        message = Message(data={"text": text, "intent": {"name": "goodbye", "confidence": 0.64}, "entities": []})
+        [processed] = normaliser(tmp_path, monkeypatch).process([message])
+        assert processed.get("intent") == {"name": "inform", "confidence": 1.0}, text
+    for text in ["3", "138元", "我的电话1365555150"]:  # a rating, or words: the classifier's call
+        message = Message(data={"text": text, "intent": {"name": "rate", "confidence": 0.9}, "entities": []})
+        [processed] = normaliser(tmp_path, monkeypatch).process([message])
+        assert processed.get("intent")["name"] == "rate", text
