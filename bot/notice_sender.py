@@ -91,6 +91,17 @@ def unavailable_reason(available: Mapping[str, Route], name: str) -> Optional[st
     return NOT_CONFIGURED.get(name, "未配置") if route is None else route.unavailable()
 
 
+def links_missing(available: Mapping[str, Route]) -> Dict[str, str]:
+    """The routes whose messages cannot link to the chat page, and why (e.g. a WeChat template message)."""
+    missing = {}
+    for name, route in available.items():
+        without_link = getattr(route, "without_link", None)
+        reason = without_link() if without_link is not None else None
+        if reason:
+            missing[name] = reason
+    return missing
+
+
 def backoff(settings: Settings, failures: int) -> timedelta:
     """The wait after the `failures`-th failure on a route: NOTICE_RETRY_SECONDS × 2^(failures-1), capped."""
     seconds = settings.notice_retry_seconds * 2 ** max(failures - 1, 0)
@@ -147,6 +158,8 @@ class NoticeSender:
         self.clock = clock
         self.batch = batch
         self.texts = NoticeTexts(settings)
+        for name, reason in links_missing(available).items():
+            log.warning("notice route %s: %s", name, reason)
 
     # -- one pass ----------------------------------------------------------------
 

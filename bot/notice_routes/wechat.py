@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Dict, Mapping, Optional, Tuple
+from urllib.parse import urlparse
 
 from sqlalchemy import func, select
 
@@ -40,6 +41,9 @@ logger = logging.getLogger(__name__)
 WINDOW = timedelta(hours=48)
 WINDOW_MARGIN = timedelta(minutes=10)
 WINDOW_CLOSED = "window_closed"
+# Why a template message carries no link to the chat page (the sender's log, the ticket page of a WeChat complaint).
+NO_LINK = "未配置聊天页面地址（CHAT_PAGE_URL 或 WECHAT_TEMPLATE_URL），微信模板消息不含链接"
+BAD_LINK = "聊天页面地址（WECHAT_TEMPLATE_URL / CHAT_PAGE_URL）不是完整的 http(s) 网址，微信模板消息不含链接"
 # 45015: no message from the user for 48 hours (or unfollowed); 45047: the 客服 quota of the window is used up.
 _WINDOW_ERRORS = frozenset({"45015", "45047"})
 # Worth another attempt later: WeChat busy or unreachable, the token still refused after a refresh,
@@ -146,7 +150,10 @@ class WeChatTemplateRoute:
     def __init__(self, account: WeChatAccount, settings: Settings) -> None:
         self.account = account
         self.template_id = settings.wechat_template_id
-        self.url = settings.wechat_template_url or None
+        self.url: Optional[str] = settings.wechat_template_url or None
+        self.no_link: Optional[str] = None if self.url else NO_LINK
+        if self.url and not _absolute(self.url):  # WeChat would open nothing (or refuse the message)
+            self.url, self.no_link = None, BAD_LINK
         self.value_chars = settings.wechat_template_value_chars
         self.mapping: Dict[str, str] = {}
         self.problem = account.problem
@@ -162,6 +169,11 @@ class WeChatTemplateRoute:
     def unavailable(self) -> Optional[str]:
         return self.problem
 
+    def without_link(self) -> Optional[str]:
+        """Why the template message cannot link to the chat page (its reader sees only the short fields), or None;
+        None too when the route is unavailable anyway."""
+        return None if self.problem is not None else self.no_link
+
     async def deliver(self, notice: OutgoingNotice) -> None:
         if self.problem is not None:
             raise DeliveryError("unavailable", self.problem, retryable=False)
@@ -175,6 +187,11 @@ class WeChatTemplateRoute:
 
     async def close(self) -> None:
         await self.account.close()
+
+
+def _absolute(url: str) -> bool:
+    parsed = urlparse(url)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
 
 
 def wechat_account(settings: Settings, env: Optional[Mapping[str, str]] = None) -> WeChatAccount:

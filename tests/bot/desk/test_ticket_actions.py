@@ -12,10 +12,12 @@ from sqlalchemy import select
 from bot.agents import Role
 from bot.models import Notice
 from bot.notice_routes.route import DeliveryError
+from bot.notice_routes.wechat import NO_LINK
 from bot.notice_sender import NoticeSender
 from bot.satisfaction import RatingOutcome, record_rating
 from tests.bot.desk.client import DeskClient
 from tests.bot.desk.server import DeskServer
+from tests.bot.notice_routes.wechat_account import CONVERSATION, SECRET_VARIABLE, write_credentials
 from tests.bot.sample_tickets import submit
 from tests.bot.scripted_routes import ScriptedRoute, failing
 
@@ -199,6 +201,28 @@ def test_a_notice_that_may_have_reached_the_complainant_is_shown_as_uncertain(de
         ("短信", "不可用"),
     ]
     assert "不再经此渠道发送" in result["delivery_attempts"][0]["detail"]
+
+
+@pytest.mark.parametrize("chat_page", ["", "https://kf.example.com/webhooks/web/"])
+def test_a_wechat_ticket_says_when_template_messages_cannot_link_to_the_chat_page(desk_factory, tmp_path, chat_page):
+    credentials = write_credentials(tmp_path, "http://127.0.0.1:9")  # never called: the desk only reads it
+    desk = desk_factory(
+        WECHAT_CREDENTIALS_FILE=str(credentials),
+        WECHAT_TEMPLATE_ID="TPL-desk-0001",
+        CHAT_PAGE_URL=chat_page,
+        **{SECRET_VARIABLE: "desk-test-secret"},
+    )
+    follower = submit(
+        desk.db, desk.settings, received(2), {"assignee": "li"}, channel="wechat", conversation_id=CONVERSATION
+    )
+    web = submit(desk.db, desk.settings, received(2), {"assignee": "li"}, channel="socketio")
+    li = desk.agent("li")
+    shown = li.get(f"/api/tickets/{follower}").json()["wechat_without_link"]
+    if chat_page:
+        assert shown is None
+    else:
+        assert shown == NO_LINK and "CHAT_PAGE_URL" in shown
+    assert li.get(f"/api/tickets/{web}").json()["wechat_without_link"] is None  # not a WeChat complainant
 
 
 def test_a_supervisor_rejects_an_extension_request_with_a_reason(desk, own):

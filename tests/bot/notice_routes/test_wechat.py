@@ -3,6 +3,7 @@ reached from here), with the 48-hour window read from the real inbox table."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from types import SimpleNamespace
 from typing import AsyncIterator, Tuple
@@ -11,7 +12,8 @@ import pytest
 
 from bot.launch.ports import free_port
 from bot.notice_routes.route import DeliveryError, OutgoingNotice
-from bot.notice_routes.wechat import WeChatRoute, WeChatTemplateRoute, wechat_routes
+from bot.notice_routes.wechat import BAD_LINK, NO_LINK, WeChatRoute, WeChatTemplateRoute, wechat_routes
+from bot.notice_sender import NoticeSender
 from tests.bot.channels.wechat.callbacks import APP_SECRET
 from tests.bot.notice_routes.wechat_account import (
     CONVERSATION,
@@ -242,3 +244,36 @@ async def test_template_needs_its_id_and_a_valid_mapping(tmp_path, db, wechat_ap
     assert "WECHAT_TEMPLATE_FIELDS" in (bad.unavailable() or "")
     await wechat.close()
     await bad.close()
+
+
+async def test_the_template_links_to_the_public_chat_page_when_no_other_link_is_set(tmp_path, db, wechat_api):
+    wechat_api.add_template(TEMPLATE_ID, "keyword1", "keyword2", "keyword3")
+    wechat, template = build(tmp_path, db, wechat_api, WECHAT_TEMPLATE_URL="", CHAT_PAGE_URL=CHAT_PAGE)
+    try:
+        assert template.without_link() is None
+        await template.deliver(notice())
+    finally:
+        await wechat.close()
+    [send] = wechat_api.template_sends
+    assert send["errcode"] == 0 and send["body"]["url"] == CHAT_PAGE
+
+
+@pytest.mark.parametrize("address,reason", [("", NO_LINK), ("/webhooks/web/", BAD_LINK)])
+async def test_without_a_chat_page_address_the_template_has_no_link_and_the_sender_says_so(
+    tmp_path, db, wechat_api, caplog, address, reason
+):
+    wechat_api.add_template(TEMPLATE_ID, "keyword1", "keyword2", "keyword3")
+    wechat, template = build(tmp_path, db, wechat_api, WECHAT_TEMPLATE_URL=address)
+    try:
+        assert template.without_link() == reason and "CHAT_PAGE_URL" in reason
+        with caplog.at_level(logging.WARNING, logger="bot.notice_sender"):
+            NoticeSender(db, make_settings(tmp_path), {"wechat": wechat, "wechat_template": template})
+        assert f"notice route wechat_template: {reason}" in caplog.text  # at the sender's start
+        await template.deliver(notice())
+    finally:
+        await wechat.close()
+    [send] = wechat_api.template_sends
+    assert send["errcode"] == 0 and "url" not in send["body"]
+    # A template route that cannot be used at all says only that (the desk shows no link warning for it).
+    _, unconfigured = build(tmp_path, db, wechat_api, WECHAT_TEMPLATE_URL=address, WECHAT_TEMPLATE_ID="")
+    assert unconfigured.without_link() is None
