@@ -26,6 +26,7 @@ KIND_LABELS = {
     "risk": "风险投诉",
     "unreachable": "多次联系不上",
     "notice_failed": "通知发送失败",
+    "notice_uncertain": "通知送达状态不明",
     "dissatisfied": "投诉人不满意",
 }
 MAX_LIST = 200

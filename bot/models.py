@@ -687,7 +687,7 @@ class Notice(Base):
     asks_rating = Column(Boolean, nullable=False, default=False, server_default=false())
     status = Column(
         String(16), nullable=False, default="pending", server_default="pending"
-    )  # pending|sent|failed|cancelled
+    )  # pending|sent|failed|uncertain|cancelled
     attempts = Column(Integer, nullable=False, default=0, server_default="0")
     next_attempt_at = Column(DateTime(timezone=True))
     created_at = Column(DateTime(timezone=True), nullable=False)
@@ -731,7 +731,9 @@ class NoticeAttempt(Base):
     notice_id = Column(Integer, ForeignKey("notices.id", ondelete="CASCADE"), nullable=False, index=True)
     route = Column(String(32), nullable=False)
     at = Column(DateTime(timezone=True), nullable=False)
-    outcome = Column(String(16), nullable=False)  # sent | failed | duplicate | unavailable
+    # sent | failed | duplicate | unavailable | in_flight (committed before calling a route that cannot
+    # deduplicate) | uncertain (the call may have delivered it: that route is not called again)
+    outcome = Column(String(16), nullable=False)
     code = Column(String(64))
     detail = Column(Text)
 

@@ -6,8 +6,15 @@ condition that it is still due: of several senders (replicas, a desk and a
 job runner) exactly one claims it, on PostgreSQL (the losing UPDATE waits for the
 row and then finds it no longer due) as on SQLite (writes are serialised). A
 sender that dies after claiming leaves the notice to the next pass after the
-claim runs out; a route never delivers one key twice (AlreadyDelivered), so that
-retry is recorded as `duplicate` and the complainant hears the notice once.
+claim runs out. The chat route can tell that it delivered a key before
+(AlreadyDelivered), so that retry is recorded as `duplicate` and the complainant
+hears the notice once. The other routes (WeChat, SMS) cannot: before calling one,
+the sender commits its attempt as `in_flight`. An attempt found still in flight
+by a later pass (its sender died, or its claim ran out mid-call), or a call that
+ended in a timeout after the request went out, is `uncertain`: that route is
+never called again for the notice, and the sender moves on to the next route of
+the chain (another channel). With none left the notice is settled `uncertain`
+(送达状态不明) with a supervisor alert, for a person to check with the complainant.
 
 The route follows the channel the complainant came in by (`route_for`): web chat
 and REST → chat, WeChat → wechat, anything else (the desk, the phone) → sms. A
@@ -16,7 +23,7 @@ route that is missing or says it is unavailable is recorded as `unavailable`
 (NOTICE_RETRY_SECONDS doubling, at most NOTICE_RETRY_MAX_SECONDS); after
 NOTICE_MAX_ATTEMPTS failures on a route, or a failure that retrying cannot help,
 the sender falls back to sms. When no route is left the notice is marked failed
-and a supervisor alert raised. Every try is a NoticeAttempt, shown on the ticket page.
+(or uncertain, above) and a supervisor alert raised. Every try is a NoticeAttempt, shown on the ticket page.
 """
 
 from __future__ import annotations
@@ -27,7 +34,7 @@ import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Dict, List, Mapping, Optional, Tuple
+from typing import Dict, List, Mapping, NamedTuple, Optional, Set, Tuple
 
 from sqlalchemy import or_, select, update
 
@@ -84,6 +91,17 @@ def unavailable_reason(available: Mapping[str, Route], name: str) -> Optional[st
     return NOT_CONFIGURED.get(name, "未配置") if route is None else route.unavailable()
 
 
+def links_missing(available: Mapping[str, Route]) -> Dict[str, str]:
+    """The routes whose messages cannot link to the chat page, and why (e.g. a WeChat template message)."""
+    missing = {}
+    for name, route in available.items():
+        without_link = getattr(route, "without_link", None)
+        reason = without_link() if without_link is not None else None
+        if reason:
+            missing[name] = reason
+    return missing
+
+
 def backoff(settings: Settings, failures: int) -> timedelta:
     """The wait after the `failures`-th failure on a route: NOTICE_RETRY_SECONDS × 2^(failures-1), capped."""
     seconds = settings.notice_retry_seconds * 2 ** max(failures - 1, 0)
@@ -97,17 +115,32 @@ class SendReport:
     duplicates: int = 0
     retrying: int = 0
     failed: int = 0
+    uncertain: int = 0
+
+
+class _Attempt(NamedTuple):
+    route: str
+    outcome: str  # sent | failed | duplicate | unavailable | uncertain
+    code: Optional[str] = None
+    detail: Optional[str] = None
+    row_id: Optional[int] = None  # the attempt committed in flight before the call, completed when recorded
 
 
 @dataclass
 class _Tried:
     """What one pass did with one notice, recorded in one transaction afterwards."""
 
-    attempts: List[Tuple[str, str, Optional[str], Optional[str]]] = field(default_factory=list)  # route, outcome…
+    attempts: List[_Attempt] = field(default_factory=list)
     delivered_by: Optional[str] = None
     retry_after: Optional[timedelta] = None
     last_error: Optional[str] = None
     tries: int = 0
+    uncertain: bool = False  # a route may have delivered it: settled `uncertain`, not `failed`, if nothing else does
+
+
+# Why a route is not called again for a notice (the ticket page shows it on the attempt).
+INTERRUPTED = "发送过程中断（发送进程退出或超时），无法确认投诉人是否已收到；为免重复发送，不再经此渠道发送"
+UNCERTAIN_AFTER_CALL = "无法确认投诉人是否已收到；为免重复发送，不再经此渠道发送"
 
 
 class NoticeSender:
@@ -125,6 +158,8 @@ class NoticeSender:
         self.clock = clock
         self.batch = batch
         self.texts = NoticeTexts(settings)
+        for name, reason in links_missing(available).items():
+            log.warning("notice route %s: %s", name, reason)
 
     # -- one pass ----------------------------------------------------------------
 
@@ -151,7 +186,7 @@ class NoticeSender:
             outgoing, previous = self._outgoing(notice_id)
             if outgoing is None:
                 continue
-            tried = await self._try(outgoing, previous)
+            tried = await self._try(notice_id, outgoing, previous)
             self._record(notice_id, outgoing, tried, report)
         if report.claimed:
             log.info("notices: %s", report)
@@ -173,6 +208,8 @@ class NoticeSender:
             return bool(claimed.rowcount == 1)
 
     def _outgoing(self, notice_id: int) -> Tuple[Optional[OutgoingNotice], List[Tuple[str, str]]]:
+        """The claimed notice as the routes need it, and its earlier attempts; an attempt still in flight is
+        settled `uncertain` here (the claim of the sender that made it has run out: it cannot record it)."""
         with self.db.transaction() as session:
             found = session.execute(
                 select(Notice, Ticket).join(Ticket, Ticket.id == Notice.ticket_id).where(Notice.id == notice_id)
@@ -180,6 +217,14 @@ class NoticeSender:
             if found is None:
                 return None, []
             notice, ticket = found
+            interrupted = session.execute(
+                update(NoticeAttempt)
+                .where(NoticeAttempt.notice_id == notice_id, NoticeAttempt.outcome == "in_flight")
+                .values(outcome="uncertain", code="interrupted", detail=INTERRUPTED)
+                .execution_options(synchronize_session=False)
+            )
+            if interrupted.rowcount:
+                log.warning("notice %s: a delivery was interrupted; its route is not used again", notice_id)
             previous = [
                 (route, outcome)
                 for route, outcome in session.execute(
@@ -203,44 +248,64 @@ class NoticeSender:
             )
             return outgoing, previous
 
-    async def _try(self, notice: OutgoingNotice, previous: List[Tuple[str, str]]) -> _Tried:
+    def _begin(self, notice_id: int, route: str) -> int:
+        """Commits an attempt in flight before calling a route that cannot deduplicate: if this sender dies
+        before recording the outcome, the next pass finds it and does not call that route again."""
+        with self.db.transaction() as session:
+            attempt = NoticeAttempt(notice_id=notice_id, route=route, at=self.clock(), outcome="in_flight")
+            session.add(attempt)
+            session.flush()
+            return int(attempt.id)
+
+    async def _try(self, notice_id: int, notice: OutgoingNotice, previous: List[Tuple[str, str]]) -> _Tried:
         """The primary route, then sms; each route until it succeeds, fails for good or has no tries left."""
         tried = _Tried()
         failures = Counter(route for route, outcome in previous if outcome == "failed")
         known_unavailable = {route for route, outcome in previous if outcome == "unavailable"}
+        uncertain: Set[str] = {route for route, outcome in previous if outcome == "uncertain"}
+        tried.uncertain = bool(uncertain)
         chain = chain_for(notice.channel)
         limit = self.settings.notice_max_attempts
         for name in chain:
             reason = unavailable_reason(self.routes, name)
             if reason:
                 if name not in known_unavailable:  # once per notice and route, not on every retry
-                    tried.attempts.append((name, "unavailable", "unavailable", reason))
+                    tried.attempts.append(_Attempt(name, "unavailable", "unavailable", reason))
                 tried.last_error = f"{name}: {reason}"
                 continue
-            if failures[name] >= limit:
+            if failures[name] >= limit or name in uncertain:
                 continue
             route = self.routes[name]
+            deduplicates = bool(getattr(route, "deduplicates", False))
+            row_id = None if deduplicates else self._begin(notice_id, name)
             tried.tries += 1
             try:
                 await route.deliver(notice)
             except AlreadyDelivered:
-                tried.attempts.append((name, "duplicate", None, "此前已送达，未重复发送"))
+                tried.attempts.append(_Attempt(name, "duplicate", None, "此前已送达，未重复发送", row_id))
                 tried.delivered_by = name
                 return tried
             except DeliveryError as exc:
                 error: DeliveryError = exc
             except Exception as exc:  # noqa: BLE001 (a route's bug must not stop the pass; retried as a failure)
                 log.exception("notice %s: route %s raised", notice.key, name)
-                error = DeliveryError("error", exc.__class__.__name__)
+                # It may have raised after sending: only a route that deduplicates is safe to call again.
+                error = DeliveryError("error", exc.__class__.__name__, uncertain=not deduplicates)
             else:
-                tried.attempts.append((name, "sent", None, None))
+                tried.attempts.append(_Attempt(name, "sent", None, None, row_id))
                 tried.delivered_by = name
                 chat = self.routes.get("chat")
                 if name != "chat" and notice.channel in CONVERSATION_CHANNELS and isinstance(chat, ChatRoute):
                     await chat.keep(notice)
                 return tried
-            tried.attempts.append((name, "failed", error.code[:64], error.message))
             tried.last_error = f"{name}: {error.message}"
+            if error.uncertain and not deduplicates:
+                detail = f"{error.message}；{UNCERTAIN_AFTER_CALL}"
+                tried.attempts.append(_Attempt(name, "uncertain", error.code[:64], detail, row_id))
+                tried.uncertain = True
+                uncertain.add(name)
+                continue
+            tried.attempts.append(_Attempt(name, "failed", error.code[:64], error.message, row_id))
             failures[name] += 1
             if error.retryable and failures[name] < limit:
                 tried.retry_after = backoff(self.settings, failures[name])
@@ -253,10 +318,12 @@ class NoticeSender:
             notice = session.get(Notice, notice_id)
             if notice is None:  # erased meanwhile (a data subject request)
                 return
-            for route, outcome, code, detail in tried.attempts:
-                session.add(
-                    NoticeAttempt(notice_id=notice_id, route=route, at=now, outcome=outcome, code=code, detail=detail)
-                )
+            for attempt in tried.attempts:
+                row = session.get(NoticeAttempt, attempt.row_id) if attempt.row_id is not None else None
+                if row is None:
+                    row = NoticeAttempt(notice_id=notice_id, route=attempt.route, at=now)
+                    session.add(row)
+                row.outcome, row.code, row.detail = attempt.outcome, attempt.code, attempt.detail
             notice.attempts += tried.tries
             notice.body = notice.body or outgoing.text
             if notice.status != "pending":  # settled by another sender after this one's claim ran out
@@ -264,7 +331,7 @@ class NoticeSender:
             if tried.delivered_by is not None:
                 notice.status, notice.sent_at, notice.sent_via = "sent", now, tried.delivered_by
                 notice.next_attempt_at = None
-                duplicate = tried.attempts[-1][1] == "duplicate"
+                duplicate = tried.attempts[-1].outcome == "duplicate"
                 report.duplicates += duplicate
                 report.sent += not duplicate
                 return
@@ -273,19 +340,26 @@ class NoticeSender:
                 notice.next_attempt_at = now + tried.retry_after
                 report.retrying += 1
                 return
-            notice.status, notice.next_attempt_at = "failed", None
-            report.failed += 1
             label = self.texts.label(notice.kind)
-            raise_alert(
-                session,
-                "notice_failed",
-                notice.ticket_id,
-                f"工单 {outgoing.ticket_no} 的“{label}”通知未能送达投诉人（{tried.last_error or '无可用渠道'}），"
-                "请电话或书面告知投诉人",
-                f"notice_failed:{notice_id}",
-                now,
+            if tried.uncertain:  # a route may have delivered it: not sent again, a person checks
+                notice.status, alert = "uncertain", "notice_uncertain"
+                message = (
+                    f"工单 {outgoing.ticket_no} 的“{label}”通知送达状态不明（{tried.last_error or '发送过程中断'}），"
+                    "系统不再重发以免重复，请核实投诉人是否已收到，未收到的请电话或书面告知"
+                )
+                report.uncertain += 1
+            else:
+                notice.status, alert = "failed", "notice_failed"
+                message = (
+                    f"工单 {outgoing.ticket_no} 的“{label}”通知未能送达投诉人（{tried.last_error or '无可用渠道'}），"
+                    "请电话或书面告知投诉人"
+                )
+                report.failed += 1
+            notice.next_attempt_at = None
+            raise_alert(session, alert, notice.ticket_id, message, f"{alert}:{notice_id}", now)
+            log.warning(
+                "notice %s of ticket %s %s: %s", notice.kind, outgoing.ticket_no, notice.status, tried.last_error
             )
-            log.warning("notice %s of ticket %s failed: %s", notice.kind, outgoing.ticket_no, tried.last_error)
 
     # -- the job -----------------------------------------------------------------
 

@@ -32,9 +32,17 @@ NOTICE_STATUS_LABELS = {
     "pending": "待发送",
     "sent": "已送达",
     "failed": "发送失败",
+    "uncertain": "送达状态不明（请核实投诉人是否已收到）",
     "cancelled": "已取消（个人信息已删除）",
 }
-ATTEMPT_OUTCOME_LABELS = {"sent": "已送达", "failed": "失败", "duplicate": "此前已送达", "unavailable": "不可用"}
+ATTEMPT_OUTCOME_LABELS = {
+    "sent": "已送达",
+    "failed": "失败",
+    "duplicate": "此前已送达",
+    "unavailable": "不可用",
+    "in_flight": "发送中",
+    "uncertain": "送达状态不明",
+}
 ROUTE_LABELS = {"chat": "对话消息", "wechat": "微信消息", "wechat_template": "微信模板消息", "sms": "短信"}
 
 

@@ -125,7 +125,8 @@ class Settings:
     retention_wechat_inbox_days: int = 2
     # Notices on WeChat (bot/notice_routes/wechat.py, docs/wechat.md): the account's credentials are
     # read from this file's WeChatInput block (the same one Rasa reads); outside the 48-hour window a
-    # template message: its id, which notice field fills which template key, the longest value, the link.
+    # template message: its id, which notice field fills which template key, the longest value, the link
+    # (WECHAT_TEMPLATE_URL, else the public chat page CHAT_PAGE_URL; neither: a card without a link).
     wechat_credentials_file: Path = field(default=PROJECT_ROOT / "credentials.yml")
     wechat_template_id: str = ""
     wechat_template_fields: str = "keyword1=ticket_no,keyword2=kind_label,keyword3=deadline"
@@ -228,7 +229,7 @@ class Settings:
             wechat_template_fields=(env.get("WECHAT_TEMPLATE_FIELDS") or "").strip()
             or "keyword1=ticket_no,keyword2=kind_label,keyword3=deadline",
             wechat_template_value_chars=_bounded(env, "WECHAT_TEMPLATE_VALUE_CHARS", 20, 5, 200),
-            wechat_template_url=(env.get("WECHAT_TEMPLATE_URL") or "").strip(),
+            wechat_template_url=(env.get("WECHAT_TEMPLATE_URL") or env.get("CHAT_PAGE_URL") or "").strip(),
             sms_access_key_id=(env.get("ALIBABA_CLOUD_ACCESS_KEY_ID") or "").strip(),
             sms_access_key_secret=(env.get("ALIBABA_CLOUD_ACCESS_KEY_SECRET") or "").strip(),
             sms_sign_name=(env.get("ALIBABA_SMS_SIGN_NAME") or "").strip(),

@@ -12,7 +12,7 @@ from bot.agents import AgentAccount
 from bot.case_review import MALICIOUS_FIELD, CaseReview
 from bot.desk import ticket_views
 from bot.desk.context import Desk
-from bot.notice_sender import unavailable_reason
+from bot.notice_sender import links_missing, unavailable_reason
 from bot.ticket_feed import changes_since
 from bot.tickets import TicketNotFound
 from bot.workspace import TicketFilter
@@ -55,6 +55,10 @@ def visible(desk: Desk, agent: AgentAccount, ticket_no: str) -> Dict[str, Any]:
 def ticket(desk: Desk, agent: AgentAccount, ticket_no: str) -> Dict[str, Any]:
     listed = visible(desk, agent, ticket_no)
     stored = desk.tickets.get(ticket_no)
+    # A WeChat complainant outside the 48-hour window gets a template message: say when it cannot link anywhere.
+    stored["wechat_without_link"] = (
+        links_missing(desk.notice_routes).get("wechat_template") if stored.get("channel") == "wechat" else None
+    )
     stored["notes"] = desk.tickets.notes(ticket_no)
     stored.update(desk.lifecycle.case_file(ticket_no))
     stored["sms_unavailable"] = unavailable_reason(desk.notice_routes, "sms")

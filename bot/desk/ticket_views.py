@@ -112,6 +112,7 @@ def detail(listed: Dict[str, Any], ticket: Dict[str, Any]) -> Dict[str, Any]:
         {**_stamped(pause, ("started_at", "ended_at")), "kind_label": PAUSE_KINDS.get(pause.get("kind"), "")}
         for pause in ticket.get("pauses") or ()
     ]
+    data["wechat_without_link"] = ticket.get("wechat_without_link")
     data["notices"] = [notice_view(notice) for notice in ticket.get("notices") or ()]
     # SMS reaches complainants of the desk and phone, and is every route's fallback: say when it is off.
     data["sms_unavailable"] = ticket.get("sms_unavailable")

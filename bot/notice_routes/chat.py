@@ -54,6 +54,7 @@ def delivered(events: List[Dict[str, Any]], key: str) -> bool:
 
 class ChatRoute:
     name = "chat"
+    deduplicates = True  # reads the conversation first (AlreadyDelivered)
 
     def __init__(self, settings: Settings, rasa: Optional[RasaConversations] = None) -> None:
         self.rasa = rasa or RasaConversations(settings)

@@ -24,13 +24,15 @@ class OutgoingNotice:
 
 
 class DeliveryError(Exception):
-    """The route could not deliver; `retryable` says whether trying again later may help."""
+    """The route could not deliver; `retryable` says whether trying again later may help, `uncertain` that the
+    service may have accepted the notice all the same (a timeout after sending, part of a long notice sent)."""
 
-    def __init__(self, code: str, message: str, retryable: bool = True) -> None:
+    def __init__(self, code: str, message: str, retryable: bool = True, uncertain: bool = False) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.retryable = retryable
+        self.uncertain = uncertain
 
 
 class AlreadyDelivered(Exception):
@@ -39,6 +41,9 @@ class AlreadyDelivered(Exception):
 
 class Route(Protocol):
     name: str  # chat | wechat | wechat_template | sms: recorded on each attempt
+    # Whether the route can tell that it delivered a notice before (and raises AlreadyDelivered): only then
+    # may the sender call it again after a crash; for any other route it records the call as in flight first.
+    deduplicates: bool
 
     def unavailable(self) -> Optional[str]:
         """Why this route cannot be used here (e.g. "未配置短信服务"), or None."""

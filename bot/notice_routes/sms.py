@@ -74,12 +74,20 @@ _EXPLANATIONS: Dict[str, str] = {
 }
 
 
-def sms_delivery_error(code: str, message: str) -> DeliveryError:
-    """Alibaba Cloud's answer as the sender needs it: worth retrying (throttled, busy) or final."""
+def sms_delivery_error(code: str, message: str, uncertain: bool = False) -> DeliveryError:
+    """Alibaba Cloud's answer as the sender needs it: worth retrying (throttled, busy) or final; `uncertain`
+    when the request may have been accepted before the failure (a timeout waiting for the answer)."""
     retryable = code in _RETRYABLE or code.startswith(("Throttling", "isp.", "network"))
     hint = _EXPLANATIONS.get(code, "阿里云短信服务返回错误")
     # Alibaba's messages may quote the request; no phone number reaches the ticket page or the log.
-    return DeliveryError(f"sms_{code}"[:32], f"{hint}（{code}: {mask_text(message[:200])}）", retryable=retryable)
+    detail = f"{hint}（{code}: {mask_text(message[:200])}）"
+    return DeliveryError(f"sms_{code}"[:32], detail, retryable=retryable, uncertain=uncertain)
+
+
+def _not_connected(error: Exception) -> bool:
+    """Whether a failure without an answer came before the request left: the SDK wraps aiohttp's
+    "Cannot connect to host …" (ClientConnectorError) in an UnretryableException, keeping only its text."""
+    return "Cannot connect to host" in str(error)
 
 
 def _endpoint(url: str) -> Tuple[str, str]:
@@ -107,6 +115,7 @@ class SmsRoute:
     """SendSms to ``notice.phone`` with the configured sign name and template."""
 
     name = "sms"
+    deduplicates = False  # Alibaba Cloud sends every SendSms it accepts
 
     def __init__(self, settings: Settings, clock: Callable[[], datetime] = utc_now) -> None:
         self.sign_name = settings.sms_sign_name
@@ -183,10 +192,11 @@ class SmsRoute:
             # An HTTP error (signature, keys, throttling at the gateway) has a code; a network failure has none.
             if error.code:
                 raise self._failed(notice, phone, str(error.code), str(error.message or "")) from error
-            raise self._failed(notice, phone, "network", str(error.message or "")) from error
-        except Exception as error:  # never let an SDK surprise escape the sender
+            uncertain = not _not_connected(error)
+            raise self._failed(notice, phone, "network", str(error.message or ""), uncertain) from error
+        except Exception as error:  # never let an SDK surprise escape the sender (a read timeout comes here)
             logger.exception("SMS notice %s: unexpected SDK failure", notice.key)
-            raise self._failed(notice, phone, "network", type(error).__name__) from error
+            raise self._failed(notice, phone, "network", type(error).__name__, uncertain=True) from error
         body: Any = response.body
         code = str(getattr(body, "code", None) or "unknown")
         if code != "OK":
@@ -194,8 +204,8 @@ class SmsRoute:
         logger.info("SMS notice %s sent to %s (BizId %s)", notice.key, mask_phone(phone), body.biz_id)
 
     @staticmethod
-    def _failed(notice: OutgoingNotice, phone: str, code: str, message: str) -> DeliveryError:
+    def _failed(notice: OutgoingNotice, phone: str, code: str, message: str, uncertain: bool = False) -> DeliveryError:
         logger.warning(
             "SMS notice %s to %s failed: %s %s", notice.key, mask_phone(phone), code, mask_text(message[:200])
         )
-        return sms_delivery_error(code, message)
+        return sms_delivery_error(code, message, uncertain)

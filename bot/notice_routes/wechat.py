@@ -13,6 +13,7 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Callable, Dict, Mapping, Optional, Tuple
+from urllib.parse import urlparse
 
 from sqlalchemy import func, select
 
@@ -40,23 +41,37 @@ logger = logging.getLogger(__name__)
 WINDOW = timedelta(hours=48)
 WINDOW_MARGIN = timedelta(minutes=10)
 WINDOW_CLOSED = "window_closed"
+# Why a template message carries no link to the chat page (the sender's log, the ticket page of a WeChat complaint).
+NO_LINK = "未配置聊天页面地址（CHAT_PAGE_URL 或 WECHAT_TEMPLATE_URL），微信模板消息不含链接"
+BAD_LINK = "聊天页面地址（WECHAT_TEMPLATE_URL / CHAT_PAGE_URL）不是完整的 http(s) 网址，微信模板消息不含链接"
 # 45015: no message from the user for 48 hours (or unfollowed); 45047: the 客服 quota of the window is used up.
 _WINDOW_ERRORS = frozenset({"45015", "45047"})
 # Worth another attempt later: WeChat busy or unreachable, the token still refused after a refresh,
 # the daily quota, the server's IP not yet whitelisted (an operator can fix it).
 _RETRYABLE = frozenset({SYSTEM_BUSY, NETWORK_ERROR, "bad_response", "45009", "40164"}) | TOKEN_ERRORS
+# A network failure other than these (a timeout, a dropped connection) may come after WeChat accepted the
+# message; so may an answer that is not WeChat's JSON. aiohttp's errors for a connection never made:
+_NOT_CONNECTED = frozenset(
+    {"ClientConnectorError", "ClientConnectorSSLError", "ClientConnectorCertificateError", "ClientProxyConnectionError"}
+)
 
 
 def _utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def delivery_error(error: WeChatApiError) -> DeliveryError:
-    """WeChat's answer as the sender needs it: window closed, worth retrying, or final."""
-    if error.code in _WINDOW_ERRORS:
+def delivery_error(error: WeChatApiError, sent_before: bool = False) -> DeliveryError:
+    """WeChat's answer as the sender needs it: window closed, worth retrying, or final; uncertain when WeChat
+    may have accepted the message (or, `sent_before`, an earlier part of the notice)."""
+    if error.code in _WINDOW_ERRORS and not sent_before:
         return DeliveryError(WINDOW_CLOSED, error.explanation, retryable=False)
     retryable = error.code in _RETRYABLE or error.code.startswith("http_5")
-    return DeliveryError(f"wechat_{error.code}"[:32], error.explanation, retryable=retryable)
+    maybe_accepted = error.code == "bad_response" or (
+        error.code == NETWORK_ERROR and error.message not in _NOT_CONNECTED
+    )
+    return DeliveryError(
+        f"wechat_{error.code}"[:32], error.explanation, retryable=retryable, uncertain=maybe_accepted or sent_before
+    )
 
 
 def last_user_message_at(db: Database, openid: str) -> Optional[datetime]:
@@ -95,6 +110,7 @@ class WeChatRoute:
     """客服消息 within the 48-hour window since the follower's last message."""
 
     name = "wechat"
+    deduplicates = False  # WeChat delivers every message it accepts
 
     def __init__(self, account: WeChatAccount, db: Database, clock: Callable[[], datetime] = _utcnow) -> None:
         self.account = account
@@ -114,12 +130,12 @@ class WeChatRoute:
             question, buttons = rating_question()
             texts.append(text_with_buttons(question, buttons))
         # A long notice takes several messages; each counts against the window's quota of 5.
-        for message in merge_texts(texts, credentials.max_reply_bytes):
+        for sent, message in enumerate(merge_texts(texts, credentials.max_reply_bytes)):
             try:
                 await api.send_text(openid, message)
             except WeChatApiError as error:
                 logger.warning("WeChat notice %s failed: %s %s", notice.key, error.code, error.message)
-                raise delivery_error(error) from error
+                raise delivery_error(error, sent_before=sent > 0) from error
 
     async def close(self) -> None:
         await self.account.close()
@@ -129,11 +145,15 @@ class WeChatTemplateRoute:
     """A template message with the notice's fields and a link to the chat page, at any time."""
 
     name = "wechat_template"
+    deduplicates = False
 
     def __init__(self, account: WeChatAccount, settings: Settings) -> None:
         self.account = account
         self.template_id = settings.wechat_template_id
-        self.url = settings.wechat_template_url or None
+        self.url: Optional[str] = settings.wechat_template_url or None
+        self.no_link: Optional[str] = None if self.url else NO_LINK
+        if self.url and not _absolute(self.url):  # WeChat would open nothing (or refuse the message)
+            self.url, self.no_link = None, BAD_LINK
         self.value_chars = settings.wechat_template_value_chars
         self.mapping: Dict[str, str] = {}
         self.problem = account.problem
@@ -149,6 +169,11 @@ class WeChatTemplateRoute:
     def unavailable(self) -> Optional[str]:
         return self.problem
 
+    def without_link(self) -> Optional[str]:
+        """Why the template message cannot link to the chat page (its reader sees only the short fields), or None;
+        None too when the route is unavailable anyway."""
+        return None if self.problem is not None else self.no_link
+
     async def deliver(self, notice: OutgoingNotice) -> None:
         if self.problem is not None:
             raise DeliveryError("unavailable", self.problem, retryable=False)
@@ -162,6 +187,11 @@ class WeChatTemplateRoute:
 
     async def close(self) -> None:
         await self.account.close()
+
+
+def _absolute(url: str) -> bool:
+    parsed = urlparse(url)
+    return parsed.scheme in ("http", "https") and bool(parsed.netloc)
 
 
 def wechat_account(settings: Settings, env: Optional[Mapping[str, str]] = None) -> WeChatAccount:

@@ -3,7 +3,8 @@
 The sender's real routes reach Rasa (chat; tested against a real Rasa in tests/e2e), WeChat's and Alibaba
 Cloud's servers (which cannot be reached from here). `ScriptedRoute` stands in for any of them in process:
 it keeps what it delivered like a conversation or a phone would (by idempotency key), raises the failures a
-test scripts, and answers AlreadyDelivered for a key it has delivered, as every real route must.
+test scripts, and answers AlreadyDelivered for a key it has delivered, as the chat route does (the routes that
+cannot are tested with the real WeChat and SMS routes against their fakes).
 """
 
 from __future__ import annotations
@@ -14,8 +15,15 @@ from bot.notice_routes.route import AlreadyDelivered, DeliveryError, OutgoingNot
 
 
 class ScriptedRoute:
-    def __init__(self, name: str, failures: Optional[List[DeliveryError]] = None, unavailable: Optional[str] = None):
+    def __init__(
+        self,
+        name: str,
+        failures: Optional[List[DeliveryError]] = None,
+        unavailable: Optional[str] = None,
+        deduplicates: bool = True,
+    ):
         self.name = name
+        self.deduplicates = deduplicates  # False: stands in for WeChat or SMS (the sender commits in flight first)
         self.failures = list(failures or [])  # raised one per call, before anything is delivered
         self.reason = unavailable
         self.delivered: List[OutgoingNotice] = []  # what the complainant received, in order

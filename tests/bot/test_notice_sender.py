@@ -1,7 +1,8 @@
 """The notice sender: at least once, never twice through one route, retries with backoff, SMS fallback, alerts.
 
 Routes are tests/bot/scripted_routes.ScriptedRoute (in process; the real chat route is tested against a real
-Rasa in tests/e2e/test_notices.py, WeChat's and Alibaba Cloud's servers cannot be reached from here).
+Rasa in tests/e2e/test_notices.py; the WeChat and SMS routes, which cannot deduplicate, against their fakes in
+tests/bot/notice_routes/test_uncertain_delivery.py).
 """
 
 from __future__ import annotations
@@ -16,45 +17,20 @@ from sqlalchemy import select
 
 from bot.alerts import KIND_LABELS
 from bot.launch.ports import free_port
-from bot.models import Alert, Notice, NoticeAttempt, Ticket
+from bot.models import Notice, Ticket
 from bot.notice_routes.route import DeliveryError
 from bot.notice_sender import NoticeSender, backoff, chain_for, route_for, unavailable_reason
 from bot.notices import NoticeTexts, latest_sent_notice, notice_by_key, queue_notice
 from tests.bot.clocks import Clock
 from tests.bot.command_line import cli
+from tests.bot.queued_notices import NOW, alerts, notice_row, ticket_with_notice
 from tests.bot.races import at_once
-from tests.bot.sample_tickets import shanghai, submit
 from tests.bot.scripted_routes import ScriptedRoute, failing
-
-NOW = shanghai(2026, 6, 2, 10)
 
 
 @pytest.fixture
 def clock():
     return Clock(NOW)
-
-
-def ticket_with_notice(db, settings, channel="web", kind="extension", asks_rating=False):
-    ticket_no = submit(db, settings, shanghai(2026, 6, 1, 10), channel=channel, conversation_id=f"{channel}-conv")
-    with db.transaction() as session:
-        ticket = session.execute(select(Ticket).where(Ticket.ticket_no == ticket_no)).scalar_one()
-        notice = queue_notice(session, ticket, kind, NOW, "需调取医院病历", asks_rating, texts=NoticeTexts(settings))
-        session.flush()
-        return ticket_no, notice.id
-
-
-def notice_row(db, notice_id):
-    with db.transaction() as session:
-        notice = session.get(Notice, notice_id).as_dict()
-        attempts = session.execute(
-            select(NoticeAttempt).where(NoticeAttempt.notice_id == notice_id).order_by(NoticeAttempt.id)
-        ).scalars()
-        return notice, [(a.route, a.outcome, a.code, a.detail) for a in attempts]
-
-
-def alerts(db):
-    with db.transaction() as session:
-        return [(a.kind, a.message) for a in session.execute(select(Alert)).scalars()]
 
 
 def run(sender):
@@ -265,7 +241,14 @@ def test_the_command_line_runs_a_pass_and_rasa_down_is_retried(tmp_path, sqlite_
     down = f"http://127.0.0.1:{free_port()}"  # Rasa is not running
     run = cli(tmp_path, "notices", "send", RASA_URL=down)
     assert run.returncode == 0, run.stderr
-    assert json.loads(run.stdout) == {"claimed": 1, "sent": 0, "duplicates": 0, "retrying": 1, "failed": 0}
+    assert json.loads(run.stdout) == {
+        "claimed": 1,
+        "sent": 0,
+        "duplicates": 0,
+        "retrying": 1,
+        "failed": 0,
+        "uncertain": 0,
+    }
     notice, [(route, outcome, code, _)] = notice_row(sqlite_db, notice_id)
     assert (route, outcome, code) == ("chat", "failed", "rasa_unavailable") and notice["status"] == "pending"
     bad = cli(tmp_path, "notices", "send", "--every", "0s")

@@ -10,7 +10,8 @@ import yaml
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot import replies
+from bot import lifecycle as lifecycle_module
+from bot import replies, timekeeping
 from bot.callbacks import Callbacks
 from bot.lifecycle import Lifecycle
 from bot.models import Notice, Ticket
@@ -24,6 +25,8 @@ from bot.notices import (
     parse,
     queue_notice,
 )
+from bot.ticket_editing import StaleTicket
+from bot.tickets import LifecycleError
 from tests.bot.clocks import Clock
 from tests.bot.sample_tickets import AGENT_LI, SUPERVISOR, shanghai, submit
 
@@ -179,6 +182,48 @@ def test_extensions_and_pauses_queue_rendered_notices(lifecycle, db, ticket_no):
     assert extension["kind"] == "extension" and extension["detail"] == "需调取医院病历"
     assert "延长至2026年7月11日" in extension["body"] and "需调取医院病历" in extension["body"]
     assert pause["kind"] == "pause" and "伤残等级鉴定" in pause["body"] and "不计入" in pause["body"]
+
+
+def test_a_refused_change_queues_no_notice(lifecycle, db, settings, ticket_no):
+    ticket = lifecycle.mark_complex(ticket_no, "涉及多家医院", 1, AGENT_LI)
+    with pytest.raises(StaleTicket):  # approved on a page loaded before the ticket became complex
+        lifecycle.approve_extension(ticket_no, 1, SUPERVISOR, days=10, reason="需调取医院病历")
+    with pytest.raises(LifecycleError, match="延长天数"):
+        lifecycle.approve_extension(ticket_no, ticket["version"], SUPERVISOR, days=400, reason="需调取医院病历")
+    bare = submit(db, settings, RECEIVED, {"assignee": "li"})  # no findings, decision or notice text yet
+    with pytest.raises(LifecycleError):
+        lifecycle.advance(bare, "follow_up", {}, 1, AGENT_LI)
+    assert queued(db, ticket_no) == queued(db, bare) == []
+    assert stored(db, ticket_no).extension_days == 0 and stored(db, bare).status == "accepted"
+
+
+@pytest.mark.parametrize("action", ["approve_extension", "advance"])
+def test_a_change_overtaken_after_queueing_its_notice_leaves_none(
+    lifecycle, db, settings, ticket_no, monkeypatch, action
+):
+    """The notice is written in the change's transaction: when another desk user's change commits first, the
+    version check fails at the end and the notice goes with the rollback."""
+    ticket = lifecycle.mark_complex(ticket_no, "涉及多家医院", 1, AGENT_LI)
+    other_desk = Lifecycle(db, settings)
+    module = timekeeping if action == "approve_extension" else lifecycle_module
+    name = "owe_notice" if action == "approve_extension" else "queue_notice"
+    queue = getattr(module, name)
+
+    def queue_then_overtaken(*args, **kwargs):
+        queue(*args, **kwargs)
+        other_desk.record(ticket_no, {"findings": "另一位处理人同时保存的核实情况"}, ticket["version"], AGENT_LI)
+
+    monkeypatch.setattr(module, name, queue_then_overtaken)
+    with pytest.raises(StaleTicket):
+        if action == "approve_extension":
+            lifecycle.approve_extension(ticket_no, ticket["version"], SUPERVISOR, days=10, reason="需调取医院病历")
+        else:
+            lifecycle.advance(ticket_no, "follow_up", {}, ticket["version"], AGENT_LI)
+    assert queued(db, ticket_no) == []
+    after = stored(db, ticket_no)
+    assert (
+        after.findings == "另一位处理人同时保存的核实情况" and after.extension_days == 0 and after.status == "accepted"
+    )
 
 
 def test_a_callback_converted_to_a_complaint_is_acknowledged(db, settings, clock):

@@ -85,6 +85,10 @@
     document.getElementById("pauses").replaceChildren(...t.pauses.map((pause) => el("li",
       pause.kind_label + "（" + pause.note + "）：" + when(pause.started_at) + " → " +
       (pause.ended_at ? when(pause.ended_at) : "进行中"))));
+    const wechatNoLink = document.getElementById("wechat-no-link");
+    wechatNoLink.hidden = !t.wechat_without_link;
+    wechatNoLink.textContent = t.wechat_without_link ? t.wechat_without_link +
+      "：投诉人超过48小时未与公众号互动时，收到的模板消息无法打开聊天页面查看通知全文。" : "";
     // Each notice to the complainant, then every delivery attempt: time, route, outcome, code and detail.
     document.getElementById("notices").replaceChildren(...t.notices.map((notice) => {
       const item = el("li", when(notice.created_at) + " " + notice.kind_label + "：" + notice.status_label +

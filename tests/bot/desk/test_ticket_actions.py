@@ -11,10 +11,13 @@ from sqlalchemy import select
 
 from bot.agents import Role
 from bot.models import Notice
+from bot.notice_routes.route import DeliveryError
+from bot.notice_routes.wechat import NO_LINK
 from bot.notice_sender import NoticeSender
 from bot.satisfaction import RatingOutcome, record_rating
 from tests.bot.desk.client import DeskClient
 from tests.bot.desk.server import DeskServer
+from tests.bot.notice_routes.wechat_account import CONVERSATION, SECRET_VARIABLE, write_credentials
 from tests.bot.sample_tickets import submit
 from tests.bot.scripted_routes import ScriptedRoute, failing
 
@@ -181,6 +184,45 @@ def test_the_ticket_shows_each_notice_with_every_delivery_attempt(desk, own):
     [attempt] = result["delivery_attempts"]
     assert (attempt["route_label"], attempt["outcome_label"], attempt["code"]) == ("对话消息", "失败", "timeout")
     assert attempt["detail"] == "服务暂时不可用" and attempt["at"].endswith("+00:00")
+
+
+def test_a_notice_that_may_have_reached_the_complainant_is_shown_as_uncertain(desk, own):
+    li = desk.agent("li")
+    ticket = advance(li, own, "investigating", 1).json()
+    for target, content in list(CONTENT.items())[:3]:
+        ticket = advance(li, own, target, ticket["version"], **content).json()
+    # A route that cannot tell whether it delivered (WeChat, SMS) timed out after sending; SMS is off here.
+    maybe = ScriptedRoute("chat", [DeliveryError("timeout", "等待应答超时", uncertain=True)], deduplicates=False)
+    assert asyncio.run(NoticeSender(desk.db, desk.settings, {"chat": maybe}).run_once()).uncertain == 1
+    [result] = li.get(f"/api/tickets/{own}").json()["notices"]
+    assert result["status"] == "uncertain" and result["status_label"] == "送达状态不明（请核实投诉人是否已收到）"
+    assert [(a["route_label"], a["outcome_label"]) for a in result["delivery_attempts"]] == [
+        ("对话消息", "送达状态不明"),
+        ("短信", "不可用"),
+    ]
+    assert "不再经此渠道发送" in result["delivery_attempts"][0]["detail"]
+
+
+@pytest.mark.parametrize("chat_page", ["", "https://kf.example.com/webhooks/web/"])
+def test_a_wechat_ticket_says_when_template_messages_cannot_link_to_the_chat_page(desk_factory, tmp_path, chat_page):
+    credentials = write_credentials(tmp_path, "http://127.0.0.1:9")  # never called: the desk only reads it
+    desk = desk_factory(
+        WECHAT_CREDENTIALS_FILE=str(credentials),
+        WECHAT_TEMPLATE_ID="TPL-desk-0001",
+        CHAT_PAGE_URL=chat_page,
+        **{SECRET_VARIABLE: "desk-test-secret"},
+    )
+    follower = submit(
+        desk.db, desk.settings, received(2), {"assignee": "li"}, channel="wechat", conversation_id=CONVERSATION
+    )
+    web = submit(desk.db, desk.settings, received(2), {"assignee": "li"}, channel="socketio")
+    li = desk.agent("li")
+    shown = li.get(f"/api/tickets/{follower}").json()["wechat_without_link"]
+    if chat_page:
+        assert shown is None
+    else:
+        assert shown == NO_LINK and "CHAT_PAGE_URL" in shown
+    assert li.get(f"/api/tickets/{web}").json()["wechat_without_link"] is None  # not a WeChat complainant
 
 
 def test_a_supervisor_rejects_an_extension_request_with_a_reason(desk, own):

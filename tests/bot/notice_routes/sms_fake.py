@@ -6,7 +6,7 @@ documented V3 signature (ACS3-HMAC-SHA256, the scheme the installed SDK uses): t
 is rebuilt here from what arrived on the wire, hashed and signed with the account's secret, and must
 match the Authorization header; the payload hash, date and nonce are checked too. It then checks the
 SendSms parameters against an approved sign name and template, records the messages it accepts, and
-can be told to answer the next requests with error codes.
+can be told to answer the next requests with error codes, or to answer late (after accepting).
 """
 
 from __future__ import annotations
@@ -58,6 +58,7 @@ class FakeAlibabaSms:
         self.templates: Dict[str, Tuple[str, ...]] = {}
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.answer_delay = 0.0  # seconds between accepting a request and answering it
         self._lock = threading.Lock()
         self._requests: List[Dict[str, Any]] = []
         self._messages: List[Dict[str, Any]] = []
@@ -103,6 +104,7 @@ class FakeAlibabaSms:
             self._messages.clear()
             self._answers.clear()
             self.templates.clear()
+            self.answer_delay = 0.0
 
     def add_template(self, code: str, *variables: str) -> None:
         with self._lock:
@@ -141,6 +143,7 @@ class FakeAlibabaSms:
             if code == "OK":
                 self._messages.append({**params, "TemplateParam": json.loads(params["TemplateParam"])})
             count = len(self._requests)
+        await asyncio.sleep(self.answer_delay)
         answer = {"Code": code, "Message": "OK" if code == "OK" else f"fake refusal {code}", "RequestId": f"R{count}"}
         if code == "OK":
             answer["BizId"] = f"{count:06d}^0"

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Iterator, Optional
+from typing import Optional
 
 import pytest
 
@@ -16,42 +16,11 @@ from bot.launch.ports import free_port
 from bot.notice_links import NoticeLinks
 from bot.notice_routes.route import DeliveryError, OutgoingNotice
 from bot.notice_routes.sms import NOT_CONFIGURED, SmsRoute
-from tests.bot.notice_routes.sms_fake import FakeAlibabaSms
-from tests.databases import make_settings
-
-KEY_ID = "LTAI5tFakeKeyIdForTests"
-KEY_SECRET = "fake-secret-0123456789abcdef"
-SIGN = "某某保险"
-TEMPLATE = "SMS_480000001"
-PHONE = "13812345678"
-
-
-@pytest.fixture(scope="module")
-def sms_server() -> Iterator[FakeAlibabaSms]:
-    server = FakeAlibabaSms(KEY_ID, KEY_SECRET, SIGN).start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def sms(sms_server: FakeAlibabaSms) -> FakeAlibabaSms:
-    """The fake Alibaba Cloud SMS endpoint (a test double), emptied, with the approved template."""
-    sms_server.reset()
-    sms_server.add_template(TEMPLATE, "ticket_no", "kind", "deadline")
-    return sms_server
+from tests.bot.notice_routes.sms_account import KEY_SECRET, PHONE, SIGN, TEMPLATE, sms_settings
 
 
 def route(tmp_path, endpoint: str, **env: str) -> SmsRoute:
-    values = {
-        "ALIBABA_CLOUD_ACCESS_KEY_ID": KEY_ID,
-        "ALIBABA_CLOUD_ACCESS_KEY_SECRET": KEY_SECRET,
-        "ALIBABA_SMS_SIGN_NAME": SIGN,
-        "ALIBABA_SMS_TEMPLATE_CODE": TEMPLATE,
-        "ALIBABA_SMS_ENDPOINT": endpoint,
-        "ALIBABA_SMS_TIMEOUT_SECONDS": "5",
-        **env,
-    }
-    return SmsRoute(make_settings(tmp_path, **values))
+    return SmsRoute(sms_settings(tmp_path, endpoint, **env))
 
 
 def notice(phone: Optional[str] = PHONE, kind_label: str = "处理结果") -> OutgoingNotice:

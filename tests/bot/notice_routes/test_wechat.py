@@ -3,21 +3,24 @@ reached from here), with the 48-hour window read from the real inbox table."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
-from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import AsyncIterator, Tuple
 
 import pytest
 
-from bot.channels.wechat.inbox import Inbox
+from bot.launch.ports import free_port
 from bot.notice_routes.route import DeliveryError, OutgoingNotice
-from bot.notice_routes.wechat import WeChatRoute, WeChatTemplateRoute, wechat_routes
+from bot.notice_routes.wechat import BAD_LINK, NO_LINK, WeChatRoute, WeChatTemplateRoute, wechat_routes
+from bot.notice_sender import NoticeSender
 from tests.bot.channels.wechat.callbacks import APP_SECRET
 from tests.bot.notice_routes.wechat_account import (
     CONVERSATION,
     OPENID,
     SECRET_VARIABLE,
     notice_fields,
+    user_wrote,
     write_credentials,
 )
 from tests.databases import make_settings
@@ -39,12 +42,6 @@ def notice(conversation_id: str = CONVERSATION, **fields: str) -> OutgoingNotice
         text="您的投诉TS20261206000123已有处理结果：……",
         fields=notice_fields(**fields),
     )
-
-
-def user_wrote(db, hours_ago: float) -> None:
-    """The follower's last message reached the webhook this long ago."""
-    at = datetime.now(timezone.utc) - timedelta(hours=hours_ago)
-    Inbox(db, clock=lambda: at).claim(f"msg|gh|{hours_ago}", OPENID, f"{int(hours_ago * 1000):040d}")
 
 
 def build(tmp_path, db, wechat_api, **env: str) -> Routes:
@@ -115,8 +112,31 @@ async def test_wechat_closing_the_window_early_is_reported_as_window_closed(rout
     wechat_api.fail_next_sends((45047, "out of response count limit"))
     with pytest.raises(DeliveryError) as info:
         await wechat.deliver(notice())
-    assert info.value.code == "window_closed" and not info.value.retryable
+    assert info.value.code == "window_closed" and not info.value.retryable and not info.value.uncertain
     assert "上限" in info.value.message
+
+
+async def test_a_long_notice_refused_after_its_first_part_went_out_is_uncertain(routes, db, wechat_api):
+    wechat, _ = routes
+    user_wrote(db, hours_ago=1)
+    wechat_api.fail_next_sends((0, "ok"), (45047, "out of response count limit"))
+    with pytest.raises(DeliveryError) as info:
+        await wechat.deliver(replace(notice(), text="经核实，您的理赔材料已收齐，审核结论如下。" * 200))
+    # Sending it again would repeat the first part: not "window closed" (which moves on as if nothing went out).
+    assert info.value.uncertain and info.value.code == "wechat_45047"
+    assert len(wechat_api.delivered(OPENID)) == 1
+
+
+async def test_a_wechat_that_cannot_be_reached_sent_nothing(tmp_path, db):
+    nothing_listens = SimpleNamespace(url=f"http://127.0.0.1:{free_port()}")
+    wechat, _ = build(tmp_path, db, nothing_listens)
+    user_wrote(db, hours_ago=1)
+    try:
+        with pytest.raises(DeliveryError) as info:
+            await wechat.deliver(notice())
+    finally:
+        await wechat.close()
+    assert info.value.code == "wechat_network" and info.value.retryable and not info.value.uncertain
 
 
 async def test_template_values_are_shortened_and_missing_fields_dashed(tmp_path, db, wechat_api):
@@ -224,3 +244,36 @@ async def test_template_needs_its_id_and_a_valid_mapping(tmp_path, db, wechat_ap
     assert "WECHAT_TEMPLATE_FIELDS" in (bad.unavailable() or "")
     await wechat.close()
     await bad.close()
+
+
+async def test_the_template_links_to_the_public_chat_page_when_no_other_link_is_set(tmp_path, db, wechat_api):
+    wechat_api.add_template(TEMPLATE_ID, "keyword1", "keyword2", "keyword3")
+    wechat, template = build(tmp_path, db, wechat_api, WECHAT_TEMPLATE_URL="", CHAT_PAGE_URL=CHAT_PAGE)
+    try:
+        assert template.without_link() is None
+        await template.deliver(notice())
+    finally:
+        await wechat.close()
+    [send] = wechat_api.template_sends
+    assert send["errcode"] == 0 and send["body"]["url"] == CHAT_PAGE
+
+
+@pytest.mark.parametrize("address,reason", [("", NO_LINK), ("/webhooks/web/", BAD_LINK)])
+async def test_without_a_chat_page_address_the_template_has_no_link_and_the_sender_says_so(
+    tmp_path, db, wechat_api, caplog, address, reason
+):
+    wechat_api.add_template(TEMPLATE_ID, "keyword1", "keyword2", "keyword3")
+    wechat, template = build(tmp_path, db, wechat_api, WECHAT_TEMPLATE_URL=address)
+    try:
+        assert template.without_link() == reason and "CHAT_PAGE_URL" in reason
+        with caplog.at_level(logging.WARNING, logger="bot.notice_sender"):
+            NoticeSender(db, make_settings(tmp_path), {"wechat": wechat, "wechat_template": template})
+        assert f"notice route wechat_template: {reason}" in caplog.text  # at the sender's start
+        await template.deliver(notice())
+    finally:
+        await wechat.close()
+    [send] = wechat_api.template_sends
+    assert send["errcode"] == 0 and "url" not in send["body"]
+    # A template route that cannot be used at all says only that (the desk shows no link warning for it).
+    _, unconfigured = build(tmp_path, db, wechat_api, WECHAT_TEMPLATE_URL=address, WECHAT_TEMPLATE_ID="")
+    assert unconfigured.without_link() is None
