@@ -197,6 +197,7 @@ def test_a_supervisor_extends_a_ticket_and_sees_the_overdue_alert(desk, chromium
     # The person complained about is chosen, shown and audited by name (the username stays underneath).
     AgentService(desk.db).add("zhou", "周小红", PASSWORD, Role.AGENT)
     page.reload()
+    expect(page.locator("#fields")).to_contain_text("钱七")  # the page has rendered the ticket into its forms
     page.select_option("#subject-staff select[name=subject_staff]", label="周小红")
     page.click("#subject-staff button[type=submit]")
     expect(page.locator("#fields")).to_contain_text("被投诉人员周小红")
