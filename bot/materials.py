@@ -5,6 +5,7 @@ Every answer about claim documents is rendered from the one reviewed file
 whichever channel, form or phrasing led to the question. The answer is phone-first:
 a short summary (condolence, documents, how to apply), the reasons on request.
 The review metadata (version, reviewer) never enters the policyholder's text.
+A version other than the one last reviewed is a draft, and says so.
 """
 
 from __future__ import annotations
@@ -17,6 +18,10 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple
 import yaml
 
 from bot.rasa.nlu.vocabulary import CLAIM_TYPES
+
+# review_status in message metadata.
+DRAFT = "draft"
+REVIEWED = "reviewed"
 
 
 class MaterialsFileError(ValueError):
@@ -44,6 +49,8 @@ class ClaimType:
 @dataclass(frozen=True)
 class MaterialsScript:
     version: str
+    # The last review: of which version, by whom, when. It vouches for this text only if the versions match.
+    reviewed_version: str
     reviewed_by: str
     reviewed_on: str
     documents: Mapping[str, Document]
@@ -76,9 +83,32 @@ class MaterialsScript:
         """Summary and reasons in one text, for agents' canned replies."""
         return self.summary(claim_type) + "\n" + self.reasons(claim_type)
 
+    @property
+    def is_draft(self) -> bool:
+        """True while the text served is not the version last reviewed."""
+        return self.version != self.reviewed_version
+
     def metadata(self) -> Dict[str, str]:
-        """The review record, for message metadata and logs (never the user's text)."""
-        return {"script_version": self.version, "reviewed_by": self.reviewed_by, "reviewed_on": self.reviewed_on}
+        """The review record of this text, for message metadata and logs (never the user's text).
+
+        A draft names no reviewer: the last review was of another text."""
+        if self.is_draft:
+            return {"script_version": self.version, "review_status": DRAFT}
+        return {
+            "script_version": self.version,
+            "review_status": REVIEWED,
+            "reviewed_by": self.reviewed_by,
+            "reviewed_on": self.reviewed_on,
+        }
+
+    def draft_warning(self) -> Optional[str]:
+        """What the servers log at start while a draft is served, or None."""
+        if not self.is_draft:
+            return None
+        return (
+            f"the claim-materials script is the unreviewed draft {self.version} (last reviewed: "
+            f"{self.reviewed_version}); release a reviewed version as README.md says (Claim-materials script)"
+        )
 
     def explain(self, document_id: str) -> str:
         """Why one document is needed, from the same file."""
@@ -134,6 +164,7 @@ def parse(raw: Mapping) -> MaterialsScript:
         )
     return MaterialsScript(
         version=str(_require(raw, "version", "file")),
+        reviewed_version=str(_require(raw, "reviewed_version", "file")),
         reviewed_by=str(_require(raw, "reviewed_by", "file")),
         reviewed_on=str(_require(raw, "reviewed_on", "file")),
         documents=documents,

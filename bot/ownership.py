@@ -89,12 +89,15 @@ class Ownership(TicketEditor):
     def set_subject_staff(
         self, ticket_no: str, staff: Optional[str], expected_version: int, actor: Viewer
     ) -> Dict[str, Any]:
-        """Records the agent complained about (their desk username); they can no longer handle it."""
+        """Records the agent complained about (an active handler's username); they can no longer handle it.
+        One recorded before stays when the form is saved unchanged, even after their account was closed."""
         value = (staff or "").strip() or None
         if value is not None and len(value) > MAX_STAFF:
             raise OwnershipError(f"被投诉人员不能超过{MAX_STAFF}个字符")
 
         def work(session: Session, ticket: Ticket, now: datetime) -> None:
+            if value is not None and value != ticket.subject_staff:
+                self._check_agent(session, value)
             if value is not None and value == ticket.assignee:
                 raise OwnershipError("被投诉人员不能处理本工单，请先由主管改派给其他人员")
             set_audited(session, ticket, "subject_staff", value, actor.username, now)

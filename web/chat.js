@@ -9,6 +9,8 @@
   var TYPING_TIMEOUT_MS = 60000;
   var LABEL_BOT = "智能助手";
   var LABEL_AGENT = "人工客服";
+  // Room above a long answer scrolled to its start (the list's top padding).
+  var MESSAGE_GAP_PX = 8;
 
   var els = {
     status: document.getElementById("status"),
@@ -96,8 +98,21 @@
     els.status.textContent = text;
   }
 
+  // To the end, unless an answer of this turn (since the user's last message)
+  // is taller than the view: then to its start, where reading begins on a phone.
   function scrollToEnd() {
-    els.messages.scrollTop = els.messages.scrollHeight;
+    var list = els.messages;
+    var end = list.scrollHeight - list.clientHeight;
+    var tall = null;
+    for (var node = list.lastElementChild; node && node.classList.contains("message"); node = node.previousElementSibling) {
+      if (node.classList.contains("from-user")) break;
+      if (node.offsetHeight > list.clientHeight) tall = node;
+    }
+    if (tall) {
+      var start = list.scrollTop + tall.getBoundingClientRect().top - list.getBoundingClientRect().top - MESSAGE_GAP_PX;
+      end = Math.min(end, Math.max(0, start));
+    }
+    list.scrollTop = end;
   }
 
   function agentLabel(agent) {

@@ -19,6 +19,8 @@ from bot.workspace import TicketFilter
 
 HIDDEN_MESSAGE = "工单不存在或您无权查看"
 MAX_ALERTS_SHOWN = 100
+# Ticket fields that hold a desk username: the page shows them, and their audit entries, by display name.
+ACCOUNT_FIELDS = ("assignee", "subject_staff", "extension_requested_by", "extension_approved_by")
 
 
 class TicketHidden(LookupError):
@@ -30,6 +32,12 @@ class TicketHidden(LookupError):
 def _named(item: Dict[str, Any], names: Mapping[str, str], *fields: str) -> Dict[str, Any]:
     """The item with `<field>_name`: the display name of the account a field names (usernames stay for the API)."""
     return {**item, **{f"{field}_name": names.get(item.get(field) or "", item.get(field)) for field in fields}}
+
+
+def _named_event(event: Dict[str, Any], names: Mapping[str, str]) -> Dict[str, Any]:
+    """An audit entry with the actor's display name, and the old and new ones where the field names a person."""
+    named = _named(event, names, "actor")
+    return _named(named, names, "old_value", "new_value") if event.get("field") in ACCOUNT_FIELDS else named
 
 
 def ticket_list(desk: Desk, agent: AgentAccount, query: TicketFilter) -> Dict[str, Any]:
@@ -65,10 +73,8 @@ def ticket(desk: Desk, agent: AgentAccount, ticket_no: str) -> Dict[str, Any]:
     without_link = getattr(desk.notice_routes.get("sms"), "without_link", None)
     stored["sms_without_link"] = without_link() if without_link is not None else None
     names = desk.supervision.names()
-    data = _named(
-        ticket_views.detail(listed, stored), names, "assignee", "extension_requested_by", "extension_approved_by"
-    )
-    data["events"] = [_named(event, names, "actor") for event in data["events"]]
+    data = _named(ticket_views.detail(listed, stored), names, *ACCOUNT_FIELDS)
+    data["events"] = [_named_event(event, names) for event in data["events"]]
     data["notes"] = [_named(note, names, "author") for note in data["notes"]]
     data["call_attempts"] = [_named(attempt, names, "actor") for attempt in data["call_attempts"]]
     # Review marks are supervisors' business: an agent handling the complaint never sees a malicious mark.

@@ -64,16 +64,22 @@ def typical_case(body: Any) -> Tuple[str, str, str]:
     )
 
 
-def assignee(body: Any) -> Optional[str]:
-    """The agent's username, or None for the unassigned pool."""
-    value = fields.text(body, "assignee", 64, required=False, label="处理人").lower()
+def _username(body: Any, name: str, label: str) -> Optional[str]:
+    """A desk username chosen on the page, or None; whether the account exists is the domain's check."""
+    value = fields.text(body, name, 64, required=False, label=label).lower()
     if value and not USERNAME.match(value):
-        raise InvalidInput("处理人无效")
+        raise InvalidInput(f"{label}无效")
     return value or None
 
 
+def assignee(body: Any) -> Optional[str]:
+    """The agent's username, or None for the unassigned pool."""
+    return _username(body, "assignee", "处理人")
+
+
 def subject_staff(body: Any) -> Optional[str]:
-    return _optional(body, "subject_staff", "被投诉人员", 64)
+    """The username of the person complained about, or None."""
+    return _username(body, "subject_staff", "被投诉人员")
 
 
 def extension(body: Any, maximum: int) -> Tuple[int, str]:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections import Counter
+from typing import List, Tuple
 
 from sanic import Blueprint, Request, response
 from sanic.response import HTTPResponse
 
+from bot.agents import AgentAccount
 from bot.callbacks import OUTCOME_LABELS as CALL_OUTCOME_LABELS
 from bot.desk import casefile, ticket_forms
 from bot.desk.casefile import TicketHidden
@@ -29,14 +32,24 @@ def ticket_no(text: str) -> str:
     return text
 
 
+def _by_name(accounts: List[AgentAccount]) -> List[Tuple[str, str]]:
+    """(username, what the choice shows): the display name, with the username when two share a name."""
+    shared = Counter(account.display_name for account in accounts)
+    return [
+        (a.username, a.display_name if shared[a.display_name] == 1 else f"{a.display_name}（{a.username}）")
+        for a in accounts
+    ]
+
+
 async def ticket_page(request: Request, number: str) -> HTTPResponse:
     desk, login = desk_of(request), request.ctx.login
     try:
         await asyncio.to_thread(casefile.ticket, desk, login.agent, number)
     except TicketHidden as exc:
         return desk.page("refused.html", 404, login=login, message=exc.message)
-    # Supervisors assign by choosing a person by display name; the value is the username, validated as before.
-    assignees = await asyncio.to_thread(desk.agents.handlers) if login.agent.is_supervisor else []
+    # People are chosen by display name (assignee, person complained about); the value is the username,
+    # validated by the server.
+    people = _by_name(await asyncio.to_thread(desk.agents.handlers))
     return desk.page(
         "ticket.html",
         login=login,
@@ -48,7 +61,8 @@ async def ticket_page(request: Request, number: str) -> HTTPResponse:
         complex_days=desk.settings.complex_deadline_days,
         pause_kinds=PAUSE_KINDS,
         categories=CATEGORY_LABELS,
-        assignees=assignees,
+        assignees=people if login.agent.is_supervisor else [],
+        staff=people,
     )
 
 

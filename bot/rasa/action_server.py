@@ -136,6 +136,15 @@ def create_app(token: str, actions_package: str = "actions") -> "Sanic":
     return app
 
 
+def warn_if_draft_materials(settings: Settings) -> None:
+    """One warning at start while the claim-materials script the actions answer with is an unreviewed draft."""
+    from bot import materials
+
+    warning = materials.load(settings.materials_file).draft_warning()
+    if warning:
+        log.warning(warning)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bot.rasa.action_server",
@@ -163,6 +172,7 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     app = create_app(token, args.actions)
     plugin_manager().hook.attach_sanic_app_extensions(app=app)
+    warn_if_draft_materials(settings)
     host = args.host or settings.bind_host
     log.info("action server listening on http://%s:%d (every route but /health needs %s)", host, args.port, HEADER)
     app.run(host=host, port=args.port, workers=number_of_sanic_workers(), access_log=False)

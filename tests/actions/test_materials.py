@@ -22,6 +22,9 @@ async def test_summary_offers_the_reasons_and_carries_the_version_as_metadata(sv
     assert message["buttons"] == [reasons_button("death")]
     assert message["buttons"][0]["title"] == REASONS_BUTTON_TITLE
     assert message["script_version"] == svc.materials.version
+    # The review record of this text and nothing more: a draft names no reviewer of an older version.
+    assert {key: message[key] for key in svc.materials.metadata()} == svc.materials.metadata()
+    assert ("reviewed_by" in message) is not svc.materials.is_draft
     assert svc.materials.version not in message["text"] and "审核" not in message["text"]
 
 

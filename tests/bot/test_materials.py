@@ -15,7 +15,7 @@ def script():
 
 
 def test_knowledge_file_is_reviewed_and_versioned(script):
-    assert script.version and script.reviewed_by and script.reviewed_on
+    assert script.version and script.reviewed_version and script.reviewed_by and script.reviewed_on
     assert script.general_notes[-1] == "以上为通用清单，具体以您保单条款列明为准。"
 
 
@@ -91,4 +91,33 @@ def test_missing_how_to_apply_is_rejected():
     raw = yaml.safe_load(KNOWLEDGE.read_text("utf-8"))
     del raw["how_to_apply"]
     with pytest.raises(materials.MaterialsFileError, match="how_to_apply"):
+        materials.parse(raw)
+
+
+def test_a_draft_claims_no_review_it_did_not_have():
+    raw = yaml.safe_load(KNOWLEDGE.read_text("utf-8"))
+    draft = materials.parse({**raw, "version": "1.2.0-draft", "reviewed_version": "1.1.0"})
+    assert draft.is_draft
+    assert draft.metadata() == {"script_version": "1.2.0-draft", "review_status": "draft"}
+    assert draft.draft_warning() == (
+        "the claim-materials script is the unreviewed draft 1.2.0-draft (last reviewed: 1.1.0); "
+        "release a reviewed version as README.md says (Claim-materials script)"
+    )
+    # Released: the review names this very version.
+    released = materials.parse({**raw, "version": "1.2.0", "reviewed_version": "1.2.0", "reviewed_on": "2026-12-20"})
+    assert not released.is_draft and released.draft_warning() is None
+    assert released.metadata() == {
+        "script_version": "1.2.0",
+        "review_status": "reviewed",
+        "reviewed_by": raw["reviewed_by"],
+        "reviewed_on": "2026-12-20",
+    }
+    # A version number without its review is still a draft.
+    assert materials.parse({**raw, "version": "1.2.0", "reviewed_version": "1.1.0"}).is_draft
+
+
+def test_missing_reviewed_version_is_rejected():
+    raw = yaml.safe_load(KNOWLEDGE.read_text("utf-8"))
+    del raw["reviewed_version"]
+    with pytest.raises(materials.MaterialsFileError, match="reviewed_version"):
         materials.parse(raw)

@@ -73,7 +73,11 @@ def test_the_script_version_is_kept_in_the_message_metadata(assistant, script):
     assistant.texts(sender, "意外伤残理赔要哪些材料")
     bot_events = [e for e in assistant.tracker(sender)["events"] if e["event"] == "bot"]
     assert bot_events[-1]["text"] == script.summary("disability")
-    assert bot_events[-1]["metadata"]["script_version"] == script.version
+    metadata = bot_events[-1]["metadata"]
+    assert metadata["script_version"] == script.version
+    # The review record of this text only: a draft names no reviewer.
+    assert {key: metadata.get(key) for key in script.metadata()} == script.metadata()
+    assert ("reviewed_by" in metadata) is not script.is_draft
 
 
 def test_moving_on_to_a_complaint_when_the_user_wants_one(assistant, script):

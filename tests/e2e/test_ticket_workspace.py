@@ -194,6 +194,16 @@ def test_a_supervisor_extends_a_ticket_and_sees_the_overdue_alert(desk, chromium
     assert page.locator("#head-deadline").inner_text() != before
     save_screenshot(page, "ticket-extended", full_page=True)
 
+    # The person complained about is chosen, shown and audited by name (the username stays underneath).
+    AgentService(desk.db).add("zhou", "周小红", PASSWORD, Role.AGENT)
+    page.reload()
+    expect(page.locator("#fields")).to_contain_text("钱七")  # the page has rendered the ticket into its forms
+    page.select_option("#subject-staff select[name=subject_staff]", label="周小红")
+    page.click("#subject-staff button[type=submit]")
+    expect(page.locator("#fields")).to_contain_text("被投诉人员周小红")
+    expect(page.locator("#audit")).to_contain_text("被投诉人员：— → 周小红")
+    assert TicketService(desk.db, desk.settings).get(ticket_no)["subject_staff"] == "zhou"
+
     # The reminder job raises the overdue alert; the badge shows it live, /alerts lists it.
     run_reminders(desk)
     expect(page.locator("#alert-badge")).to_be_visible(timeout=15_000)

@@ -395,6 +395,21 @@ def test_claim_material_question_on_a_phone(web, chromium):
     save_screenshot(page, "web-chat-claim-materials-phone")
     [reasons] = click(page, "为什么需要这些")
     assert reasons == script.reasons("death")
+    # Longer than the screen: the view stays at the start of the answer, where reading begins.
+    long_answer = page.locator(".message:not(.from-user)").last
+    top, bottom, visible_top, visible_bottom = long_answer.evaluate(
+        """el => {
+        const box = el.getBoundingClientRect(), list = document.getElementById("messages").getBoundingClientRect();
+        return [box.top, box.bottom, list.top, list.bottom];
+        }"""
+    )
+    assert bottom - top > visible_bottom - visible_top, "the reasons must be longer than the screen for this test"
+    assert visible_top <= top < visible_bottom, (top, visible_top, visible_bottom)
+    expect(long_answer.locator(".message-label")).to_be_in_viewport()
+    save_screenshot(page, "web-chat-claim-reasons-phone")
+    # A short answer after it scrolls to the end again.
+    say(page, "你好")
+    expect(page.locator(".message:not(.from-user)").last).to_be_in_viewport(ratio=1)
     page.context.close()
 
 

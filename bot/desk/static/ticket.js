@@ -7,8 +7,13 @@
   const supervisor = document.body.dataset.supervisor === "true";
   const me = document.body.dataset.username;
   const STEP_LABELS = { accepted: "受理", investigating: "调查", processing: "处理", feedback: "反馈", follow_up: "跟进", closed: "结案" };
-  const shown = (event, value) => (value === null || value === undefined ? "—"
-    : event.field === "status" ? STEP_LABELS[value] || value : value);
+  // `which` is "old_value" or "new_value"; a person is shown by display name (`<which>_name`).
+  const shown = (event, which) => {
+    const value = event[which];
+    if (value === null || value === undefined) return "—";
+    if (event.field === "status") return STEP_LABELS[value] || value;
+    return event[which + "_name"] || value;
+  };
   const yesNo = (value) => (value === null || value === undefined ? "" : value ? "是" : "否");
   let ticket = null;
 
@@ -52,7 +57,7 @@
       ["类型", t.kind_label], ["渠道", t.channel_label], ["类别", t.category_label], ["细分原因", t.sub_reason],
       ["投诉人", t.complainant_name], ["电话", t.phone_masked], ["保单号", t.policy_number],
       ["投诉事项", t.description], ["诉求", t.customer_request], ["受理时间", when(t.received_at)],
-      ["优先级", String(t.priority)], ["被投诉人员", t.subject_staff], ["转为投诉工单", t.linked_ticket_no],
+      ["优先级", String(t.priority)], ["被投诉人员", t.subject_staff_name], ["转为投诉工单", t.linked_ticket_no],
       ["来自留言", t.linked_from.join("、")],
       ["联系不上", t.unreachable_at && "多次回电未接通（" + when(t.unreachable_at) + "），已提醒主管"],
       ["撤诉时间", t.withdrawn_at && when(t.withdrawn_at)], ["结案时间", t.closed_at && when(t.closed_at)],
@@ -152,7 +157,12 @@
       document.getElementById("unmalicious").hidden = !malicious;
       document.getElementById("malicious-info").textContent = malicious ? "已标记为恶意投诉：" + malicious.reason : "";
     }
-    document.getElementById("subject-staff").subject_staff.value = t.subject_staff || "";
+    const staff = document.getElementById("subject-staff").subject_staff;
+    // Someone recorded who is no longer a choice (left, or typed before the list existed) stays selected.
+    if (t.subject_staff && ![...staff.options].some((option) => option.value === t.subject_staff)) {
+      staff.append(new Option(t.subject_staff_name + "（已不在可选人员中）", t.subject_staff));
+    }
+    staff.value = t.subject_staff || "";
 
     const callback = t.kind === "callback";
     document.getElementById("callback-panel").hidden = !callback;
@@ -163,7 +173,7 @@
       (note) => el("li", note.author_name + " · " + when(note.at) + "：" + note.body)));
     document.getElementById("audit").replaceChildren(...t.events.map((event) => el("li",
       when(event.at) + " " + event.actor_name + " " + event.field_label + "：" +
-      shown(event, event.old_value) + " → " + shown(event, event.new_value))));
+      shown(event, "old_value") + " → " + shown(event, "new_value"))));
     // Not the owner (and not a supervisor): the page is for reading until the ticket is claimed.
     const mayChange = supervisor || t.assignee === me;
     for (const form of document.querySelectorAll(".side-actions form:not(#assign)")) {

@@ -17,6 +17,7 @@ import psutil
 import pytest
 import requests
 
+from bot import materials
 from bot.launch.ports import free_port
 from bot.rasa.action_server import HEADER, RefusalLog, TokenError, authorised, shared_token, token_file
 from bot.settings import PROJECT_ROOT
@@ -92,6 +93,12 @@ def test_only_health_is_answered_without_the_secret_and_refusals_are_logged(tmp_
         # One line for the first refusal from an address; the rest are counted, so a flood cannot flood the log.
         assert text.count(f"WARNING bot.rasa.action_server: refused POST /webhook from 127.0.0.1: {HEADER} header") == 1
         assert "refused GET" not in text and token not in text
+        # Serving an unreviewed claim-materials script is said once, at start.
+        draft = materials.load(make_settings(tmp_path).materials_file).draft_warning()
+        if draft:
+            assert text.count(f"WARNING bot.rasa.action_server: {draft}") == 1
+        else:
+            assert "claim-materials script" not in text
 
 
 def test_the_token_from_the_environment_wins_and_a_bad_one_stops_the_server(tmp_path):
