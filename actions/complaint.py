@@ -281,8 +281,11 @@ def given(tracker: Tracker, field: str) -> Dict[Text, Any]:
             value = given_fields.volunteered(text, _policy_pattern()).get(field)
             return {field: value} if value else {}
         answer = given_fields.without_look_back(text)
+        if answer and field_check(field, answer).ok:
+            return {field: answer}
+        # "电话也一样 前面给过了": what is left is no answer; the earlier one is.
         earlier = [str(e.get("text") or "") for e in user_events(tracker)[:-1]]
-        value = answer or given_fields.recalled(field, earlier, _policy_pattern())
+        value = given_fields.recalled(field, earlier, _policy_pattern()) or answer
         return {field: value} if value else {}
     if tracker.get_slot(field) is not None or requested == "complaint_confirmed":
         return {}

@@ -13,6 +13,8 @@ from typing import Optional
 MATERIALS_INTENT = "ask_claim_materials"
 # Intents a claim question is mistaken for; others (status, human, cancel…) stay as they are.
 REROUTABLE_INTENTS = frozenset({"complain", "inform", "out_of_scope", "nlu_fallback"})
+# A bereaved person's "我老公上个礼拜走了" is also read as leaving (走了 = goodbye) or as a greeting.
+BEREAVEMENT_REROUTABLE_INTENTS = REROUTABLE_INTENTS | {"goodbye", "greet"}
 
 # How do I claim / what do I need / can it be paid.
 _ASKING = re.compile(
@@ -31,11 +33,14 @@ _GRIEVANCE = re.compile(
 _NEGATED_COMPLAINT = re.compile(r"(?:不是|并不是|没有|没|不|先不|不想|不用)(?:要|想|打算)?投诉")
 
 
+def has_grievance(text: str) -> bool:
+    """Whether the text complains about something that happened (a negated 投诉 does not count)."""
+    return _GRIEVANCE.search(_NEGATED_COMPLAINT.sub("", text)) is not None
+
+
 def is_claim_question(text: str) -> bool:
     """A question about how to claim or what to prepare, with no grievance in it."""
-    if not (_ASKING.search(text) and _CLAIM_CONTEXT.search(text)):
-        return False
-    return _GRIEVANCE.search(_NEGATED_COMPLAINT.sub("", text)) is None
+    return bool(_ASKING.search(text) and _CLAIM_CONTEXT.search(text)) and not has_grievance(text)
 
 
 def declines_complaint(text: str) -> bool:
@@ -43,8 +48,16 @@ def declines_complaint(text: str) -> bool:
     return _NEGATED_COMPLAINT.search(text) is not None
 
 
-def routed_intent(text: str, intent: Optional[str]) -> Optional[str]:
-    """The materials intent for a claim question the classifier took for something else."""
-    if intent in REROUTABLE_INTENTS and not text.startswith("/") and is_claim_question(text):
+def routed_intent(text: str, intent: Optional[str], bereaved: bool = False) -> Optional[str]:
+    """The materials intent for a claim question the classifier took for something else.
+
+    `bereaved`: the text says a relative died (the caller's vocabulary decides); without a grievance
+    that is answered with the death claim's materials and condolence, never with a goodbye.
+    """
+    if text.startswith("/"):
+        return None
+    if intent in REROUTABLE_INTENTS and is_claim_question(text):
+        return MATERIALS_INTENT
+    if bereaved and intent in BEREAVEMENT_REROUTABLE_INTENTS and not has_grievance(text):
         return MATERIALS_INTENT
     return None

@@ -44,6 +44,9 @@ def phone_number(raw: str) -> Check:
     text = re.sub(r"[\s\-()（）]", "", _half_width(raw or ""))
     if not text:
         return Check(error="请提供您的手机号码，例如 138 1234 5678。")
+    runs = re.findall(r"\+?\d+", text)
+    if len(runs) == 1 and len(runs[0].lstrip("+")) >= 7:
+        text = runs[0]  # one number among words ("我电话是138 1234 567"): judge the number
     if text.startswith("0086"):
         text = "+86" + text[4:]
     elif text.startswith("86") and len(text) == 13:

@@ -216,6 +216,19 @@ async def test_already_said_is_answered_by_looking_back(svc, dispatcher, domain,
     assert result["complainant_name"] == "李建国"
 
 
+async def test_words_left_beside_a_look_back_do_not_hide_the_earlier_answer(svc, dispatcher, domain):
+    history = [user("我叫李建国 电话139 1234 5678 理赔拖了两个月", "complain", timestamp=0.1)]
+    t = tracker(
+        "电话也一样 前面给过了",
+        "inform",
+        slots={"requested_slot": "phone_number"},
+        active_loop="complaint_form",
+        events=history,
+    )
+    result = slot_events(await ValidateComplaintForm().run(dispatcher, t, domain))
+    assert result["phone_number"] == "13912345678"
+
+
 async def starting(dispatcher, domain, text, intent, before):
     """The form's first run after `before` (user events and actions, oldest first)."""
     t = tracker(text, intent, active_loop="complaint_form", events=before)

@@ -41,3 +41,14 @@ def test_declining_a_complaint():
     assert declines_complaint("我不是要投诉，就问问要什么材料")
     assert declines_complaint("先不投诉，我想知道怎么理赔")
     assert not declines_complaint("我要投诉你们理赔太慢")
+
+
+@pytest.mark.parametrize("intent", ["goodbye", "greet", "inform", "nlu_fallback"])
+def test_a_bereavement_read_as_leaving_goes_to_materials(intent):
+    assert routed_intent("我老公上个礼拜走了", intent, bereaved=True) == MATERIALS_INTENT
+    assert routed_intent("我先走了", intent, bereaved=False) is None
+
+
+def test_a_bereavement_with_a_grievance_or_another_request_is_left_alone():
+    assert routed_intent("我爸走了半年了你们还拖着不赔", "complain", bereaved=True) is None
+    assert routed_intent("我妈走了 转人工", "request_human", bereaved=True) is None

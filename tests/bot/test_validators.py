@@ -15,6 +15,7 @@ from bot import validators
         "0086-13812345678",
         "8613812345678",
         "１３８１２３４５６７８",
+        "我的手机号是138 1234 5678",
     ],
 )
 def test_mainland_mobiles_normalise_to_eleven_digits(raw):
@@ -28,6 +29,7 @@ def test_mainland_mobiles_normalise_to_eleven_digits(raw):
         ("1381234567", "11位"),
         ("23812345678", "11位"),
         ("138abc45678", "只能包含数字"),
+        ("我电话是138 1234 567", "11位"),  # a digit short among words: say so, not "digits only"
         ("+1 415 555 2671", "中国大陆"),
         ("14412345678", "号段"),
     ],

@@ -144,13 +144,10 @@ def test_a_widow_asking_what_to_prepare_is_answered_with_condolence_and_the_reas
     assert not person.form() and not person.tickets()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot misbehaves: '我老公上个礼拜走了' alone is classified as goodbye and answered '再见' (NLU data)",
-)
-def test_a_widow_who_first_only_says_her_husband_died_is_not_told_goodbye(assistant) -> None:
-    person = Policyholder(assistant)
-    assert "再见" not in person.says("我老公上个礼拜走了")
+def test_a_widow_who_first_only_says_her_husband_died_is_not_told_goodbye(assistant, script) -> None:
+    # "走了" also means leaving; the classifier heard a goodbye (bot/claim_questions.py).
+    [answer] = assistant.say(Policyholder(assistant).sender, "我老公上个礼拜走了")
+    assert answer["text"] == script.summary("death")
 
 
 # 4 -- asks for the materials, then decides to complain ---------------------------------------

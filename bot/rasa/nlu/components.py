@@ -135,7 +135,9 @@ class EntityNormalizer(GraphComponent):
     @staticmethod
     def route_claim_question(message: Message) -> None:
         intent = message.get(INTENT) or {}
-        routed = claim_questions.routed_intent(message.get(TEXT) or "", intent.get(INTENT_NAME_KEY))
+        text = message.get(TEXT) or ""
+        bereaved = vocabulary.PASSED_AWAY.search(text) is not None
+        routed = claim_questions.routed_intent(text, intent.get(INTENT_NAME_KEY), bereaved)
         if routed is not None:
             # Confidence 1.0: a rule decided, and the fallback classifier must not undo it.
             message.set(INTENT, {INTENT_NAME_KEY: routed, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)

@@ -70,3 +70,13 @@ def test_a_bare_number_is_information_whatever_the_classifier_guessed(tmp_path, 
         message = Message(data={"text": text, "intent": {"name": "rate", "confidence": 0.9}, "entities": []})
         [processed] = normaliser(tmp_path, monkeypatch).process([message])
         assert processed.get("intent")["name"] == "rate", text
+
+
+def test_a_death_read_as_a_goodbye_is_answered_with_the_death_claim_materials(tmp_path, monkeypatch):
+    # "走了" also means leaving: the widow heard "再见".
+    message = Message(
+        data={"text": "我老公上个礼拜走了", "intent": {"name": "goodbye", "confidence": 0.8}, "entities": []}
+    )
+    [processed] = normaliser(tmp_path, monkeypatch).process([message])
+    assert processed.get("intent") == {"name": "ask_claim_materials", "confidence": 1.0}
+    assert [(e["entity"], e["value"]) for e in processed.get("entities")] == [("claim_type", "death")]
