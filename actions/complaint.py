@@ -21,7 +21,7 @@ from actions.services import (
     services,
     user_events,
 )
-from bot import consent, corrections, given_fields, replies, risk, validators
+from bot import consent, corrections, given_fields, person_requests, replies, risk, validators
 from bot.emotion import is_distressed
 from bot.intake import record_complaint
 from bot.rasa.nlu import vocabulary
@@ -124,7 +124,20 @@ class ValidateComplaintForm(ConsentingForm, FormValidationAction):
     # rasa-sdk calls `extract_<slot>(dispatcher, tracker, domain)` for each required slot.
     extract_policy_number = partialmethod(_extract_given, "policy_number")
     extract_phone_number = partialmethod(_extract_given, "phone_number")
-    extract_customer_request = partialmethod(_extract_given, "customer_request")
+
+    async def extract_customer_request(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        text = latest_text(tracker)
+        # "钱赶紧给我", read as a request for a person: the answer to "您希望我们怎么处理？" unless it names one.
+        if (
+            tracker.get_slot("requested_slot") == "customer_request"
+            and latest_intent(tracker) == "request_human"
+            and not from_payload(tracker)
+            and not person_requests.mentions_a_person(text)
+        ):
+            return {"customer_request": text}
+        return given(tracker, "customer_request")
 
     async def extract_complaint_confirmed(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict

@@ -310,3 +310,16 @@ async def test_a_whole_account_typed_at_the_category_question_is_taken_as_the_de
     assert result["complainant_name"] == "李建国" and result["customer_request"] == "尽快赔付"
     short = await validate(dispatcher, domain, "理赔的", {"requested_slot": "complaint_category"})
     assert "complaint_description" not in short
+
+
+async def test_a_blunt_request_read_as_asking_for_a_person_is_the_request(svc, dispatcher, domain):
+    known = {k: v for k, v in FILLED.items() if k != "customer_request"}
+    asked = {**known, "requested_slot": "customer_request"}
+    result = await validate(
+        dispatcher, domain, "钱赶紧给我", {"requested_slot": "customer_request"}, "request_human", asked
+    )
+    assert result["customer_request"] == "钱赶紧给我"
+    result = await validate(
+        dispatcher, domain, "叫你们经理来", {"requested_slot": "customer_request"}, "request_human", asked
+    )
+    assert "customer_request" not in result

@@ -86,29 +86,18 @@ def nobody_at_the_desk(assistant: Assistant) -> Iterator[None]:
 ELDERLY_ASKS_FOR_A_PERSON = "我年纪大了 手机上这些字看不清 你给我找个真人说话"
 
 
-def test_an_elderly_man_who_cannot_read_the_screen_gets_a_person_in_one_tap(
+def test_an_elderly_man_who_cannot_read_the_screen_is_put_through_to_a_person(
     assistant: Assistant, agent_online: AgentAccount
 ) -> None:
     person = Policyholder(assistant)
     assert WELCOME in person.says("喂")
-    # Not understood (see the xfail below), but the answer offers the way to a person as one tap.
-    not_understood = person.taps(ELDERLY_ASKS_FOR_A_PERSON)
-    assert "已为您转接人工客服" in person.says(button(not_understood, "转人工客服"))
+    # The classifier is unsure of it; the words ask for a person (bot/person_requests.py).
+    assert "已为您转接人工客服" in person.says(ELDERLY_ASKS_FOR_A_PERSON)
     waiting = person.says("要等多久啊")
     assert re.search(r"您前面还有\d+位|您是下一位", waiting) and "留言" in waiting, waiting
     assert "位" in person.says("不留言 我就等人工")
     assert person.waiting_for_a_person()
     assert person.times_heard(WELCOME) == 1 and not person.tickets()
-
-
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot misbehaves: '…字看不清 你给我找个真人说话' is not understood ('看不懂' is); NLU data for request_human",
-)
-def test_an_elderly_man_asking_for_a_real_person_in_his_words_is_put_through(
-    assistant: Assistant, agent_online: AgentAccount
-) -> None:
-    assert "已为您转接人工客服" in Policyholder(assistant).says(ELDERLY_ASKS_FOR_A_PERSON)
 
 
 # 2 -- an elderly woman, nobody online: a message for a call back ------------------------------
@@ -287,11 +276,6 @@ def test_a_threat_of_the_regulator_in_the_middle_of_the_form_is_put_through_to_a
     assert not person.tickets()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot misbehaves: '钱赶紧给我' at the request question is taken for a request for a person; "
-    "the complaint is dropped for the 留言 offer, whose '确认' then files a call-back instead",
-)
 def test_a_blunt_request_at_the_request_question_is_the_request(assistant: Assistant) -> None:
     person = Policyholder(assistant)
     person.says("我叫吴刚 手机13655553601 理赔拖了两个月了 我要投诉")

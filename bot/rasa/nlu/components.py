@@ -12,11 +12,18 @@ from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
-from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import (
+    ENTITIES,
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot import claim_questions, validators
+from bot import claim_questions, person_requests, validators
 from bot.rasa.nlu import vocabulary
 from bot.rasa.serving import ServingDIET
 from bot.settings import Settings
@@ -58,6 +65,19 @@ def _implied(name: str, value: str, start: int, end: int) -> Dict[str, Any]:
 # validates, never a goodbye or a threat. Short ones ("3") stay with the classifier (ratings).
 _BARE_NUMBER = re.compile(r"\s*\+?\d[\d\s-]{3,}\d\s*")
 INFORM_INTENT = "inform"
+# Readings of a message asking for a person that the FallbackClassifier after this component would turn
+# into nlu_fallback: out of scope, a low confidence (its threshold in config.yml), or request_human only a
+# little ahead of another intent (its ambiguity threshold).
+_UNSURE_INTENTS = frozenset({"nlu_fallback", "out_of_scope", "request_human"})
+_UNSURE_CONFIDENCE = 0.4
+
+
+def decide(message: Message, intent: str) -> None:
+    """Sets the intent a rule decided, with confidence 1.0 and alone in the ranking, so that the
+    FallbackClassifier (low confidence, or the first two of the ranking close) does not undo it."""
+    decided = {INTENT_NAME_KEY: intent, PREDICTED_CONFIDENCE_KEY: 1.0}
+    message.set(INTENT, decided, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [dict(decided)], add_to_output=True)
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
@@ -101,6 +121,7 @@ class EntityNormalizer(GraphComponent):
                     seen.add(key)
                     kept.append(entity)
             self.route_claim_question(message)
+            self.route_person_request(message)
             self.route_bare_number(message)
             implied = self.implied_claim_type(message, kept) + self.implied_category(message, kept)
             message.set(ENTITIES, kept + implied, add_to_output=True)
@@ -139,14 +160,25 @@ class EntityNormalizer(GraphComponent):
         bereaved = vocabulary.PASSED_AWAY.search(text) is not None
         routed = claim_questions.routed_intent(text, intent.get(INTENT_NAME_KEY), bereaved)
         if routed is not None:
-            # Confidence 1.0: a rule decided, and the fallback classifier must not undo it.
-            message.set(INTENT, {INTENT_NAME_KEY: routed, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
+            decide(message, routed)
+
+    @staticmethod
+    def route_person_request(message: Message) -> None:
+        """A message that asks for a person ("…给我找个真人说话") is request_human when the classifier is unsure."""
+        intent = message.get(INTENT) or {}
+        text = message.get(TEXT) or ""
+        unsure = (
+            intent.get(INTENT_NAME_KEY) in _UNSURE_INTENTS
+            or float(intent.get(PREDICTED_CONFIDENCE_KEY) or 0.0) < _UNSURE_CONFIDENCE
+        )
+        if unsure and not text.startswith("/") and person_requests.wants_a_person(text):
+            decide(message, "request_human")
 
     @staticmethod
     def route_bare_number(message: Message) -> None:
         """A bare number is information (a phone, a ticket number typed with a slip), as the training data has it."""
         if _BARE_NUMBER.fullmatch(message.get(TEXT) or ""):
-            message.set(INTENT, {INTENT_NAME_KEY: INFORM_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}, add_to_output=True)
+            decide(message, INFORM_INTENT)
 
     def normalise(self, entity: Dict[str, Any], text: str = "") -> Optional[Dict[str, Any]]:
         name, value = entity.get("entity"), str(entity.get("value", ""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.rasa.nlu.components import EntityNormalizer
@@ -80,3 +81,30 @@ def test_a_death_read_as_a_goodbye_is_answered_with_the_death_claim_materials(tm
     [processed] = normaliser(tmp_path, monkeypatch).process([message])
     assert processed.get("intent") == {"name": "ask_claim_materials", "confidence": 1.0}
     assert [(e["entity"], e["value"]) for e in processed.get("entities")] == [("claim_type", "death")]
+
+
+def test_an_unsure_reading_of_a_request_for_a_person_is_the_request(tmp_path, monkeypatch):
+    text = "我年纪大了 手机上这些字看不清 你给我找个真人说话"
+    message = Message(data={"text": text, "intent": {"name": "greet", "confidence": 0.31}, "entities": []})
+    [processed] = normaliser(tmp_path, monkeypatch).process([message])
+    assert processed.get("intent") == {"name": "request_human", "confidence": 1.0}
+
+
+def test_a_sure_reading_that_names_a_person_is_left_alone(tmp_path, monkeypatch):
+    for text, intent in [("我要投诉你们客服态度差", "complain"), ("你是真人吗", "bot_challenge")]:
+        message = Message(data={"text": text, "intent": {"name": intent, "confidence": 0.93}, "entities": []})
+        [processed] = normaliser(tmp_path, monkeypatch).process([message])
+        assert processed.get("intent")["name"] == intent, text
+
+
+def test_a_decided_intent_is_not_undone_by_the_fallback_classifier(tmp_path, monkeypatch):
+    # request_human only a little ahead of out_of_scope: the FallbackClassifier's ambiguity check fired.
+    text = "我年纪大了 手机上这些字看不清 你给我找个真人说话"
+    ranking = [{"name": "request_human", "confidence": 0.5}, {"name": "out_of_scope", "confidence": 0.45}]
+    message = Message(data={"text": text, "intent": dict(ranking[0]), "intent_ranking": ranking, "entities": []})
+    [processed] = normaliser(tmp_path, monkeypatch).process([message])
+    fallback = FallbackClassifier.create(
+        {**FallbackClassifier.get_default_config(), "threshold": 0.4, "ambiguity_threshold": 0.1}, None, None, None
+    )
+    [classified] = fallback.process([processed])
+    assert classified.get("intent")["name"] == "request_human"
