@@ -276,7 +276,7 @@ class NoticeSender:
             if failures[name] >= limit or name in uncertain:
                 continue
             route = self.routes[name]
-            deduplicates = bool(getattr(route, "deduplicates", False))
+            deduplicates = route.deduplicates
             row_id = None if deduplicates else self._begin(notice_id, name)
             tried.tries += 1
             try:
