@@ -39,7 +39,7 @@ from bot.launch.commands import (
 )
 from bot.launch.ports import free_port
 from bot.launch.processes import spawn, stop
-from bot.launch.readiness import NotReady, ProcessExited, wait_until_ready
+from bot.launch.readiness import Cancelled, NotReady, ProcessExited, wait_until_ready
 from bot.rasa.action_server import HEADER, TOKEN_ENV
 from bot.settings import DEV_RASA_TOKEN, PROJECT_ROOT, Settings
 
@@ -143,14 +143,15 @@ def serving(servers: EmbeddedServers, env: Mapping[str, str], seconds: float = 2
 # --- make run -----------------------------------------------------------------
 
 
-class Interrupted(Exception):
-    def __init__(self, signum: int) -> None:
-        super().__init__(signum)
+class StopRequest:
+    """The signal handler: it only records the signal, because an exception raised while Popen is starting a
+    server would lose that server, which then outlives `make run`."""
+
+    def __init__(self) -> None:
+        self.signum = 0  # none yet
+
+    def __call__(self, signum: int, _frame: Optional[FrameType]) -> None:
         self.signum = signum
-
-
-def _interrupt(signum: int, _frame: Optional[FrameType]) -> None:
-    raise Interrupted(signum)
 
 
 def local_host(bind_host: str) -> str:
@@ -245,15 +246,18 @@ def main(environ: Mapping[str, str]) -> int:
         run.endpoints.parent.mkdir(parents=True, exist_ok=True)
         run.endpoints.write_text(run.endpoints_text)
     processes: Dict[str, "subprocess.Popen[bytes]"] = {}
-    handlers = {signum: signal.signal(signum, _interrupt) for signum in (signal.SIGINT, signal.SIGTERM)}
+    request = StopRequest()
+    handlers = {signum: signal.signal(signum, request) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         for start in run.starts:
+            if request.signum:
+                break
             print(f"Starting {start.what} (log: var/log/{start.role}.log)...", flush=True)
             # In sessions of their own: Ctrl-C reaches the launcher only, which stops them with SIGTERM.
             processes[start.role] = spawn(start.command, LOG_DIR / f"{start.role}.log", start.env, mode="w")
         try:
             logs = {role: (process, LOG_DIR / f"{role}.log") for role, process in processes.items()}
-            wait_until_ready(run.health_urls, logs, READY_SECONDS)
+            wait_until_ready(run.health_urls, logs, READY_SECONDS, cancelled=lambda: request.signum != 0)
         except ProcessExited as exc:
             end = "".join(exc.log.read_text(errors="replace").splitlines(keepends=True)[-5:])
             print(f"The {exc.name} server failed to start; the end of var/log/{exc.name}.log:", file=sys.stderr)
@@ -261,14 +265,15 @@ def main(environ: Mapping[str, str]) -> int:
             return 1
         except NotReady:
             pass
+        except Cancelled:
+            return 128 + request.signum
         print(run.banner, flush=True)
-        while True:
+        while not request.signum:
             for process in processes.values():
                 if process.poll() is not None:
                     return _exit_code(process.returncode)
             time.sleep(0.5)
-    except Interrupted as exc:
-        return 128 + exc.signum
+        return 128 + request.signum
     finally:
         for signum in handlers:
             signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the stopping short

@@ -7,7 +7,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import List, Mapping, Sequence, Tuple
+from typing import Callable, List, Mapping, Sequence, Tuple
 
 
 class StartFailed(RuntimeError):
@@ -32,6 +32,10 @@ class NotReady(StartFailed):
         self.pending = pending
 
 
+class Cancelled(StartFailed):
+    """Asked to stop (Ctrl-C) before all were ready."""
+
+
 def answers(url: str, timeout: float = 3.0) -> bool:
     """Whether `url` answers 2xx."""
     try:
@@ -54,12 +58,15 @@ def wait_until_ready(
     processes: Mapping[str, Tuple["subprocess.Popen[bytes]", Path]],
     seconds: float,
     interval: float = 1.0,
+    cancelled: Callable[[], bool] = lambda: False,
 ) -> float:
     """Seconds until every URL answers; ProcessExited if one of `processes` (name -> process, log) exits first,
-    NotReady when `seconds` pass."""
+    NotReady when `seconds` pass, Cancelled once `cancelled()` is true."""
     started = time.monotonic()
     pending = list(urls)
     while True:
+        if cancelled():
+            raise Cancelled("asked to stop while starting")
         pending = [url for url in pending if not answers(url)]
         if not pending:
             return time.monotonic() - started

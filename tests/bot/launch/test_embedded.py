@@ -15,9 +15,11 @@ import psutil
 import yaml
 
 from bot.db import migrate
-from bot.launch.embedded import EmbeddedServers, embedded_servers, endpoints_yaml
+from bot.launch import embedded, processes
+from bot.launch.embedded import EmbeddedServers, Plan, Start, embedded_servers, endpoints_yaml
 from bot.launch.ports import free_port
 from bot.settings import PROJECT_ROOT, Settings
+from tests.bot.launch.programs import SLEEPER, python
 
 # `make run` with its logs in a directory of the test's (scripts/run writes var/log/).
 MAKE_RUN = """
@@ -150,3 +152,20 @@ def test_make_run_says_which_server_failed_to_start_and_stops_the_others(tmp_pat
     assert first == "The desk server failed to start; the end of var/log/desk.log:"
     assert len(tail) <= 5 and any("address already in use" in line for line in tail), stderr
     assert gone(servers), servers
+
+
+def test_a_ctrl_c_while_a_server_is_being_started_still_stops_that_server(tmp_path, monkeypatch):
+    started: List["subprocess.Popen[bytes]"] = []
+
+    def spawn_then_ctrl_c(*args, **kwargs):
+        started.append(processes.spawn(*args, **kwargs))
+        os.kill(os.getpid(), signal.SIGINT)  # lands before spawn returns, as it can while Popen waits for exec
+        return started[-1]
+
+    sleeper = Start("sleeper", "a sleeper", python(SLEEPER), dict(os.environ))
+    never_ready = [f"http://127.0.0.1:{free_port()}/"]
+    monkeypatch.setattr(embedded, "plan", lambda env: Plan("", "", 0, 0, [sleeper], never_ready, tmp_path, None))
+    monkeypatch.setattr(embedded, "spawn", spawn_then_ctrl_c)
+    monkeypatch.setattr(embedded, "LOG_DIR", tmp_path)
+    assert embedded.main({}) == 130
+    assert started[0].poll() is not None  # stopped, not left running
