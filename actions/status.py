@@ -82,6 +82,14 @@ def ticket_of_this_conversation(tracker: Tracker) -> Optional[str]:
     return next((v for v in values if isinstance(v, str) and validators.ticket_number(v).ok), None)
 
 
+def filed_in_this_session(tracker: Tracker) -> Optional[str]:
+    """For a withdrawal without a number: the ticket this session filed, if any."""
+    if tracker.get_slot("status_purpose") != "withdraw":
+        return None
+    check = validators.ticket_number(tracker.get_slot("last_ticket_no") or "")
+    return check.value if check.ok else None
+
+
 def listed_tickets(tracker: Tracker) -> List[str]:
     value = tracker.get_slot(LISTED_SLOT)
     return [v for v in value if isinstance(v, str)] if isinstance(value, list) else []
@@ -139,6 +147,11 @@ class ValidateStatusForm(ConsentingForm, FormValidationAction):
         asked = tracker.get_slot("requested_slot") in (None, "lookup_ticket_id")
         if asked and not from_payload(tracker) and forgot_ticket_number(latest_text(tracker)):
             return {"lookup_ticket_id": FORGOTTEN}
+        filed = filed_in_this_session(tracker)
+        if filed and tracker.get_slot("requested_slot") is None and tracker.get_slot("lookup_ticket_id") is None:
+            # "我想撤回" right after filing: that ticket, named again when the withdrawal is confirmed.
+            dispatcher.utter_message(text=replies.withdrawing_the_filed_ticket(filed))
+            return {"lookup_ticket_id": filed}
         return {}
 
     async def extract_lookup_phone(
@@ -177,7 +190,8 @@ class ValidateStatusForm(ConsentingForm, FormValidationAction):
             dispatcher.utter_message(text=replies.TICKET_NUMBER_HELP, buttons=[replies.HUMAN_BUTTON])
             return {"lookup_ticket_id": None}
         check = validators.ticket_number(str(value or ""))
-        if from_payload(tracker) or (check.ok and cast(str, check.value) not in _typed(latest_text(tracker))):
+        typed = check.ok and cast(str, check.value) in _typed(latest_text(tracker))
+        if from_payload(tracker) or (check.ok and not typed and check.value != filed_in_this_session(tracker)):
             return {"lookup_ticket_id": None}  # not typed in this message: ask for it
         if not check.ok:
             dispatcher.utter_message(text=check.error)

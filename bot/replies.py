@@ -199,6 +199,10 @@ def withdrawn(ticket_no: str) -> str:
     return f"已为您撤回投诉 {ticket_no}，投诉处理程序自今日终止。" "如果之后还有问题，欢迎随时再来反映。"
 
 
+def withdrawing_the_filed_ticket(ticket_no: str) -> str:
+    return f"您要撤回的是本次对话中登记的投诉 {ticket_no}。如需撤回其他投诉，请发送那一件的投诉编号。"
+
+
 def withdrawal_kept(ticket_no: Optional[str]) -> str:
     named = f"投诉 {ticket_no} " if ticket_no else "您的投诉"
     return f"好的，不撤回。{named}将继续按期处理，您可以随时发送投诉编号查询进度。"

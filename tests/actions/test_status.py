@@ -229,6 +229,28 @@ async def test_a_forgotten_number_withdrawal_is_explained_with_a_way_on(svc, dis
     assert dispatcher.messages[0]["buttons"] == [replies.HUMAN_BUTTON]
 
 
+@pytest.mark.parametrize(
+    ("text", "slots", "asked"),
+    [
+        ("那个投诉我想撤回", {"last_ticket_no": "TS20261122000007"}, "TS20261122000007"),  # filed in this session
+        ("那个投诉我想撤回", {}, None),  # nothing filed in this session: the number is asked for
+    ],
+)
+async def test_a_withdrawal_without_a_number_is_of_the_ticket_this_session_filed(
+    svc, dispatcher, domain, text, slots, asked
+):
+    t = tracker(
+        text,
+        "withdraw_complaint",
+        slots={"status_purpose": "withdraw", **slots},
+        active_loop="status_form",
+        events=[{"event": "slot", "name": "privacy_notice_version", "value": "1.0.0", "timestamp": 0.2}],
+    )
+    result = slot_events(await ValidateStatusForm().run(dispatcher, t, domain))
+    assert result.get("lookup_ticket_id") == asked
+    assert texts(dispatcher) == ([replies.withdrawing_the_filed_ticket(asked)] if asked else [])
+
+
 def _wechat(t):
     t.events[-1]["input_channel"] = "wechat"
     return t
