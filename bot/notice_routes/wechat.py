@@ -66,8 +66,8 @@ def delivery_error(error: WeChatApiError, sent_before: bool = False) -> Delivery
     if error.code in _WINDOW_ERRORS and not sent_before:
         return DeliveryError(WINDOW_CLOSED, error.explanation, retryable=False)
     retryable = error.code in _RETRYABLE or error.code.startswith("http_5")
-    maybe_accepted = error.code == "bad_response" or (
-        error.code == NETWORK_ERROR and error.message not in _NOT_CONNECTED
+    maybe_accepted = not error.unsent and (
+        error.code == "bad_response" or (error.code == NETWORK_ERROR and error.message not in _NOT_CONNECTED)
     )
     return DeliveryError(
         f"wechat_{error.code}"[:32], error.explanation, retryable=retryable, uncertain=maybe_accepted or sent_before

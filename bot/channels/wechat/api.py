@@ -49,10 +49,11 @@ _EXPLANATIONS: Mapping[str, str] = {
 class WeChatApiError(Exception):
     """A failed API call; ``code`` is WeChat's errcode as text, or ``network``/``http_<status>``."""
 
-    def __init__(self, code: str, message: str) -> None:
+    def __init__(self, code: str, message: str, *, unsent: bool = False) -> None:
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+        self.unsent = unsent  # failed before the message itself went out (fetching the access_token)
 
     @property
     def explanation(self) -> str:
@@ -202,7 +203,10 @@ class CustomerServiceApi:
 
     async def _post(self, path: str, body: Dict[str, Any]) -> Dict[str, Any]:
         for attempt in (1, 2):
-            token = await self.tokens.get()
+            try:
+                token = await self.tokens.get()
+            except WeChatApiError as error:
+                raise WeChatApiError(error.code, error.message, unsent=True) from error
             try:
                 return await self._transport.call("POST", path, params={"access_token": token}, body=body)
             except WeChatApiError as error:

@@ -149,3 +149,16 @@ async def test_a_wechat_call_that_times_out_after_wechat_accepted_moves_on_to_th
     clock.advance(hours=1)
     assert (await wechat_sender(db, tmp_path, wechat_api, clock).run_once_and_close()).claimed == 0
     assert len(wechat_api.sends) == 1 and len(wechat_api.template_sends) == 1
+
+
+async def test_a_wechat_token_fetch_that_times_out_sent_nothing_and_is_retried_not_uncertain(
+    db, tmp_path, wechat_api, clock
+):
+    user_wrote(db, hours_ago=1)
+    _, notice_id = ticket_with_notice(db, make_settings(tmp_path), channel="wechat", conversation_id=CONVERSATION)
+    wechat_api.token_delay = 1.0  # the access_token answer comes after the route gave up waiting
+    sender = wechat_sender(db, tmp_path, wechat_api, clock, timeout_seconds=0.5)
+    assert (await sender.run_once_and_close()).uncertain == 0
+    notice, attempts = notice_row(db, notice_id)
+    assert [(route, outcome, code) for route, outcome, code, _ in attempts][0] == ("wechat", "failed", "wechat_network")
+    assert notice["status"] != "uncertain" and wechat_api.sends == [] and alerts(db) == []
