@@ -199,8 +199,13 @@ def test_a_supervisor_extends_a_ticket_and_sees_the_overdue_alert(desk, chromium
     page.reload()
     expect(page.locator("#fields")).to_contain_text("钱七")  # the page has rendered the ticket into its forms
     page.select_option("#subject-staff select[name=subject_staff]", label="周小红")
+    page.fill("#note textarea[name=body]", "先记一笔")  # another form sent before saving keeps the choice
+    page.click("#note button[type=submit]")
+    expect(page.locator("#notes")).to_contain_text("先记一笔")
+    expect(page.locator("#subject-staff select")).to_have_value("zhou")
     page.click("#subject-staff button[type=submit]")
     expect(page.locator("#fields")).to_contain_text("被投诉人员周小红")
+    expect(page.locator("#subject-staff select")).to_have_value("zhou")  # the saved choice stays shown
     expect(page.locator("#audit")).to_contain_text("被投诉人员：— → 周小红")
     assert TicketService(desk.db, desk.settings).get(ticket_no)["subject_staff"] == "zhou"
 

@@ -162,7 +162,10 @@
     if (t.subject_staff && ![...staff.options].some((option) => option.value === t.subject_staff)) {
       staff.append(new Option(t.subject_staff_name + "（已不在可选人员中）", t.subject_staff));
     }
-    staff.value = t.subject_staff || "";
+    // A choice not saved yet (made before the ticket loaded, or before another form was sent) is kept.
+    const saved = t.subject_staff || "";
+    if (staff.value === (staff.dataset.saved || "") || staff.value === saved) staff.value = saved;
+    staff.dataset.saved = saved;
 
     const callback = t.kind === "callback";
     document.getElementById("callback-panel").hidden = !callback;
@@ -211,7 +214,7 @@
       try {
         const result = await post(path, { ...formJson(form), ...(extra || {}) }, done);
         if (result && result.url) location.href = result.url;
-        else if (result) form.reset();
+        else if (result && !("keep" in form.dataset)) form.reset();  // data-keep: the form shows what was saved
       } finally { button.disabled = false; }
     });
   };
