@@ -3,8 +3,8 @@ bot/satisfaction.py).
 
 The question comes from outside the dialogue (the notice's chat delivery sets
 `rating_notice`, the desk's hand-back `rating_handoff`). An answer is a button, a
-typed word ("还行吧", "太差了"), or, only while a rating is asked, the number the
-question offers ("1"/"2"/"3", as WeChat and SMS users answer). 不满意 asks for the
+typed word ("还行吧", "太差了"), or, only in reply to the question, the number it
+offers ("1"/"2"/"3", as WeChat and SMS users answer). 不满意 asks for the
 reason once (any text is the reason), then sends the ticket back and says how to
 apply for 核查.
 """
@@ -42,6 +42,19 @@ def pending_rating(tracker: Tracker) -> Optional[Tuple[str, str]]:
     return next(iter(asked.items()), None)
 
 
+def replies_to_the_rating_question(tracker: Tracker) -> bool:
+    """Whether the bot's last message before the latest user message asked for the rating."""
+    users = 0
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            users += 1
+            if users > 1:
+                return False
+        elif event.get("event") == "bot" and users:
+            return event.get("text") in (replies.RATING_QUESTION, replies.RATING_UNCLEAR)
+    return False
+
+
 def answered_rating(tracker: Tracker) -> Optional[str]:
     """The rating of the latest message: the button's or NLU's value, else the words typed."""
     value = tracker.get_slot("rating")
@@ -73,13 +86,14 @@ def _clear(*slots: str) -> List[EventType]:
 
 
 class ActionReadRatingNumber(Action):
-    """Slot mapping: "1"/"2"/"3" is a rating only while one is asked (otherwise NLU's reading stands)."""
+    """Slot mapping: "1"/"2"/"3" is a rating only in reply to the rating question (otherwise NLU's reading
+    stands: a digit weeks later, or the answer to another question, is not a rating)."""
 
     def name(self) -> Text:
         return "action_read_rating_number"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        if pending_rating(tracker) is None or from_payload(tracker):
+        if pending_rating(tracker) is None or from_payload(tracker) or not replies_to_the_rating_question(tracker):
             return []
         rating = satisfaction.numbered_rating(latest_text(tracker))
         if rating is None:

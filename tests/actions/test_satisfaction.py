@@ -14,7 +14,7 @@ from bot.lifecycle import Lifecycle
 from bot.models import Alert, HandoffRequest, Notice, Rating, Ticket
 from bot.notice_routes import chat as chat_route
 from bot.notice_routes.route import OutgoingNotice
-from tests.actions.trackers import slot_events, texts, tracker
+from tests.actions.trackers import slot_events, texts, tracker, user
 from tests.bot.complaints import draft
 from tests.bot.sample_tickets import Viewer
 
@@ -87,17 +87,35 @@ async def test_a_payload_with_an_unknown_value_is_asked_again(svc, dispatcher, d
     assert ticket(svc, ticket_no)["satisfaction"] is None
 
 
-async def test_numbers_count_only_while_a_rating_is_asked(dispatcher, domain):
+QUESTION = [{"event": "bot", "text": replies.RATING_QUESTION, "timestamp": 0.5}]
+
+
+async def test_numbers_count_only_in_reply_to_the_rating_question(dispatcher, domain):
     asked = await ActionReadRatingNumber().run(
-        dispatcher, tracker("２", "inform", slots={"rating_notice": KEY}), domain
+        dispatcher, tracker("２", "inform", slots={"rating_notice": KEY}, events=QUESTION), domain
     )
     assert slot_events(asked) == {"rating": "basically_satisfied", "rating_by_number": True}
-    handoff = tracker("3", "nlu_fallback", slots={"rating_handoff": "7"})
+    handoff = tracker("3", "nlu_fallback", slots={"rating_handoff": "7"}, events=QUESTION)
     assert slot_events(await ActionReadRatingNumber().run(dispatcher, handoff, domain))["rating"] == "dissatisfied"
-    assert await ActionReadRatingNumber().run(dispatcher, tracker("1", "inform"), domain) == []
-    assert await ActionReadRatingNumber().run(dispatcher, tracker("4", slots={"rating_notice": KEY}), domain) == []
-    phone = tracker("13812345678", slots={"rating_notice": KEY})
+    unclear = [{"event": "bot", "text": replies.RATING_UNCLEAR, "timestamp": 0.5}]
+    again = tracker("1", slots={"rating_notice": KEY}, events=unclear)
+    assert slot_events(await ActionReadRatingNumber().run(dispatcher, again, domain))["rating"] == "satisfied"
+    assert await ActionReadRatingNumber().run(dispatcher, tracker("1", "inform", events=QUESTION), domain) == []
+    not_offered = tracker("4", slots={"rating_notice": KEY}, events=QUESTION)
+    assert await ActionReadRatingNumber().run(dispatcher, not_offered, domain) == []
+    phone = tracker("13812345678", slots={"rating_notice": KEY}, events=QUESTION)
     assert await ActionReadRatingNumber().run(dispatcher, phone, domain) == []
+
+
+async def test_a_number_long_after_the_question_is_not_a_rating(dispatcher, domain):
+    """The question is still open, but the user has talked about other things since: "2" answers those."""
+    later = [
+        *QUESTION,
+        user("你好", "greet", timestamp=0.6),
+        {"event": "bot", "text": "您好，请问有什么可以帮您？", "timestamp": 0.7},
+    ]
+    weeks_later = tracker("2", "inform", slots={"rating_notice": KEY}, events=later)
+    assert await ActionReadRatingNumber().run(dispatcher, weeks_later, domain) == []
 
 
 async def test_a_number_answers_the_question(svc, dispatcher, domain, ticket_no):
