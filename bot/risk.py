@@ -33,6 +33,15 @@ _PATTERNS = {
 }
 
 
+# Thanks: a message that thanks and names no threat is not an escalation ("哦 那就等着吧 谢谢").
+_THANKS = re.compile(r"谢谢|多谢|感谢|辛苦")
+
+
+def thanks_without_threat(text: str) -> bool:
+    """Whether `text` thanks and raises no flag: waiting patiently, whatever "等着" suggests."""
+    return _THANKS.search(text) is not None and not detect([text])
+
+
 def detect(texts: Iterable[Optional[str]]) -> List[str]:
     """The flags any of these messages raises, in canonical order."""
     joined = "\n".join(text for text in texts if isinstance(text, str))

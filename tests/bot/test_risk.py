@@ -2,7 +2,7 @@
 
 import pytest
 
-from bot.risk import describe, detect, flags_of, stored_flags
+from bot.risk import describe, detect, flags_of, stored_flags, thanks_without_threat
 
 
 @pytest.mark.parametrize(
@@ -50,3 +50,11 @@ def test_a_spooled_threat_is_flagged_and_alerted_once_when_replayed(db, settings
     ticket = service.get(receipt.ticket_no)
     assert ticket["risk_flags"] == "media" and ticket["priority"] == 100
     assert [alert["ticket_no"] for alert in Alerts(db).list(SUPERVISOR)] == [receipt.ticket_no]
+
+
+@pytest.mark.parametrize(
+    "text, thanks",
+    [("哦 那就等着吧 谢谢", True), ("辛苦了", True), ("谢谢 我会去银保监会投诉你们", False), ("你们等着", False)],
+)
+def test_thanks_without_a_threat(text, thanks):
+    assert thanks_without_threat(text) is thanks

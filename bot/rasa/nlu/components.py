@@ -23,7 +23,7 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from bot import claim_questions, person_requests, validators
+from bot import claim_questions, person_requests, risk, validators
 from bot.rasa.nlu import vocabulary
 from bot.rasa.serving import ServingDIET
 from bot.settings import Settings
@@ -123,6 +123,7 @@ class EntityNormalizer(GraphComponent):
             self.route_claim_question(message)
             self.route_person_request(message)
             self.route_bare_number(message)
+            self.route_thanks(message)
             implied = self.implied_claim_type(message, kept) + self.implied_category(message, kept)
             message.set(ENTITIES, kept + implied, add_to_output=True)
         return messages
@@ -179,6 +180,13 @@ class EntityNormalizer(GraphComponent):
         """A bare number is information (a phone, a ticket number typed with a slip), as the training data has it."""
         if _BARE_NUMBER.fullmatch(message.get(TEXT) or ""):
             decide(message, INFORM_INTENT)
+
+    @staticmethod
+    def route_thanks(message: Message) -> None:
+        """Thanks read as a threat (the training threats say "等着收律师函吧") are thanks when they name no threat."""
+        intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+        if intent == "escalation_threat" and risk.thanks_without_threat(message.get(TEXT) or ""):
+            decide(message, "thank")
 
     def normalise(self, entity: Dict[str, Any], text: str = "") -> Optional[Dict[str, Any]]:
         name, value = entity.get("entity"), str(entity.get("value", ""))

@@ -108,3 +108,17 @@ def test_a_decided_intent_is_not_undone_by_the_fallback_classifier(tmp_path, mon
     )
     [classified] = fallback.process([processed])
     assert classified.get("intent")["name"] == "request_human"
+
+
+def test_thanks_read_as_a_threat_are_thanks_unless_they_name_one(tmp_path, monkeypatch):
+    # The training threats say "等着收律师函吧": "那就等着吧 谢谢" was put through to an agent with an apology.
+    for text, expected in [
+        ("哦 那就等着吧 谢谢", "thank"),
+        ("好的 辛苦了 我等着", "thank"),
+        ("谢谢啊 等着收律师函吧", "escalation_threat"),  # a lawsuit named
+        ("你们给我等着", "escalation_threat"),  # no thanks
+    ]:
+        reading = {"name": "escalation_threat", "confidence": 0.7}
+        message = Message(data={"text": text, "intent": reading, "entities": []})
+        [processed] = normaliser(tmp_path, monkeypatch).process([message])
+        assert processed.get("intent")["name"] == expected, text
