@@ -228,9 +228,8 @@ def _train_model(args: argparse.Namespace, settings: Settings) -> int:
     import shutil
 
     from bot.launch.commands import train_command
-    from bot.training.run import interrupt_on_sigterm, train
+    from bot.training.run import train
 
-    interrupt_on_sigterm()
     times = settings.var_dir / "training-times.json"
     return train(
         train_command(Path(args.config)),

@@ -24,7 +24,6 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from types import FrameType
 from typing import Dict, Iterator, List, Mapping, Optional
 
 from bot.launch.commands import (
@@ -38,7 +37,7 @@ from bot.launch.commands import (
     retention_command,
 )
 from bot.launch.ports import free_port
-from bot.launch.processes import spawn, stop
+from bot.launch.processes import StopRequest, spawn, stop
 from bot.launch.readiness import Cancelled, NotReady, ProcessExited, wait_until_ready
 from bot.rasa.action_server import HEADER, TOKEN_ENV
 from bot.settings import DEV_RASA_TOKEN, PROJECT_ROOT, Settings
@@ -141,17 +140,6 @@ def serving(servers: EmbeddedServers, env: Mapping[str, str], seconds: float = 2
 
 
 # --- make run -----------------------------------------------------------------
-
-
-class StopRequest:
-    """The signal handler: it only records the signal, because an exception raised while Popen is starting a
-    server would lose that server, which then outlives `make run`."""
-
-    def __init__(self) -> None:
-        self.signum = 0  # none yet
-
-    def __call__(self, signum: int, _frame: Optional[FrameType]) -> None:
-        self.signum = signum
 
 
 def local_host(bind_host: str) -> str:

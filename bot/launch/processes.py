@@ -1,4 +1,5 @@
-"""Starting a server process with its log, and stopping a set of them (SIGTERM, then SIGKILL)."""
+"""Starting a server process with its log, stopping a set of them (SIGTERM, then SIGKILL), and the signal
+handler of the programs that do."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import subprocess
 import time
 from contextlib import suppress
 from pathlib import Path
-from typing import Iterable, List, Mapping
+from types import FrameType
+from typing import Iterable, List, Mapping, Optional
 
 from bot.settings import PROJECT_ROOT
 
@@ -48,3 +50,14 @@ def stop(processes: Iterable["subprocess.Popen[bytes]"], seconds: float = 30) ->
             process.wait(timeout=10)
     for process in processes:
         signal_group(process, signal.SIGKILL)  # what a leader that exited left behind in its group
+
+
+class StopRequest:
+    """A SIGINT/SIGTERM handler that only records the signal: an exception raised from a handler while Popen is
+    starting a child would lose that child, which then outlives the program meant to stop it."""
+
+    def __init__(self) -> None:
+        self.signum = 0  # none yet
+
+    def __call__(self, signum: int, _frame: Optional[FrameType]) -> None:
+        self.signum = signum

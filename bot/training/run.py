@@ -8,10 +8,9 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from types import FrameType
-from typing import BinaryIO, List, Mapping, Optional, Sequence, TextIO
+from typing import BinaryIO, List, Mapping, Sequence, TextIO
 
-from bot.launch.processes import stop
+from bot.launch.processes import StopRequest, stop
 from bot.training import history
 from bot.training.output import Event, OutputReader, log_tail
 from bot.training.progress import TrainingProgress
@@ -42,28 +41,34 @@ def train(
     progress = TrainingProgress(plan, started)
     view = StatusView(out, terminal, columns)
     out.write(f"Training the model; Rasa's full output goes to {log}\n")
-    with open(log, "wb") as log_file:
-        child = subprocess.Popen(
-            list(command),
-            cwd=cwd,
-            env=dict(env),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,  # Ctrl-C reaches us only; we stop its whole group (TensorFlow's workers too)
-        )
-        assert child.stdout is not None
-        try:
-            _follow(child.stdout.fileno(), log_file, progress, view)
-            status = child.wait()
-        except KeyboardInterrupt:
+    request = StopRequest()  # Ctrl-C, or `make` or a supervisor ending us with SIGTERM, stops Rasa
+    handlers = {signum: signal.signal(signum, request) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        with open(log, "wb") as log_file:
+            child = subprocess.Popen(
+                list(command),
+                cwd=cwd,
+                env=dict(env),
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,  # Ctrl-C reaches us only; we stop its whole group (TensorFlow's workers too)
+            )
+            assert child.stdout is not None
+            try:
+                _follow(child.stdout.fileno(), log_file, progress, view, request)
+            finally:
+                child.stdout.close()
+        if request.signum:
             view.close()
             out.write("Training interrupted: stopping rasa...\n")
             out.flush()
             stop([child])
             return 130
-        finally:
-            child.stdout.close()
+        status = child.wait()
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
     view.close()
     now = time.monotonic()
     if status != 0:
@@ -79,9 +84,10 @@ def train(
     return 0
 
 
-def _follow(fd: int, log_file: BinaryIO, progress: TrainingProgress, view: StatusView) -> None:
+def _follow(fd: int, log_file: BinaryIO, progress: TrainingProgress, view: StatusView, request: StopRequest) -> None:
+    """Until the output ends or a stop is requested."""
     reader = OutputReader()
-    while True:
+    while not request.signum:
         ready, _, _ = select.select([fd], [], [], TICK)
         chunk = os.read(fd, 65536) if ready else b""
         now = time.monotonic()
@@ -96,12 +102,3 @@ def _follow(fd: int, log_file: BinaryIO, progress: TrainingProgress, view: Statu
 def _feed(progress: TrainingProgress, events: List[Event], now: float) -> None:
     for event in events:
         progress.feed(event, now)
-
-
-def interrupt_on_sigterm() -> None:
-    """`make` or a supervisor ending us with SIGTERM stops Rasa as Ctrl-C does."""
-
-    def interrupt(signum: int, frame: Optional[FrameType]) -> None:
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)

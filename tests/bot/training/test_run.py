@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from bot.settings import PROJECT_ROOT
+from bot.training import run
 from bot.training.run import train
 from tests.bot.training.rasa_output import FAILED, PREPARING, TRAINED
 
@@ -77,8 +78,7 @@ def test_a_run_that_trained_nothing_leaves_the_plan_alone(tmp_path):
 LAUNCHER = (
     "import os, sys\n"
     "from pathlib import Path\n"
-    "from bot.training.run import interrupt_on_sigterm, train\n"
-    "interrupt_on_sigterm()\n"
+    "from bot.training.run import train\n"
     "group = Path(sys.argv[1])\n"
     "child = ['sh', '-c', f'sleep 300 & echo $$ > {group}.tmp && mv {group}.tmp {group}; wait']\n"
     "sys.exit(train(child, log=group.parent / 'training.log', times=group.parent / 'times.json',\n"
@@ -114,3 +114,29 @@ def alive_in(group: int) -> list:
         if int(fields[2]) == group and fields[0] != "Z":
             alive.append(stat.parent.name)
     return alive
+
+
+def test_a_ctrl_c_while_rasa_is_being_started_still_stops_it(tmp_path, monkeypatch):
+    started = []
+    popen = subprocess.Popen
+
+    def popen_then_ctrl_c(*args, **kwargs):
+        started.append(popen(*args, **kwargs))
+        os.kill(os.getpid(), signal.SIGINT)  # lands before Popen returns, as it can once the child has exec'd
+        return started[-1]
+
+    monkeypatch.setattr(run.subprocess, "Popen", popen_then_ctrl_c)
+    try:
+        result = train(
+            [sys.executable, "-c", "import time; time.sleep(120)"],
+            log=tmp_path / "training.log",
+            times=tmp_path / "times.json",
+            out=io.StringIO(),
+            terminal=False,
+            cwd=tmp_path,
+            env=os.environ,
+        )
+    except KeyboardInterrupt:  # how the handler that raised let it escape, leaving Rasa running
+        result = None
+    assert result == 130
+    assert started[0].poll() is not None  # stopped, not left running
