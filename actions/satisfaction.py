@@ -3,8 +3,8 @@ bot/satisfaction.py).
 
 The question comes from outside the dialogue (the notice's chat delivery sets
 `rating_notice`, the desk's hand-back `rating_handoff`). An answer is a button, a
-typed word ("还行吧", "太差了"), or, only in reply to the question, the number it
-offers ("1"/"2"/"3", as WeChat and SMS users answer). 不满意 asks for the
+typed word ("还行吧", "太差了"), or, only while a rating is asked and for a week after
+the question, the number it offers ("1"/"2"/"3", as WeChat and SMS users answer). 不满意 asks for the
 reason once (any text is the reason), then sends the ticket back and says how to
 apply for 核查.
 """
@@ -29,6 +29,8 @@ REASON_FORM = "rating_reason_form"
 PENDING_SLOTS = ("rating_notice", "rating_handoff")
 ANSWER_SLOTS = ("rating", "rating_by_number", "rating_reason")
 MAX_NOTICE_KEY = 128
+# A bare 1/2/3 later than this after the question is not taken for the rating (buttons and words still are).
+NUMBERED_REPLY_DAYS = 7
 
 
 def pending_rating(tracker: Tracker) -> Optional[Tuple[str, str]]:
@@ -42,16 +44,13 @@ def pending_rating(tracker: Tracker) -> Optional[Tuple[str, str]]:
     return next(iter(asked.items()), None)
 
 
-def replies_to_the_rating_question(tracker: Tracker) -> bool:
-    """Whether the bot's last message before the latest user message asked for the rating."""
-    users = 0
+def asked_lately(tracker: Tracker) -> bool:
+    """Whether the rating question (or its re-ask) was put within NUMBERED_REPLY_DAYS of the latest message."""
+    users = [e for e in tracker.events if e.get("event") == "user"]
+    latest = float(users[-1].get("timestamp") or 0) if users else 0.0
     for event in reversed(tracker.events):
-        if event.get("event") == "user":
-            users += 1
-            if users > 1:
-                return False
-        elif event.get("event") == "bot" and users:
-            return event.get("text") in (replies.RATING_QUESTION, replies.RATING_UNCLEAR)
+        if event.get("event") == "bot" and event.get("text") in (replies.RATING_QUESTION, replies.RATING_UNCLEAR):
+            return latest - float(event.get("timestamp") or 0) <= NUMBERED_REPLY_DAYS * 86400
     return False
 
 
@@ -86,14 +85,14 @@ def _clear(*slots: str) -> List[EventType]:
 
 
 class ActionReadRatingNumber(Action):
-    """Slot mapping: "1"/"2"/"3" is a rating only in reply to the rating question (otherwise NLU's reading
-    stands: a digit weeks later, or the answer to another question, is not a rating)."""
+    """Slot mapping: "1"/"2"/"3" is a rating only while one is asked, and asked lately (otherwise NLU's reading
+    stands: a digit weeks later is not a rating)."""
 
     def name(self) -> Text:
         return "action_read_rating_number"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        if pending_rating(tracker) is None or from_payload(tracker) or not replies_to_the_rating_question(tracker):
+        if pending_rating(tracker) is None or from_payload(tracker) or not asked_lately(tracker):
             return []
         rating = satisfaction.numbered_rating(latest_text(tracker))
         if rating is None:

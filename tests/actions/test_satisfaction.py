@@ -14,7 +14,7 @@ from bot.lifecycle import Lifecycle
 from bot.models import Alert, HandoffRequest, Notice, Rating, Ticket
 from bot.notice_routes import chat as chat_route
 from bot.notice_routes.route import OutgoingNotice
-from tests.actions.trackers import slot_events, texts, tracker, user
+from tests.actions.trackers import slot_events, texts, tracker
 from tests.bot.complaints import draft
 from tests.bot.sample_tickets import Viewer
 
@@ -90,7 +90,7 @@ async def test_a_payload_with_an_unknown_value_is_asked_again(svc, dispatcher, d
 QUESTION = [{"event": "bot", "text": replies.RATING_QUESTION, "timestamp": 0.5}]
 
 
-async def test_numbers_count_only_in_reply_to_the_rating_question(dispatcher, domain):
+async def test_numbers_count_only_while_a_rating_is_asked(dispatcher, domain):
     asked = await ActionReadRatingNumber().run(
         dispatcher, tracker("２", "inform", slots={"rating_notice": KEY}, events=QUESTION), domain
     )
@@ -107,14 +107,17 @@ async def test_numbers_count_only_in_reply_to_the_rating_question(dispatcher, do
     assert await ActionReadRatingNumber().run(dispatcher, phone, domain) == []
 
 
-async def test_a_number_long_after_the_question_is_not_a_rating(dispatcher, domain):
-    """The question is still open, but the user has talked about other things since: "2" answers those."""
-    later = [
-        *QUESTION,
-        user("你好", "greet", timestamp=0.6),
-        {"event": "bot", "text": "您好，请问有什么可以帮您？", "timestamp": 0.7},
-    ]
-    weeks_later = tracker("2", "inform", slots={"rating_notice": KEY}, events=later)
+async def test_a_number_weeks_after_the_question_is_not_a_rating(dispatcher, domain):
+    """The question is still open (buttons and words still answer it), but "2" weeks later means something else."""
+    asked = [{"event": "bot", "text": replies.RATING_QUESTION, "timestamp": 1_000_000.0}]
+    days = 86400
+    in_time = tracker("2", "inform", slots={"rating_notice": KEY}, events=asked)
+    in_time.events[-1]["timestamp"] = 1_000_000.0 + 6 * days  # a WeChat user answering days later
+    assert slot_events(await ActionReadRatingNumber().run(dispatcher, in_time, domain))["rating"] == (
+        "basically_satisfied"
+    )
+    weeks_later = tracker("2", "inform", slots={"rating_notice": KEY}, events=asked)
+    weeks_later.events[-1]["timestamp"] = 1_000_000.0 + 21 * days
     assert await ActionReadRatingNumber().run(dispatcher, weeks_later, domain) == []
 
 
