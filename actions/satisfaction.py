@@ -46,11 +46,12 @@ def pending_rating(tracker: Tracker) -> Optional[Tuple[str, str]]:
 
 def asked_lately(tracker: Tracker) -> bool:
     """Whether the rating question (or its re-ask) was put within NUMBERED_REPLY_DAYS of the latest message."""
-    users = [e for e in tracker.events if e.get("event") == "user"]
-    latest = float(users[-1].get("timestamp") or 0) if users else 0.0
+    latest: Optional[float] = None  # the latest user message's time
     for event in reversed(tracker.events):
-        if event.get("event") == "bot" and event.get("text") in (replies.RATING_QUESTION, replies.RATING_UNCLEAR):
-            return latest - float(event.get("timestamp") or 0) <= NUMBERED_REPLY_DAYS * 86400
+        if event.get("event") == "user" and latest is None:
+            latest = float(event.get("timestamp") or 0)
+        elif event.get("event") == "bot" and event.get("text") in (replies.RATING_QUESTION, replies.RATING_UNCLEAR):
+            return (latest or 0.0) - float(event.get("timestamp") or 0) <= NUMBERED_REPLY_DAYS * 86400
     return False
 
 

@@ -17,7 +17,6 @@ copies side by side.
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import time
@@ -37,7 +36,7 @@ from bot.launch.commands import (
     retention_command,
 )
 from bot.launch.ports import free_port
-from bot.launch.processes import StopRequest, spawn, stop
+from bot.launch.processes import spawn, stop, stop_requests
 from bot.launch.readiness import Cancelled, NotReady, ProcessExited, wait_until_ready
 from bot.rasa.action_server import HEADER, TOKEN_ENV
 from bot.settings import DEV_RASA_TOKEN, PROJECT_ROOT, Settings
@@ -234,37 +233,32 @@ def main(environ: Mapping[str, str]) -> int:
         run.endpoints.parent.mkdir(parents=True, exist_ok=True)
         run.endpoints.write_text(run.endpoints_text)
     processes: Dict[str, "subprocess.Popen[bytes]"] = {}
-    request = StopRequest()
-    handlers = {signum: signal.signal(signum, request) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        for start in run.starts:
-            if request.signum:
-                break
-            print(f"Starting {start.what} (log: var/log/{start.role}.log)...", flush=True)
-            # In sessions of their own: Ctrl-C reaches the launcher only, which stops them with SIGTERM.
-            processes[start.role] = spawn(start.command, LOG_DIR / f"{start.role}.log", start.env, mode="w")
+    with stop_requests() as request:
         try:
-            logs = {role: (process, LOG_DIR / f"{role}.log") for role, process in processes.items()}
-            wait_until_ready(run.health_urls, logs, READY_SECONDS, cancelled=lambda: request.signum != 0)
-        except ProcessExited as exc:
-            end = "".join(exc.log.read_text(errors="replace").splitlines(keepends=True)[-5:])
-            print(f"The {exc.name} server failed to start; the end of var/log/{exc.name}.log:", file=sys.stderr)
-            print(end, end="", file=sys.stderr, flush=True)
-            return 1
-        except NotReady:
-            pass
-        except Cancelled:
+            for start in run.starts:
+                if request.signum:
+                    break
+                print(f"Starting {start.what} (log: var/log/{start.role}.log)...", flush=True)
+                # In sessions of their own: Ctrl-C reaches the launcher only, which stops them with SIGTERM.
+                processes[start.role] = spawn(start.command, LOG_DIR / f"{start.role}.log", start.env, mode="w")
+            try:
+                logs = {role: (process, LOG_DIR / f"{role}.log") for role, process in processes.items()}
+                wait_until_ready(run.health_urls, logs, READY_SECONDS, cancelled=lambda: request.signum != 0)
+            except ProcessExited as exc:
+                end = "".join(exc.log.read_text(errors="replace").splitlines(keepends=True)[-5:])
+                print(f"The {exc.name} server failed to start; the end of var/log/{exc.name}.log:", file=sys.stderr)
+                print(end, end="", file=sys.stderr, flush=True)
+                return 1
+            except NotReady:
+                pass
+            except Cancelled:
+                return 128 + request.signum
+            print(run.banner, flush=True)
+            while not request.signum:
+                for process in processes.values():
+                    if process.poll() is not None:
+                        return _exit_code(process.returncode)
+                time.sleep(0.5)
             return 128 + request.signum
-        print(run.banner, flush=True)
-        while not request.signum:
-            for process in processes.values():
-                if process.poll() is not None:
-                    return _exit_code(process.returncode)
-            time.sleep(0.5)
-        return 128 + request.signum
-    finally:
-        for signum in handlers:
-            signal.signal(signum, signal.SIG_IGN)  # a second Ctrl-C must not cut the stopping short
-        stop(processes.values())
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)
+        finally:
+            stop(processes.values())

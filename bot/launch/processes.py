@@ -7,10 +7,10 @@ import os
 import signal
 import subprocess
 import time
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from types import FrameType
-from typing import Iterable, List, Mapping, Optional
+from typing import Iterable, Iterator, List, Mapping, Optional
 
 from bot.settings import PROJECT_ROOT
 
@@ -61,3 +61,16 @@ class StopRequest:
 
     def __call__(self, signum: int, _frame: Optional[FrameType]) -> None:
         self.signum = signum
+
+
+@contextmanager
+def stop_requests() -> Iterator[StopRequest]:
+    """SIGINT and SIGTERM are recorded by a StopRequest while the block runs (a second one while stopping is
+    recorded too, never an exception); the earlier handlers are back afterwards."""
+    request = StopRequest()
+    handlers = {signum: signal.signal(signum, request) for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield request
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)

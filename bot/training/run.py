@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import os
 import select
-import signal
 import subprocess
 import time
 from pathlib import Path
 from typing import BinaryIO, List, Mapping, Sequence, TextIO
 
-from bot.launch.processes import StopRequest, stop
+from bot.launch.processes import StopRequest, stop, stop_requests
 from bot.training import history
 from bot.training.output import Event, OutputReader, log_tail
 from bot.training.progress import TrainingProgress
@@ -41,9 +40,7 @@ def train(
     progress = TrainingProgress(plan, started)
     view = StatusView(out, terminal, columns)
     out.write(f"Training the model; Rasa's full output goes to {log}\n")
-    request = StopRequest()  # Ctrl-C, or `make` or a supervisor ending us with SIGTERM, stops Rasa
-    handlers = {signum: signal.signal(signum, request) for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with stop_requests() as request:  # Ctrl-C, or `make` or a supervisor ending us with SIGTERM, stops Rasa
         with open(log, "wb") as log_file:
             child = subprocess.Popen(
                 list(command),
@@ -66,9 +63,6 @@ def train(
             stop([child])
             return 130
         status = child.wait()
-    finally:
-        for signum, handler in handlers.items():
-            signal.signal(signum, handler)
     view.close()
     now = time.monotonic()
     if status != 0:
