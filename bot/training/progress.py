@@ -33,6 +33,8 @@ def stage_of(component: str) -> str:
         return "intent & entity model (DIET)"
     if "TED" in component:
         return "dialogue model (TED)"
+    if component.endswith("IntentClassifier"):
+        return "intent model (logistic regression)"
     if component.endswith("Policy"):
         return "dialogue policies"
     return "featurising"

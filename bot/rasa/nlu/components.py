@@ -5,11 +5,13 @@ from __future__ import annotations
 import re
 from typing import Any, Dict, List, Optional, Text
 
+import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+from rasa.nlu.classifiers.logistic_regression_classifier import LogisticRegressionClassifier
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
 from rasa.shared.nlu.constants import (
@@ -47,6 +49,44 @@ class ServingDIETClassifier(DIETClassifier):
     @staticmethod
     def model_class() -> type:
         return ServingDIET
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
+class PooledIntentClassifier(LogisticRegressionClassifier):
+    """DIET's intent distribution pooled with a logistic regression's over the same sparse features.
+
+    The two err on different messages; their weighted geometric mean (log-linear pooling)
+    keeps confident agreements confident. Weight and C chosen by cross-validation
+    (README "NLU quality"). DIET must rank every intent (`ranking_length: 0`).
+    """
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {**LogisticRegressionClassifier.get_default_config(), "C": 1.0, "diet_weight": 0.5}
+
+    def __init__(self, config: Dict[Text, Any], name: Text, model_storage: ModelStorage, resource: Resource) -> None:
+        super().__init__(config, name, model_storage, resource)
+        self.clf.set_params(C=self.config["C"])
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        # A message without text features (an empty one) keeps DIET's reading.
+        featurised = [message for message in messages if message.get_sparse_features(TEXT)[1] is not None]
+        if not featurised:
+            return messages
+        weight = float(self.config["diet_weight"])
+        intents = list(self.clf.classes_)
+        regression = self.clf.predict_proba(self._create_X(featurised))
+        for message, row in zip(featurised, regression):
+            ranked = {i[INTENT_NAME_KEY]: i[PREDICTED_CONFIDENCE_KEY] for i in message.get(INTENT_RANKING_KEY) or []}
+            diet = np.array([ranked.get(intent, 0.0) for intent in intents])
+            pooled = np.exp(weight * np.log(np.maximum(diet, 1e-9)) + (1 - weight) * np.log(np.maximum(row, 1e-9)))
+            pooled /= pooled.sum()
+            ranking = [
+                {INTENT_NAME_KEY: intents[i], PREDICTED_CONFIDENCE_KEY: float(pooled[i])} for i in np.argsort(-pooled)
+            ][: self.config["ranking_length"] or None]
+            message.set(INTENT, dict(ranking[0]), add_to_output=True)
+            message.set(INTENT_RANKING_KEY, ranking, add_to_output=True)
+        return messages
 
 
 def _implied(name: str, value: str, start: int, end: int) -> Dict[str, Any]:

@@ -32,6 +32,8 @@ FEATURISING = (
     f"2026-12-06 08:51:10 {HOOKS}Finished training component 'CountVectorsFeaturizer'.\n"
     "2026-12-06 08:51:15 INFO     rasa.nlu.utils.spacy_utils  - "
     "Trying to load SpaCy model with name 'var/spacy/zh_complaints'.\n"
+    f"2026-12-06 08:51:16 {HOOKS}Starting to train component 'PooledIntentClassifier'.\n"
+    f"2026-12-06 08:51:18 {HOOKS}Finished training component 'PooledIntentClassifier'.\n"
 )
 
 DIET_START = f"2026-12-06 08:51:18 {HOOKS}Starting to train component 'ServingDIETClassifier'.\n"
@@ -87,6 +89,7 @@ RESTORED = (
     + f"2026-12-06 09:10:01 {HOOKS}Restored component 'ChineseTokenizer' from cache.\n"
     + f"2026-12-06 09:10:01 {HOOKS}Restored component 'CountVectorsFeaturizer' from cache.\n"
     + f"2026-12-06 09:10:01 {HOOKS}Restored component 'CountVectorsFeaturizer' from cache.\n"
+    + f"2026-12-06 09:10:01 {HOOKS}Restored component 'PooledIntentClassifier' from cache.\n"
     + f"2026-12-06 09:10:01 {HOOKS}Restored component 'ServingDIETClassifier' from cache.\n"
     + f"2026-12-06 09:10:02 {HOOKS}Starting to train component 'MemoizedTEDPolicy'.\n"
 )

@@ -18,6 +18,8 @@ def test_a_whole_run_reads_as_components_and_epochs():
         Finished("CountVectorsFeaturizer"),
         Started("CountVectorsFeaturizer"),
         Finished("CountVectorsFeaturizer"),
+        Started("PooledIntentClassifier"),
+        Finished("PooledIntentClassifier"),
         Started("ServingDIETClassifier"),
         Finished("ServingDIETClassifier"),
         Started("MemoizationPolicy"),

@@ -4,7 +4,7 @@ import pytest
 
 from bot.training.history import DEFAULT_PLAN
 from bot.training.output import Epoch, Finished, OutputReader, Started
-from bot.training.progress import AFTER, PREPARING, Step, TrainingProgress
+from bot.training.progress import AFTER, PREPARING, Step, TrainingProgress, stage_of
 from bot.training.status import status_line
 from tests.bot.training.rasa_output import DIET_EPOCHS, DIET_START, FEATURISING, POLICIES, RESTORED
 from tests.bot.training.rasa_output import PREPARING as READING
@@ -17,7 +17,9 @@ HISTORY = [
     Step("CountVectorsFeaturizer", 1),
     Step(AFTER + "CountVectorsFeaturizer", 6),
     Step("CountVectorsFeaturizer#2", 1),
-    Step(AFTER + "CountVectorsFeaturizer#2", 8),
+    Step(AFTER + "CountVectorsFeaturizer#2", 6),
+    Step("PooledIntentClassifier", 2),
+    Step(AFTER + "PooledIntentClassifier", 0),
     Step("ServingDIETClassifier", 120, epochs=4),
     Step(AFTER + "ServingDIETClassifier", 2),
     Step("MemoizationPolicy", 0),
@@ -43,8 +45,8 @@ def test_with_history_the_remaining_time_is_the_plan_then_the_epochs_extrapolate
     assert progress.stage == "reading and validating the data" and progress.remaining(10) == 167
 
     feed(progress, FEATURISING, now=25)
-    assert progress.stage == "intent & entity model (DIET)"  # loading spaCy, the step before DIET
-    assert progress.remaining(25) == 8 + 120 + 2 + 1 + 10 + 5
+    assert progress.stage == "intent & entity model (DIET)"  # the step before DIET
+    assert progress.remaining(25) == 0 + 120 + 2 + 1 + 10 + 5
 
     feed(progress, DIET_START, now=30)
     assert progress.remaining(30) == 120 + 18
@@ -119,3 +121,20 @@ def test_components_restored_after_the_last_trained_one_do_not_change_the_stage(
     for component in ("EntitySynonymMapper", "MemoizationPolicy", "RulePolicy"):
         progress.feed(Finished(component, restored=True), 12)
         assert progress.stage == "packaging the model"
+
+
+def test_each_model_trained_has_a_stage_of_its_own():
+    stages = [
+        "ServingDIETClassifier",
+        "PooledIntentClassifier",
+        "MemoizedTEDPolicy",
+        "RulePolicy",
+        "CountVectorsFeaturizer",
+    ]
+    assert [stage_of(component) for component in stages] == [
+        "intent & entity model (DIET)",
+        "intent model (logistic regression)",
+        "dialogue model (TED)",
+        "dialogue policies",
+        "featurising",
+    ]

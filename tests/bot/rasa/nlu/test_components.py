@@ -1,11 +1,79 @@
-"""The entity normaliser: full-width phones, the claim type a situation implies."""
+"""The pooled intent classifier; the entity normaliser: full-width phones, the claim type a situation implies."""
 
 from __future__ import annotations
 
-from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
-from rasa.shared.nlu.training_data.message import Message
+from typing import List, Optional
 
-from bot.rasa.nlu.components import EntityNormalizer
+import pytest
+from rasa.engine.graph import ExecutionContext, GraphSchema
+from rasa.engine.storage.local_model_storage import LocalModelStorage
+from rasa.engine.storage.resource import Resource
+from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, TEXT
+from rasa.shared.nlu.training_data.features import Features
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from scipy.sparse import csr_matrix
+
+from bot.rasa.nlu.components import EntityNormalizer, PooledIntentClassifier
+
+# Two-word vocabulary: feature 0 says "complain", feature 1 says "greet".
+WORDS = {"投诉": [1, 0], "你好": [0, 1], "": None}
+
+
+def featurised(text: str, intent: Optional[str] = None, ranking: Optional[List[dict]] = None) -> Message:
+    message = Message(data={"text": text, **({"intent": intent} if intent else {})})
+    if ranking is not None:
+        message.set("intent_ranking", ranking)
+        message.set("intent", dict(ranking[0]))
+    if WORDS[text] is not None:
+        message.add_features(Features(csr_matrix([WORDS[text]]), FEATURE_TYPE_SENTENCE, TEXT, "test"))
+    return message
+
+
+def pooled_classifier(tmp_path, **config) -> PooledIntentClassifier:
+    storage = LocalModelStorage(tmp_path)
+    context = ExecutionContext(GraphSchema({}), node_name="pooled")
+    classifier = PooledIntentClassifier.create(
+        {**PooledIntentClassifier.get_default_config(), **config}, storage, Resource("pooled"), context
+    )
+    examples = [featurised(text, intent) for text, intent in [("投诉", "complain"), ("你好", "greet")] * 5]
+    classifier.train(TrainingData(examples))
+    return classifier
+
+
+def test_the_regression_decides_where_diet_is_unsure(tmp_path):
+    unsure = [{"name": "greet", "confidence": 0.52}, {"name": "complain", "confidence": 0.48}]
+    [message] = pooled_classifier(tmp_path).process([featurised("投诉", ranking=unsure)])
+    ranking = message.get("intent_ranking")
+    assert message.get("intent")["name"] == "complain" == ranking[0]["name"]
+    assert sum(intent["confidence"] for intent in ranking) == pytest.approx(1.0)
+
+
+def test_a_sure_diet_outweighs_the_regression_when_weighted_so(tmp_path):
+    sure = [{"name": "greet", "confidence": 0.999}, {"name": "complain", "confidence": 0.001}]
+    [message] = pooled_classifier(tmp_path, diet_weight=0.9).process([featurised("投诉", ranking=sure)])
+    assert message.get("intent")["name"] == "greet"
+    [alone] = pooled_classifier(tmp_path, diet_weight=0.0).process([featurised("投诉", ranking=sure)])
+    assert alone.get("intent")["name"] == "complain"
+
+
+def test_a_message_without_features_keeps_diets_reading(tmp_path):
+    reading = [{"name": "greet", "confidence": 0.55}, {"name": "complain", "confidence": 0.45}]
+    messages = [featurised("", ranking=reading), featurised("投诉", ranking=reading)]
+    empty, worded = pooled_classifier(tmp_path).process(messages)
+    assert empty.get("intent_ranking") == reading
+    assert worded.get("intent")["name"] == "complain"
+
+
+def test_the_pooled_classifier_reads_the_same_after_loading(tmp_path):
+    trained = pooled_classifier(tmp_path)
+    context = ExecutionContext(GraphSchema({}), node_name="pooled")
+    loaded = PooledIntentClassifier.load(trained.config, trained._model_storage, Resource("pooled"), context)
+    reading = [{"name": "greet", "confidence": 0.6}, {"name": "complain", "confidence": 0.4}]
+    [before] = trained.process([featurised("投诉", ranking=reading)])
+    [after] = loaded.process([featurised("投诉", ranking=reading)])
+    assert after.get("intent_ranking") == before.get("intent_ranking")
 
 
 def normaliser(tmp_path, monkeypatch) -> EntityNormalizer:
