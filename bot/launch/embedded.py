@@ -36,7 +36,7 @@ from bot.launch.commands import (
     retention_command,
 )
 from bot.launch.ports import free_port
-from bot.launch.processes import spawn, stop, stop_requests
+from bot.launch.processes import StopRequest, spawn, stop, stop_requests
 from bot.launch.readiness import Cancelled, NotReady, ProcessExited, wait_until_ready
 from bot.rasa.action_server import HEADER, TOKEN_ENV
 from bot.settings import DEV_RASA_TOKEN, PROJECT_ROOT, Settings
@@ -225,6 +225,23 @@ def plan(environ: Mapping[str, str]) -> Plan:
     return Plan(bind, local, rasa_port, desk_port, starts, urls, endpoints, endpoints_text)
 
 
+def _failed_start(run: Plan, processes: Dict[str, "subprocess.Popen[bytes]"], request: StopRequest) -> Optional[int]:
+    """Waits for the servers to answer: None, or the exit code when one failed to start or a stop was asked."""
+    logs = {role: (process, LOG_DIR / f"{role}.log") for role, process in processes.items()}
+    try:
+        wait_until_ready(run.health_urls, logs, READY_SECONDS, cancelled=lambda: request.signum != 0)
+    except ProcessExited as exc:
+        end = "".join(exc.log.read_text(errors="replace").splitlines(keepends=True)[-5:])
+        print(f"The {exc.name} server failed to start; the end of var/log/{exc.name}.log:", file=sys.stderr)
+        print(end, end="", file=sys.stderr, flush=True)
+        return 1
+    except Cancelled:
+        return 128 + request.signum
+    except NotReady:
+        pass
+    return None
+
+
 def main(environ: Mapping[str, str]) -> int:
     """Starts the processes, prints where they are and runs until Ctrl-C or until one exits."""
     run = plan(environ)
@@ -241,18 +258,9 @@ def main(environ: Mapping[str, str]) -> int:
                 print(f"Starting {start.what} (log: var/log/{start.role}.log)...", flush=True)
                 # In sessions of their own: Ctrl-C reaches the launcher only, which stops them with SIGTERM.
                 processes[start.role] = spawn(start.command, LOG_DIR / f"{start.role}.log", start.env, mode="w")
-            try:
-                logs = {role: (process, LOG_DIR / f"{role}.log") for role, process in processes.items()}
-                wait_until_ready(run.health_urls, logs, READY_SECONDS, cancelled=lambda: request.signum != 0)
-            except ProcessExited as exc:
-                end = "".join(exc.log.read_text(errors="replace").splitlines(keepends=True)[-5:])
-                print(f"The {exc.name} server failed to start; the end of var/log/{exc.name}.log:", file=sys.stderr)
-                print(end, end="", file=sys.stderr, flush=True)
-                return 1
-            except NotReady:
-                pass
-            except Cancelled:
-                return 128 + request.signum
+            failed = _failed_start(run, processes, request)
+            if failed is not None:
+                return failed
             print(run.banner, flush=True)
             while not request.signum:
                 for process in processes.values():
